@@ -1,0 +1,97 @@
+// POST /auth/token: log in with login and password, get a login token.
+
+import type { Kysely } from 'kysely';
+import { recordEvent } from '../audit/audit.js';
+import type { Config } from '../config/config.js';
+import { parseDuration } from '../config/duration.js';
+import { ServiceError } from '../errors.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import type { Database } from '../store/schema.js';
+import { findUserRowByLogin } from '../users/users.js';
+import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
+import { checkUserPassword, revokedError } from './password-check.js';
+
+export interface LoginDeps {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'failedAttemptsLockout' | 'tokenAuthLifetimeSeconds' | 'tokenMaximumLifetimeSeconds'>;
+}
+
+export interface LoginRequest extends TokenFacts {
+  login: string;
+  password: string;
+  lifetime?: string | number | undefined;
+}
+
+// One message for unknown login and wrong password: the response must not
+// tell an attacker which logins exist.
+const badCredentials = () => new ServiceError('user-unauthenticated', 'The login or password is incorrect.');
+
+/**
+ * Lifetime in seconds for a requested lifetime. `0` asks for the longest
+ * allowed; anything longer than token-maximum-lifetime is capped to it.
+ * Returns null for "never expires" (only when the maximum is 0, unlimited).
+ */
+export function tokenLifetimeSeconds(requested: string | number | undefined, config: LoginDeps['config']): number | null {
+  const maximum = config.tokenMaximumLifetimeSeconds;
+  if (requested === undefined) return config.tokenAuthLifetimeSeconds;
+  const seconds = parseDuration(requested);
+  if (seconds === undefined) {
+    throw new ServiceError('schema-violation', 'The lifetime must be a duration such as 30s, 15m, 4h, 2d or 1y (no unit means seconds).', {
+      field: 'lifetime',
+    });
+  }
+  if (seconds === 0) return maximum === 0 ? null : maximum;
+  return maximum === 0 ? seconds : Math.min(seconds, maximum);
+}
+
+export async function login(deps: LoginDeps, request: LoginRequest, sourceAddress: string | null): Promise<string> {
+  const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
+  const user = await findUserRowByLogin(deps.db, request.login);
+
+  if (!user || user.is_remote === 1 || user.password_hash === null) {
+    // Spend the time a real check takes, so unknown logins cannot be told apart by timing.
+    await deps.hasher.verifyDummy(request.password);
+    await recordEvent(deps.db, {
+      type: 'login-failed',
+      actor: null,
+      subject: user ? { id: user.id, login: user.login } : { id: null, login: request.login },
+      sourceAddress,
+      details: { reason: user ? (user.is_remote === 1 ? 'remote-user' : 'no-password') : 'unknown-login', purpose: 'login' },
+    });
+    throw badCredentials();
+  }
+
+  const context = { actor: null, sourceAddress, purpose: 'login' };
+  if (!(await checkUserPassword({ ...deps, failedAttemptsLockout: deps.config.failedAttemptsLockout }, user, request.password, context))) {
+    throw badCredentials();
+  }
+
+  // Upgrade a hash made with older parameters while the plain password is at hand.
+  const upgradedHash = deps.hasher.needsRehash(user.password_hash) ? await deps.hasher.hash(request.password) : undefined;
+
+  const token = newLoginToken();
+  const now = Date.now();
+  await deps.db.transaction().execute(async (trx) => {
+    // The account may have been revoked while the hash was computed.
+    const stillActive = await trx
+      .updateTable('users')
+      .set({ failed_attempts: 0, last_login: now })
+      .where('id', '=', user.id)
+      .where('is_revoked', '=', 0)
+      .returning('id')
+      .executeTakeFirst();
+    if (!stillActive) throw revokedError();
+    if (upgradedHash) {
+      // Only if no one changed the password meanwhile.
+      await trx
+        .updateTable('users')
+        .set({ password_hash: upgradedHash })
+        .where('id', '=', user.id)
+        .where('password_hash', '=', user.password_hash)
+        .execute();
+    }
+    await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
+  });
+  return token;
+}

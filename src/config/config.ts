@@ -1,0 +1,238 @@
+// The service's configuration: one table of settings, each with its PE name,
+// environment variable, default and parser. Sources, lowest to highest
+// precedence: defaults, config file (keys under `rbac`), RBAC_* environment
+// variables, command-line flags. A bad value stops start-up with a message
+// naming the key; nothing falls back silently.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from './duration.js';
+
+export interface Config {
+  port: number;
+  host: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  insecureHttp: boolean;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  logLevel: string;
+  failedAttemptsLockout: number;
+  passwordResetExpirationHours: number;
+  tokenAuthLifetimeSeconds: number;
+  tokenMaximumLifetimeSeconds: number;
+  passwordMinimumLength: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`configuration key "${key}": ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Raw = string | number | boolean;
+
+interface Setting<K extends keyof Config> {
+  key: string; // the PE name, also the config-file key and the flag name
+  field: K;
+  description: string;
+  default: Config[K];
+  parse(raw: Raw): Config[K];
+}
+
+function integer(min: number, max: number) {
+  return (raw: Raw): number => {
+    const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new Error(`must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+}
+
+function duration(raw: Raw): number {
+  const seconds = typeof raw === 'boolean' ? undefined : parseDuration(raw);
+  if (seconds === undefined) {
+    throw new Error(`must be a duration such as 30s, 15m, 4h, 2d or 1y, got ${JSON.stringify(raw)}`);
+  }
+  return seconds;
+}
+
+function boolean(raw: Raw): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const text = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(text)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(text)) return false;
+  throw new Error(`must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function text(raw: Raw): string {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new Error('must be a non-empty string');
+  return raw.trim();
+}
+
+function databaseUrl(raw: Raw): string {
+  const value = text(raw);
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    throw new Error('must be a postgres:// URL (leave it unset for the embedded SQLite database)');
+  }
+  return value;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+function logLevel(raw: Raw): string {
+  const value = text(raw).toLowerCase();
+  if (!LOG_LEVELS.includes(value)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
+  return value;
+}
+
+const DAY = 24 * 60 * 60;
+
+// `as const satisfies` keeps each entry's field type checked against Config.
+export const SETTINGS = [
+  { key: 'port', field: 'port', description: 'TCP port to listen on', default: 4433, parse: integer(0, 65535) },
+  {
+    key: 'host',
+    field: 'host',
+    description: 'address to bind; default all interfaces for HTTPS, 127.0.0.1 with --insecure-http',
+    default: undefined,
+    parse: text,
+  },
+  { key: 'data-dir', field: 'dataDir', description: 'directory for the SQLite database and TLS files', default: './data', parse: text },
+  {
+    key: 'database-url',
+    field: 'databaseUrl',
+    description: 'postgres:// URL; unset means the embedded SQLite database in the data dir',
+    default: undefined,
+    parse: databaseUrl,
+  },
+  { key: 'insecure-http', field: 'insecureHttp', description: 'serve plain HTTP (binds to loopback unless host is set)', default: false, parse: boolean },
+  { key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, parse: text },
+  { key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, parse: text },
+  { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
+  {
+    key: 'failed-attempts-lockout',
+    field: 'failedAttemptsLockout',
+    description: 'failed logins allowed before the account is revoked',
+    default: 10,
+    parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'password-reset-expiration',
+    field: 'passwordResetExpirationHours',
+    description: 'hours a password reset token stays valid',
+    default: 24,
+    parse: integer(1, 24 * 365),
+  },
+  {
+    key: 'token-auth-lifetime',
+    field: 'tokenAuthLifetimeSeconds',
+    description: 'default lifetime of a login token (30s, 15m, 4h, 2d, 1y; no unit = seconds)',
+    default: 60 * 60,
+    parse: duration,
+  },
+  {
+    key: 'token-maximum-lifetime',
+    field: 'tokenMaximumLifetimeSeconds',
+    description: 'longest lifetime a caller may ask for (0 = no limit)',
+    default: 10 * 365 * DAY,
+    parse: duration,
+  },
+  {
+    key: 'password-minimum-length',
+    field: 'passwordMinimumLength',
+    description: 'shortest accepted new password, in characters',
+    default: 12,
+    parse: integer(8, 1024),
+  },
+] as const satisfies readonly Setting<keyof Config>[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+
+/** `failed-attempts-lockout` → `RBAC_FAILED_ATTEMPTS_LOCKOUT` */
+export function envName(key: string): string {
+  return `RBAC_${key.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export interface ConfigSources {
+  /** Values from command-line flags, by setting key. Undefined entries are ignored. */
+  flags?: Partial<Record<string, Raw | undefined>>;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON or YAML file with settings under `rbac`. */
+  configFile?: string;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const configFile = sources.configFile ?? (sources.flags?.config as string | undefined) ?? env.RBAC_CONFIG;
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const config: Record<string, unknown> = {};
+
+  for (const setting of SETTINGS as readonly Setting<keyof Config>[]) {
+    const candidates: [string, Raw | undefined][] = [
+      [`flag --${setting.key}`, sources.flags?.[setting.key]],
+      [`environment variable ${envName(setting.key)}`, env[envName(setting.key)]],
+      [`config file ${configFile}`, fromFile[setting.key]],
+    ];
+    const found = candidates.find(([, value]) => value !== undefined);
+    if (!found) {
+      config[setting.field] = setting.default;
+      continue;
+    }
+    const [origin, raw] = found;
+    try {
+      config[setting.field] = setting.parse(raw as Raw);
+    } catch (error) {
+      throw new ConfigError(setting.key, `${(error as Error).message} (from ${origin})`);
+    }
+  }
+
+  const result = config as unknown as Config;
+  if (result.tlsCert !== undefined && result.tlsKey === undefined) {
+    throw new ConfigError('tls-key', 'must be set when tls-cert is set');
+  }
+  if (result.tlsKey !== undefined && result.tlsCert === undefined) {
+    throw new ConfigError('tls-cert', 'must be set when tls-key is set');
+  }
+  if (result.tokenMaximumLifetimeSeconds !== 0 && result.tokenAuthLifetimeSeconds > result.tokenMaximumLifetimeSeconds) {
+    throw new ConfigError('token-auth-lifetime', 'must not be longer than token-maximum-lifetime');
+  }
+  if (result.tokenAuthLifetimeSeconds === 0) {
+    throw new ConfigError('token-auth-lifetime', 'must be longer than 0');
+  }
+  result.dataDir = path.resolve(result.dataDir);
+  return result;
+}
+
+function readConfigFile(file: string): Record<string, Raw> {
+  let parsed: unknown;
+  try {
+    const content = readFileSync(file, 'utf8');
+    parsed = file.endsWith('.json') ? JSON.parse(content) : parseYaml(content);
+  } catch (error) {
+    throw new ConfigError('config', `cannot read ${file}: ${(error as Error).message}`);
+  }
+  const section = (parsed as { rbac?: unknown } | null)?.rbac;
+  if (section === undefined) return {};
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) {
+    throw new ConfigError('rbac', `in ${file} must be a mapping of settings`);
+  }
+  const known = new Set<string>(SETTINGS.map((setting) => setting.key));
+  for (const [key, value] of Object.entries(section)) {
+    if (!known.has(key)) throw new ConfigError(key, `is not a known setting (in ${file})`);
+    if (!['string', 'number', 'boolean'].includes(typeof value)) {
+      throw new ConfigError(key, `must be a string, number or boolean (in ${file})`);
+    }
+  }
+  return section as Record<string, Raw>;
+}
+
+/** Defaults only; handy for tests and tools that override a few fields. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig({ env: {} }), ...overrides };
+}

@@ -1,0 +1,42 @@
+// The error kinds of the contract (CONTRACT §7). Domain code throws
+// ServiceError with a kind; src/http/errors.ts turns it into a response and
+// the CLI into a message and exit code.
+
+export const ERROR_STATUS = {
+  'malformed-request': 400,
+  'schema-violation': 400,
+  'invalid-uuid': 400,
+  'invalid-password': 400,
+  'user-unauthenticated': 401,
+  'user-revoked': 401,
+  'permission-denied': 403,
+  'invalid-token': 403,
+  'not-found': 404,
+  conflict: 409,
+  'request-too-large': 413,
+  'rate-limited': 429,
+  'server-error': 500,
+} as const;
+
+export type ErrorKind = keyof typeof ERROR_STATUS;
+
+export class ServiceError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details?: unknown,
+    /** Seconds, for `rate-limited`. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.kind];
+  }
+}
+
+export const notFound = (what: string) => new ServiceError('not-found', `${what} was not found.`);
+export const permissionDenied = (message = 'You do not have permission to do this.') =>
+  new ServiceError('permission-denied', message);

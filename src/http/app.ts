@@ -1,0 +1,86 @@
+// The HTTP application: Fastify with TypeBox schemas, the contract's error
+// model for every failure, and the routes. Routes are thin: they validate,
+// authenticate, and call the domain functions.
+
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { ServiceError } from '../errors.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import type { Store } from '../store/database.js';
+import { sendError, toServiceError } from './errors.js';
+import { authRoutes, authRoutesV2 } from './routes/auth.js';
+import { roleRoutes } from './routes/roles.js';
+import { statusRoutes } from './routes/status.js';
+import { userRoutes } from './routes/users.js';
+
+declare module 'fastify' {
+  interface FastifySchema {
+    summary?: string;
+    description?: string;
+    tags?: readonly string[];
+  }
+}
+
+export interface Services {
+  store: Store;
+  config: Config;
+  hasher: PasswordHasher;
+}
+
+export interface AppOptions {
+  logger?: Logger | undefined;
+  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+}
+
+export const API_PREFIX = '/rbac-api/v1';
+const BODY_LIMIT = 64 * 1024;
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
+    loggerInstance: options.logger as FastifyBaseLogger | undefined,
+    bodyLimit: BODY_LIMIT,
+    // Exact validation: unknown keys and wrong types are errors, never coerced or dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are JSON whatever Content-Type says: curl's `-d` sends
+  // form-urlencoded by default, and PE scripts rely on that working. Auth is
+  // never ambient (no cookies), so this opens no cross-site request path.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ServiceError('malformed-request', 'The request body is not valid JSON.'), undefined);
+    }
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (options.https) reply.header('strict-transport-security', 'max-age=31536000');
+    return payload;
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const serviceError = toServiceError(error);
+    if (serviceError.kind === 'server-error') request.log.error({ err: error }, 'request failed');
+    return sendError(request, reply, serviceError);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
+  );
+
+  await app.register(statusRoutes(services));
+  await app.register(authRoutes(services), { prefix: API_PREFIX });
+  await app.register(authRoutesV2(services), { prefix: '/rbac-api/v2' });
+  await app.register(userRoutes(services), { prefix: API_PREFIX });
+  await app.register(roleRoutes(services), { prefix: API_PREFIX });
+  return app;
+}

@@ -1,0 +1,38 @@
+// Authentication of API requests: a login token in the X-Authentication
+// header, or in the `token` query parameter (as PE allows).
+
+import type { FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
+import { authenticateLoginToken, type Authenticated } from '../auth/login-tokens.js';
+import type { Party } from '../audit/audit.js';
+import type { Database } from '../store/schema.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor?: Authenticated;
+  }
+}
+
+export function presentedToken(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-authentication'];
+  if (typeof header === 'string' && header !== '') return header.trim();
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.token;
+  return typeof fromQuery === 'string' && fromQuery !== '' ? fromQuery : undefined;
+}
+
+/** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
+export function requireActor(db: Kysely<Database>) {
+  return async (request: FastifyRequest): Promise<void> => {
+    request.actor = await authenticateLoginToken(db, presentedToken(request));
+  };
+}
+
+export function actorOf(request: FastifyRequest): Authenticated {
+  if (!request.actor) throw new Error('route is missing the requireActor hook');
+  return request.actor;
+}
+
+export function contextOf(request: FastifyRequest): { actor: Party | null; sourceAddress: string } {
+  return { actor: request.actor ? { id: request.actor.id, login: request.actor.login } : null, sourceAddress: request.ip };
+}

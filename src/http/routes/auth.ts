@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { login } from '../../auth/login.js';
+import { revokeLoginToken } from '../../auth/login-tokens.js';
+import { actorOf, requireActor } from '../auth.js';
+import type { Services } from '../app.js';
+import { ErrorBody, LoginBody, TokenResponse } from '../schemas.js';
+
+export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  return async (app) => {
+    app.post(
+      '/auth/token',
+      {
+        schema: {
+          summary: 'Log in: exchange a login and password for a login token',
+          body: LoginBody,
+          response: { 200: TokenResponse, 401: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const token = await login({ db, hasher: services.hasher, config: services.config }, request.body, request.ip);
+        return reply.header('cache-control', 'no-store').send({ token });
+      },
+    );
+
+    app.delete(
+      '/tokens/current',
+      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request' } },
+      async (request, reply) => {
+        await revokeLoginToken(db, actorOf(request).tokenHash);
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}
+
+/** PE's v2 route: DELETE /rbac-api/v2/tokens revokes the token that authenticates the request. */
+export function authRoutesV2(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  return async (app) => {
+    app.delete('/tokens', { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request' } }, async (request, reply) => {
+      await revokeLoginToken(db, actorOf(request).tokenHash);
+      return reply.code(204).send(null);
+    });
+  };
+}

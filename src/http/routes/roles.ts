@@ -1,0 +1,51 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { notFound, permissionDenied } from '../../errors.js';
+import { PERMISSION_TYPES } from '../../permissions/permissions.js';
+import { createRole, getRole, listRoles } from '../../roles/roles.js';
+import { actorOf, requireActor } from '../auth.js';
+import type { Services } from '../app.js';
+import { ErrorBody, NewRoleBody, Role, RoleParams } from '../schemas.js';
+
+export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  const authenticated = requireActor(db);
+
+  return async (app) => {
+    app.get('/roles', { onRequest: authenticated, schema: { summary: 'List roles', response: { 200: Type.Array(Role) } } }, async () => listRoles(db));
+
+    app.get(
+      '/roles/:rid',
+      { onRequest: authenticated, schema: { summary: 'One role', params: RoleParams, response: { 200: Role, 404: ErrorBody } } },
+      async (request) => {
+        const role = await getRole(db, Number(request.params.rid));
+        if (!role) throw notFound('The role');
+        return role;
+      },
+    );
+
+    app.post(
+      '/roles',
+      {
+        onRequest: authenticated,
+        schema: { summary: 'Create a role (superusers only)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
+      },
+      async (request, reply) => {
+        if (!actorOf(request).is_superuser) throw permissionDenied('Only superusers can create roles.');
+        const role = await db.transaction().execute((trx) => createRole(trx, request.body));
+        return reply.code(201).header('location', `${request.url.split('?')[0]}/${role.id}`).send(role);
+      },
+    );
+
+    app.get('/types', { onRequest: authenticated, schema: { summary: 'Permission types and their actions' } }, async () =>
+      PERMISSION_TYPES.map((type, index) => ({
+        id: index + 1,
+        object_type: type.object_type,
+        display_name: type.display_name,
+        description: type.description,
+        has_instances: type.has_instances,
+        actions: type.actions.map((action, actionIndex) => ({ id: actionIndex + 1, ...action })),
+      })),
+    );
+  };
+}

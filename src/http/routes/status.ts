@@ -1,0 +1,8 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Services } from '../app.js';
+
+export function statusRoutes(_services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/status/v1/simple', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('running'));
+  };
+}

@@ -1,0 +1,104 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ServiceError, permissionDenied } from '../../errors.js';
+import { hasAnyUserPermission, hasPermission } from '../../permissions/permissions.js';
+import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser } from '../../users/users.js';
+import { actorOf, contextOf, requireActor } from '../auth.js';
+import type { Services } from '../app.js';
+import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../schemas.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A user id from the path, or 400 invalid-uuid. */
+export function parseSid(sid: string): string {
+  if (!UUID.test(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid user id (a UUID).`);
+  return sid.toLowerCase();
+}
+
+export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  const authenticated = requireActor(db);
+  const userDeps = { db, hasher: services.hasher, config: services.config };
+
+  return async (app) => {
+    app.get(
+      '/users',
+      { onRequest: authenticated, schema: { summary: 'List users', response: { 200: Type.Array(User), 403: ErrorBody } } },
+      async (request) => {
+        if (!(await hasAnyUserPermission(db, actorOf(request)))) throw permissionDenied('Listing users needs a permission on users.');
+        return listUsers(db);
+      },
+    );
+
+    app.get(
+      '/users/current',
+      { onRequest: authenticated, schema: { summary: 'The user the login token belongs to', response: { 200: User } } },
+      async (request) => getUser(db, actorOf(request).id),
+    );
+
+    app.get(
+      '/users/:sid',
+      { onRequest: authenticated, schema: { summary: 'One user', params: SidParams, response: { 200: User, 403: ErrorBody, 404: ErrorBody } } },
+      async (request) => {
+        const sid = parseSid(request.params.sid);
+        const actor = actorOf(request);
+        if (actor.id !== sid && !(await hasAnyUserPermission(db, actor))) throw permissionDenied();
+        return getUser(db, sid);
+      },
+    );
+
+    app.post(
+      '/users',
+      {
+        onRequest: authenticated,
+        schema: { summary: 'Create a local or remote user', body: NewUserBody, response: { 201: User, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
+      },
+      async (request, reply) => {
+        if (!(await hasPermission(db, actorOf(request), 'users', 'create', '*'))) throw permissionDenied('Creating users needs users:create.');
+        const user = await createUser(userDeps, request.body, contextOf(request));
+        return reply.code(201).header('location', `${request.url.split('?')[0]}/${user.id}`).send(user);
+      },
+    );
+
+    app.put(
+      '/users/:sid',
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: "Edit a user: login, email, display name, roles, revoked state",
+          params: SidParams,
+          body: EditUserBody,
+          response: { 200: User, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => {
+        const sid = parseSid(request.params.sid);
+        const actor = actorOf(request);
+        const body = request.body;
+        if (body.id !== undefined && body.id.toLowerCase() !== sid) {
+          throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        }
+        const mayEdit = await hasPermission(db, actor, 'users', 'edit', sid);
+        const mayDisable = await hasPermission(db, actor, 'users', 'disable', sid);
+        if (!mayEdit && !mayDisable) throw permissionDenied();
+        const current = await getUser(db, sid);
+        const aspects = changedAspects(current, body);
+        if (aspects.edits && !mayEdit) throw permissionDenied('Editing this user needs users:edit.');
+        if (aspects.revocation && !mayDisable) throw permissionDenied('Revoking or reinstating this user needs users:disable.');
+        if (aspects.revocation && body.is_revoked && actor.id === sid) throw permissionDenied('You cannot revoke your own account.');
+        return updateUser(db, sid, body, contextOf(request));
+      },
+    );
+
+    app.delete(
+      '/users/:sid',
+      { onRequest: authenticated, schema: { summary: 'Delete a user', params: SidParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
+      async (request, reply) => {
+        const sid = parseSid(request.params.sid);
+        if (!(await hasPermission(db, actorOf(request), 'users', 'disable', sid))) throw permissionDenied('Deleting this user needs users:disable.');
+        await deleteUser(db, sid, contextOf(request));
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}

@@ -1,0 +1,45 @@
+// Lockout (CONTRACT §4). A password check must first claim one of the
+// account's remaining attempts with a single conditional UPDATE, so however
+// many checks run at once, at most `failed-attempts-lockout` of them can run
+// before the account is revoked — on SQLite and on PostgreSQL, across any
+// number of service processes. A success releases the claims (count back to
+// 0); a failure keeps its claim, and the failure that uses the last one
+// revokes the account.
+
+import { sql } from 'kysely';
+import type { Executor } from '../audit/audit.js';
+
+/**
+ * Claims one attempt. Returns false when none is left (the account is revoked,
+ * or as many checks as attempts remain are already in flight); then no hash
+ * may be computed.
+ */
+export async function claimAttempt(db: Executor, userId: string, limit: number): Promise<boolean> {
+  const claimed = await db
+    .updateTable('users')
+    .set({ failed_attempts: sql<number>`failed_attempts + 1` })
+    .where('id', '=', userId)
+    .where('is_revoked', '=', 0)
+    .where('failed_attempts', '<', limit)
+    .returning('id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+/** After a failed check: revokes the account if its attempts are used up. True when this call revoked it. */
+export async function lockIfExhausted(db: Executor, userId: string, limit: number): Promise<boolean> {
+  const locked = await db
+    .updateTable('users')
+    .set({ is_revoked: 1 })
+    .where('id', '=', userId)
+    .where('is_revoked', '=', 0)
+    .where('failed_attempts', '>=', limit)
+    .returning('id')
+    .executeTakeFirst();
+  return locked !== undefined;
+}
+
+/** After a successful check: the count starts again from zero. */
+export async function resetAttempts(db: Executor, userId: string): Promise<void> {
+  await db.updateTable('users').set({ failed_attempts: 0 }).where('id', '=', userId).execute();
+}

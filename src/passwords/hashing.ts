@@ -1,0 +1,64 @@
+// Password hashing with argon2id. @node-rs/argon2 computes on libuv's thread
+// pool, so the event loop keeps serving while a hash runs. Each stored hash
+// is a PHC string that carries its own parameters, which is how a login can
+// tell that a hash is older than the current parameters and upgrade it.
+
+import { randomBytes } from 'node:crypto';
+import { hash, parseOptions, verify } from '@node-rs/argon2';
+
+export interface HashParameters {
+  memoryCost: number; // KiB
+  timeCost: number;
+  parallelism: number;
+}
+
+/** OWASP's argon2id minimum: 19 MiB, 2 iterations, 1 lane. */
+export const CURRENT_PARAMETERS: HashParameters = { memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
+
+const ARGON2ID = 2; // Algorithm.Argon2id; the package's enum is `const` and not importable at run time
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password and for a stored value that is not a valid hash. */
+  verify(storedHash: string, password: string): Promise<boolean>;
+  needsRehash(storedHash: string): boolean;
+  /** Spends as long as a real check, for logins that have no hash to check against. */
+  verifyDummy(password: string): Promise<void>;
+}
+
+/** Equivalent Unicode spellings of one password must hash alike. */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+export async function createPasswordHasher(parameters: HashParameters = CURRENT_PARAMETERS): Promise<PasswordHasher> {
+  const options = { ...parameters, algorithm: ARGON2ID };
+  const dummyHash = await hash(randomBytes(32).toString('hex'), options);
+
+  return {
+    hash: (password) => hash(normalizePassword(password), options),
+    async verify(storedHash, password) {
+      try {
+        return await verify(storedHash, normalizePassword(password));
+      } catch {
+        return false;
+      }
+    },
+    needsRehash(storedHash) {
+      try {
+        const used = parseOptions(storedHash);
+        return (
+          used.algorithm !== ARGON2ID ||
+          used.memoryCost < parameters.memoryCost ||
+          used.timeCost < parameters.timeCost ||
+          used.parallelism !== parameters.parallelism
+        );
+      } catch {
+        return true;
+      }
+    },
+    async verifyDummy(password) {
+      await verify(dummyHash, normalizePassword(password)).catch(() => false);
+    },
+  };
+}

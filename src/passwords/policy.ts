@@ -1,0 +1,43 @@
+// The password policy (CONTRACT §6): NIST SP 800-63B style. Length in
+// Unicode code points after NFKC, an upper bound so hashing stays cheap, and
+// no composition rules. Each broken rule is reported on its own.
+
+import { ServiceError } from '../errors.js';
+import { normalizePassword } from './hashing.js';
+
+export const MAXIMUM_PASSWORD_LENGTH = 1024;
+
+export interface PolicyViolation {
+  rule: 'too-short' | 'too-long' | 'contains-login';
+  msg: string;
+}
+
+export interface PolicyOptions {
+  minimumLength: number;
+  login?: string | undefined;
+}
+
+export function checkPassword(password: string, options: PolicyOptions): PolicyViolation[] {
+  const normalized = normalizePassword(password);
+  const length = [...normalized].length;
+  const violations: PolicyViolation[] = [];
+  if (length < options.minimumLength) {
+    violations.push({ rule: 'too-short', msg: `The password must be at least ${options.minimumLength} characters long.` });
+  }
+  if (length > MAXIMUM_PASSWORD_LENGTH) {
+    violations.push({ rule: 'too-long', msg: `The password must be at most ${MAXIMUM_PASSWORD_LENGTH} characters long.` });
+  }
+  const login = options.login ? normalizePassword(options.login).toLowerCase() : '';
+  if (login && normalized.toLowerCase().includes(login)) {
+    violations.push({ rule: 'contains-login', msg: 'The password must not contain the login.' });
+  }
+  return violations;
+}
+
+/** Throws `invalid-password` listing every violation, for callers about to store a password. */
+export function assertPasswordAcceptable(password: string, options: PolicyOptions): void {
+  const violations = checkPassword(password, options);
+  if (violations.length > 0) {
+    throw new ServiceError('invalid-password', violations.map((violation) => violation.msg).join(' '), { violations });
+  }
+}

@@ -1,0 +1,72 @@
+// Permissions (CONTRACT §3): {object_type, action, instance}, granted through
+// roles. Superusers may do everything. Object type `users` has the actions
+// create, edit, disable and reset_password; instance is "*" or a user id.
+
+import type { Executor } from '../audit/audit.js';
+
+export interface Permission {
+  object_type: string;
+  action: string;
+  instance: string;
+}
+
+export interface Actor {
+  id: string;
+  login: string;
+  is_superuser: boolean;
+  is_remote: boolean;
+}
+
+export const PERMISSION_TYPES = [
+  {
+    object_type: 'users',
+    display_name: 'Users',
+    description: 'Create, edit, revoke and reset the passwords of users.',
+    has_instances: true,
+    actions: [
+      { name: 'create', display_name: 'Create', description: 'Create local and remote users.' },
+      { name: 'edit', display_name: 'Edit', description: "Edit a user's login, email, display name and roles." },
+      { name: 'disable', display_name: 'Disable', description: 'Revoke, un-revoke or delete a user.' },
+      { name: 'reset_password', display_name: 'Reset password', description: 'Issue password reset tokens for a local user.' },
+    ],
+  },
+] as const;
+
+export function isKnownPermission(permission: Permission): boolean {
+  const type = PERMISSION_TYPES.find((candidate) => candidate.object_type === permission.object_type);
+  return type !== undefined && type.actions.some((action) => action.name === permission.action);
+}
+
+/** Every permission the user holds through its roles. */
+export async function permissionsOf(db: Executor, userId: string): Promise<Permission[]> {
+  const rows = await db
+    .selectFrom('user_roles')
+    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .select('roles.permissions')
+    .where('user_roles.user_id', '=', userId)
+    .execute();
+  return rows.flatMap((row) => JSON.parse(row.permissions) as Permission[]);
+}
+
+export async function hasPermission(
+  db: Executor,
+  actor: Actor,
+  objectType: string,
+  action: string,
+  instance: string,
+): Promise<boolean> {
+  if (actor.is_superuser) return true;
+  const held = await permissionsOf(db, actor.id);
+  return held.some(
+    (permission) =>
+      permission.object_type === objectType &&
+      permission.action === action &&
+      (permission.instance === '*' || permission.instance === instance),
+  );
+}
+
+/** Whether the actor holds any permission on users at all (needed to look users up). */
+export async function hasAnyUserPermission(db: Executor, actor: Actor): Promise<boolean> {
+  if (actor.is_superuser) return true;
+  return (await permissionsOf(db, actor.id)).some((permission) => permission.object_type === 'users');
+}

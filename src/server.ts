@@ -1,0 +1,87 @@
+// Starting the service: open the store, migrate, make sure `admin` exists,
+// load or create the TLS certificate, listen.
+
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { buildApp } from './http/app.js';
+import { createLogger } from './http/logging.js';
+import { createPasswordHasher } from './passwords/hashing.js';
+import { openStore, type Store } from './store/database.js';
+import { migrateToLatest } from './store/migrate.js';
+import { loadOrCreateCertificate } from './tls/certificate.js';
+import { ensureBootstrapAdmin } from './users/bootstrap.js';
+
+export interface RunningService {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  /** The certificate clients should trust, when serving HTTPS. */
+  certPath: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** RBAC_ADMIN_PASSWORD: the bootstrap admin's password on first start. */
+  adminPassword?: string | undefined;
+  /** Where the one-time generated admin password is announced. */
+  announce?: (message: string) => void;
+}
+
+export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const announce = options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    const applied = await migrateToLatest(store);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+    const hasher = await createPasswordHasher();
+    const bootstrap = await ensureBootstrapAdmin(
+      { db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength },
+      options.adminPassword,
+    );
+    if (bootstrap.generatedPassword) {
+      announce(
+        [
+          '',
+          '  The superuser "admin" was created with this password (shown only once):',
+          '',
+          `      ${bootstrap.generatedPassword}`,
+          '',
+          '  Change it after logging in, or set one with: npm run rbac -- reset-admin-password',
+          '',
+        ].join('\n'),
+      );
+    } else if (bootstrap.created) {
+      logger.info('superuser "admin" created with the password from RBAC_ADMIN_PASSWORD');
+    }
+
+    const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
+    if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
+
+    const app = await buildApp({ store, config, hasher }, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
+    const host = config.host ?? (config.insecureHttp ? '127.0.0.1' : '0.0.0.0');
+    await app.listen({ port: config.port, host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
+    logger.info({ url, database: store.location }, 'rbac service listening');
+
+    return {
+      app,
+      store,
+      url,
+      certPath: tls?.certPath,
+      async close() {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,79 @@
+// Row types of every table, shared by both dialects. Booleans are stored as
+// 0/1 integers and times as epoch milliseconds so that one set of queries
+// works on SQLite and PostgreSQL alike.
+
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type Flag = 0 | 1;
+type EpochMs = number;
+
+export interface UsersTable {
+  id: string;
+  login: string;
+  /** NFKC + lower-case login: uniqueness and look-up ignore case. */
+  login_key: string;
+  email: string;
+  display_name: string;
+  is_remote: Flag;
+  is_superuser: Flag;
+  is_revoked: Flag;
+  /** argon2id PHC string; null for remote users and users without a password. */
+  password_hash: string | null;
+  /** Password checks begun since the last success; see lockout/lockout.ts. */
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  last_login: EpochMs | null;
+  created_at: EpochMs;
+}
+
+export interface RolesTable {
+  id: Generated<number>;
+  display_name: string;
+  description: string;
+  /** JSON array of {object_type, action, instance}. */
+  permissions: string;
+}
+
+export interface UserRolesTable {
+  user_id: string;
+  role_id: number;
+}
+
+export interface LoginTokensTable {
+  /** SHA-256 of the token, hex; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  created_at: EpochMs;
+  /** null: never expires (only when token-maximum-lifetime is 0). */
+  expires_at: EpochMs | null;
+  revoked_at: EpochMs | null;
+  label: string | null;
+  description: string | null;
+  client: string | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: EpochMs;
+  type: string;
+  actor_id: string | null;
+  actor_login: string | null;
+  subject_id: string | null;
+  subject_login: string | null;
+  source_address: string | null;
+  /** JSON object with event-specific facts; never secrets. */
+  details: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  roles: RolesTable;
+  user_roles: UserRolesTable;
+  login_tokens: LoginTokensTable;
+  audit_events: AuditEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type RoleRow = Selectable<RolesTable>;
+export type LoginTokenRow = Selectable<LoginTokensTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -1,0 +1,61 @@
+// The bootstrap superuser (CONTRACT §1): `admin` exists from the first start.
+// Its password is RBAC_ADMIN_PASSWORD when set on the first start, otherwise
+// a random one that the caller prints once.
+
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { recordEvent } from '../audit/audit.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import { assertPasswordAcceptable } from '../passwords/policy.js';
+import type { Database } from '../store/schema.js';
+import { BOOTSTRAP_ADMIN_LOGIN, loginKey } from './users.js';
+
+export interface BootstrapResult {
+  created: boolean;
+  /** Set only when the password was generated here and must be shown once. */
+  generatedPassword?: string;
+}
+
+export async function ensureBootstrapAdmin(
+  deps: { db: Kysely<Database>; hasher: PasswordHasher; passwordMinimumLength: number },
+  adminPassword: string | undefined,
+): Promise<BootstrapResult> {
+  const existing = await deps.db.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
+  if (existing) return { created: false };
+
+  const generated = adminPassword === undefined ? randomBytes(18).toString('base64url') : undefined;
+  const password = adminPassword ?? (generated as string);
+  assertPasswordAcceptable(password, { minimumLength: deps.passwordMinimumLength, login: BOOTSTRAP_ADMIN_LOGIN });
+  const passwordHash = await deps.hasher.hash(password);
+
+  const created = await deps.db.transaction().execute(async (trx) => {
+    // Another process may have created it while the hash was computed.
+    const raced = await trx.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
+    if (raced) return false;
+    const id = randomUUID();
+    await trx
+      .insertInto('users')
+      .values({
+        id,
+        login: BOOTSTRAP_ADMIN_LOGIN,
+        login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
+        email: '',
+        display_name: 'Administrator',
+        is_remote: 0,
+        is_superuser: 1,
+        is_revoked: 0,
+        password_hash: passwordHash,
+        last_login: null,
+        created_at: Date.now(),
+      })
+      .execute();
+    await recordEvent(trx, { type: 'user-created', actor: null, subject: { id, login: BOOTSTRAP_ADMIN_LOGIN }, details: { bootstrap: true } });
+    return true;
+  }).catch(async (error: unknown) => {
+    // Two processes starting on one empty PostgreSQL database: the loser's insert hits the unique login.
+    const nowExists = await deps.db.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
+    if (nowExists) return false;
+    throw error;
+  });
+  return created ? { created: true, ...(generated ? { generatedPassword: generated } : {}) } : { created: false };
+}

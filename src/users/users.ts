@@ -1,0 +1,238 @@
+// Users (CONTRACT §3): local and remote, their API shape, and the rules for
+// creating, editing, revoking and deleting them. Plain functions over the
+// store; routes and the CLI both call these.
+
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { recordEvent, type Executor, type Party } from '../audit/audit.js';
+import type { Config } from '../config/config.js';
+import { ServiceError, notFound } from '../errors.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { assertRolesExist } from '../roles/roles.js';
+import { revokeAllLoginTokens } from '../auth/login-tokens.js';
+import type { Database, UserRow } from '../store/schema.js';
+
+/** A user as the API shows it: never a password or hash. */
+export interface User {
+  id: string;
+  login: string;
+  email: string;
+  display_name: string;
+  role_ids: number[];
+  is_group: false;
+  is_remote: boolean;
+  is_superuser: boolean;
+  is_revoked: boolean;
+  last_login: string | null;
+}
+
+export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
+
+/** Logins compare without regard to case or Unicode spelling: `Admin` is `admin`. */
+export function loginKey(login: string): string {
+  return login.normalize('NFKC').toLowerCase();
+}
+
+export function toParty(user: Pick<UserRow, 'id' | 'login'>): Party {
+  return { id: user.id, login: user.login };
+}
+
+async function roleIdsByUser(db: Executor, userIds: string[]): Promise<Map<string, number[]>> {
+  const byUser = new Map<string, number[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return byUser;
+  const rows = await db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', userIds).orderBy('role_id').execute();
+  for (const row of rows) byUser.get(row.user_id)?.push(row.role_id);
+  return byUser;
+}
+
+function toUser(row: UserRow, roleIds: number[]): User {
+  return {
+    id: row.id,
+    login: row.login,
+    email: row.email,
+    display_name: row.display_name,
+    role_ids: roleIds,
+    is_group: false,
+    is_remote: row.is_remote === 1,
+    is_superuser: row.is_superuser === 1,
+    is_revoked: row.is_revoked === 1,
+    last_login: row.last_login === null ? null : new Date(row.last_login).toISOString(),
+  };
+}
+
+export async function listUsers(db: Executor): Promise<User[]> {
+  const rows = await db.selectFrom('users').selectAll().orderBy('login_key').execute();
+  const roles = await roleIdsByUser(
+    db,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => toUser(row, roles.get(row.id) ?? []));
+}
+
+export async function findUserRow(db: Executor, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findUserRowByLogin(db: Executor, login: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('login_key', '=', loginKey(login)).executeTakeFirst();
+}
+
+export async function getUser(db: Executor, id: string): Promise<User> {
+  const row = await findUserRow(db, id);
+  if (!row) throw notFound('The user');
+  const roles = await roleIdsByUser(db, [id]);
+  return toUser(row, roles.get(id) ?? []);
+}
+
+export interface NewUser {
+  login: string;
+  email?: string | undefined;
+  display_name?: string | undefined;
+  role_ids?: number[] | undefined;
+  password?: string | undefined;
+  is_remote?: boolean | undefined;
+  is_superuser?: boolean | undefined;
+}
+
+export interface UserDeps {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'passwordMinimumLength'>;
+}
+
+export interface Context {
+  actor: Party | null;
+  sourceAddress: string | null;
+}
+
+export async function createUser(deps: UserDeps, input: NewUser, context: Context): Promise<User> {
+  const login = input.login.trim();
+  if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
+  if (input.is_remote && input.password !== undefined) {
+    throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
+  }
+  let passwordHash: string | null = null;
+  if (input.password !== undefined) {
+    assertPasswordAcceptable(input.password, { minimumLength: deps.config.passwordMinimumLength, login });
+    passwordHash = await deps.hasher.hash(input.password);
+  }
+  const id = randomUUID();
+  await deps.db.transaction().execute(async (trx) => {
+    if (await findUserRowByLogin(trx, login)) throw new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+    const roleIds = [...new Set(input.role_ids ?? [])];
+    await assertRolesExist(trx, roleIds);
+    await trx
+      .insertInto('users')
+      .values({
+        id,
+        login,
+        login_key: loginKey(login),
+        email: input.email ?? '',
+        display_name: input.display_name ?? '',
+        is_remote: input.is_remote ? 1 : 0,
+        is_superuser: input.is_superuser ? 1 : 0,
+        is_revoked: 0,
+        password_hash: passwordHash,
+        last_login: null,
+        created_at: Date.now(),
+      })
+      .execute();
+    if (roleIds.length > 0) await trx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: id, role_id }))).execute();
+    await recordEvent(trx, {
+      type: 'user-created',
+      actor: context.actor,
+      subject: { id, login },
+      sourceAddress: context.sourceAddress,
+      details: { is_remote: Boolean(input.is_remote) },
+    });
+  });
+  return getUser(deps.db, id);
+}
+
+export interface UserChanges {
+  login?: string | undefined;
+  email?: string | undefined;
+  display_name?: string | undefined;
+  role_ids?: number[] | undefined;
+  is_revoked?: boolean | undefined;
+}
+
+/** What an edit touches, so the caller can check the matching permissions first. */
+export function changedAspects(current: User, changes: UserChanges): { edits: boolean; revocation: boolean } {
+  const sameRoles = (a: number[], b: number[]) => a.length === b.length && [...a].sort().every((id, i) => id === [...b].sort()[i]);
+  return {
+    edits:
+      (changes.login !== undefined && changes.login !== current.login) ||
+      (changes.email !== undefined && changes.email !== current.email) ||
+      (changes.display_name !== undefined && changes.display_name !== current.display_name) ||
+      (changes.role_ids !== undefined && !sameRoles(changes.role_ids, current.role_ids)),
+    revocation: changes.is_revoked !== undefined && changes.is_revoked !== current.is_revoked,
+  };
+}
+
+export async function updateUser(db: Kysely<Database>, id: string, changes: UserChanges, context: Context): Promise<User> {
+  await db.transaction().execute(async (trx) => {
+    const row = await findUserRow(trx, id);
+    if (!row) throw notFound('The user');
+    const login = changes.login?.trim();
+    if (login !== undefined && loginKey(login) !== row.login_key) {
+      if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
+      if (row.login === BOOTSTRAP_ADMIN_LOGIN) {
+        throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
+      }
+      if (await findUserRowByLogin(trx, login)) throw new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+    }
+    await trx
+      .updateTable('users')
+      .set({
+        ...(login !== undefined ? { login, login_key: loginKey(login) } : {}),
+        ...(changes.email !== undefined ? { email: changes.email } : {}),
+        ...(changes.display_name !== undefined ? { display_name: changes.display_name } : {}),
+      })
+      .where('id', '=', id)
+      .execute();
+    if (changes.role_ids !== undefined) {
+      const roleIds = [...new Set(changes.role_ids)];
+      await assertRolesExist(trx, roleIds);
+      await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
+      if (roleIds.length > 0) await trx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: id, role_id }))).execute();
+    }
+    if (changes.is_revoked !== undefined && changes.is_revoked !== (row.is_revoked === 1)) {
+      await setRevoked(trx, row, changes.is_revoked, context);
+    }
+  });
+  return getUser(db, id);
+}
+
+/**
+ * Revoking a user also revokes its login tokens; un-revoking clears the
+ * failed-attempt count so the user gets a full set of attempts again.
+ */
+export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
+  await trx
+    .updateTable('users')
+    .set(revoked ? { is_revoked: 1 } : { is_revoked: 0, failed_attempts: 0 })
+    .where('id', '=', user.id)
+    .execute();
+  if (revoked) await revokeAllLoginTokens(trx, user.id);
+  await recordEvent(trx, {
+    type: revoked ? 'account-revoked' : 'account-unrevoked',
+    actor: context.actor,
+    subject: toParty(user),
+    sourceAddress: context.sourceAddress,
+  });
+}
+
+export async function deleteUser(db: Kysely<Database>, id: string, context: Context): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await findUserRow(trx, id);
+    if (!row) throw notFound('The user');
+    if (row.login === BOOTSTRAP_ADMIN_LOGIN) {
+      throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');
+    }
+    if (context.actor?.id === id) throw new ServiceError('permission-denied', 'You cannot delete your own account.');
+    await trx.deleteFrom('users').where('id', '=', id).execute();
+    await recordEvent(trx, { type: 'user-deleted', actor: context.actor, subject: toParty(row), sourceAddress: context.sourceAddress });
+  });
+}
