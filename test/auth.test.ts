@@ -1,0 +1,150 @@
+// CONTRACT §4: login tokens, how requests authenticate, revocation.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { hashLoginToken } from '../src/auth/login-tokens.js';
+import { DATABASES } from './helpers/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+
+for (const target of DATABASES) {
+  describe(`authentication [${target.dialect}]`, { skip: target.skip }, () => {
+    let service: TestService;
+    before(async () => {
+      service = await startTestService(target.dialect);
+    });
+    after(() => service?.close());
+
+    const tokenUrl = '/rbac-api/v1/auth/token';
+
+    test('POST /auth/token returns an opaque token of at least 256 bits', async () => {
+      const response = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'admin', password: ADMIN_PASSWORD } });
+      assert.equal(response.statusCode, 200);
+      assert.match(response.headers['content-type'] as string, /application\/json/);
+      assert.equal(response.headers['cache-control'], 'no-store');
+      const { token } = response.json() as { token: string };
+      assert.ok(Buffer.from(token, 'base64url').length >= 32, 'token carries at least 32 random bytes');
+      assert.equal(token.split('.').length, 1, 'a login token is not a JWT');
+    });
+
+    test('logins ignore case: Admin is admin', async () => {
+      const response = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'ADMIN', password: ADMIN_PASSWORD } });
+      assert.equal(response.statusCode, 200);
+    });
+
+    test('the database stores only a hash of each token', async () => {
+      const token = await service.login('admin', ADMIN_PASSWORD);
+      const rows = await service.store.db.selectFrom('login_tokens').selectAll().execute();
+      assert.ok(rows.some((row) => row.token_hash === hashLoginToken(token)));
+      assert.ok(rows.every((row) => !JSON.stringify(row).includes(token)), 'the token itself is nowhere in the table');
+    });
+
+    test('a token authenticates by X-Authentication header and by token query parameter', async () => {
+      const token = await service.login('admin', ADMIN_PASSWORD);
+      const byHeader = await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token });
+      assert.equal(byHeader.statusCode, 200);
+      assert.equal((byHeader.json() as { login: string }).login, 'admin');
+      const byQuery = await service.request({ method: 'GET', url: `/rbac-api/v1/users/current?token=${encodeURIComponent(token)}` });
+      assert.equal(byQuery.statusCode, 200);
+    });
+
+    test('no token, an unknown token or a malformed token gets 401 user-unauthenticated', async () => {
+      for (const token of [undefined, 'x'.repeat(43), 'not a token!', 'a'.repeat(5000)]) {
+        const response = await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', ...(token ? { token } : {}) });
+        assert.equal(response.statusCode, 401, `token ${String(token).slice(0, 10)}`);
+        assert.equal((response.json() as { kind: string }).kind, 'user-unauthenticated');
+      }
+    });
+
+    test('wrong password and unknown login give the same 401 body; unknown login is checked against a dummy hash', async () => {
+      await service.createUser('timing-user');
+      const before = { ...service.hasher.counts };
+      const wrong = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'timing-user', password: 'not the password at all' } });
+      const unknown = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'nobody-has-this-login', password: 'not the password at all' } });
+      assert.equal(wrong.statusCode, 401);
+      assert.equal(unknown.statusCode, 401);
+      assert.equal(wrong.body, unknown.body);
+      assert.equal((wrong.json() as { kind: string }).kind, 'user-unauthenticated');
+      assert.equal(service.hasher.counts.verify - before.verify, 1, 'the wrong password was checked against the real hash');
+      assert.equal(service.hasher.counts.verifyDummy - before.verifyDummy, 1, 'the unknown login was checked against the dummy hash');
+    });
+
+    test('remote users cannot log in with a password here, and get the same 401', async () => {
+      await service.request({
+        method: 'POST',
+        url: '/rbac-api/v1/users',
+        token: await service.adminToken(),
+        payload: { login: 'remote-login', is_remote: true },
+      });
+      const response = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'remote-login', password: USER_PASSWORD } });
+      assert.equal(response.statusCode, 401);
+      assert.equal((response.json() as { kind: string }).kind, 'user-unauthenticated');
+    });
+
+    test('DELETE /tokens/current revokes the token used, and only that one', async () => {
+      const first = await service.login('admin', ADMIN_PASSWORD);
+      const second = await service.login('admin', ADMIN_PASSWORD);
+      const revoke = await service.request({ method: 'DELETE', url: '/rbac-api/v1/tokens/current', token: first });
+      assert.equal(revoke.statusCode, 204);
+      assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: first })).statusCode, 401);
+      assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: second })).statusCode, 200);
+    });
+
+    test("PE's v2 route DELETE /rbac-api/v2/tokens revokes the calling token", async () => {
+      const token = await service.login('admin', ADMIN_PASSWORD);
+      assert.equal((await service.request({ method: 'DELETE', url: '/rbac-api/v2/tokens', token })).statusCode, 204);
+      assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode, 401);
+    });
+
+    test('lifetime: PE units, default token-auth-lifetime, capped by token-maximum-lifetime, 0 means the maximum', async () => {
+      const expiryOf = async (lifetime?: string | number) => {
+        const started = Date.now();
+        const response = await service.request({
+          method: 'POST',
+          url: tokenUrl,
+          payload: { login: 'admin', password: ADMIN_PASSWORD, ...(lifetime === undefined ? {} : { lifetime }) },
+        });
+        assert.equal(response.statusCode, 200, response.body);
+        const row = await service.store.db
+          .selectFrom('login_tokens')
+          .select('expires_at')
+          .where('token_hash', '=', hashLoginToken((response.json() as { token: string }).token))
+          .executeTakeFirstOrThrow();
+        return Math.round(((row.expires_at as number) - started) / 1000);
+      };
+      const near = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) <= 2, `${actual} ≈ ${expected}`);
+      near(await expiryOf(), 3600);
+      near(await expiryOf('30s'), 30);
+      near(await expiryOf('15m'), 900);
+      near(await expiryOf('4h'), 4 * 3600);
+      near(await expiryOf('2d'), 2 * 86400);
+      near(await expiryOf('1y'), 365 * 86400);
+      near(await expiryOf('90'), 90);
+      near(await expiryOf(120), 120);
+      near(await expiryOf('20y'), 10 * 365 * 86400);
+      near(await expiryOf('0'), 10 * 365 * 86400);
+    });
+
+    test('a lifetime that is not a duration is a schema-violation', async () => {
+      for (const lifetime of ['forever', '1w', '-5', '1.5h', '']) {
+        const response = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'admin', password: ADMIN_PASSWORD, lifetime } });
+        assert.equal(response.statusCode, 400, lifetime);
+        assert.equal((response.json() as { kind: string }).kind, 'schema-violation');
+      }
+    });
+
+    test('an expired token stops working', async () => {
+      const token = await service.login('admin', ADMIN_PASSWORD);
+      await service.store.db.updateTable('login_tokens').set({ expires_at: Date.now() - 1 }).where('token_hash', '=', hashLoginToken(token)).execute();
+      const response = await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token });
+      assert.equal(response.statusCode, 401);
+    });
+
+    test('a successful login records last_login', async () => {
+      const id = await service.createUser('last-login-user');
+      const token = await service.login('last-login-user', USER_PASSWORD);
+      const user = (await service.request({ method: 'GET', url: `/rbac-api/v1/users/${id}`, token })).json() as { last_login: string | null };
+      assert.ok(user.last_login !== null && Math.abs(Date.parse(user.last_login) - Date.now()) < 60_000);
+      assert.match(user.last_login, /Z$/, 'ISO-8601 UTC');
+    });
+  });
+}

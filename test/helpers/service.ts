@@ -1,0 +1,100 @@
+// A service instance for tests: a fresh store (SQLite or PostgreSQL), the
+// real hasher wrapped to count its work, and the Fastify app driven with
+// inject() — the same code path as over the network, minus the socket.
+
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { defaultConfig, type Config } from '../../src/config/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/http/logging.js';
+import { createPasswordHasher, type PasswordHasher } from '../../src/passwords/hashing.js';
+import { openStore, type Store } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
+import { freshWorkspace, type DialectName } from './databases.js';
+
+export const ADMIN_PASSWORD = 'correct horse battery staple';
+export const USER_PASSWORD = 'a perfectly long passphrase';
+
+export interface HashCounts {
+  hash: number;
+  verify: number;
+  verifyDummy: number;
+}
+
+export function countingHasher(inner: PasswordHasher): PasswordHasher & { counts: HashCounts } {
+  const counts: HashCounts = { hash: 0, verify: 0, verifyDummy: 0 };
+  return {
+    counts,
+    hash: (password) => (counts.hash++, inner.hash(password)),
+    verify: (stored, password) => (counts.verify++, inner.verify(stored, password)),
+    verifyDummy: (password) => (counts.verifyDummy++, inner.verifyDummy(password)),
+    needsRehash: (stored) => inner.needsRehash(stored),
+  };
+}
+
+let sharedHasher: Promise<PasswordHasher> | undefined;
+
+export interface TestService {
+  app: FastifyInstance;
+  store: Store;
+  config: Config;
+  hasher: PasswordHasher & { counts: HashCounts };
+  dialect: DialectName;
+  request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
+  login(login: string, password: string): Promise<string>;
+  adminToken(): Promise<string>;
+  /** Creates a local user through the API (as admin) and returns its id. */
+  createUser(login: string, extra?: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestService(dialect: DialectName, overrides: Partial<Config> = {}): Promise<TestService> {
+  const workspace = await freshWorkspace(dialect);
+  const config = defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, insecureHttp: true, ...overrides });
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  await migrateToLatest(store);
+  sharedHasher ??= createPasswordHasher();
+  const hasher = countingHasher(await sharedHasher);
+  await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, ADMIN_PASSWORD);
+  // RBAC_TEST_LOG=debug shows the service's log while debugging a test.
+  const logger = process.env.RBAC_TEST_LOG ? createLogger(process.env.RBAC_TEST_LOG) : undefined;
+  const app = await buildApp({ store, config, hasher }, { logger });
+  await app.ready();
+
+  let cachedAdminToken: string | undefined;
+  const service: TestService = {
+    app,
+    store,
+    config,
+    hasher,
+    dialect,
+    request({ token, headers, ...options }) {
+      return app.inject({ ...options, headers: { ...(token ? { 'x-authentication': token } : {}), ...headers } });
+    },
+    async login(login, password) {
+      const response = await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login, password } });
+      if (response.statusCode !== 200) throw new Error(`login ${login} failed: ${response.statusCode} ${response.body}`);
+      return (response.json() as { token: string }).token;
+    },
+    async adminToken() {
+      cachedAdminToken ??= await service.login('admin', ADMIN_PASSWORD);
+      return cachedAdminToken;
+    },
+    async createUser(login, extra = {}) {
+      const response = await service.request({
+        method: 'POST',
+        url: '/rbac-api/v1/users',
+        token: await service.adminToken(),
+        payload: { login, email: `${login}@example.com`, display_name: login, password: USER_PASSWORD, ...extra },
+      });
+      if (response.statusCode !== 201) throw new Error(`create ${login} failed: ${response.statusCode} ${response.body}`);
+      return (response.json() as { id: string }).id;
+    },
+    async close() {
+      await app.close();
+      await store.close();
+      await workspace.cleanup();
+    },
+  };
+  return service;
+}
