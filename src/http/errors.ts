@@ -7,10 +7,12 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { ServiceError, type ErrorKind } from '../errors.js';
 
+/** True only when the client accepts text but not JSON at all (CONTRACT §7: "accepts only text/html or text/plain"). */
 export function prefersPlainText(request: FastifyRequest): boolean {
   if (!request.headers.accept) return false;
-  const preferred = new Negotiator(request).mediaType(['application/json', 'text/plain', 'text/html']);
-  return preferred === 'text/plain' || preferred === 'text/html';
+  const negotiator = new Negotiator(request);
+  if (negotiator.mediaTypes(['application/json']).length > 0) return false;
+  return negotiator.mediaTypes(['text/plain', 'text/html']).length > 0;
 }
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ServiceError): FastifyReply {

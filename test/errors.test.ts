@@ -1,0 +1,156 @@
+// CONTRACT §7: every error is {kind, msg, details?} (or the bare msg for a
+// client that accepts only text), framework errors included; no client
+// input reaches a 5xx.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DATABASES } from './helpers/databases.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+
+interface ErrorBody {
+  kind: string;
+  msg: string;
+  details?: unknown;
+}
+
+function assertError(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, kind: string): ErrorBody {
+  assert.equal(response.statusCode, status);
+  assert.match(String(response.headers['content-type']), /^application\/json/);
+  const body = response.json() as ErrorBody;
+  assert.equal(body.kind, kind);
+  assert.equal(typeof body.msg, 'string');
+  assert.ok(body.msg.length > 0);
+  assert.deepEqual(
+    Object.keys(body).filter((key) => !['kind', 'msg', 'details'].includes(key)),
+    [],
+    'no keys beyond kind, msg, details',
+  );
+  return body;
+}
+
+for (const target of DATABASES) {
+  describe(`error model [${target.dialect}]`, { skip: target.skip }, () => {
+    let service: TestService;
+    let token: string;
+    before(async () => {
+      service = await startTestService(target.dialect);
+      token = await service.adminToken();
+    });
+    after(() => service?.close());
+
+    const post = (url: string, payload: string, headers: Record<string, string> = {}) =>
+      service.request({ method: 'POST', url, payload, headers: { 'content-type': 'application/json', ...headers } });
+
+    test('a body that is not JSON is malformed-request', async () => {
+      for (const payload of ['{', '{"login": "admin",}', 'login=admin&password=x', '\u0000', '[1, 2']) {
+        assertError(await post('/rbac-api/v1/auth/token', payload), 400, 'malformed-request');
+      }
+    });
+
+    test('JSON is parsed whatever the Content-Type says (curl -d sends form-urlencoded)', async () => {
+      const body = JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD });
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'application/octet-stream']) {
+        const response = await post('/rbac-api/v1/auth/token', body, { 'content-type': type });
+        assert.equal(response.statusCode, 200, type);
+      }
+    });
+
+    test('wrong shape, missing keys, unknown keys and wrong types are schema-violation', async () => {
+      const cases = [
+        '[]',
+        '"text"',
+        '42',
+        'null',
+        '{}',
+        '{"login": "admin"}',
+        '{"login": "admin", "password": 5}',
+        '{"login": ["admin"], "password": "x"}',
+        `{"login": "admin", "password": "${ADMIN_PASSWORD}", "extra": true}`,
+        `{"login": "admin", "password": "${ADMIN_PASSWORD}", "lifetime": true}`,
+      ];
+      for (const payload of cases) {
+        const body = assertError(await post('/rbac-api/v1/auth/token', payload), 400, 'schema-violation');
+        assert.ok(Array.isArray((body.details as { errors?: unknown[] }).errors), `details list what is wrong for ${payload}`);
+      }
+      const unknown = assertError(
+        await post('/rbac-api/v1/auth/token', `{"login": "admin", "password": "x", "surprise": 1}`),
+        400,
+        'schema-violation',
+      );
+      assert.match(unknown.msg, /surprise/, 'the message names the unknown key');
+    });
+
+    test('an empty body where one is required is schema-violation', async () => {
+      const response = await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token' });
+      assertError(response, 400, 'schema-violation');
+    });
+
+    test('a path id that is not a UUID is invalid-uuid', async () => {
+      for (const sid of ['123', 'not-a-uuid', '00000000-0000-0000-0000-00000000000g', '%00']) {
+        assertError(await service.request({ method: 'GET', url: `/rbac-api/v1/users/${sid}`, token }), 400, 'invalid-uuid');
+      }
+    });
+
+    test('an unknown route and a wrong method are not-found', async () => {
+      assertError(await service.request({ method: 'GET', url: '/rbac-api/v1/nothing-here' }), 404, 'not-found');
+      assertError(await service.request({ method: 'GET', url: '/rbac-api/v1/auth/token' }), 404, 'not-found');
+      assertError(await service.request({ method: 'PATCH', url: '/status/v1/simple' }), 404, 'not-found');
+    });
+
+    test('a body over the limit is request-too-large', async () => {
+      const huge = JSON.stringify({ login: 'admin', password: 'x'.repeat(2 * 1024 * 1024) });
+      assertError(await post('/rbac-api/v1/auth/token', huge), 413, 'request-too-large');
+    });
+
+    test('a client that accepts only text gets the bare msg', async () => {
+      for (const accept of ['text/plain', 'text/html']) {
+        const response = await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', headers: { accept } });
+        assert.equal(response.statusCode, 401);
+        assert.match(String(response.headers['content-type']), /^text\/plain/);
+        assert.ok(!response.body.startsWith('{'));
+        assert.match(response.body, /Authentication is required/);
+      }
+      const json = await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', headers: { accept: 'text/plain, application/json' } });
+      assertError(json, 401, 'user-unauthenticated');
+      const any = await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', headers: { accept: '*/*' } });
+      assertError(any, 401, 'user-unauthenticated');
+    });
+
+    test('an unauthenticated request is refused before its body is looked at', async () => {
+      const response = await post('/rbac-api/v1/users', '{not json');
+      assertError(response, 401, 'user-unauthenticated');
+    });
+
+    test('error bodies never echo the submitted password', async () => {
+      const secret = 'Sup3r-secret-password-value';
+      const responses = [
+        await post('/rbac-api/v1/auth/token', JSON.stringify({ login: 'admin', password: secret })),
+        await post('/rbac-api/v1/auth/token', JSON.stringify({ login: 'admin', password: secret, extra: 1 })),
+        await post('/rbac-api/v1/auth/token', `{"login": "admin", "password": "${secret}"`),
+      ];
+      for (const response of responses) assert.ok(!response.body.includes(secret), response.body);
+    });
+
+    test('responses carry X-Content-Type-Options: nosniff', async () => {
+      const response = await service.request({ method: 'GET', url: '/status/v1/simple' });
+      assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    });
+
+    test('odd requests never produce a 5xx', async () => {
+      const requests = [
+        { method: 'POST' as const, url: '/rbac-api/v1/users', payload: '{"login": "\u0000"}', token },
+        { method: 'POST' as const, url: '/rbac-api/v1/users', payload: JSON.stringify({ login: 'x'.repeat(300) }), token },
+        { method: 'PUT' as const, url: '/rbac-api/v1/users/current', payload: '{}', token },
+        { method: 'GET' as const, url: '/rbac-api/v1/users?token=%ZZ' },
+        { method: 'GET' as const, url: `/rbac-api/v1/roles/99999999999999999999`, token },
+        { method: 'POST' as const, url: '/rbac-api/v1/auth/token', payload: JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD, lifetime: 1e300 }) },
+        { method: 'POST' as const, url: '/rbac-api/v1/auth/token', payload: '{"login": "admin", "password": "\ud800"}' },
+        { method: 'POST' as const, url: '/rbac-api/v1/auth/token', payload: '['.repeat(10000) + ']'.repeat(10000) },
+      ];
+      for (const { token: requestToken, ...request } of requests) {
+        const response = await service.request({ ...request, ...(requestToken ? { token: requestToken } : {}), headers: { 'content-type': 'application/json' } });
+        assert.ok(response.statusCode < 500, `${request.method} ${request.url}: ${response.statusCode} ${response.body}`);
+      }
+    });
+  });
+}
