@@ -183,15 +183,12 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
       }
       if (await findUserRowByLogin(trx, login)) throw new ServiceError('conflict', `A user with the login "${login}" already exists.`);
     }
-    await trx
-      .updateTable('users')
-      .set({
-        ...(login !== undefined ? { login, login_key: loginKey(login) } : {}),
-        ...(changes.email !== undefined ? { email: changes.email } : {}),
-        ...(changes.display_name !== undefined ? { display_name: changes.display_name } : {}),
-      })
-      .where('id', '=', id)
-      .execute();
+    const fields = {
+      ...(login !== undefined ? { login, login_key: loginKey(login) } : {}),
+      ...(changes.email !== undefined ? { email: changes.email } : {}),
+      ...(changes.display_name !== undefined ? { display_name: changes.display_name } : {}),
+    };
+    if (Object.keys(fields).length > 0) await trx.updateTable('users').set(fields).where('id', '=', id).execute();
     if (changes.role_ids !== undefined) {
       const roleIds = [...new Set(changes.role_ids)];
       await assertRolesExist(trx, roleIds);
