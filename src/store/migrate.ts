@@ -3,18 +3,26 @@
 // disk. Kysely takes an advisory lock on PostgreSQL and our SQLite driver
 // begins with BEGIN IMMEDIATE, so two processes starting at once migrate once.
 
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './database.js';
 import * as initial from './migrations/001_initial.js';
+import * as passwordReset from './migrations/002_password_reset.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
+  '002_password_reset': passwordReset,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {
-  const migrator = new Migrator({ db: store.db, provider });
+  // On PostgreSQL the migration tables live in the connection's own schema;
+  // without saying so Kysely finds another schema's tables and skips creating them.
+  const schema =
+    store.dialect === 'postgres'
+      ? (await sql<{ current_schema: string }>`select current_schema()`.execute(store.db)).rows[0]?.current_schema
+      : undefined;
+  const migrator = new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');

@@ -1,0 +1,306 @@
+// CONTRACT §1 and §2: the settings, their defaults, where they come from
+// (flags > RBAC_* environment > config file > defaults), JSON and YAML config
+// files with keys under `rbac`, and bad values that stop start-up with a
+// message naming the key. Pure unit tests: no database.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { ConfigError, envName, loadConfig } from '../src/config/config.js';
+import { parseDuration } from '../src/config/duration.js';
+
+const MINUTE = 60;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const YEAR = 365 * DAY;
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'rbac-config-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+let fileCounter = 0;
+/** Writes a config file into the scratch dir and returns its path. */
+function configFile(extension: string, content: string): string {
+  const file = path.join(scratch, `config-${++fileCounter}.${extension}`);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** Asserts that `run` throws a ConfigError for `key` whose message names the key. */
+function assertConfigError(run: () => unknown, key: string, label = key): void {
+  assert.throws(
+    run,
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `${label}: expected a ConfigError, got ${String(error)}`);
+      assert.equal(error.key, key, label);
+      assert.ok(error.message.includes(key), `${label}: message ${JSON.stringify(error.message)} names ${key}`);
+      return true;
+    },
+    label,
+  );
+}
+
+describe('configuration defaults (CONTRACT §2)', () => {
+  test('with no flags, no RBAC_* variables and no file, every setting has its documented default', () => {
+    const config = loadConfig({ env: {} });
+    assert.equal(config.failedAttemptsLockout, 10);
+    assert.equal(config.passwordResetExpirationHours, 24);
+    assert.equal(config.tokenAuthLifetimeSeconds, HOUR, 'token-auth-lifetime 1h');
+    assert.equal(config.tokenMaximumLifetimeSeconds, 10 * YEAR, 'token-maximum-lifetime 10y');
+    assert.equal(config.passwordMinimumLength, 12);
+    assert.equal(config.port, 4433);
+    assert.equal(config.insecureHttp, false, 'HTTPS by default');
+    assert.equal(config.host, undefined);
+    assert.equal(config.databaseUrl, undefined, 'embedded SQLite by default');
+    assert.equal(config.tlsCert, undefined);
+    assert.equal(config.tlsKey, undefined);
+  });
+
+  test('the default data dir is ./data, resolved to an absolute path', () => {
+    const config = loadConfig({ env: {} });
+    assert.ok(path.isAbsolute(config.dataDir));
+    assert.equal(config.dataDir, path.resolve(process.cwd(), 'data'));
+  });
+
+  test('a relative data dir from any source is resolved against the working directory', () => {
+    assert.equal(loadConfig({ env: { RBAC_DATA_DIR: 'some/where' } }).dataDir, path.resolve('some/where'));
+  });
+
+  test('every setting has an RBAC_* environment variable named after its key', () => {
+    assert.equal(envName('failed-attempts-lockout'), 'RBAC_FAILED_ATTEMPTS_LOCKOUT');
+    assert.equal(envName('port'), 'RBAC_PORT');
+    assert.equal(envName('data-dir'), 'RBAC_DATA_DIR');
+    assert.equal(envName('database-url'), 'RBAC_DATABASE_URL');
+  });
+});
+
+describe('configuration sources and precedence', () => {
+  test('RBAC_* environment variables set every PE setting', () => {
+    const config = loadConfig({
+      env: {
+        RBAC_FAILED_ATTEMPTS_LOCKOUT: '3',
+        RBAC_PASSWORD_RESET_EXPIRATION: '2',
+        RBAC_TOKEN_AUTH_LIFETIME: '15m',
+        RBAC_TOKEN_MAXIMUM_LIFETIME: '2d',
+        RBAC_PASSWORD_MINIMUM_LENGTH: '16',
+        RBAC_PORT: '8443',
+        RBAC_HOST: '::1',
+        RBAC_DATA_DIR: '/tmp/rbac-env-data',
+        RBAC_DATABASE_URL: 'postgres://u@db.example:5432/rbac',
+        RBAC_INSECURE_HTTP: 'true',
+      },
+    });
+    assert.equal(config.failedAttemptsLockout, 3);
+    assert.equal(config.passwordResetExpirationHours, 2);
+    assert.equal(config.tokenAuthLifetimeSeconds, 15 * MINUTE);
+    assert.equal(config.tokenMaximumLifetimeSeconds, 2 * DAY);
+    assert.equal(config.passwordMinimumLength, 16);
+    assert.equal(config.port, 8443);
+    assert.equal(config.host, '::1');
+    assert.equal(config.dataDir, '/tmp/rbac-env-data');
+    assert.equal(config.databaseUrl, 'postgres://u@db.example:5432/rbac');
+    assert.equal(config.insecureHttp, true);
+  });
+
+  test('flags beat RBAC_* environment variables, which beat the config file, which beats the defaults', () => {
+    const file = configFile(
+      'json',
+      JSON.stringify({ rbac: { 'failed-attempts-lockout': 5, 'password-minimum-length': 14, port: 9000, 'password-reset-expiration': 48 } }),
+    );
+    const config = loadConfig({
+      configFile: file,
+      env: { RBAC_FAILED_ATTEMPTS_LOCKOUT: '6', RBAC_PASSWORD_MINIMUM_LENGTH: '15' },
+      flags: { 'failed-attempts-lockout': '7' },
+    });
+    assert.equal(config.failedAttemptsLockout, 7, 'flag > env > file');
+    assert.equal(config.passwordMinimumLength, 15, 'env > file');
+    assert.equal(config.port, 9000, 'file > default');
+    assert.equal(config.passwordResetExpirationHours, 48, 'file > default');
+    assert.equal(config.tokenAuthLifetimeSeconds, HOUR, 'default when no source sets it');
+  });
+
+  test('a flag given as undefined (not passed) does not hide the environment', () => {
+    const config = loadConfig({ env: { RBAC_PORT: '8080' }, flags: { port: undefined } });
+    assert.equal(config.port, 8080);
+  });
+
+  test('the config file can come from the --config flag or RBAC_CONFIG', () => {
+    const file = configFile('json', JSON.stringify({ rbac: { 'failed-attempts-lockout': 4 } }));
+    assert.equal(loadConfig({ env: {}, flags: { config: file } }).failedAttemptsLockout, 4);
+    assert.equal(loadConfig({ env: { RBAC_CONFIG: file } }).failedAttemptsLockout, 4);
+  });
+
+  test('a JSON config file with keys under rbac sets the PE settings', () => {
+    const file = configFile(
+      'json',
+      JSON.stringify({
+        rbac: {
+          'failed-attempts-lockout': 3,
+          'password-reset-expiration': 12,
+          'token-auth-lifetime': '30s',
+          'token-maximum-lifetime': '1y',
+          'password-minimum-length': 20,
+          'insecure-http': true,
+        },
+      }),
+    );
+    const config = loadConfig({ env: {}, configFile: file });
+    assert.equal(config.failedAttemptsLockout, 3);
+    assert.equal(config.passwordResetExpirationHours, 12);
+    assert.equal(config.tokenAuthLifetimeSeconds, 30);
+    assert.equal(config.tokenMaximumLifetimeSeconds, YEAR);
+    assert.equal(config.passwordMinimumLength, 20);
+    assert.equal(config.insecureHttp, true);
+  });
+
+  test('a YAML config file with keys under rbac sets the PE settings', () => {
+    for (const extension of ['yaml', 'yml']) {
+      const file = configFile(
+        extension,
+        [
+          '# PE-style settings',
+          'rbac:',
+          '  failed-attempts-lockout: 4',
+          '  password-reset-expiration: 6',
+          '  token-auth-lifetime: 4h',
+          '  token-maximum-lifetime: 2d',
+          '  password-minimum-length: 13',
+          '  port: 8444',
+          '',
+        ].join('\n'),
+      );
+      const config = loadConfig({ env: {}, configFile: file });
+      assert.equal(config.failedAttemptsLockout, 4, extension);
+      assert.equal(config.passwordResetExpirationHours, 6, extension);
+      assert.equal(config.tokenAuthLifetimeSeconds, 4 * HOUR, extension);
+      assert.equal(config.tokenMaximumLifetimeSeconds, 2 * DAY, extension);
+      assert.equal(config.passwordMinimumLength, 13, extension);
+      assert.equal(config.port, 8444, extension);
+    }
+  });
+
+  test('a number without a unit in a config file is a lifetime in seconds', () => {
+    const file = configFile('json', JSON.stringify({ rbac: { 'token-auth-lifetime': 90 } }));
+    assert.equal(loadConfig({ env: {}, configFile: file }).tokenAuthLifetimeSeconds, 90);
+  });
+});
+
+describe('bad configuration stops start-up, naming the key', () => {
+  test('RBAC_FAILED_ATTEMPTS_LOCKOUT=abc', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_FAILED_ATTEMPTS_LOCKOUT: 'abc' } }), 'failed-attempts-lockout');
+  });
+
+  test('bad numbers never fall back to the default', () => {
+    const cases: [string, string][] = [
+      ['RBAC_FAILED_ATTEMPTS_LOCKOUT', '0'],
+      ['RBAC_FAILED_ATTEMPTS_LOCKOUT', '-1'],
+      ['RBAC_FAILED_ATTEMPTS_LOCKOUT', '2.5'],
+      ['RBAC_PASSWORD_RESET_EXPIRATION', '1h'],
+      ['RBAC_PASSWORD_MINIMUM_LENGTH', 'twelve'],
+      ['RBAC_PORT', '70000'],
+      ['RBAC_PORT', '-1'],
+      ['RBAC_PORT', '443x'],
+    ];
+    for (const [variable, value] of cases) {
+      const key = variable.replace(/^RBAC_/, '').toLowerCase().replace(/_/g, '-');
+      assertConfigError(() => loadConfig({ env: { [variable]: value } }), key, `${variable}=${JSON.stringify(value)}`);
+    }
+  });
+
+  test('port 70000 from a flag', () => {
+    assertConfigError(() => loadConfig({ env: {}, flags: { port: '70000' } }), 'port');
+  });
+
+  test('a bad flag is reported even when the environment has a good value (no silent fallback)', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_PORT: '8443' }, flags: { port: 'many' } }), 'port');
+  });
+
+  test('token-auth-lifetime "forever" (environment and config file)', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_TOKEN_AUTH_LIFETIME: 'forever' } }), 'token-auth-lifetime');
+    const file = configFile('yaml', 'rbac:\n  token-auth-lifetime: forever\n');
+    assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'token-auth-lifetime', 'from YAML');
+  });
+
+  test('token-maximum-lifetime that is not a duration', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_TOKEN_MAXIMUM_LIFETIME: '1w' } }), 'token-maximum-lifetime');
+  });
+
+  test('a token-auth-lifetime longer than token-maximum-lifetime is refused', () => {
+    assertConfigError(
+      () => loadConfig({ env: { RBAC_TOKEN_AUTH_LIFETIME: '2d', RBAC_TOKEN_MAXIMUM_LIFETIME: '1d' } }),
+      'token-auth-lifetime',
+    );
+  });
+
+  test('database-url "mysql://x"', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_DATABASE_URL: 'mysql://x' } }), 'database-url');
+    assertConfigError(() => loadConfig({ env: {}, flags: { 'database-url': 'mysql://x' } }), 'database-url', 'from a flag');
+  });
+
+  test('insecure-http that is not a boolean', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_INSECURE_HTTP: 'maybe' } }), 'insecure-http');
+  });
+
+  test('a bad value in a JSON config file', () => {
+    const file = configFile('json', JSON.stringify({ rbac: { 'password-minimum-length': 'long' } }));
+    assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'password-minimum-length');
+  });
+
+  test('a value of the wrong type in a config file (list, mapping, null)', () => {
+    for (const value of [[10], { n: 10 }, null]) {
+      const file = configFile('json', JSON.stringify({ rbac: { 'failed-attempts-lockout': value } }));
+      assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'failed-attempts-lockout', JSON.stringify(value));
+    }
+  });
+
+  test('an unknown key in the config file is refused, naming the key (JSON and YAML)', () => {
+    const json = configFile('json', JSON.stringify({ rbac: { 'failed-attempts-lockout': 3, 'failed-attempt-lockout': 3 } }));
+    assertConfigError(() => loadConfig({ env: {}, configFile: json }), 'failed-attempt-lockout', 'JSON');
+    const yaml = configFile('yaml', 'rbac:\n  password-min-length: 14\n');
+    assertConfigError(() => loadConfig({ env: {}, configFile: yaml }), 'password-min-length', 'YAML');
+  });
+
+  test('a config file that cannot be read or parsed stops start-up', () => {
+    assert.throws(() => loadConfig({ env: {}, configFile: path.join(scratch, 'does-not-exist.yaml') }), ConfigError);
+    const broken = configFile('json', '{ "rbac": { "port": ');
+    assert.throws(() => loadConfig({ env: {}, configFile: broken }), ConfigError);
+  });
+
+  test('an rbac section that is not a mapping is refused', () => {
+    const file = configFile('yaml', 'rbac:\n  - port\n');
+    assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'rbac');
+  });
+});
+
+describe('parseDuration (PE duration notation)', () => {
+  test('units s, m, h, d, y', () => {
+    assert.equal(parseDuration('30s'), 30);
+    assert.equal(parseDuration('15m'), 15 * MINUTE);
+    assert.equal(parseDuration('4h'), 4 * HOUR);
+    assert.equal(parseDuration('2d'), 2 * DAY);
+    assert.equal(parseDuration('1y'), YEAR);
+    assert.equal(parseDuration('10y'), 10 * YEAR);
+  });
+
+  test('no unit means seconds, as text or as a number; 0 is allowed', () => {
+    assert.equal(parseDuration('90'), 90);
+    assert.equal(parseDuration(90), 90);
+    assert.equal(parseDuration('0'), 0);
+    assert.equal(parseDuration(0), 0);
+    assert.equal(parseDuration(' 5m '), 5 * MINUTE, 'surrounding blanks are ignored');
+  });
+
+  test('anything else is rejected', () => {
+    for (const text of ['', 'forever', '1w', '-5', '1.5h', '1 h', 'h', '5mm', '10s5m', '0x10', '1e3']) {
+      assert.equal(parseDuration(text), undefined, JSON.stringify(text));
+    }
+    for (const value of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.equal(parseDuration(value), undefined, String(value));
+    }
+  });
+
+  test('durations too large to count exactly are rejected, not rounded', () => {
+    assert.equal(parseDuration('999999999999y'), undefined);
+  });
+});
