@@ -7,6 +7,7 @@ import type { Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './http/logging.js';
 import { createPasswordHasher } from './passwords/hashing.js';
+import { SigningKeyRing } from './reset-tokens/signing-keys.js';
 import { openStore, type Store } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { loadOrCreateCertificate } from './tls/certificate.js';
@@ -58,10 +59,13 @@ export async function startService(config: Config, options: StartOptions = {}): 
       logger.info('superuser "admin" created with the password from RBAC_ADMIN_PASSWORD');
     }
 
+    const keys = new SigningKeyRing(store.db);
+    await keys.ensureKey();
+
     const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
-    const app = await buildApp({ store, config, hasher }, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
+    const app = await buildApp({ store, config, hasher, keys }, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
     const host = config.host ?? (config.insecureHttp ? '127.0.0.1' : '0.0.0.0');
     await app.listen({ port: config.port, host });
     const address = app.server.address();

@@ -54,3 +54,32 @@ export async function recordEvent(db: Executor, event: AuditEvent, at = Date.now
     })
     .execute();
 }
+
+export interface ListedEvent {
+  id: number;
+  time: string;
+  type: string;
+  actor: Party | null;
+  subject: Party | null;
+  source_address: string | null;
+  details: Record<string, unknown>;
+}
+
+/** Newest first. */
+export async function listEvents(db: Executor, page: { limit: number; offset: number }): Promise<{ events: ListedEvent[]; total: number }> {
+  const rows = await db.selectFrom('audit_events').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute();
+  const { total } = await db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number | string>().as('total')).executeTakeFirstOrThrow();
+  const party = (id: string | null, login: string | null): Party | null => (id === null && login === null ? null : { id, login });
+  return {
+    total: Number(total),
+    events: rows.map((row) => ({
+      id: row.id,
+      time: new Date(row.at).toISOString(),
+      type: row.type,
+      actor: party(row.actor_id, row.actor_login),
+      subject: party(row.subject_id, row.subject_login),
+      source_address: row.source_address,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+    })),
+  };
+}

@@ -8,9 +8,12 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
+import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
 import type { Store } from '../store/database.js';
 import { sendError, toServiceError } from './errors.js';
 import { authRoutes, authRoutesV2 } from './routes/auth.js';
+import { eventRoutes } from './routes/events.js';
+import { passwordRoutes } from './routes/passwords.js';
 import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
@@ -27,6 +30,7 @@ export interface Services {
   store: Store;
   config: Config;
   hasher: PasswordHasher;
+  keys: SigningKeyRing;
 }
 
 export interface AppOptions {
@@ -82,5 +86,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(authRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });
   await app.register(roleRoutes(services), { prefix: API_PREFIX });
+  await app.register(passwordRoutes(services), { prefix: API_PREFIX });
+  await app.register(eventRoutes(services), { prefix: API_PREFIX });
   return app;
 }

@@ -1,14 +1,16 @@
 // The password policy (CONTRACT §6): NIST SP 800-63B style. Length in
-// Unicode code points after NFKC, an upper bound so hashing stays cheap, and
-// no composition rules. Each broken rule is reported on its own.
+// Unicode code points after NFKC, an upper bound so hashing stays cheap, not
+// the login, not a common password, and no composition rules. Each broken
+// rule is reported on its own.
 
 import { ServiceError } from '../errors.js';
+import { isCommonPassword } from './common-passwords.js';
 import { normalizePassword } from './hashing.js';
 
 export const MAXIMUM_PASSWORD_LENGTH = 1024;
 
 export interface PolicyViolation {
-  rule: 'too-short' | 'too-long' | 'contains-login';
+  rule: 'too-short' | 'too-long' | 'contains-login' | 'common-password';
   msg: string;
 }
 
@@ -30,6 +32,9 @@ export function checkPassword(password: string, options: PolicyOptions): PolicyV
   const login = options.login ? normalizePassword(options.login).toLowerCase() : '';
   if (login && normalized.toLowerCase().includes(login)) {
     violations.push({ rule: 'contains-login', msg: 'The password must not contain the login.' });
+  }
+  if (isCommonPassword(normalized)) {
+    violations.push({ rule: 'common-password', msg: 'The password is on the list of commonly used passwords.' });
   }
   return violations;
 }

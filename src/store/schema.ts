@@ -64,12 +64,38 @@ export interface AuditEventsTable {
   details: string;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string;
+  /** JWK of the private key. Whoever reads the database can already set password hashes. */
+  private_jwk: string;
+  public_jwk: string;
+  created_at: EpochMs;
+  /** Set when the key may no longer sign; tokens it signed are superseded then. */
+  retired_at: EpochMs | null;
+}
+
+export interface ResetTokensTable {
+  jti: string;
+  user_id: string;
+  kid: string;
+  issued_at: EpochMs;
+  expires_at: EpochMs;
+  /** Id of the user (or null: the CLI) who issued it. */
+  issued_by: string | null;
+  spent_at: EpochMs | null;
+  /** Set when a newer token for the same user was issued. */
+  superseded_at: EpochMs | null;
+}
+
 export interface Database {
   users: UsersTable;
   roles: RolesTable;
   user_roles: UserRolesTable;
   login_tokens: LoginTokensTable;
   audit_events: AuditEventsTable;
+  signing_keys: SigningKeysTable;
+  reset_tokens: ResetTokensTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -77,3 +103,5 @@ export type NewUserRow = Insertable<UsersTable>;
 export type RoleRow = Selectable<RolesTable>;
 export type LoginTokenRow = Selectable<LoginTokensTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type ResetTokenRow = Selectable<ResetTokensTable>;

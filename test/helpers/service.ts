@@ -7,6 +7,7 @@ import { defaultConfig, type Config } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/passwords/hashing.js';
+import { SigningKeyRing } from '../../src/reset-tokens/signing-keys.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
@@ -39,6 +40,7 @@ export interface TestService {
   store: Store;
   config: Config;
   hasher: PasswordHasher & { counts: HashCounts };
+  keys: SigningKeyRing;
   dialect: DialectName;
   request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   login(login: string, password: string): Promise<string>;
@@ -58,7 +60,9 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
   await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, ADMIN_PASSWORD);
   // RBAC_TEST_LOG=debug shows the service's log while debugging a test.
   const logger = process.env.RBAC_TEST_LOG ? createLogger(process.env.RBAC_TEST_LOG) : undefined;
-  const app = await buildApp({ store, config, hasher }, { logger });
+  const keys = new SigningKeyRing(store.db);
+  await keys.ensureKey();
+  const app = await buildApp({ store, config, hasher, keys }, { logger });
   await app.ready();
 
   let cachedAdminToken: string | undefined;
@@ -67,6 +71,7 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
     store,
     config,
     hasher,
+    keys,
     dialect,
     request({ token, headers, ...options }) {
       return app.inject({ ...options, headers: { ...(token ? { 'x-authentication': token } : {}), ...headers } });

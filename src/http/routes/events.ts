@@ -1,0 +1,53 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { listEvents } from '../../audit/audit.js';
+import { permissionDenied } from '../../errors.js';
+import { actorOf, requireActor } from '../auth.js';
+import type { Services } from '../app.js';
+import { ErrorBody } from '../schemas.js';
+
+const Party = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
+
+export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  return async (app) => {
+    app.get(
+      '/events',
+      {
+        onRequest: requireActor(db),
+        schema: {
+          summary: 'Security events, newest first (superusers only)',
+          querystring: Type.Object({
+            limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1 to 1000, default 100' })),
+            offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'events to skip, default 0' })),
+            token: Type.Optional(Type.String()),
+          }, { additionalProperties: false }),
+          response: {
+            200: Type.Object({
+              events: Type.Array(
+                Type.Object({
+                  id: Type.Integer(),
+                  time: Type.String(),
+                  type: Type.String(),
+                  actor: Party,
+                  subject: Party,
+                  source_address: Type.Union([Type.String(), Type.Null()]),
+                  details: Type.Record(Type.String(), Type.Unknown()),
+                }),
+              ),
+              pagination: Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() }),
+            }),
+            403: ErrorBody,
+          },
+        },
+      },
+      async (request) => {
+        if (!actorOf(request).is_superuser) throw permissionDenied('Only superusers can read security events.');
+        const limit = Math.min(Math.max(Number(request.query.limit ?? 100), 1), 1000);
+        const offset = Number(request.query.offset ?? 0);
+        const { events, total } = await listEvents(db, { limit, offset });
+        return { events, pagination: { limit, offset, total } };
+      },
+    );
+  };
+}

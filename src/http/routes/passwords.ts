@@ -1,0 +1,110 @@
+// The password endpoints (CONTRACT §5).
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Negotiator from 'negotiator';
+import { Type } from 'typebox';
+import { permissionDenied } from '../../errors.js';
+import { changeOwnPassword } from '../../passwords/change-password.js';
+import { validatePasswordFor } from '../../passwords/validate-password.js';
+import { hasPermission } from '../../permissions/permissions.js';
+import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
+import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
+import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
+import type { Services } from '../app.js';
+import { ErrorBody, PasswordText, SidParams, TokenResponse } from '../schemas.js';
+import { parseSid } from './users.js';
+
+const ResetTokenText = Type.String({ maxLength: 8192, description: 'a reset token from POST /users/:sid/password/reset' });
+
+// Success answers with an empty body, as PE does: there is nothing to return,
+// and clients that parse JSON only when the Content-Type says so skip it.
+const EMPTY = undefined as unknown as null;
+
+const Violation = Type.Object({ rule: Type.String(), msg: Type.String() });
+
+export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  const { keys, hasher, config } = services;
+
+  return async (app) => {
+    app.post(
+      '/users/:sid/password/reset',
+      {
+        onRequest: requireActor(db),
+        schema: {
+          summary: 'Issue a single-use password reset token for a local user',
+          description: 'The token is the body as text/plain, or {"token"} when the Accept header prefers application/json.',
+          params: SidParams,
+          response: { 201: Type.Union([TokenResponse, Type.String()]), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const sid = parseSid(request.params.sid);
+        if (!(await hasPermission(db, actorOf(request), 'users', 'reset_password', sid))) {
+          throw permissionDenied('Issuing a reset token for this user needs users:reset_password.');
+        }
+        const token = await issueResetToken({ db, keys, config }, sid, contextOf(request));
+        reply.code(201).header('cache-control', 'no-store');
+        const wantsJson = new Negotiator(request).mediaType(['text/plain', 'application/json']) === 'application/json';
+        if (wantsJson) return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send({ token });
+        return reply.type('text/plain; charset=utf-8').serializer(String).send(token);
+      },
+    );
+
+    app.post(
+      '/auth/reset',
+      {
+        schema: {
+          summary: 'Set a new password with a reset token (no authentication; does not log in)',
+          body: Type.Object({ token: ResetTokenText, password: PasswordText }, { additionalProperties: false }),
+          response: { 200: Type.Null({ description: 'empty body' }), 400: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        await resetPasswordWithToken({ db, keys, hasher, config }, request.body, request.ip);
+        return reply.code(200).header('cache-control', 'no-store').send(EMPTY);
+      },
+    );
+
+    app.put(
+      '/users/current/password',
+      {
+        onRequest: requireActor(db),
+        schema: {
+          summary: "Change the calling user's own password",
+          body: Type.Object({ current_password: PasswordText, password: PasswordText }, { additionalProperties: false }),
+          response: { 200: Type.Null({ description: 'empty body' }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        await changeOwnPassword({ db, hasher, config }, actorOf(request), request.body, request.ip);
+        return reply.code(200).send(EMPTY);
+      },
+    );
+
+    app.post(
+      '/command/validate-password',
+      {
+        schema: {
+          summary: 'Check a password against the policy before submitting it',
+          description: 'Authenticated by a login token, or by a usable reset token in the body.',
+          body: Type.Object(
+            {
+              password: PasswordText,
+              reset_token: Type.Optional(ResetTokenText),
+              // PE's own console sends the hyphenated name.
+              'reset-token': Type.Optional(ResetTokenText),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: Type.Object({ valid: Type.Boolean(), violations: Type.Array(Violation) }), 401: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request) =>
+        validatePasswordFor({ db, keys, config }, request.body.password, {
+          loginToken: presentedToken(request),
+          resetToken: request.body.reset_token ?? request.body['reset-token'],
+        }),
+    );
+  };
+}

@@ -1,0 +1,52 @@
+// PUT /users/current/password — a logged-in local user changes their own
+// password. A wrong current password counts toward lockout. On success every
+// other login token of the user is revoked; the one used here keeps working.
+
+import type { Kysely } from 'kysely';
+import { recordEvent } from '../audit/audit.js';
+import { revokeAllLoginTokens, type Authenticated } from '../auth/login-tokens.js';
+import { checkUserPassword } from '../auth/password-check.js';
+import type { Config } from '../config/config.js';
+import { ServiceError, notFound } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { findUserRow, toParty } from '../users/users.js';
+import type { PasswordHasher } from './hashing.js';
+import { assertPasswordAcceptable } from './policy.js';
+
+export interface ChangeDeps {
+  db: Kysely<Database>;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'passwordMinimumLength' | 'failedAttemptsLockout'>;
+}
+
+export interface ChangeRequest {
+  current_password: string;
+  password: string;
+}
+
+export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, request: ChangeRequest, sourceAddress: string | null): Promise<void> {
+  const user = await findUserRow(deps.db, actor.id);
+  if (!user) throw notFound('The user');
+  if (user.is_remote === 1) {
+    throw new ServiceError('permission-denied', 'Remote users cannot change their password here: change it in your directory service.');
+  }
+  // The policy first: a request that would be refused anyway spends no attempt and no hash.
+  assertPasswordAcceptable(request.password, { minimumLength: deps.config.passwordMinimumLength, login: user.login });
+
+  const party = toParty(user);
+  const matches = await checkUserPassword(
+    { db: deps.db, hasher: deps.hasher, failedAttemptsLockout: deps.config.failedAttemptsLockout },
+    user,
+    request.current_password,
+    { actor: party, sourceAddress, purpose: 'password-change' },
+  );
+  if (!matches) throw new ServiceError('permission-denied', 'The current password is incorrect.');
+
+  const passwordHash = await deps.hasher.hash(request.password);
+  const now = Date.now();
+  await deps.db.transaction().execute(async (trx) => {
+    await trx.updateTable('users').set({ password_hash: passwordHash, failed_attempts: 0 }).where('id', '=', user.id).execute();
+    await revokeAllLoginTokens(trx, user.id, { except: actor.tokenHash, now });
+    await recordEvent(trx, { type: 'password-changed', actor: party, subject: party, sourceAddress, details: { via: 'change-own-password' } }, now);
+  });
+}

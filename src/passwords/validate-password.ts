@@ -1,0 +1,42 @@
+// POST /command/validate-password — lets a page show the policy before the
+// user submits. The caller proves who it is with a login token or a usable
+// reset token; the answer lists every rule the password breaks.
+
+import type { Kysely } from 'kysely';
+import { authenticateLoginToken } from '../auth/login-tokens.js';
+import type { Config } from '../config/config.js';
+import { ServiceError } from '../errors.js';
+import { verifyUsableResetToken } from '../reset-tokens/reset-token.js';
+import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
+import type { Database } from '../store/schema.js';
+import { findUserRow } from '../users/users.js';
+import { checkPassword, type PolicyViolation } from './policy.js';
+
+export interface ValidateDeps {
+  db: Kysely<Database>;
+  keys: SigningKeyRing;
+  config: Pick<Config, 'passwordMinimumLength'>;
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  violations: PolicyViolation[];
+}
+
+export async function validatePasswordFor(
+  deps: ValidateDeps,
+  password: string,
+  credentials: { loginToken?: string | undefined; resetToken?: string | undefined },
+): Promise<ValidationResult> {
+  let userId: string;
+  if (credentials.loginToken) {
+    userId = (await authenticateLoginToken(deps.db, credentials.loginToken)).id;
+  } else if (credentials.resetToken) {
+    userId = (await verifyUsableResetToken(deps.db, deps.keys, credentials.resetToken)).sub;
+  } else {
+    throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');
+  }
+  const user = await findUserRow(deps.db, userId);
+  const violations = checkPassword(password, { minimumLength: deps.config.passwordMinimumLength, login: user?.login });
+  return { valid: violations.length === 0, violations };
+}

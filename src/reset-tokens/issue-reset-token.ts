@@ -1,0 +1,67 @@
+// POST /users/:sid/password/reset — an administrator issues a single-use
+// reset token for a local user (also `rbac reset-token`). Works for revoked
+// users: getting a locked-out user back in is its main use.
+
+import type { Kysely } from 'kysely';
+import { recordEvent, type Party } from '../audit/audit.js';
+import type { Config } from '../config/config.js';
+import { ServiceError, notFound } from '../errors.js';
+import type { Database } from '../store/schema.js';
+import { findUserRow, toParty } from '../users/users.js';
+import { signResetToken } from './reset-token.js';
+import type { SigningKeyRing } from './signing-keys.js';
+
+export interface IssueDeps {
+  db: Kysely<Database>;
+  keys: SigningKeyRing;
+  config: Pick<Config, 'passwordResetExpirationHours'>;
+}
+
+export interface IssueContext {
+  actor: Party | null;
+  sourceAddress: string | null;
+}
+
+export async function issueResetToken(deps: IssueDeps, userId: string, context: IssueContext): Promise<string> {
+  const user = await findUserRow(deps.db, userId);
+  if (!user) throw notFound('The user');
+  if (user.is_remote === 1) {
+    throw new ServiceError('permission-denied', 'This is a remote user: its password is managed by its directory service.');
+  }
+
+  const now = Date.now();
+  const lifetimeSeconds = deps.config.passwordResetExpirationHours * 3600;
+  const { token, claims } = await signResetToken(deps.keys, user.id, lifetimeSeconds, now);
+
+  await deps.db.transaction().execute(async (trx) => {
+    // A new token supersedes the user's earlier unused ones.
+    await trx
+      .updateTable('reset_tokens')
+      .set({ superseded_at: now })
+      .where('user_id', '=', user.id)
+      .where('spent_at', 'is', null)
+      .where('superseded_at', 'is', null)
+      .execute();
+    await trx
+      .insertInto('reset_tokens')
+      .values({
+        jti: claims.jti,
+        user_id: user.id,
+        kid: claims.kid,
+        issued_at: claims.iat * 1000,
+        expires_at: claims.exp * 1000,
+        issued_by: context.actor?.id ?? null,
+        spent_at: null,
+        superseded_at: null,
+      })
+      .execute();
+    await recordEvent(trx, {
+      type: 'reset-token-issued',
+      actor: context.actor,
+      subject: toParty(user),
+      sourceAddress: context.sourceAddress,
+      details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() },
+    });
+  });
+  return token;
+}

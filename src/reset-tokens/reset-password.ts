@@ -1,0 +1,88 @@
+// POST /auth/reset — a user sets a new password with a reset token. No
+// authentication; the token is the credential. In one transaction the token
+// is spent, the password replaced, the account un-revoked with its
+// failed-attempt count zeroed, and every login token of the user revoked.
+// The spend is a conditional UPDATE, so of any number of concurrent
+// requests with one token exactly one commits. It does not log the user in.
+
+import type { Kysely } from 'kysely';
+import { recordEvent } from '../audit/audit.js';
+import { revokeAllLoginTokens } from '../auth/login-tokens.js';
+import type { Config } from '../config/config.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import { assertPasswordAcceptable } from '../passwords/policy.js';
+import type { Database } from '../store/schema.js';
+import { findUserRow, toParty } from '../users/users.js';
+import { invalidResetToken, usableTokenRow, verifyResetTokenSignature, type ResetTokenClaims } from './reset-token.js';
+import type { SigningKeyRing } from './signing-keys.js';
+
+export interface ResetDeps {
+  db: Kysely<Database>;
+  keys: SigningKeyRing;
+  hasher: PasswordHasher;
+  config: Pick<Config, 'passwordMinimumLength'>;
+}
+
+export interface ResetRequest {
+  token: string;
+  password: string;
+}
+
+export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequest, sourceAddress: string | null): Promise<void> {
+  const { db } = deps;
+  let claims: ResetTokenClaims | undefined;
+  const reject = async (reason: string) => {
+    await recordEvent(db, {
+      type: 'reset-rejected',
+      actor: null,
+      subject: claims ? { id: claims.sub, login: null } : null,
+      sourceAddress,
+      details: { reason, ...(claims ? { jti: claims.jti } : {}) },
+    });
+    return invalidResetToken();
+  };
+
+  try {
+    claims = await verifyResetTokenSignature(deps.keys, request.token);
+  } catch {
+    throw await reject('bad-signature-or-expired');
+  }
+  const user = await findUserRow(db, claims.sub);
+  if (!user || user.is_remote === 1) throw await reject(user ? 'remote-user' : 'unknown-user');
+  // Cheap check before the expensive hash; the transaction below decides for good.
+  if (!(await usableTokenRow(db, claims))) throw await reject('spent-superseded-or-expired');
+
+  // A policy violation leaves the token unspent, so the user can try again.
+  assertPasswordAcceptable(request.password, { minimumLength: deps.config.passwordMinimumLength, login: user.login });
+  const passwordHash = await deps.hasher.hash(request.password);
+
+  const now = Date.now();
+  const spentClaims = claims;
+  const committed = await db
+    .transaction()
+    .execute(async (trx) => {
+      const spent = await trx
+        .updateTable('reset_tokens')
+        .set({ spent_at: now })
+        .where('jti', '=', spentClaims.jti)
+        .where('user_id', '=', user.id)
+        .where('spent_at', 'is', null)
+        .where('superseded_at', 'is', null)
+        .where('expires_at', '>', now)
+        .returning('jti')
+        .executeTakeFirst();
+      if (!spent) return false;
+      const current = await trx.selectFrom('users').select(['is_revoked', 'is_remote']).where('id', '=', user.id).executeTakeFirst();
+      if (!current || current.is_remote === 1) throw invalidResetToken(); // changed meanwhile: roll the spend back
+      await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0 }).where('id', '=', user.id).execute();
+      await revokeAllLoginTokens(trx, user.id, { now });
+      const subject = toParty(user);
+      await recordEvent(trx, { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } }, now);
+      await recordEvent(trx, { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }, now);
+      if (current.is_revoked === 1) {
+        await recordEvent(trx, { type: 'account-unrevoked', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }, now);
+      }
+      return true;
+    });
+  if (!committed) throw await reject('spent-concurrently');
+}

@@ -1,0 +1,85 @@
+// Password reset tokens (CONTRACT §5): RS256 JWTs with kid, iss, sub (the
+// user id), iat, exp and jti. The signature proves the service made the
+// token; the token's row in `reset_tokens` decides whether it can still be
+// used (single use, superseded by a newer token, expired).
+
+import { randomBytes } from 'node:crypto';
+import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { Executor } from '../audit/audit.js';
+import { ServiceError } from '../errors.js';
+import { RESET_TOKEN_ALGORITHM, type SigningKeyRing } from './signing-keys.js';
+
+export const RESET_TOKEN_ISSUER = 'rbac-password-service';
+
+export interface ResetTokenClaims {
+  sub: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  kid: string;
+}
+
+/** One answer for every bad token: the client is not told which check failed. */
+export const invalidResetToken = () => new ServiceError('invalid-token', 'The reset token is invalid or expired. Ask an administrator for a new one.');
+
+export async function signResetToken(keys: SigningKeyRing, userId: string, lifetimeSeconds: number, now = Date.now()) {
+  const { kid, privateKey } = await keys.activeKey();
+  const iat = Math.floor(now / 1000);
+  const exp = iat + lifetimeSeconds;
+  const jti = randomBytes(16).toString('base64url');
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: RESET_TOKEN_ALGORITHM, kid, typ: 'JWT' })
+    .setIssuer(RESET_TOKEN_ISSUER)
+    .setSubject(userId)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .setJti(jti)
+    .sign(privateKey);
+  return { token, claims: { sub: userId, jti, iat, exp, kid } satisfies ResetTokenClaims };
+}
+
+/**
+ * Checks signature (RS256 only, by kid), issuer, expiry and the claims'
+ * shape. Throws `invalid-token` for anything wrong; does not look at the
+ * token's row.
+ */
+export async function verifyResetTokenSignature(keys: SigningKeyRing, token: string, now = Date.now()): Promise<ResetTokenClaims> {
+  try {
+    const { kid } = decodeProtectedHeader(token);
+    if (typeof kid !== 'string' || kid.length > 128) throw invalidResetToken();
+    const key = await keys.verificationKey(kid);
+    if (!key) throw invalidResetToken();
+    const { payload } = await jwtVerify(token, key, {
+      algorithms: [RESET_TOKEN_ALGORITHM],
+      issuer: RESET_TOKEN_ISSUER,
+      requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      currentDate: new Date(now),
+    });
+    const { sub, jti, iat, exp } = payload;
+    if (typeof sub !== 'string' || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') throw invalidResetToken();
+    if (iat * 1000 > now + 60_000) throw invalidResetToken(); // issued in the future: not ours
+    return { sub, jti, iat, exp, kid };
+  } catch {
+    throw invalidResetToken();
+  }
+}
+
+/** The token's row if it can still be used now: not spent, not superseded, not expired, for that user. */
+export async function usableTokenRow(db: Executor, claims: ResetTokenClaims, now = Date.now()) {
+  return db
+    .selectFrom('reset_tokens')
+    .selectAll()
+    .where('jti', '=', claims.jti)
+    .where('user_id', '=', claims.sub)
+    .where('spent_at', 'is', null)
+    .where('superseded_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+}
+
+/** Signature and row both check out: the claims of a token that can be used now. */
+export async function verifyUsableResetToken(db: Executor, keys: SigningKeyRing, token: string, now = Date.now()): Promise<ResetTokenClaims> {
+  const claims = await verifyResetTokenSignature(keys, token, now);
+  if (!(await usableTokenRow(db, claims, now))) throw invalidResetToken();
+  return claims;
+}

@@ -1,0 +1,90 @@
+// The keys that sign password reset tokens (RS256). Kept in the database so
+// every instance on one PostgreSQL database signs and verifies with the same
+// key set. Several keys may exist (rotation); the newest one not retired
+// signs. Each key's id (`kid`) is its JWK thumbprint.
+
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+
+export const RESET_TOKEN_ALGORITHM = 'RS256';
+
+type Key = CryptoKey | Uint8Array;
+
+export interface ActiveKey {
+  kid: string;
+  privateKey: Key;
+}
+
+async function newKeyRow(now: number) {
+  const { privateKey, publicKey } = await generateKeyPair(RESET_TOKEN_ALGORITHM, { modulusLength: 2048, extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const kid = await calculateJwkThumbprint(publicJwk);
+  const privateJwk = await exportJWK(privateKey);
+  return {
+    kid,
+    algorithm: RESET_TOKEN_ALGORITHM,
+    private_jwk: JSON.stringify({ ...privateJwk, kid, alg: RESET_TOKEN_ALGORITHM }),
+    public_jwk: JSON.stringify({ ...publicJwk, kid, alg: RESET_TOKEN_ALGORITHM, use: 'sig' }),
+    created_at: now,
+    retired_at: null,
+  };
+}
+
+export class SigningKeyRing {
+  // Imported keys by kid. Key material never changes for a kid, so caching is
+  // safe; whether a token is still usable is decided by its database row.
+  private readonly privateKeys = new Map<string, Key>();
+  private readonly publicKeys = new Map<string, Key>();
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Creates the first key when there is none. Called at start; safe to race with other instances. */
+  async ensureKey(now = Date.now()): Promise<void> {
+    const existing = await this.db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
+    if (existing) return;
+    await this.db.insertInto('signing_keys').values(await newKeyRow(now)).execute();
+  }
+
+  /** Adds a new key that signs from now on; older keys keep verifying until retired. */
+  async rotate(now = Date.now()): Promise<string> {
+    const row = await newKeyRow(now);
+    await this.db.insertInto('signing_keys').values(row).execute();
+    return row.kid;
+  }
+
+  /** The key that signs now: the newest not retired. Read each time so a rotation by another process takes effect. */
+  async activeKey(): Promise<ActiveKey> {
+    const row = await this.db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk'])
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .orderBy('kid')
+      .executeTakeFirst();
+    if (!row) throw new Error('no signing key: the service creates one at start');
+    let privateKey = this.privateKeys.get(row.kid);
+    if (!privateKey) {
+      privateKey = await importJWK(JSON.parse(row.private_jwk) as JWK, RESET_TOKEN_ALGORITHM);
+      this.privateKeys.set(row.kid, privateKey);
+    }
+    return { kid: row.kid, privateKey };
+  }
+
+  /** The public key for a kid, or undefined when no key (retired or not) has that id. */
+  async verificationKey(kid: string): Promise<Key | undefined> {
+    const cached = this.publicKeys.get(kid);
+    if (cached) return cached;
+    const row = await this.db.selectFrom('signing_keys').select('public_jwk').where('kid', '=', kid).executeTakeFirst();
+    if (!row) return undefined;
+    const key = await importJWK(JSON.parse(row.public_jwk) as JWK, RESET_TOKEN_ALGORITHM);
+    this.publicKeys.set(kid, key);
+    return key;
+  }
+
+  /** The public keys as a JWK set, for clients that want to check tokens themselves. */
+  async publicJwks(): Promise<{ keys: JWK[] }> {
+    const rows = await this.db.selectFrom('signing_keys').select('public_jwk').where('retired_at', 'is', null).orderBy('created_at').execute();
+    return { keys: rows.map((row) => JSON.parse(row.public_jwk) as JWK) };
+  }
+}
