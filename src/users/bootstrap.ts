@@ -6,7 +6,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { ServiceError } from '../errors.js';
+import { checkPassword } from '../passwords/policy.js';
 import type { Database } from '../store/schema.js';
 import { BOOTSTRAP_ADMIN_LOGIN, loginKey } from './users.js';
 
@@ -25,7 +26,14 @@ export async function ensureBootstrapAdmin(
 
   const generated = adminPassword === undefined ? randomBytes(18).toString('base64url') : undefined;
   const password = adminPassword ?? (generated as string);
-  assertPasswordAcceptable(password, { minimumLength: deps.passwordMinimumLength, login: BOOTSTRAP_ADMIN_LOGIN });
+  const violations = checkPassword(password, { minimumLength: deps.passwordMinimumLength, login: BOOTSTRAP_ADMIN_LOGIN });
+  if (violations.length > 0) {
+    throw new ServiceError(
+      'invalid-password',
+      `RBAC_ADMIN_PASSWORD is not acceptable: ${violations.map((violation) => violation.msg).join(' ')}`,
+      { violations },
+    );
+  }
   const passwordHash = await deps.hasher.hash(password);
 
   const created = await deps.db.transaction().execute(async (trx) => {
