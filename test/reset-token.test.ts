@@ -41,7 +41,7 @@ for (const target of DATABASES) {
 
     test('201 with the token as text/plain, not cached', async () => {
       const id = await service.createUser('issue-text');
-      for (const headers of [{}, { accept: '*/*' }, { accept: 'text/plain' }, { accept: 'text/plain, application/json;q=0.5' }]) {
+      for (const headers of [{} as Record<string, string>, { accept: '*/*' }, { accept: 'text/plain' }, { accept: 'text/plain, application/json;q=0.5' }]) {
         const response = await issue(id, admin, headers);
         assert.equal(response.statusCode, 201, JSON.stringify(headers));
         assert.match(String(response.headers['content-type']), /^text\/plain/);

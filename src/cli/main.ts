@@ -1,79 +1,61 @@
 // The `rbac` command. Every command takes the same settings as the service:
-// flags, RBAC_* environment variables and --config.
+// flags, RBAC_* environment variables and --config. Exit codes: 0 ok,
+// 1 failure, 2 usage or configuration error; messages go to stderr.
 
-import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, SETTINGS, envName, loadConfig, type Config } from '../config/config.js';
-import { startService } from '../server.js';
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/config.js';
+import { ServiceError } from '../errors.js';
+import { resetAdminPasswordCommand } from './commands/admin-password.js';
+import { configCommand, migrateCommand } from './commands/maintenance.js';
+import { resetTokenCommand } from './commands/reset-token.js';
+import { serveCommand } from './commands/serve.js';
+import { usersCommand } from './commands/users.js';
+import { CliError, EXIT, warn } from './context.js';
 
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
-
-function addSettingOptions(command: Command): Command {
-  command.addOption(new Option('--config <file>', 'JSON or YAML config file with settings under `rbac`').env('RBAC_CONFIG'));
-  for (const setting of SETTINGS) {
-    const flag = setting.default === false ? `--${setting.key}` : `--${setting.key} <value>`;
-    const defaultText = setting.default === undefined ? '' : ` (default: ${String(setting.default)}; env ${envName(setting.key)})`;
-    command.addOption(new Option(flag, `${setting.description}${defaultText}`));
-  }
-  return command;
-}
-
-/** The config from a command's parsed options (flags), the environment and the config file. */
-export function configFrom(command: Command, env: NodeJS.ProcessEnv = process.env): Config {
-  const options = command.opts<Record<string, string | boolean | undefined>>();
-  const flags: Record<string, string | boolean | undefined> = {};
-  for (const setting of SETTINGS) {
-    const attribute = setting.key.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
-    flags[setting.key] = options[attribute];
-  }
-  return loadConfig({ flags, env, configFile: options.config as string | undefined });
-}
+export { EXIT };
 
 export function buildProgram(): Command {
   const program = new Command('rbac')
     .description('RBAC password service speaking the Puppet Enterprise RBAC API v1')
     .showHelpAfterError()
-    .exitOverride();
-
-  addSettingOptions(
-    program
-      .command('serve')
-      .description('run the service (HTTPS on port 4433 by default)')
-      .action(async (_options, command: Command) => {
-        const config = configFrom(command);
-        const service = await startService(config, { adminPassword: process.env.RBAC_ADMIN_PASSWORD });
-        process.stderr.write(`rbac service running at ${service.url}${service.certPath ? ` (certificate: ${service.certPath})` : ''}\n`);
-        let closing = false;
-        const shutdown = (signal: string) => {
-          if (closing) return;
-          closing = true;
-          service.app.log.info({ signal }, 'shutting down');
-          service.close().then(
-            () => process.exit(EXIT.ok),
-            () => process.exit(EXIT.failure),
-          );
-        };
-        process.on('SIGTERM', () => shutdown('SIGTERM'));
-        process.on('SIGINT', () => shutdown('SIGINT'));
-      }),
-  );
-
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), resetTokenCommand(), migrateCommand(), configCommand()]) {
+    program.addCommand(command);
+  }
+  // Subcommands throw instead of exiting, so main() decides the exit code.
+  const override = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 
+function describe(error: ServiceError): string {
+  const violations = (error.details as { violations?: { msg: string }[] } | undefined)?.violations;
+  return violations ? violations.map((violation) => violation.msg).join('\n  ') : error.message;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await buildProgram().parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    }
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     if (error instanceof ConfigError) {
-      process.stderr.write(`rbac: ${error.message}\n`);
+      warn(`rbac: ${error.message}`);
       return EXIT.usage;
     }
-    process.stderr.write(`rbac: ${(error as Error).message}\n`);
+    if (error instanceof CliError) {
+      warn(`rbac: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof ServiceError) {
+      warn(`rbac: ${describe(error)}`);
+      return EXIT.failure;
+    }
+    warn(`rbac: ${(error as Error).message ?? String(error)}`);
     return EXIT.failure;
   }
 }

@@ -1,0 +1,34 @@
+import { userInfo } from 'node:os';
+import { Command } from 'commander';
+import { resetAdminPassword } from '../../users/admin-password.js';
+import { configOf, passwordHasher, print, withSettingOptions, withStore } from '../context.js';
+import { newPasswordFrom } from '../password-input.js';
+
+export function resetAdminPasswordCommand(): Command {
+  return withSettingOptions(new Command('reset-admin-password'))
+    .description(
+      'set the password of the superuser "admin", reinstate it (clear revoked and failed attempts) and revoke its login tokens; ' +
+        'works whether or not the service is running',
+    )
+    .option('--password-stdin', 'read the new password from standard input')
+    .option('--password <password>', 'the new password (lands in shell history: prefer the prompt or --password-stdin)')
+    .action(async (options: { password?: string; passwordStdin?: boolean }, command: Command) => {
+      const config = configOf(command);
+      const password = await newPasswordFrom(options);
+      const hasher = await passwordHasher();
+      const { created } = await withStore(config, (store) =>
+        resetAdminPassword({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, password, {
+          operator: safeUserName(),
+        }),
+      );
+      print(created ? 'The superuser "admin" was created with the new password.' : 'The password of "admin" was reset; the account is active and its old login tokens are revoked.');
+    });
+}
+
+function safeUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,26 @@
+import { Command } from 'commander';
+import { startService } from '../../server.js';
+import { EXIT, configOf, showAllSettings, warn, withSettingOptions } from '../context.js';
+
+export function serveCommand(): Command {
+  return showAllSettings(
+    withSettingOptions(new Command('serve'))
+      .description('run the service: HTTPS on port 4433 with the embedded SQLite database by default')
+      .action(async (_options, command: Command) => {
+        const service = await startService(configOf(command), { adminPassword: process.env.RBAC_ADMIN_PASSWORD });
+        warn(`rbac service running at ${service.url}${service.certPath ? ` (certificate: ${service.certPath})` : ''}`);
+        let closing = false;
+        const shutdown = (signal: string) => {
+          if (closing) return;
+          closing = true;
+          service.app.log.info({ signal }, 'shutting down');
+          service.close().then(
+            () => process.exit(EXIT.ok),
+            () => process.exit(EXIT.failure),
+          );
+        };
+        process.on('SIGTERM', () => shutdown('SIGTERM'));
+        process.on('SIGINT', () => shutdown('SIGINT'));
+      }),
+  );
+}

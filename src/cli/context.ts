@@ -1,0 +1,76 @@
+// What every command needs: the settings (flags, RBAC_* variables, --config)
+// and, for commands that touch data, the migrated store.
+
+import { Command, Option } from 'commander';
+import { SETTINGS, envName, loadConfig, type Config } from '../config/config.js';
+import { createPasswordHasher, type PasswordHasher } from '../passwords/hashing.js';
+import { openStore, type Store } from '../store/database.js';
+import { migrateToLatest } from '../store/migrate.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** A failure the user can act on: printed as `rbac: <message>`, exit code 1 (or the one given). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** Adds --config and one flag per setting, as the service takes them. */
+export function withSettingOptions(command: Command): Command {
+  command.addOption(new Option('--config <file>', 'JSON or YAML config file with settings under `rbac` (env RBAC_CONFIG)'));
+  for (const setting of SETTINGS) {
+    const flag = setting.default === false ? `--${setting.key}` : `--${setting.key} <value>`;
+    const defaultText = setting.default === undefined || setting.default === false ? '' : `; default ${String(setting.default)}`;
+    command.addOption(new Option(flag, `${setting.description} (env ${envName(setting.key)}${defaultText})`).hideHelp(!COMMON_SETTINGS.has(setting.key)));
+  }
+  return command;
+}
+
+// Shown in every command's --help; the rest are accepted everywhere but listed by `rbac serve --help`.
+const COMMON_SETTINGS = new Set(['data-dir', 'database-url', 'log-level']);
+
+export function showAllSettings(command: Command): Command {
+  for (const option of command.options) option.hideHelp(false);
+  return command;
+}
+
+/** The settings from a command's flags, the environment and the config file. */
+export function configOf(command: Command, env: NodeJS.ProcessEnv = process.env): Config {
+  const options = command.opts<Record<string, string | boolean | undefined>>();
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const setting of SETTINGS) {
+    const attribute = setting.key.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+    flags[setting.key] = options[attribute];
+  }
+  return loadConfig({ flags, env, configFile: (options.config as string | undefined) ?? env.RBAC_CONFIG });
+}
+
+/** Runs `work` with the migrated store, and closes it whatever happens. */
+export async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
+  try {
+    await migrateToLatest(store);
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+let hasher: Promise<PasswordHasher> | undefined;
+export function passwordHasher(): Promise<PasswordHasher> {
+  hasher ??= createPasswordHasher();
+  return hasher;
+}
+
+export function print(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function warn(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
