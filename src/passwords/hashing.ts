@@ -16,6 +16,7 @@ export interface HashParameters {
 export const CURRENT_PARAMETERS: HashParameters = { memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
 
 const ARGON2ID = 2; // Algorithm.Argon2id; the package's enum is `const` and not importable at run time
+const ARGON2_V0x13 = 1; // Version.V0x13 (argon2 1.3, `v=19`); 1.0 (`v=16`) hashes are upgraded too
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -49,6 +50,7 @@ export async function createPasswordHasher(parameters: HashParameters = CURRENT_
         const used = parseOptions(storedHash);
         return (
           used.algorithm !== ARGON2ID ||
+          used.version !== ARGON2_V0x13 ||
           used.memoryCost < parameters.memoryCost ||
           used.timeCost < parameters.timeCost ||
           used.parallelism !== parameters.parallelism

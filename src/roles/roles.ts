@@ -3,7 +3,9 @@
 import { ServiceError } from '../errors.js';
 import type { Executor } from '../audit/audit.js';
 import { isKnownPermission, type Permission } from '../permissions/permissions.js';
+import { isUniqueViolation } from '../store/errors.js';
 import type { RoleRow } from '../store/schema.js';
+import { normalizeUserId } from '../users/user-id.js';
 
 export interface Role {
   id: number;
@@ -52,15 +54,16 @@ export async function assertRolesExist(db: Executor, roleIds: readonly number[])
 }
 
 export async function createRole(db: Executor, input: NewRole): Promise<Role> {
-  const permissions = input.permissions ?? [];
+  const permissions = (input.permissions ?? []).map((permission) => ({ ...permission, instance: normalizeUserId(permission.instance) }));
   const unknown = permissions.find((permission) => !isKnownPermission(permission));
   if (unknown) {
     throw new ServiceError('schema-violation', `Unknown permission ${unknown.object_type}:${unknown.action}.`, { permission: unknown });
   }
+  const nameTaken = () => new ServiceError('conflict', `A role named "${input.display_name}" already exists.`);
   const taken = await db.selectFrom('roles').select('id').where('display_name', '=', input.display_name).executeTakeFirst();
-  if (taken) throw new ServiceError('conflict', `A role named "${input.display_name}" already exists.`);
+  if (taken) throw nameTaken();
 
-  const userIds = [...new Set(input.user_ids ?? [])];
+  const userIds = [...new Set((input.user_ids ?? []).map(normalizeUserId))];
   if (userIds.length > 0) {
     const found = await db.selectFrom('users').select('id').where('id', 'in', userIds).execute();
     const missing = userIds.find((id) => !found.some((row) => row.id === id));
@@ -71,7 +74,10 @@ export async function createRole(db: Executor, input: NewRole): Promise<Role> {
     .insertInto('roles')
     .values({ display_name: input.display_name, description: input.description ?? '', permissions: JSON.stringify(permissions) })
     .returning('id')
-    .executeTakeFirstOrThrow();
+    .executeTakeFirstOrThrow()
+    .catch((error: unknown) => {
+      throw isUniqueViolation(error, 'roles', 'display_name') ? nameTaken() : error;
+    });
   if (userIds.length > 0) {
     await db.insertInto('user_roles').values(userIds.map((user_id) => ({ user_id, role_id: id }))).execute();
   }

@@ -11,6 +11,7 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import { assertRolesExist } from '../roles/roles.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
+import { isUniqueViolation } from '../store/errors.js';
 import type { Database, UserRow } from '../store/schema.js';
 
 /** A user as the API shows it: never a password or hash. */
@@ -33,6 +34,9 @@ export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
 export function loginKey(login: string): string {
   return login.normalize('NFKC').toLowerCase();
 }
+
+/** By login key, not spelling: a case-only rename to `Admin` must not lift the admin's protections. */
+const isBootstrapAdmin = (row: Pick<UserRow, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
 
 export function toParty(user: Pick<UserRow, 'id' | 'login'>): Party {
   return { id: user.id, login: user.login };
@@ -106,6 +110,8 @@ export interface Context {
   sourceAddress: string | null;
 }
 
+const loginTaken = (login: string) => new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+
 export async function createUser(deps: UserDeps, input: NewUser, context: Context): Promise<User> {
   const login = input.login.trim();
   if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
@@ -119,7 +125,7 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
   }
   const id = randomUUID();
   await deps.db.transaction().execute(async (trx) => {
-    if (await findUserRowByLogin(trx, login)) throw new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+    if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
     const roleIds = [...new Set(input.role_ids ?? [])];
     await assertRolesExist(trx, roleIds);
     await trx
@@ -146,6 +152,8 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
       sourceAddress: context.sourceAddress,
       details: { is_remote: Boolean(input.is_remote) },
     });
+  }).catch((error: unknown) => {
+    throw isUniqueViolation(error, 'users', 'login_key') ? loginTaken(login) : error;
   });
   return getUser(deps.db, id);
 }
@@ -159,14 +167,15 @@ export interface UserChanges {
 }
 
 /** What an edit touches, so the caller can check the matching permissions first. */
-export function changedAspects(current: User, changes: UserChanges): { edits: boolean; revocation: boolean } {
-  const sameRoles = (a: number[], b: number[]) => a.length === b.length && [...a].sort().every((id, i) => id === [...b].sort()[i]);
+export function changedAspects(current: User, changes: UserChanges): { edits: boolean; roles: boolean; revocation: boolean } {
+  const wanted = changes.role_ids === undefined ? undefined : [...new Set(changes.role_ids)].sort((a, b) => a - b);
+  const held = [...current.role_ids].sort((a, b) => a - b);
   return {
     edits:
-      (changes.login !== undefined && changes.login !== current.login) ||
+      (changes.login !== undefined && changes.login.trim() !== current.login) ||
       (changes.email !== undefined && changes.email !== current.email) ||
-      (changes.display_name !== undefined && changes.display_name !== current.display_name) ||
-      (changes.role_ids !== undefined && !sameRoles(changes.role_ids, current.role_ids)),
+      (changes.display_name !== undefined && changes.display_name !== current.display_name),
+    roles: wanted !== undefined && (wanted.length !== held.length || wanted.some((id, i) => id !== held[i])),
     revocation: changes.is_revoked !== undefined && changes.is_revoked !== current.is_revoked,
   };
 }
@@ -178,10 +187,10 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
     const login = changes.login?.trim();
     if (login !== undefined && loginKey(login) !== row.login_key) {
       if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
-      if (row.login === BOOTSTRAP_ADMIN_LOGIN) {
+      if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
-      if (await findUserRowByLogin(trx, login)) throw new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+      if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
     }
     const fields = {
       ...(login !== undefined ? { login, login_key: loginKey(login) } : {}),
@@ -198,6 +207,8 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
     if (changes.is_revoked !== undefined && changes.is_revoked !== (row.is_revoked === 1)) {
       await setRevoked(trx, row, changes.is_revoked, context);
     }
+  }).catch((error: unknown) => {
+    throw isUniqueViolation(error, 'users', 'login_key') && changes.login !== undefined ? loginTaken(changes.login.trim()) : error;
   });
   return getUser(db, id);
 }
@@ -225,7 +236,7 @@ export async function deleteUser(db: Kysely<Database>, id: string, context: Cont
   await db.transaction().execute(async (trx) => {
     const row = await findUserRow(trx, id);
     if (!row) throw notFound('The user');
-    if (row.login === BOOTSTRAP_ADMIN_LOGIN) {
+    if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');
     }
     if (context.actor?.id === id) throw new ServiceError('permission-denied', 'You cannot delete your own account.');

@@ -2,16 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
 import { hasAnyUserPermission, hasPermission } from '../../permissions/permissions.js';
+import { isUuid } from '../../users/user-id.js';
 import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
 import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../schemas.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A user id from the path, or 400 invalid-uuid. */
 export function parseSid(sid: string): string {
-  if (!UUID.test(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid user id (a UUID).`);
+  if (!isUuid(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid user id (a UUID).`);
   return sid.toLowerCase();
 }
 
@@ -84,7 +83,10 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         const current = await getUser(db, sid);
         const aspects = changedAspects(current, body);
         if (aspects.edits && !mayEdit) throw permissionDenied('Editing this user needs users:edit.');
+        // Roles carry permissions: granting them is kept with superusers, or users:edit would let anyone promote themselves.
+        if (aspects.roles && !actor.is_superuser) throw permissionDenied('Only superusers can change the roles of a user.');
         if (aspects.revocation && !mayDisable) throw permissionDenied('Revoking or reinstating this user needs users:disable.');
+        if (aspects.revocation && current.is_superuser && !actor.is_superuser) throw permissionDenied('Only superusers can revoke or reinstate a superuser.');
         if (aspects.revocation && body.is_revoked && actor.id === sid) throw permissionDenied('You cannot revoke your own account.');
         return updateUser(db, sid, body, contextOf(request));
       },
@@ -95,7 +97,9 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       { onRequest: authenticated, schema: { summary: 'Delete a user', params: SidParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
-        if (!(await hasPermission(db, actorOf(request), 'users', 'disable', sid))) throw permissionDenied('Deleting this user needs users:disable.');
+        const actor = actorOf(request);
+        if (!(await hasPermission(db, actor, 'users', 'disable', sid))) throw permissionDenied('Deleting this user needs users:disable.');
+        if (!actor.is_superuser && (await getUser(db, sid)).is_superuser) throw permissionDenied('Only superusers can delete a superuser.');
         await deleteUser(db, sid, contextOf(request));
         return reply.code(204).send(null);
       },

@@ -1,0 +1,285 @@
+// CONTRACT §6, pure unit tests: the password policy (length in code points
+// after NFKC, at most 1024, not containing the login, not a common password,
+// no composition rules) and the storage (argon2id, memory ≥ 19 MiB,
+// iterations ≥ 2, salted, off the event loop, weaker hashes flagged for
+// upgrade).
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { hash as argon2Hash, parseOptions, type Algorithm, type Version } from '@node-rs/argon2';
+import { ServiceError } from '../src/errors.js';
+import { commonPasswordCount, isCommonPassword } from '../src/passwords/common-passwords.js';
+import { CURRENT_PARAMETERS, createPasswordHasher, normalizePassword, type PasswordHasher } from '../src/passwords/hashing.js';
+import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, checkPassword } from '../src/passwords/policy.js';
+
+// The package's enums are `const` and not importable at run time.
+const ARGON2I = 1 as Algorithm;
+const ARGON2ID = 2 as Algorithm;
+const V0x10 = 0 as Version;
+
+const MIN = 12;
+const rulesOf = (password: string, options: { minimumLength?: number; login?: string } = {}) =>
+  checkPassword(password, { minimumLength: options.minimumLength ?? MIN, login: options.login }).map((violation) => violation.rule);
+
+// Strings checked by hand not to be on the common list.
+const TWELVE = 'vbnmzxqkjwpt';
+const ELEVEN = TWELVE.slice(0, 11);
+
+describe('password policy: each rule on its own', () => {
+  test('a good passphrase has no violations', () => {
+    assert.deepEqual(checkPassword('correct horse battery staple', { minimumLength: MIN, login: 'alice' }), []);
+  });
+
+  test('too-short fires alone for a short, uncommon password', () => {
+    assert.deepEqual(rulesOf(ELEVEN, { login: 'alice' }), ['too-short']);
+  });
+
+  test('exactly the minimum length is accepted; one less is too-short', () => {
+    assert.equal([...TWELVE].length, MIN);
+    assert.deepEqual(rulesOf(TWELVE), []);
+    assert.deepEqual(rulesOf(ELEVEN), ['too-short']);
+  });
+
+  test('the minimum length is the configured one, not a constant', () => {
+    assert.deepEqual(rulesOf(TWELVE, { minimumLength: 13 }), ['too-short']);
+    assert.deepEqual(rulesOf(TWELVE.slice(0, 8), { minimumLength: 8 }), []);
+    assert.deepEqual(rulesOf(`${TWELVE}${TWELVE}`.slice(0, 19), { minimumLength: 20 }), ['too-short']);
+    assert.deepEqual(rulesOf(`${TWELVE}${TWELVE}`.slice(0, 20), { minimumLength: 20 }), []);
+  });
+
+  test(`${MAXIMUM_PASSWORD_LENGTH} characters are accepted; ${MAXIMUM_PASSWORD_LENGTH + 1} are too-long`, () => {
+    assert.equal(MAXIMUM_PASSWORD_LENGTH, 1024);
+    const long = 'abcd'.repeat(256);
+    assert.equal(long.length, 1024);
+    assert.deepEqual(rulesOf(long), []);
+    assert.deepEqual(rulesOf(`${long}e`), ['too-long']);
+  });
+
+  test('contains-login fires alone when the password contains the login, whatever the case', () => {
+    assert.deepEqual(rulesOf('my name is alice, hello', { login: 'alice' }), ['contains-login']);
+    assert.deepEqual(rulesOf('my name is ALICE, hello', { login: 'alice' }), ['contains-login']);
+    assert.deepEqual(rulesOf('my name is alice, hello', { login: 'AlIcE' }), ['contains-login']);
+    assert.deepEqual(rulesOf('bartholomew-the-third', { login: 'bartholomew-the-third' }), ['contains-login'], 'equal to the login');
+    assert.deepEqual(rulesOf('BARTHOLOMEW-THE-THIRD', { login: 'bartholomew-the-third' }), ['contains-login']);
+  });
+
+  test('contains-login does not fire for a password without the login, or without a login to compare', () => {
+    assert.deepEqual(rulesOf('my name is alicia, hello', { login: 'alice' }), []);
+    assert.deepEqual(rulesOf('my name is alice, hello'), []);
+    assert.deepEqual(rulesOf('my name is alice, hello', { login: '' }), []);
+  });
+
+  test('contains-login compares NFKC forms: fullwidth letters are their ASCII forms, in password and login', () => {
+    assert.deepEqual(rulesOf('my name is ＡＬＩＣＥ, hello', { login: 'alice' }), ['contains-login']);
+    assert.deepEqual(rulesOf('my name is alice, hello', { login: 'ａｌｉｃｅ' }), ['contains-login']);
+  });
+
+  test('common-password fires alone for a listed password of acceptable length', () => {
+    for (const common of ['qwerty123456', 'administrator', 'password1234']) {
+      assert.ok([...common].length >= MIN);
+      assert.deepEqual(rulesOf(common, { login: 'alice' }), ['common-password'], common);
+    }
+  });
+
+  test("common passwords are caught without regard to case ('Password1' variants), and only when listed", () => {
+    const options = { minimumLength: 8 };
+    for (const variant of ['password1', 'Password1', 'PASSWORD1', 'pAsSwOrD1']) {
+      assert.deepEqual(rulesOf(variant, options), ['common-password'], variant);
+    }
+    // Near misses that are not on the list are fine: the list is a list, not a pattern.
+    for (const unlisted of ['Password1x9q', 'Password1234!', 'Password1 is my secret']) {
+      assert.equal(isCommonPassword(unlisted), false, unlisted);
+      assert.deepEqual(rulesOf(unlisted, options), [], unlisted);
+    }
+  });
+
+  test('common passwords are compared after NFKC: fullwidth spellings are caught', () => {
+    assert.deepEqual(rulesOf('ＰＡＳＳＷＯＲＤ１２３４'), ['common-password']);
+  });
+
+  test('the bundled list has at least 10,000 entries', () => {
+    assert.ok(commonPasswordCount() >= 10_000, `${commonPasswordCount()} entries`);
+  });
+
+  test('no composition rules: long passphrases of one character class are valid', () => {
+    assert.deepEqual(rulesOf('this is a long all lowercase passphrase'), []);
+    assert.deepEqual(rulesOf('correcthorsebatterystaple'), []);
+    assert.deepEqual(rulesOf('THIS IS A LONG ALL UPPERCASE PASSPHRASE'), []);
+    assert.deepEqual(rulesOf('8264 1937 5502 7718 3390'), []);
+  });
+});
+
+describe('password policy: rules together', () => {
+  test('a short, common password containing the login breaks three rules, each reported', () => {
+    const violations = checkPassword('Password1', { minimumLength: MIN, login: 'pass' });
+    assert.deepEqual(violations.map((violation) => violation.rule).sort(), ['common-password', 'contains-login', 'too-short']);
+    for (const violation of violations) {
+      assert.ok(violation.msg.length > 0);
+      assert.ok(!violation.msg.includes('Password1'), 'the message does not echo the password');
+    }
+  });
+
+  test('too-long and contains-login together', () => {
+    assert.deepEqual(rulesOf(`alice${'x'.repeat(1100)}`, { login: 'alice' }).sort(), ['contains-login', 'too-long']);
+  });
+
+  test('too-short and contains-login together', () => {
+    assert.deepEqual(rulesOf('I am alice', { login: 'alice' }).sort(), ['contains-login', 'too-short']);
+  });
+
+  test('assertPasswordAcceptable throws invalid-password listing every violation, without the password', () => {
+    const password = 'Password1';
+    assert.throws(
+      () => assertPasswordAcceptable(password, { minimumLength: MIN, login: 'pass' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ServiceError);
+        assert.equal(error.kind, 'invalid-password');
+        assert.equal(error.status, 400);
+        const { violations } = error.details as { violations: { rule: string }[] };
+        assert.deepEqual(violations.map((violation) => violation.rule).sort(), ['common-password', 'contains-login', 'too-short']);
+        assert.ok(!error.message.includes(password));
+        assert.ok(!JSON.stringify(error.details).includes(password));
+        return true;
+      },
+    );
+    assert.doesNotThrow(() => assertPasswordAcceptable('correct horse battery staple', { minimumLength: MIN, login: 'pass' }));
+  });
+});
+
+describe('password policy: length in code points after NFKC', () => {
+  test('fullwidth letters count as their ASCII forms', () => {
+    const fullwidth = 'ｖｂｎｍｚｘｑｋｊｗｐｔ';
+    assert.equal(normalizePassword(fullwidth), TWELVE);
+    assert.deepEqual(rulesOf(fullwidth), []);
+    assert.deepEqual(rulesOf(fullwidth.slice(0, 11)), ['too-short']);
+  });
+
+  test("a password of 'ﬃ' ligatures is measured after NFKC (each is three letters)", () => {
+    assert.equal(normalizePassword('ﬃ'), 'ffi');
+    // 4 characters as typed, 12 after NFKC: long enough.
+    assert.deepEqual(rulesOf('ﬃ'.repeat(4)), []);
+    // 3 as typed, 9 after NFKC: too short — and would still be if measured before NFKC.
+    assert.deepEqual(rulesOf('ﬃ'.repeat(3)), ['too-short']);
+    // 342 as typed, 1026 after NFKC: too long, which only NFKC reveals.
+    assert.deepEqual(rulesOf('ﬃ'.repeat(342)), ['too-long']);
+  });
+
+  test('combining sequences are composed before counting', () => {
+    const decomposed = 'e\u0301'; // e + combining acute: one character after NFKC
+    assert.equal(normalizePassword(decomposed).length, 1);
+    assert.deepEqual(rulesOf(decomposed.repeat(11)), ['too-short'], '22 code points typed, 11 after NFKC');
+    assert.deepEqual(rulesOf(decomposed.repeat(12)), []);
+  });
+
+  test('emoji count as one character each, not two UTF-16 units', () => {
+    const emoji = '😀';
+    assert.equal(emoji.length, 2);
+    assert.deepEqual(rulesOf(emoji.repeat(11)), ['too-short'], '22 UTF-16 units, 11 code points');
+    assert.deepEqual(rulesOf(emoji.repeat(12)), []);
+    assert.deepEqual(rulesOf(emoji.repeat(1024)), [], '2048 UTF-16 units, 1024 code points');
+    assert.deepEqual(rulesOf(emoji.repeat(1025)), ['too-long']);
+  });
+});
+
+describe('password hashing', () => {
+  let hasherPromise: Promise<PasswordHasher> | undefined;
+  const hasher = () => (hasherPromise ??= createPasswordHasher());
+  const password = 'correct horse battery staple';
+
+  test('current parameters meet the contract: argon2id, m ≥ 19456 KiB, t ≥ 2', () => {
+    assert.ok(CURRENT_PARAMETERS.memoryCost >= 19456);
+    assert.ok(CURRENT_PARAMETERS.timeCost >= 2);
+  });
+
+  test('a stored hash is an argon2id PHC string with m ≥ 19456 KiB and t ≥ 2', async () => {
+    const stored = await (await hasher()).hash(password);
+    assert.match(stored, /^\$argon2id\$v=19\$/);
+    const used = parseOptions(stored);
+    assert.equal(used.algorithm, ARGON2ID);
+    assert.ok(used.memoryCost >= 19456, `m=${used.memoryCost}`);
+    assert.ok(used.timeCost >= 2, `t=${used.timeCost}`);
+    assert.ok(used.saltLen >= 16, 'a salt of at least 16 bytes');
+    assert.ok(!stored.includes(password));
+  });
+
+  test('salted: two hashes of one password differ, and both verify', async () => {
+    const h = await hasher();
+    const [first, second] = await Promise.all([h.hash(password), h.hash(password)]);
+    assert.notEqual(first, second);
+    assert.notEqual(first.split('$')[4], second.split('$')[4], 'different salts');
+    assert.equal(await h.verify(first, password), true);
+    assert.equal(await h.verify(second, password), true);
+  });
+
+  test('verify: false for a wrong password and for a stored value that is not a hash', async () => {
+    const h = await hasher();
+    const stored = await h.hash(password);
+    assert.equal(await h.verify(stored, 'correct horse battery stapler'), false);
+    assert.equal(await h.verify(stored, password.toUpperCase()), false, 'passwords are case-sensitive');
+    assert.equal(await h.verify('not a hash', password), false);
+    assert.equal(await h.verify('', password), false);
+    assert.equal(await h.verify('$2b$10$abcdefghijklmnopqrstuuJ0Xf7p1xqzT4Kq7s8bY3m9Yl8R6Q1a', password), false);
+  });
+
+  test('equivalent Unicode spellings hash alike (NFKC before hashing)', async () => {
+    const h = await hasher();
+    const stored = await h.hash('ｃｏｒｒｅｃｔ horse battery staple');
+    assert.equal(await h.verify(stored, password), true, 'fullwidth and ASCII are one password');
+    const accented = await h.hash('caf\u00e9 au lait, s\u2019il vous pla\u00eet');
+    assert.equal(await h.verify(accented, 'cafe\u0301 au lait, s\u2019il vous plai\u0302t'), true, 'composed and decomposed are one password');
+    assert.equal(normalizePassword('ﬃ'), 'ffi');
+  });
+
+  test('hashing runs off the event loop: timers keep firing while a hash is computed', async () => {
+    const h = await hasher();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await Promise.all([h.hash(password), h.hash(password), h.verify(await h.hash(password), password)]);
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(ticks > 0, 'the event loop ran during hashing');
+  });
+
+  test('needsRehash: false for a hash with the current parameters, or stronger ones', async () => {
+    const h = await hasher();
+    assert.equal(h.needsRehash(await h.hash(password)), false);
+    const stronger = await argon2Hash(password, { memoryCost: 32768, timeCost: 3, parallelism: 1, algorithm: ARGON2ID });
+    assert.equal(h.needsRehash(stronger), false, 'no downgrade of a stronger hash');
+  });
+
+  test('needsRehash: true for a hash with weaker or older parameters', async () => {
+    const h = await hasher();
+    const cases: [string, Parameters<typeof argon2Hash>[1]][] = [
+      ['m=8192, t=1', { memoryCost: 8192, timeCost: 1, parallelism: 1, algorithm: ARGON2ID }],
+      ['lower memory only', { memoryCost: 8192, timeCost: 2, parallelism: 1, algorithm: ARGON2ID }],
+      ['fewer iterations only', { memoryCost: 19456, timeCost: 1, parallelism: 1, algorithm: ARGON2ID }],
+      ['argon2i instead of argon2id', { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: ARGON2I }],
+      ['argon2 version 1.0 (v=16)', { memoryCost: 19456, timeCost: 2, parallelism: 1, algorithm: ARGON2ID, version: V0x10 }],
+    ];
+    for (const [name, options] of cases) {
+      const weak = await argon2Hash(password, options);
+      assert.equal(h.needsRehash(weak), true, name);
+      assert.equal(await h.verify(weak, password), true, `${name}: still verifies, so a login can upgrade it`);
+    }
+  });
+
+  test('needsRehash: true for a stored value that is not an argon2 hash', async () => {
+    const h = await hasher();
+    assert.equal(h.needsRehash('not a hash'), true);
+    assert.equal(h.needsRehash('$2b$10$abcdefghijklmnopqrstuuJ0Xf7p1xqzT4Kq7s8bY3m9Yl8R6Q1a'), true);
+  });
+
+  test('verifyDummy takes the time of a real check and never throws', async () => {
+    const h = await hasher();
+    const started = process.hrtime.bigint();
+    await h.verifyDummy(password);
+    const dummy = Number(process.hrtime.bigint() - started) / 1e6;
+    const stored = await h.hash(password);
+    const realStart = process.hrtime.bigint();
+    await h.verify(stored, 'wrong password here');
+    const real = Number(process.hrtime.bigint() - realStart) / 1e6;
+    assert.ok(dummy > real / 4, `dummy ${dummy.toFixed(1)} ms vs real ${real.toFixed(1)} ms`);
+  });
+});
