@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -12,4 +13,7 @@ export default tseslint.config(
     },
   },
   { files: ['src/cli/**', 'test/**', 'bench/**', 'bin/**'], rules: { 'no-console': 'off' } },
+  { files: ['bin/**'], languageOptions: { globals: globals.node } },
+  // The reset page's script runs in the browser, as a classic script.
+  { files: ['web/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'script' } },
 );

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global process */
 // The installed `rbac` command: runs the compiled CLI (built by `npm run build`, which `npm ci` runs).
 import { main } from '../dist/cli/main.js';
 

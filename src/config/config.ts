@@ -18,6 +18,7 @@ export interface Config {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   logLevel: string;
+  publicUrl: string | undefined;
   failedAttemptsLockout: number;
   passwordResetExpirationHours: number;
   tokenAuthLifetimeSeconds: number;
@@ -84,6 +85,18 @@ function databaseUrl(raw: Raw): string {
   return value;
 }
 
+function publicUrl(raw: Raw): string {
+  const value = text(raw);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new Error(`must be an absolute URL such as https://rbac.example.com:4433, got ${JSON.stringify(value)}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('must be an http:// or https:// URL');
+  return value.replace(/\/+$/, '');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 function logLevel(raw: Raw): string {
   const value = text(raw).toLowerCase();
@@ -114,6 +127,13 @@ export const SETTINGS = [
   { key: 'insecure-http', field: 'insecureHttp', description: 'serve plain HTTP (binds to loopback unless host is set)', default: false, parse: boolean },
   { key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, parse: text },
   { key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, parse: text },
+  {
+    key: 'public-url',
+    field: 'publicUrl',
+    description: 'base URL users reach the service at, for reset links; default from the request, or https://localhost:<port>',
+    default: undefined,
+    parse: publicUrl,
+  },
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
   {
     key: 'failed-attempts-lockout',

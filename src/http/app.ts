@@ -14,6 +14,7 @@ import { sendError, toServiceError } from './errors.js';
 import { authRoutes, authRoutesV2 } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
+import { resetPageRoutes } from './routes/reset-page.js';
 import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { userRoutes } from './routes/users.js';
@@ -22,6 +23,7 @@ declare module 'fastify' {
   interface FastifySchema {
     summary?: string;
     description?: string;
+    hide?: boolean;
     tags?: readonly string[];
   }
 }
@@ -82,6 +84,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   );
 
   await app.register(statusRoutes(services));
+  await app.register(resetPageRoutes(services));
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(authRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });

@@ -3,13 +3,15 @@ import { ServiceError } from '../../errors.js';
 import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
 import { SigningKeyRing } from '../../reset-tokens/signing-keys.js';
 import { findUserRowByLogin } from '../../users/users.js';
-import { configOf, print, withSettingOptions, withStore } from '../context.js';
+import { resetPageUrl } from '../../http/routes/reset-page.js';
+import { configOf, print, warn, withSettingOptions, withStore } from '../context.js';
 
 export function resetTokenCommand(): Command {
   return withSettingOptions(new Command('reset-token'))
     .description('issue a single-use password reset token for a local user, exactly as POST /users/:sid/password/reset does, and print it')
     .argument('<login>')
-    .action(async (login: string, _options, command: Command) => {
+    .option('--url', 'print the reset page link (token included) instead of the bare token')
+    .action(async (login: string, options: { url?: boolean }, command: Command) => {
       const config = configOf(command);
       const token = await withStore(config, async (store) => {
         const user = await findUserRowByLogin(store.db, login);
@@ -18,6 +20,12 @@ export function resetTokenCommand(): Command {
         await keys.ensureKey();
         return issueResetToken({ db: store.db, keys, config }, user.id, { actor: null, sourceAddress: 'cli' });
       });
-      print(token);
+      const link = resetPageUrl(config.publicUrl ?? `${config.insecureHttp ? 'http' : 'https'}://localhost:${config.port}`, token);
+      if (options.url) {
+        print(link);
+      } else {
+        print(token);
+        warn(`Reset page: ${link}`);
+      }
     });
 }

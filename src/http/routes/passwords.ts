@@ -11,7 +11,8 @@ import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
-import { ErrorBody, PasswordText, SidParams, TokenResponse } from '../schemas.js';
+import { ErrorBody, PasswordText, SidParams } from '../schemas.js';
+import { resetPageUrl } from './reset-page.js';
 import { parseSid } from './users.js';
 
 const ResetTokenText = Type.String({ maxLength: 8192, description: 'a reset token from POST /users/:sid/password/reset' });
@@ -33,9 +34,10 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: requireActor(db),
         schema: {
           summary: 'Issue a single-use password reset token for a local user',
-          description: 'The token is the body as text/plain, or {"token"} when the Accept header prefers application/json.',
+          description:
+            'The token is the body as text/plain, or {"token", "url"} when the Accept header prefers application/json; url opens the reset page with the token filled in.',
           params: SidParams,
-          response: { 201: Type.Union([TokenResponse, Type.String()]), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+          response: { 201: Type.Union([Type.Object({ token: Type.String(), url: Type.String() }), Type.String()]), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
       },
       async (request, reply) => {
@@ -46,7 +48,10 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         const token = await issueResetToken({ db, keys, config }, sid, contextOf(request));
         reply.code(201).header('cache-control', 'no-store');
         const wantsJson = new Negotiator(request).mediaType(['text/plain', 'application/json']) === 'application/json';
-        if (wantsJson) return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send({ token });
+        if (wantsJson) {
+          const url = resetPageUrl(config.publicUrl ?? `${request.protocol}://${request.host}`, token);
+          return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send({ token, url });
+        }
         return reply.type('text/plain; charset=utf-8').serializer(String).send(token);
       },
     );

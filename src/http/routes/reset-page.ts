@@ -1,0 +1,44 @@
+// GET /auth/reset — the page where a user with a reset token sets a new
+// password. Everything it needs is served from here (no CDN, no third-party
+// request), under a strict Content-Security-Policy.
+
+import { readFileSync } from 'node:fs';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Services } from '../app.js';
+
+export const RESET_PAGE_PATH = '/auth/reset';
+
+const ASSETS = new URL('../../../web/reset/', import.meta.url);
+
+export const PAGE_SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+/** The link a user opens to set a new password with `token`. */
+export function resetPageUrl(baseUrl: string, token: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${RESET_PAGE_PATH}?token=${encodeURIComponent(token)}`;
+}
+
+export function resetPageRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const html = readFileSync(new URL('index.html', ASSETS), 'utf8').replace('{{MIN_LENGTH}}', String(services.config.passwordMinimumLength));
+  const script = readFileSync(new URL('app.js', ASSETS), 'utf8');
+  const style = readFileSync(new URL('style.css', ASSETS), 'utf8');
+
+  return async (app) => {
+    const page = { schema: { summary: 'The reset page: set a new password with a reset token', hide: true } };
+    app.get(RESET_PAGE_PATH, page, async (_request, reply) =>
+      // no-store: the URL may carry the token.
+      reply.headers(PAGE_SECURITY_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html),
+    );
+    app.get(`${RESET_PAGE_PATH}/app.js`, page, async (_request, reply) =>
+      reply.headers(PAGE_SECURITY_HEADERS).header('cache-control', 'public, max-age=300').type('text/javascript; charset=utf-8').send(script),
+    );
+    app.get(`${RESET_PAGE_PATH}/style.css`, page, async (_request, reply) =>
+      reply.headers(PAGE_SECURITY_HEADERS).header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(style),
+    );
+  };
+}

@@ -1,0 +1,174 @@
+// The reset page in a real browser (Debian's Chromium driven by
+// playwright-core): the success path, a reused token, policy feedback before
+// submitting, and keyboard-only use. Screenshots go to test-results/.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { defaultConfig } from '../src/config/config.js';
+import { createLogger } from '../src/http/logging.js';
+import { startService, type RunningService } from '../src/server.js';
+import { freshWorkspace, type Workspace } from './helpers/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = 'test-results';
+const missing = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install -y chromium)`;
+if (missing && process.env.CI) throw new Error(`${missing}: CI must run the browser tests`);
+if (missing) process.stderr.write(`\n*** browser tests SKIPPED: ${missing} ***\n\n`);
+
+const NEW_PASSWORD = 'lantern harbor morning tide';
+
+describe('reset page in Chromium', { skip: missing }, () => {
+  let workspace: Workspace;
+  let service: RunningService;
+  let browser: Browser;
+  let adminToken: string;
+
+  const api = async (method: string, path: string, body?: unknown, token?: string) => {
+    const response = await fetch(`${service.url}/rbac-api/v1${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(token ? { 'x-authentication': token } : {}) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+  const loginStatus = async (login: string, password: string) => (await api('POST', '/auth/token', { login, password })).status;
+
+  /** A local user and a reset link for it, from the API's JSON form. */
+  async function userWithResetLink(login: string): Promise<{ id: string; url: string; token: string }> {
+    const created = await api('POST', '/users', { login, password: USER_PASSWORD }, adminToken);
+    const { id } = JSON.parse(created.text) as { id: string };
+    const response = await fetch(`${service.url}/rbac-api/v1/users/${id}/password/reset`, {
+      method: 'POST',
+      headers: { 'x-authentication': adminToken, accept: 'application/json' },
+    });
+    assert.equal(response.status, 201);
+    const { token, url } = (await response.json()) as { token: string; url: string };
+    return { id, token, url };
+  }
+
+  async function newPage(viewport = { width: 1024, height: 800 }): Promise<{ page: Page; foreign: string[] }> {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    const foreign: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(service.url)) foreign.push(request.url());
+    });
+    return { page, foreign };
+  }
+
+  before(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    workspace = await freshWorkspace('sqlite');
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0 }), {
+      adminPassword: ADMIN_PASSWORD,
+      logger: createLogger('silent'),
+    });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    adminToken = (JSON.parse((await api('POST', '/auth/token', { login: 'admin', password: ADMIN_PASSWORD })).text) as { token: string }).token;
+  });
+  after(async () => {
+    await browser?.close();
+    await service?.close();
+    await workspace?.cleanup();
+  });
+
+  test('success: the link fills the token, hides it from the address bar, and the new password works', async () => {
+    const { url } = await userWithResetLink('page-success');
+    assert.ok(url.includes('/auth/reset?token='), url);
+    const { page, foreign } = await newPage();
+    const response = await page.goto(url);
+    assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+    assert.equal(response?.headers()['cache-control'], 'no-store');
+    assert.ok(!page.url().includes('token='), 'history.replaceState removed the token from the address bar');
+    assert.ok(await page.isVisible('#token-loaded'));
+
+    await page.fill('#password', NEW_PASSWORD);
+    await page.fill('#confirm', NEW_PASSWORD);
+    await page.waitForSelector('#policy li.ok');
+    await page.screenshot({ path: `${SCREENSHOTS}/reset-page-filled.png`, fullPage: true });
+    await page.click('#submit');
+    await page.waitForSelector('#status.ok');
+    assert.match(await page.textContent('#status') ?? '', /password has been changed/);
+    assert.ok(await page.isVisible('#done'));
+    await page.screenshot({ path: `${SCREENSHOTS}/reset-page-success.png`, fullPage: true });
+
+    assert.equal(await loginStatus('page-success', NEW_PASSWORD), 200);
+    assert.equal(await loginStatus('page-success', USER_PASSWORD), 401, 'the old password stops working');
+    assert.deepEqual(foreign, [], 'no request leaves the service');
+    await page.context().close();
+  });
+
+  test('a reused token: the page says it is invalid, used or expired', async () => {
+    const { token, url } = await userWithResetLink('page-reused');
+    assert.equal((await api('POST', '/auth/reset', { token, password: NEW_PASSWORD })).status, 200);
+    const { page } = await newPage();
+    await page.goto(url);
+    await page.fill('#password', 'another fine passphrase');
+    await page.fill('#confirm', 'another fine passphrase');
+    await page.click('#submit');
+    await page.waitForSelector('#status.error');
+    assert.match(await page.textContent('#status') ?? '', /invalid, already used or expired/);
+    await page.screenshot({ path: `${SCREENSHOTS}/reset-page-reused.png`, fullPage: true });
+    assert.equal(await loginStatus('page-reused', NEW_PASSWORD), 200, 'nothing changed');
+    await page.context().close();
+  });
+
+  test('policy violations are listed one by one before submitting, and nothing is spent', async () => {
+    const { token, url } = await userWithResetLink('page-policy');
+    const { page } = await newPage({ width: 390, height: 844 }); // a phone
+    await page.goto(url);
+    await page.type('#password', 'password');
+    await page.waitForSelector('#policy li.bad');
+    const items = await page.$$eval('#policy li.bad', (nodes) => nodes.map((node) => node.textContent ?? ''));
+    assert.ok(items.some((item) => /at least 12 characters/.test(item)), items.join(' | '));
+    assert.ok(items.some((item) => /commonly used/.test(item)), items.join(' | '));
+    await page.screenshot({ path: `${SCREENSHOTS}/reset-page-policy-phone.png`, fullPage: true });
+    // Nothing was submitted: the token still works.
+    assert.equal((await api('POST', '/auth/reset', { token, password: NEW_PASSWORD })).status, 200);
+    await page.context().close();
+  });
+
+  test('keyboard only: paste the token, type both passwords, press Enter', async () => {
+    const { token } = await userWithResetLink('page-keyboard');
+    const { page } = await newPage();
+    await page.goto(`${service.url}/auth/reset`);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'token');
+    await page.keyboard.insertText(token);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
+    await page.keyboard.type(NEW_PASSWORD);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'toggle');
+    await page.keyboard.press('Space'); // show the passwords
+    assert.equal(await page.getAttribute('#password', 'type'), 'text');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm');
+    await page.keyboard.type(NEW_PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#status.ok');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'status', 'focus moves to the message');
+    await page.screenshot({ path: `${SCREENSHOTS}/reset-page-keyboard.png`, fullPage: true });
+    assert.equal(await loginStatus('page-keyboard', NEW_PASSWORD), 200);
+    await page.context().close();
+  });
+
+  test('a network failure is reported as such', async () => {
+    const { url } = await userWithResetLink('page-offline');
+    const { page } = await newPage();
+    await page.goto(url);
+    await page.route('**/rbac-api/v1/auth/reset', (route) => route.abort('internetdisconnected'));
+    await page.fill('#password', NEW_PASSWORD);
+    await page.fill('#confirm', NEW_PASSWORD);
+    await page.click('#submit');
+    await page.waitForSelector('#status.error');
+    assert.match(await page.textContent('#status') ?? '', /could not be reached/);
+    await page.context().close();
+  });
+});

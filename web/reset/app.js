@@ -1,0 +1,185 @@
+// The reset page: a user with a reset token sets a new password.
+// No dependencies; talks only to this service's own API.
+'use strict';
+
+const API = '/rbac-api/v1';
+const $ = (id) => document.getElementById(id);
+const form = $('reset-form');
+const tokenInput = $('token');
+const password = $('password');
+const confirmInput = $('confirm');
+const policy = $('policy');
+const statusBox = $('status');
+const submit = $('submit');
+
+// A token in the link is filled in, then removed from the address bar (and
+// so from history and any later copy of the URL).
+const fromLink = new URLSearchParams(window.location.search).get('token');
+if (fromLink) {
+  tokenInput.value = fromLink.trim();
+  $('token-field').hidden = true;
+  $('token-loaded').hidden = false;
+  window.history.replaceState(null, '', window.location.pathname);
+}
+
+function show(kind, message, items) {
+  statusBox.hidden = false;
+  statusBox.className = `status ${kind}`;
+  statusBox.textContent = message;
+  if (items && items.length) {
+    const list = document.createElement('ul');
+    for (const item of items) {
+      const entry = document.createElement('li');
+      entry.textContent = item;
+      list.append(entry);
+    }
+    statusBox.append(list);
+  }
+  statusBox.focus();
+}
+
+function clearStatus() {
+  statusBox.hidden = true;
+  statusBox.textContent = '';
+}
+
+function tokenProblem() {
+  // The same words whether the token was wrong, used or expired: the service does not say which.
+  show('error', 'This reset token is invalid, already used or expired. Ask your administrator for a new one.');
+  if (fromLink) {
+    $('token-field').hidden = false;
+    $('token-loaded').hidden = true;
+  }
+  tokenInput.focus();
+}
+
+async function post(path, body) {
+  const response = await fetch(API + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+    cache: 'no-store',
+    credentials: 'omit',
+  });
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  return { status: response.status, data };
+}
+
+function renderPolicy(violations) {
+  policy.replaceChildren();
+  if (!violations) return;
+  if (violations.length === 0) {
+    const ok = document.createElement('li');
+    ok.className = 'ok';
+    ok.textContent = 'This password meets the policy.';
+    policy.append(ok);
+    return;
+  }
+  for (const violation of violations) {
+    const item = document.createElement('li');
+    item.className = 'bad';
+    item.textContent = violation.msg;
+    policy.append(item);
+  }
+}
+
+let checkTimer;
+let checkSequence = 0;
+function scheduleCheck() {
+  clearTimeout(checkTimer);
+  if (!password.value || !tokenInput.value.trim()) {
+    renderPolicy(null);
+    return;
+  }
+  checkTimer = setTimeout(checkPolicy, 300);
+}
+
+async function checkPolicy() {
+  const sequence = ++checkSequence;
+  try {
+    const { status: code, data } = await post('/command/validate-password', { password: password.value, reset_token: tokenInput.value.trim() });
+    if (sequence !== checkSequence) return; // a newer check is on its way
+    if (code === 200 && data) renderPolicy(data.violations);
+    else if (code === 403) tokenProblem();
+  } catch {
+    // Live feedback is a convenience; submitting reports network trouble.
+  }
+}
+
+function checkConfirmation() {
+  const help = $('confirm-help');
+  const mismatch = confirmInput.value !== '' && confirmInput.value !== password.value;
+  help.textContent = mismatch ? 'The two passwords differ.' : '';
+  help.className = mismatch ? 'help bad' : 'help';
+  confirmInput.setAttribute('aria-invalid', String(mismatch));
+  return !mismatch;
+}
+
+password.addEventListener('input', () => {
+  scheduleCheck();
+  if (confirmInput.value) checkConfirmation();
+});
+tokenInput.addEventListener('input', scheduleCheck);
+confirmInput.addEventListener('input', checkConfirmation);
+
+$('toggle').addEventListener('click', (event) => {
+  const showing = password.type === 'text';
+  password.type = confirmInput.type = showing ? 'password' : 'text';
+  event.currentTarget.textContent = showing ? 'Show' : 'Hide';
+  event.currentTarget.setAttribute('aria-pressed', String(!showing));
+});
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearStatus();
+  const token = tokenInput.value.trim();
+  if (!token) {
+    show('error', 'Paste the reset token you received.');
+    $('token-field').hidden = false;
+    tokenInput.focus();
+    return;
+  }
+  if (!password.value) {
+    show('error', 'Enter a new password.');
+    password.focus();
+    return;
+  }
+  if (!checkConfirmation() || confirmInput.value === '') {
+    show('error', 'Repeat the same password in both fields.');
+    confirmInput.focus();
+    return;
+  }
+  submit.disabled = true;
+  submit.textContent = 'Setting password…';
+  try {
+    const { status: code, data } = await post('/auth/reset', { token, password: password.value });
+    if (code === 200) {
+      form.hidden = true;
+      $('done').hidden = false;
+      password.value = confirmInput.value = tokenInput.value = '';
+      show('ok', 'Your password has been changed.');
+      return;
+    }
+    if (code === 403) return tokenProblem();
+    if (code === 400 && data && data.kind === 'invalid-password') {
+      const violations = (data.details && data.details.violations) || [];
+      renderPolicy(violations);
+      show('error', 'Choose another password:', violations.map((violation) => violation.msg));
+      password.focus();
+      return;
+    }
+    if (code === 429) return show('error', 'Too many attempts. Wait a moment and try again.');
+    show('error', (data && data.msg) || `The service answered ${code}. Try again later.`);
+  } catch {
+    show('error', 'The service could not be reached. Check your connection and try again.');
+  } finally {
+    submit.disabled = false;
+    submit.textContent = 'Set password';
+  }
+});
