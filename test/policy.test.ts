@@ -63,6 +63,16 @@ describe('password policy: each rule on its own', () => {
     assert.deepEqual(rulesOf('BARTHOLOMEW-THE-THIRD', { login: 'bartholomew-the-third' }), ['contains-login']);
   });
 
+  test('a login of one or two characters is refused as the whole password, not as a part of it', () => {
+    assert.deepEqual(checkPassword('jo', { minimumLength: 1, login: 'jo' }).map((violation) => violation.rule), ['contains-login']);
+    assert.deepEqual(checkPassword('a long passphrase with jo in it', { minimumLength: 12, login: 'jo' }), []);
+    assert.deepEqual(
+      checkPassword('bob likes long passphrases', { minimumLength: 12, login: 'bob' }).map((violation) => violation.rule),
+      ['contains-login'],
+      'three characters and more are checked as a part',
+    );
+  });
+
   test('contains-login does not fire for a password without the login, or without a login to compare', () => {
     assert.deepEqual(rulesOf('my name is alicia, hello', { login: 'alice' }), []);
     assert.deepEqual(rulesOf('my name is alice, hello'), []);

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { recordEvent } from '../audit/audit.js';
 import { revokeAllLoginTokens, type Authenticated } from '../auth/login-tokens.js';
-import { checkUserPassword } from '../auth/password-check.js';
+import { checkUserPassword, revokedError } from '../auth/password-check.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
@@ -45,7 +45,15 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
   const passwordHash = await deps.hasher.hash(request.password);
   const now = Date.now();
   await deps.db.transaction().execute(async (trx) => {
-    await trx.updateTable('users').set({ password_hash: passwordHash, failed_attempts: 0 }).where('id', '=', user.id).execute();
+    // The account may have been revoked while the hashes were computed.
+    const changed = await trx
+      .updateTable('users')
+      .set({ password_hash: passwordHash, failed_attempts: 0 })
+      .where('id', '=', user.id)
+      .where('is_revoked', '=', 0)
+      .returning('id')
+      .executeTakeFirst();
+    if (!changed) throw revokedError();
     await revokeAllLoginTokens(trx, user.id, { except: actor.tokenHash, now });
     await recordEvent(trx, { type: 'password-changed', actor: party, subject: party, sourceAddress, details: { via: 'change-own-password' } }, now);
   });

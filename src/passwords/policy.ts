@@ -8,6 +8,7 @@ import { isCommonPassword } from './common-passwords.js';
 import { normalizePassword } from './hashing.js';
 
 export const MAXIMUM_PASSWORD_LENGTH = 1024;
+const MINIMUM_CONTAINED_LOGIN = 3;
 
 export interface PolicyViolation {
   rule: 'too-short' | 'too-long' | 'contains-login' | 'common-password';
@@ -30,7 +31,10 @@ export function checkPassword(password: string, options: PolicyOptions): PolicyV
     violations.push({ rule: 'too-long', msg: `The password must be at most ${MAXIMUM_PASSWORD_LENGTH} characters long.` });
   }
   const login = options.login ? normalizePassword(options.login).toLowerCase() : '';
-  if (login && normalized.toLowerCase().includes(login)) {
+  const lowered = normalized.toLowerCase();
+  // Containment is checked for logins of 3 or more characters: a login of one
+  // or two letters would otherwise forbid nearly every password.
+  if (login && (lowered === login || ([...login].length >= MINIMUM_CONTAINED_LOGIN && lowered.includes(login)))) {
     violations.push({ rule: 'contains-login', msg: 'The password must not contain the login.' });
   }
   if (isCommonPassword(normalized)) {

@@ -29,10 +29,12 @@ export async function validatePasswordFor(
   credentials: { loginToken?: string | undefined; resetToken?: string | undefined },
 ): Promise<ValidationResult> {
   let userId: string;
-  if (credentials.loginToken) {
-    userId = (await authenticateLoginToken(deps.db, credentials.loginToken)).id;
-  } else if (credentials.resetToken) {
+  // A reset token in the body is what the caller chose to send for this check,
+  // so it wins over a (perhaps stale) login token the browser also sent.
+  if (credentials.resetToken) {
     userId = (await verifyUsableResetToken(deps.db, deps.keys, credentials.resetToken)).sub;
+  } else if (credentials.loginToken) {
+    userId = (await authenticateLoginToken(deps.db, credentials.loginToken)).id;
   } else {
     throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');
   }
