@@ -11,7 +11,8 @@ import { SigningKeyRing } from '../../src/reset-tokens/signing-keys.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
-import { freshWorkspace, type DialectName } from './databases.js';
+import type { DestinationStream } from 'pino';
+import { freshWorkspace, type DialectName, type Workspace } from './databases.js';
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 export const USER_PASSWORD = 'a perfectly long passphrase';
@@ -42,6 +43,7 @@ export interface TestService {
   hasher: PasswordHasher & { counts: HashCounts };
   keys: SigningKeyRing;
   dialect: DialectName;
+  workspace: Workspace;
   request(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   login(login: string, password: string): Promise<string>;
   adminToken(): Promise<string>;
@@ -50,8 +52,16 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-export async function startTestService(dialect: DialectName, overrides: Partial<Config> = {}): Promise<TestService> {
-  const workspace = await freshWorkspace(dialect);
+export interface TestServiceOptions {
+  /** Share another instance's database (and data dir), as a second service process would. Not cleaned up by close(). */
+  workspace?: Workspace;
+  /** Where the service's log goes (at debug level); by default nowhere. */
+  logStream?: DestinationStream;
+}
+
+export async function startTestService(dialect: DialectName, overrides: Partial<Config> = {}, options: TestServiceOptions = {}): Promise<TestService> {
+  const workspace = options.workspace ?? (await freshWorkspace(dialect));
+  const ownsWorkspace = !options.workspace;
   const config = defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, insecureHttp: true, ...overrides });
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await migrateToLatest(store);
@@ -59,7 +69,11 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
   const hasher = countingHasher(await sharedHasher);
   await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, ADMIN_PASSWORD);
   // RBAC_TEST_LOG=debug shows the service's log while debugging a test.
-  const logger = process.env.RBAC_TEST_LOG ? createLogger(process.env.RBAC_TEST_LOG) : undefined;
+  const logger = options.logStream
+    ? createLogger('debug', options.logStream)
+    : process.env.RBAC_TEST_LOG
+      ? createLogger(process.env.RBAC_TEST_LOG)
+      : undefined;
   const keys = new SigningKeyRing(store.db);
   await keys.ensureKey();
   const app = await buildApp({ store, config, hasher, keys }, { logger });
@@ -98,8 +112,9 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
     async close() {
       await app.close();
       await store.close();
-      await workspace.cleanup();
+      if (ownsWorkspace) await workspace.cleanup();
     },
+    workspace,
   };
   return service;
 }

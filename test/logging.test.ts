@@ -1,0 +1,77 @@
+// CONTRACT §7: passwords and tokens never appear in logs. Every flow runs
+// with the service logging at debug level into memory; then the log is
+// searched for every secret used.
+
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { maskTokenInUrl } from '../src/http/logging.js';
+import { DATABASES } from './helpers/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+
+class MemoryLog extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void) {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+test('a token in a logged URL is masked', () => {
+  assert.equal(maskTokenInUrl('/rbac-api/v1/users/current?token=abc.def&x=1'), '/rbac-api/v1/users/current?token=[REDACTED]&x=1');
+  assert.equal(maskTokenInUrl('/auth/reset?lang=en&TOKEN=secret'), '/auth/reset?lang=en&TOKEN=[REDACTED]');
+});
+
+for (const target of DATABASES) {
+  describe(`no secrets in logs [${target.dialect}]`, { skip: target.skip }, () => {
+    const log = new MemoryLog();
+    let service: TestService;
+    before(async () => {
+      service = await startTestService(target.dialect, {}, { logStream: log });
+    });
+    after(() => service?.close());
+
+    test('logins, token use, resets, changes and failures log no password or token', async () => {
+      const secrets = [ADMIN_PASSWORD, USER_PASSWORD];
+      const admin = await service.adminToken();
+      secrets.push(admin);
+      const id = await service.createUser('log-user');
+      const userToken = await service.login('log-user', USER_PASSWORD);
+      secrets.push(userToken);
+
+      await service.request({ method: 'GET', url: `/rbac-api/v1/users/current?token=${userToken}` });
+      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login: 'log-user', password: 'wrong secret value 1' } });
+      secrets.push('wrong secret value 1');
+      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: '{"login": "log-user", "password": "broken json secret 2"' });
+      secrets.push('broken json secret 2');
+      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login: 'log-user', password: 'unknown key secret 3', extra: 1 } });
+      secrets.push('unknown key secret 3');
+
+      const resetToken = (await service.request({ method: 'POST', url: `/rbac-api/v1/users/${id}/password/reset`, token: admin })).body;
+      secrets.push(resetToken);
+      await service.request({ method: 'GET', url: `/auth/reset?token=${resetToken}` });
+      await service.request({ method: 'POST', url: '/rbac-api/v1/command/validate-password', payload: { password: 'validated secret 4', reset_token: resetToken } });
+      secrets.push('validated secret 4');
+      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/reset', payload: { token: resetToken, password: 'short' } });
+      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/reset', payload: { token: resetToken, password: 'reset secret passphrase 5' } });
+      secrets.push('reset secret passphrase 5');
+      const newToken = await service.login('log-user', 'reset secret passphrase 5');
+      secrets.push(newToken);
+      await service.request({
+        method: 'PUT',
+        url: '/rbac-api/v1/users/current/password',
+        token: newToken,
+        payload: { current_password: 'reset secret passphrase 5', password: 'changed secret passphrase 6' },
+      });
+      secrets.push('changed secret passphrase 6');
+
+      assert.ok(log.text.includes('"req"'), 'requests were logged');
+      assert.ok(log.text.includes('[REDACTED]'), 'the token query parameter was logged masked');
+      for (const secret of secrets) {
+        assert.ok(!log.text.includes(secret), `the log contains a secret: ${secret.slice(0, 12)}…`);
+      }
+      // Not even the signature part of a JWT, which is what makes it usable.
+      assert.ok(!log.text.includes(resetToken.split('.')[2] as string));
+    });
+  });
+}
