@@ -19,6 +19,8 @@ export interface Config {
   tlsKey: string | undefined;
   logLevel: string;
   publicUrl: string | undefined;
+  rateLimitPerAddress: number;
+  rateLimitPerAccount: number;
   failedAttemptsLockout: number;
   passwordResetExpirationHours: number;
   tokenAuthLifetimeSeconds: number;
@@ -135,6 +137,20 @@ export const SETTINGS = [
     parse: publicUrl,
   },
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
+  {
+    key: 'rate-limit-per-address',
+    field: 'rateLimitPerAddress',
+    description: 'requests a minute one source address may make to each of /auth/token, /auth/reset, /command/validate-password (0 = no limit)',
+    default: 120,
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: 'rate-limit-per-account',
+    field: 'rateLimitPerAccount',
+    description: 'requests a minute for one account (login or reset token) to each of those endpoints (0 = no limit)',
+    default: 30,
+    parse: integer(0, 1_000_000),
+  },
   {
     key: 'failed-attempts-lockout',
     field: 'failedAttemptsLockout',

@@ -3,6 +3,7 @@
 // authenticate, and call the domain functions.
 
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
@@ -83,6 +84,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 
+  // Limits are attached per route (src/http/rate-limits.ts), not globally.
+  await app.register(rateLimit, { global: false });
   await app.register(statusRoutes(services));
   await app.register(resetPageRoutes(services));
   await app.register(authRoutes(services), { prefix: API_PREFIX });

@@ -62,7 +62,16 @@ export interface TestServiceOptions {
 export async function startTestService(dialect: DialectName, overrides: Partial<Config> = {}, options: TestServiceOptions = {}): Promise<TestService> {
   const workspace = options.workspace ?? (await freshWorkspace(dialect));
   const ownsWorkspace = !options.workspace;
-  const config = defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, insecureHttp: true, ...overrides });
+  // Rate limits are off unless a test turns them on: most tests send far more
+  // requests a minute from one address than any real client would.
+  const config = defaultConfig({
+    dataDir: workspace.dataDir,
+    databaseUrl: workspace.databaseUrl,
+    insecureHttp: true,
+    rateLimitPerAddress: 0,
+    rateLimitPerAccount: 0,
+    ...overrides,
+  });
   const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   await migrateToLatest(store);
   sharedHasher ??= createPasswordHasher();

@@ -1,20 +1,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { login } from '../../auth/login.js';
 import { revokeLoginToken } from '../../auth/login-tokens.js';
+import { loginKey } from '../../users/users.js';
 import { actorOf, requireActor } from '../auth.js';
+import { secretRateLimits } from '../rate-limits.js';
 import type { Services } from '../app.js';
 import { ErrorBody, LoginBody, TokenResponse } from '../schemas.js';
 
 export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   return async (app) => {
+    const limits = secretRateLimits(app, 'auth-token', services.config);
     app.post(
       '/auth/token',
       {
+        onRequest: limits.byAddress,
+        preHandler: limits.byAccount((request) => {
+          const login = (request.body as { login?: unknown } | undefined)?.login;
+          return typeof login === 'string' ? loginKey(login) : undefined;
+        }),
         schema: {
           summary: 'Log in: exchange a login and password for a login token',
           body: LoginBody,
-          response: { 200: TokenResponse, 401: ErrorBody },
+          response: { 200: TokenResponse, 401: ErrorBody, 429: ErrorBody },
         },
       },
       async (request, reply) => {

@@ -13,6 +13,7 @@ import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
 import { ErrorBody, PasswordText, SidParams } from '../schemas.js';
 import { resetPageUrl } from './reset-page.js';
+import { secretRateLimits, tokenKey } from '../rate-limits.js';
 import { parseSid } from './users.js';
 
 const ResetTokenText = Type.String({ maxLength: 8192, description: 'a reset token from POST /users/:sid/password/reset' });
@@ -56,9 +57,12 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    const resetLimits = secretRateLimits(app, 'auth-reset', config);
     app.post(
       '/auth/reset',
       {
+        onRequest: resetLimits.byAddress,
+        preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
           summary: 'Set a new password with a reset token (no authentication; does not log in)',
           body: Type.Object({ token: ResetTokenText, password: PasswordText }, { additionalProperties: false }),
@@ -87,9 +91,15 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    const validateLimits = secretRateLimits(app, 'validate-password', config);
     app.post(
       '/command/validate-password',
       {
+        onRequest: validateLimits.byAddress,
+        preHandler: validateLimits.byAccount((request) => {
+          const body = request.body as { reset_token?: unknown; 'reset-token'?: unknown } | undefined;
+          return tokenKey(body?.reset_token ?? body?.['reset-token'] ?? presentedToken(request));
+        }),
         schema: {
           summary: 'Check a password against the policy before submitting it',
           description: 'Authenticated by a login token, or by a usable reset token in the body.',
