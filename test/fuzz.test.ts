@@ -1,0 +1,196 @@
+// No client input gets a 5xx (CONTRACT §7): property-based requests against
+// every JSON route (bodies, headers, path parameters), and hand-made raw
+// socket cases against a real listening service.
+
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import { defaultConfig } from '../src/config/config.js';
+import { ERROR_STATUS } from '../src/errors.js';
+import { createLogger } from '../src/http/logging.js';
+import { startService, type RunningService } from '../src/server.js';
+import { freshWorkspace, type Workspace } from './helpers/databases.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+
+const RUNS = 1200;
+
+const ROUTES: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; keys: string[] }[] = [
+  { method: 'POST', path: '/rbac-api/v1/auth/token', keys: ['login', 'password', 'lifetime', 'label', 'description', 'client'] },
+  { method: 'POST', path: '/rbac-api/v1/auth/reset', keys: ['token', 'password'] },
+  { method: 'POST', path: '/rbac-api/v1/command/validate-password', keys: ['password', 'reset_token', 'reset-token'] },
+  { method: 'PUT', path: '/rbac-api/v1/users/current/password', keys: ['current_password', 'password'] },
+  { method: 'POST', path: '/rbac-api/v1/users', keys: ['login', 'email', 'display_name', 'role_ids', 'password', 'is_remote', 'is_group'] },
+  { method: 'GET', path: '/rbac-api/v1/users/:sid', keys: [] },
+  { method: 'PUT', path: '/rbac-api/v1/users/:sid', keys: ['id', 'login', 'email', 'display_name', 'role_ids', 'is_revoked', 'last_login'] },
+  { method: 'DELETE', path: '/rbac-api/v1/users/:sid', keys: [] },
+  { method: 'POST', path: '/rbac-api/v1/users/:sid/password/reset', keys: [] },
+  { method: 'POST', path: '/rbac-api/v1/roles', keys: ['display_name', 'description', 'permissions', 'user_ids', 'group_ids'] },
+  { method: 'GET', path: '/rbac-api/v1/roles/:rid', keys: [] },
+  { method: 'GET', path: '/rbac-api/v1/events', keys: [] },
+  { method: 'DELETE', path: '/rbac-api/v1/tokens/current', keys: [] },
+];
+
+const KINDS = new Set(Object.keys(ERROR_STATUS));
+
+describe('property-based requests to every JSON route', () => {
+  let service: TestService;
+  let admin: string;
+  let existingUser: string;
+  before(async () => {
+    // A high lockout: generated wrong current_password values must not lock admin out mid-run.
+    service = await startTestService('sqlite', { failedAttemptsLockout: 1_000_000 });
+    admin = await service.adminToken();
+    existingUser = await service.createUser('fuzz-target');
+  });
+  after(() => service?.close());
+
+  test(`${RUNS} generated requests: no 5xx, every error in the contract's shape`, async () => {
+    const anyValue = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.jsonValue({ maxDepth: 3 }));
+    const body = (keys: string[]) =>
+      fc.oneof(
+        // The right keys with values of any type, some missing, sometimes an extra one.
+        fc.record(Object.fromEntries(keys.map((key) => [key, anyValue])), { requiredKeys: [] }).chain((record) =>
+          fc.oneof(fc.constant(JSON.stringify(record)), fc.tuple(fc.string({ maxLength: 8 }), anyValue).map(([key, value]) => JSON.stringify({ ...record, [key]: value }))),
+        ),
+        fc.json({ maxDepth: 4 }),
+        fc.string({ maxLength: 200 }),
+        fc.constant(''),
+        fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
+      );
+    const pathParam = fc.oneof(fc.uuid(), fc.constant(existingUser), fc.string({ maxLength: 40 }), fc.integer().map(String), fc.constant('current'));
+    const header = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 60 }), fc.constantFrom('application/json', 'text/plain', '*/*', 'text/html', 'application/json; charset=latin1', 'multipart/form-data; boundary=x'));
+    const request = fc.record({
+      route: fc.constantFrom(...ROUTES),
+      body: fc.constant(null),
+      sid: pathParam,
+      contentType: header,
+      accept: header,
+      auth: fc.constantFrom('admin', 'admin', 'none', 'junk'),
+    }).chain((base) => body(base.route.keys).map((generatedBody) => ({ ...base, body: generatedBody })));
+
+    let count = 0;
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(request, async ({ route, body: payload, sid, contentType, accept, auth }) => {
+        count++;
+        const url = route.path.replace(':sid', encodeURIComponent(sid)).replace(':rid', encodeURIComponent(sid));
+        const headers: Record<string, string> = {};
+        // Header values must be valid HTTP header text; fast-check strings may not be.
+        const safe = (value: string | undefined) => (value === undefined ? undefined : value.replace(/[^\t\x20-\x7e]/g, ''));
+        if (safe(contentType) !== undefined) headers['content-type'] = safe(contentType) as string;
+        if (safe(accept) !== undefined) headers.accept = safe(accept) as string;
+        // Logging out gets a token of its own, so the shared admin token keeps working.
+        if (auth === 'admin') headers['x-authentication'] = route.path.endsWith('/tokens/current') ? await service.login('admin', ADMIN_PASSWORD) : admin;
+        if (auth === 'junk') headers['x-authentication'] = 'junk-token-value-0123456789';
+        const response = await service.app.inject({
+          method: route.method,
+          url,
+          headers,
+          ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload }),
+        });
+        statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+        assert.ok(response.statusCode < 500, `${route.method} ${url} → ${response.statusCode} ${response.body}`);
+        if (response.statusCode >= 400 && String(response.headers['content-type']).startsWith('application/json')) {
+          const error = response.json() as { kind: unknown; msg: unknown };
+          assert.ok(typeof error.kind === 'string' && KINDS.has(error.kind), response.body);
+          assert.equal(ERROR_STATUS[error.kind as keyof typeof ERROR_STATUS], response.statusCode, response.body);
+          assert.equal(typeof error.msg, 'string');
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    assert.equal(count, RUNS);
+    // The generator reached past validation too, not only the 400s.
+    for (const status of [200, 400, 401, 404]) assert.ok((statuses.get(status) ?? 0) > 0, `no ${status} among ${JSON.stringify([...statuses])}`);
+    // Still healthy, and admin can still log in (the generated DELETE /tokens/current may have revoked the old token).
+    assert.equal((await service.request({ method: 'GET', url: '/status/v1/simple' })).body, 'running');
+    const fresh = await service.login('admin', ADMIN_PASSWORD);
+    assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: fresh })).statusCode, 200);
+  });
+});
+
+/** Sends raw bytes and returns the status code of the first response line (0 when the connection closed without one). */
+function raw(port: number, bytes: Buffer | string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(statusOf(received));
+    }, 3000);
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      if (/\r\n\r\n/.test(received)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(statusOf(received));
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(statusOf(received)) : reject(error)));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(statusOf(received));
+    });
+    socket.write(bytes);
+  });
+}
+
+function statusOf(response: string): number {
+  const match = /^HTTP\/1\.1 (\d{3})/.exec(response);
+  return match ? Number(match[1]) : 0;
+}
+
+describe('raw-socket requests to a listening service', () => {
+  let workspace: Workspace;
+  let service: RunningService;
+  let port: number;
+  before(async () => {
+    workspace = await freshWorkspace('sqlite');
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0 }), {
+      adminPassword: ADMIN_PASSWORD,
+      logger: createLogger('silent'),
+    });
+    port = Number(new URL(service.url).port);
+  });
+  after(async () => {
+    await service?.close();
+    await workspace?.cleanup();
+  });
+
+  const post = (body: Buffer | string, headers: Record<string, string | number> = {}) => {
+    const bodyBytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const lines = [
+      'POST /rbac-api/v1/auth/token HTTP/1.1',
+      'Host: localhost',
+      'Connection: close',
+      ...Object.entries({ 'Content-Type': 'application/json', 'Content-Length': bodyBytes.length, ...headers }).map(([key, value]) => `${key}: ${value}`),
+    ];
+    return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`), bodyBytes]);
+  };
+
+  const cases: [string, () => Buffer | string][] = [
+    ['truncated body (Content-Length larger than the body)', () => post('{"login": "admin"', { 'Content-Length': 100 })],
+    ['Content-Length smaller than the body', () => post('{"login": "admin", "password": "x"}', { 'Content-Length': 5 })],
+    ['Content-Length not a number', () => post('{}', { 'Content-Length': 'abc' })],
+    ['invalid UTF-8', () => post(Buffer.from([0x7b, 0x22, 0x6c, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]))],
+    ['NUL bytes', () => post('{"login": "ad\u0000min", "password": "\u0000"}')],
+    ['deep JSON nesting', () => post(`${'['.repeat(50000)}${']'.repeat(50000)}`)],
+    ['2 MB body', () => post(JSON.stringify({ login: 'admin', password: 'x'.repeat(2 * 1024 * 1024) }))],
+    ['huge header', () => post('{}', { 'X-Filler': 'a'.repeat(64 * 1024) })],
+    ['wrong content type (XML)', () => post('<login>admin</login>', { 'Content-Type': 'application/xml' })],
+    ['multipart body', () => post('--x\r\nContent-Disposition: form-data; name="login"\r\n\r\nadmin\r\n--x--', { 'Content-Type': 'multipart/form-data; boundary=x' })],
+    ['chunked body with a bad chunk size', () => 'POST /rbac-api/v1/auth/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n'],
+    ['garbage request line', () => 'HELLO WORLD\r\n\r\n'],
+    ['no Host, HTTP/1.0', () => 'GET /status/v1/simple HTTP/1.0\r\n\r\n'],
+  ];
+
+  for (const [name, make] of cases) {
+    test(`${name}: no 5xx`, async () => {
+      const status = await raw(port, make());
+      assert.ok(status < 500, `got ${status}`);
+      const alive = await fetch(`${service.url}/status/v1/simple`);
+      assert.equal(await alive.text(), 'running', 'the service still answers');
+    });
+  }
+});
