@@ -114,6 +114,9 @@ for (const target of DATABASES) {
         'JWT expired': expired.token,
         'not yet valid': await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(RESET_TOKEN_ISSUER).setSubject(id).setJti('x').setIssuedAt().setExpirationTime('1h').setNotBefore('30m').sign(strangerKey),
         'other user in sub (signed)': (await signResetToken(service.keys, otherId, 3600)).token,
+        'HS256 signed with the public key': await new SignJWT({ ...claims })
+          .setProtectedHeader({ alg: 'HS256', kid })
+          .sign(new TextEncoder().encode(JSON.stringify((await service.keys.publicJwks()).keys[0]))),
       };
       for (const [name, token] of Object.entries(forgeries)) {
         const response = await service.request({ method: 'POST', url: '/rbac-api/v1/auth/reset', payload: { token, password: NEW_PASSWORD } });
