@@ -1,7 +1,6 @@
 // POST /auth/token: log in with login and password, get a login token.
 
 import type { Kysely } from 'kysely';
-import { recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { parseDuration } from '../config/duration.js';
 import { ServiceError } from '../errors.js';
@@ -9,7 +8,7 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import type { Database } from '../store/schema.js';
 import { findUserRowByLogin } from '../users/users.js';
 import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
-import { checkUserPassword, revokedError } from './password-check.js';
+import { checkNoPassword, checkUserPassword, recordFailedCheck, revokedError } from './password-check.js';
 
 export interface LoginDeps {
   db: Kysely<Database>;
@@ -49,21 +48,17 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
   const user = await findUserRowByLogin(deps.db, request.login);
 
+  const checkDeps = { ...deps, failedAttemptsLockout: deps.config.failedAttemptsLockout };
   if (!user || user.is_remote === 1 || user.password_hash === null) {
-    // Spend the time a real check takes, so unknown logins cannot be told apart by timing.
-    await deps.hasher.verifyDummy(request.password);
-    await recordEvent(deps.db, {
-      type: 'login-failed',
-      actor: null,
-      subject: user ? { id: user.id, login: user.login } : { id: null, login: request.login },
-      sourceAddress,
-      details: { reason: user ? (user.is_remote === 1 ? 'remote-user' : 'no-password') : 'unknown-login', purpose: 'login' },
-    });
+    // Spend the time and queries a real check takes, so unknown logins cannot be told apart by timing.
+    await checkNoPassword(checkDeps, request.password);
+    const reason = user ? (user.is_remote === 1 ? 'remote-user' : 'no-password') : 'unknown-login';
+    await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: user?.login ?? request.login }, { reason, purpose: 'login' }, { actor: null, sourceAddress });
     throw badCredentials();
   }
 
   const context = { actor: null, sourceAddress, purpose: 'login' };
-  if (!(await checkUserPassword({ ...deps, failedAttemptsLockout: deps.config.failedAttemptsLockout }, user, request.password, context))) {
+  if (!(await checkUserPassword(checkDeps, user, request.password, context))) {
     throw badCredentials();
   }
 

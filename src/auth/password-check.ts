@@ -1,7 +1,7 @@
 // Checking a local user's password, with lockout. Used by login and by the
 // change-own-password flow (a wrong current password counts there too).
 
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { recordEvent, type Party } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import { claimAttempt, lockIfExhausted } from '../lockout/lockout.js';
@@ -42,25 +42,44 @@ export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRow, 
   const matches = user.password_hash !== null && (await deps.hasher.verify(user.password_hash, password));
   if (matches) return true;
 
+  await recordFailedCheck(deps, { id: user.id, login: user.login }, { reason: 'wrong-password', purpose: context.purpose }, context);
+  return false;
+}
+
+/** The id no user has: unknown logins run their queries against it. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * Records a failed check: the audit event and, when the attempts are used
+ * up, the lock (tokens revoked, `account-locked` recorded). For an unknown
+ * login (subject without id) the same statements run against an id no user
+ * has, so both answers take as long and the database shows no difference.
+ */
+export async function recordFailedCheck(
+  deps: PasswordCheckDeps,
+  subject: { id: string | null; login: string },
+  details: Record<string, string>,
+  context: Omit<CheckContext, 'purpose'>,
+): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const subject = { id: user.id, login: user.login };
-    await recordEvent(trx, {
-      type: 'login-failed',
-      actor: context.actor,
-      subject,
-      sourceAddress: context.sourceAddress,
-      details: { reason: 'wrong-password', purpose: context.purpose },
-    });
-    if (await lockIfExhausted(trx, user.id, deps.failedAttemptsLockout)) {
+    await recordEvent(trx, { type: 'login-failed', actor: context.actor, subject, sourceAddress: context.sourceAddress, details });
+    if (await lockIfExhausted(trx, subject.id ?? NO_USER, deps.failedAttemptsLockout)) {
+      const user = { id: subject.id as string, login: subject.login };
       await revokeAllLoginTokens(trx, user.id);
       await recordEvent(trx, {
         type: 'account-locked',
         actor: context.actor,
-        subject,
+        subject: user,
         sourceAddress: context.sourceAddress,
         details: { failed_attempts: deps.failedAttemptsLockout },
       });
     }
   });
-  return false;
+}
+
+/** What a check of a known user's password costs in queries and hashing, spent for a login that has no password here. */
+export async function checkNoPassword(deps: PasswordCheckDeps, password: string): Promise<void> {
+  // Where a real check claims an attempt (one committed write), write the decoy row.
+  await deps.db.updateTable('decoy_attempts').set({ attempts: sql<number>`attempts + 1` }).where('id', '=', 1).execute();
+  await deps.hasher.verifyDummy(password);
 }

@@ -16,6 +16,8 @@ export interface Store {
   dialect: Dialect;
   /** Where the data lives, for messages: a file path or the URL without its password. */
   location: string;
+  /** PostgreSQL's connection pool (for its metrics); absent for SQLite. */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,7 @@ function openPostgres(url: string, poolSize: number): Store {
   // pool replaces it and the next query reports any real outage.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', location: redactUrl(url), close: () => db.destroy() };
+  return { db, dialect: 'postgres', location: redactUrl(url), pool, close: () => db.destroy() };
 }
 
 export function redactUrl(url: string): string {

@@ -7,10 +7,12 @@ import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './database.js';
 import * as initial from './migrations/001_initial.js';
 import * as passwordReset from './migrations/002_password_reset.js';
+import * as decoyAttempts from './migrations/003_decoy_attempts.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '002_password_reset': passwordReset,
+  '003_decoy_attempts': decoyAttempts,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

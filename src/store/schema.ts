@@ -88,6 +88,11 @@ export interface ResetTokensTable {
   superseded_at: EpochMs | null;
 }
 
+export interface DecoyAttemptsTable {
+  id: number;
+  attempts: number;
+}
+
 export interface Database {
   users: UsersTable;
   roles: RolesTable;
@@ -96,6 +101,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   signing_keys: SigningKeysTable;
   reset_tokens: ResetTokensTable;
+  decoy_attempts: DecoyAttemptsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

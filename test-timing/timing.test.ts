@@ -1,0 +1,75 @@
+// Timing side channels (run with `npm run test:timing`; slow by design, so
+// not in the main suite): a client must not tell an unknown login from a
+// wrong password, or an invalid reset token from an expired one, by how long
+// the answer takes. Medians over 200+ tries each, interleaved so drift in
+// the machine's speed hits both alike.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { signResetToken } from '../src/reset-tokens/reset-token.js';
+import { DATABASES } from '../test/helpers/databases.js';
+import { startTestService, type TestService } from '../test/helpers/service.js';
+
+const TRIES = 220;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/** Interleaves the two kinds of request and returns both medians in ms. */
+async function compare(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  const timesA: number[] = [];
+  const timesB: number[] = [];
+  for (let i = 0; i < 10; i++) await Promise.all([a(), b()]); // warm-up
+  for (let i = 0; i < TRIES; i++) {
+    if (i % 2) {
+      timesA.push(await timed(a));
+      timesB.push(await timed(b));
+    } else {
+      timesB.push(await timed(b));
+      timesA.push(await timed(a));
+    }
+  }
+  return [median(timesA), median(timesB)];
+}
+
+/** Indistinguishable: the medians differ by less than 1 ms or 15 %, whichever is larger. */
+function assertIndistinguishable([a, b]: [number, number], what: string) {
+  const allowed = Math.max(1, 0.15 * Math.max(a, b));
+  process.stderr.write(`${what}: ${a.toFixed(2)} ms vs ${b.toFixed(2)} ms\n`);
+  assert.ok(Math.abs(a - b) < allowed, `${what}: medians ${a.toFixed(2)} ms and ${b.toFixed(2)} ms differ by more than ${allowed.toFixed(2)} ms`);
+}
+
+for (const target of DATABASES) {
+  describe(`timing [${target.dialect}]`, { skip: target.skip }, () => {
+    let service: TestService;
+    before(async () => {
+      service = await startTestService(target.dialect, { failedAttemptsLockout: 1_000_000 });
+    });
+    after(() => service?.close());
+
+    test('unknown login vs wrong password', async () => {
+      await service.createUser('timing-known');
+      const attempt = (login: string) => () =>
+        service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login, password: 'not the right password' } });
+      assertIndistinguishable(await compare(attempt('timing-known'), attempt('timing-nobody')), `login [${target.dialect}]`);
+    });
+
+    test('invalid vs expired reset token', async () => {
+      const id = await service.createUser('timing-reset');
+      const expired = (await signResetToken(service.keys, id, 60, Date.now() - 3600_000)).token;
+      const [header, payload] = expired.split('.');
+      const invalid = `${header}.${payload}.${'A'.repeat(342)}`; // right shape, wrong signature
+      const reset = (token: string) => () =>
+        service.request({ method: 'POST', url: '/rbac-api/v1/auth/reset', payload: { token, password: 'lantern harbor morning tide' } });
+      assertIndistinguishable(await compare(reset(invalid), reset(expired)), `reset token [${target.dialect}]`);
+    });
+  });
+}
