@@ -1,0 +1,79 @@
+// Two service processes sharing one PostgreSQL database behave as one
+// service under concurrency: of 100 concurrent resets with one token exactly
+// one succeeds, and 50 concurrent wrong logins with lockout 10 revoke the
+// account at exactly 10 — whichever process each request reaches.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
+import { spawnService, type ServiceProcess } from './helpers/process.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
+
+const postgres = DATABASES.find((target) => target.dialect === 'postgres');
+
+async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
+  const response = await fetch(`${base}/rbac-api/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { 'x-authentication': token } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+describe('two service processes on one PostgreSQL database', { skip: postgres?.skip ?? 'no PostgreSQL' }, () => {
+  let workspace: Workspace;
+  let first: ServiceProcess;
+  let second: ServiceProcess;
+  let admin: string;
+
+  before(async () => {
+    workspace = await freshWorkspace('postgres');
+    // Rate limits off: this test floods one account from one address on purpose.
+    const extraArgs = ['--failed-attempts-lockout', '10', '--rate-limit-per-address', '0', '--rate-limit-per-account', '0'];
+    first = await spawnService({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, extraArgs });
+    second = await spawnService({ dataDir: `${workspace.dataDir}/second`, databaseUrl: workspace.databaseUrl, extraArgs });
+    admin = (JSON.parse((await call(first.url, 'POST', '/auth/token', { login: 'admin', password: ADMIN_PASSWORD })).text) as { token: string }).token;
+  });
+  after(async () => {
+    await first?.stop();
+    await second?.stop();
+    await workspace?.cleanup();
+  });
+
+  const createUser = async (login: string) =>
+    (JSON.parse((await call(first.url, 'POST', '/users', { login, password: USER_PASSWORD }, admin)).text) as { id: string }).id;
+
+  test('100 concurrent resets with one token across both processes: exactly one succeeds', async () => {
+    const id = await createUser('proc-reset');
+    const token = (await call(second.url, 'POST', `/users/${id}/password/reset`, undefined, admin)).text;
+    const responses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => call(i % 2 ? first.url : second.url, 'POST', '/auth/reset', { token, password: `process passphrase ${i}` })),
+    );
+    const statuses = responses.map((response) => response.status);
+    assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','));
+    assert.equal(statuses.filter((status) => status === 403).length, 99);
+    const winner = statuses.indexOf(200);
+    assert.equal((await call(first.url, 'POST', '/auth/token', { login: 'proc-reset', password: `process passphrase ${winner}` })).status, 200);
+  });
+
+  test('50 concurrent wrong logins across both processes with lockout 10: revoked at exactly 10', async () => {
+    const id = await createUser('proc-lockout');
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => call(i % 2 ? first.url : second.url, 'POST', '/auth/token', { login: 'proc-lockout', password: `wrong ${i}` })),
+    );
+    assert.ok(responses.every((response) => [401, 429].includes(response.status)), responses.map((response) => response.status).join(','));
+    const client = new pg.Client({ connectionString: workspace.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ is_revoked: number; failed_attempts: number }>('select is_revoked, failed_attempts from users where id = $1', [id]);
+      assert.deepEqual(rows[0], { is_revoked: 1, failed_attempts: 10 });
+      const failures = await client.query<{ count: string }>("select count(*) from audit_events where subject_id = $1 and type = 'login-failed'", [id]);
+      assert.equal(Number(failures.rows[0]?.count), 10, 'exactly 10 password checks failed');
+    } finally {
+      await client.end();
+    }
+    const refused = await call(second.url, 'POST', '/auth/token', { login: 'proc-lockout', password: USER_PASSWORD });
+    assert.equal((JSON.parse(refused.text) as { kind: string }).kind, 'user-revoked');
+  });
+});
