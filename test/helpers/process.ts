@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { ADMIN_PASSWORD } from './service.js';
+import { keepProcessOutput } from './suite-log.js';
 
 export interface ServiceProcess {
   url: string;
@@ -63,7 +64,9 @@ export async function spawnService(options: { dataDir: string; databaseUrl?: str
     output: () => output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
+      const code = await exited;
+      keepProcessOutput(String(port), output);
+      return code;
     },
   };
 }

@@ -13,6 +13,7 @@ import { migrateToLatest } from '../../src/store/migrate.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
 import type { DestinationStream } from 'pino';
 import { freshWorkspace, type DialectName, type Workspace } from './databases.js';
+import { noteTokensIn, suiteLogStream } from './suite-log.js';
 
 export const ADMIN_PASSWORD = 'correct horse battery staple';
 export const USER_PASSWORD = 'a perfectly long passphrase';
@@ -77,12 +78,13 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
   sharedHasher ??= createPasswordHasher();
   const hasher = countingHasher(await sharedHasher);
   await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, ADMIN_PASSWORD);
-  // RBAC_TEST_LOG=debug shows the service's log while debugging a test.
+  // RBAC_TEST_LOG=debug shows the service's log on stdout while debugging a test;
+  // otherwise it goes to test-results/logs/ to be searched for secrets at the end.
   const logger = options.logStream
     ? createLogger('debug', options.logStream)
     : process.env.RBAC_TEST_LOG
       ? createLogger(process.env.RBAC_TEST_LOG)
-      : undefined;
+      : createLogger('debug', suiteLogStream());
   const keys = new SigningKeyRing(store.db);
   await keys.ensureKey();
   const app = await buildApp({ store, config, hasher, keys }, { logger });
@@ -96,8 +98,10 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
     hasher,
     keys,
     dialect,
-    request({ token, headers, ...options }) {
-      return app.inject({ ...options, headers: { ...(token ? { 'x-authentication': token } : {}), ...headers } });
+    async request({ token, headers, ...options }) {
+      const response = await app.inject({ ...options, headers: { ...(token ? { 'x-authentication': token } : {}), ...headers } });
+      noteTokensIn(response.body);
+      return response;
     },
     async login(login, password) {
       const response = await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login, password } });
