@@ -18,7 +18,23 @@ async function readStdin(): Promise<string> {
 }
 
 async function prompt(label: string): Promise<string> {
-  return read({ prompt: label, silent: true, replace: '', output: process.stderr, input: process.stdin });
+  // Ctrl-D closes the prompt without an answer and leaves the process nothing
+  // to wait for; without this it would exit 0 having changed nothing.
+  let abandon = () => {};
+  const abandoned = new Promise<never>((_, reject) => {
+    abandon = () => reject(new CliError('no password was entered; nothing was changed'));
+    process.once('beforeExit', abandon);
+  });
+  try {
+    // terminal: true puts the (TTY) stdin in raw mode, so the terminal does not
+    // echo what is typed even when stderr, where the prompt goes, is redirected.
+    return await Promise.race([
+      read({ prompt: label, silent: true, replace: '', output: process.stderr, input: process.stdin, terminal: true }),
+      abandoned,
+    ]);
+  } finally {
+    process.off('beforeExit', abandon);
+  }
 }
 
 export async function newPasswordFrom(source: PasswordSource): Promise<string> {

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { startService } from '../../server.js';
 import { EXIT, configOf, showAllSettings, warn, withSettingOptions } from '../context.js';
 
 export function serveCommand(): Command {
@@ -7,6 +6,8 @@ export function serveCommand(): Command {
     withSettingOptions(new Command('serve'))
       .description('run the service: HTTPS on port 4433 with the embedded SQLite database by default')
       .action(async (_options, command: Command) => {
+        // Loaded here so the other commands start without the HTTP stack.
+        const { startService } = await import('../../server.js');
         const service = await startService(configOf(command), { adminPassword: process.env.RBAC_ADMIN_PASSWORD });
         warn(`rbac service running at ${service.url}${service.certPath ? ` (certificate: ${service.certPath})` : ''}`);
         let closing = false;
