@@ -4,13 +4,13 @@
 // while the service is serving requests. Creates `admin` if the database
 // has none yet.
 
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { recordEvent } from '../audit/audit.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import type { Database } from '../store/schema.js';
+import { insertBootstrapAdmin } from './bootstrap.js';
 import { BOOTSTRAP_ADMIN_LOGIN, loginKey } from './users.js';
 
 export interface AdminResetDeps {
@@ -26,25 +26,7 @@ export async function resetAdminPassword(deps: AdminResetDeps, password: string,
   return deps.db.transaction().execute(async (trx) => {
     let admin = await trx.selectFrom('users').select(['id', 'login']).where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
     const created = !admin;
-    if (!admin) {
-      admin = { id: randomUUID(), login: BOOTSTRAP_ADMIN_LOGIN };
-      await trx
-        .insertInto('users')
-        .values({
-          id: admin.id,
-          login: BOOTSTRAP_ADMIN_LOGIN,
-          login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
-          email: '',
-          display_name: 'Administrator',
-          is_remote: 0,
-          is_superuser: 1,
-          is_revoked: 0,
-          password_hash: passwordHash,
-          last_login: null,
-          created_at: now,
-        })
-        .execute();
-    }
+    if (!admin) admin = await insertBootstrapAdmin(trx, passwordHash, now);
     await trx
       .updateTable('users')
       .set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0, is_remote: 0, is_superuser: 1 })

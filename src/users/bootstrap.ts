@@ -4,7 +4,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { recordEvent } from '../audit/audit.js';
+import { recordEvent, type Executor } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { ServiceError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
@@ -40,23 +40,7 @@ export async function ensureBootstrapAdmin(
     // Another process may have created it while the hash was computed.
     const raced = await trx.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
     if (raced) return false;
-    const id = randomUUID();
-    await trx
-      .insertInto('users')
-      .values({
-        id,
-        login: BOOTSTRAP_ADMIN_LOGIN,
-        login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
-        email: '',
-        display_name: 'Administrator',
-        is_remote: 0,
-        is_superuser: 1,
-        is_revoked: 0,
-        password_hash: passwordHash,
-        last_login: null,
-        created_at: Date.now(),
-      })
-      .execute();
+    const { id } = await insertBootstrapAdmin(trx, passwordHash);
     await recordEvent(trx, { type: 'user-created', actor: null, subject: { id, login: BOOTSTRAP_ADMIN_LOGIN }, details: { bootstrap: true } });
     return true;
   }).catch(async (error: unknown) => {
@@ -66,4 +50,26 @@ export async function ensureBootstrapAdmin(
     throw error;
   });
   return created ? { created: true, ...(generated ? { generatedPassword: generated } : {}) } : { created: false };
+}
+
+/** The `admin` row: a local superuser. Used at first start and by the reset script on an empty database. */
+export async function insertBootstrapAdmin(trx: Executor, passwordHash: string, now = Date.now()): Promise<{ id: string; login: string }> {
+  const id = randomUUID();
+  await trx
+    .insertInto('users')
+    .values({
+      id,
+      login: BOOTSTRAP_ADMIN_LOGIN,
+      login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
+      email: '',
+      display_name: 'Administrator',
+      is_remote: 0,
+      is_superuser: 1,
+      is_revoked: 0,
+      password_hash: passwordHash,
+      last_login: null,
+      created_at: now,
+    })
+    .execute();
+  return { id, login: BOOTSTRAP_ADMIN_LOGIN };
 }
