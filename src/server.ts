@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './http/logging.js';
+import { measuredHasher } from './metrics/hasher.js';
+import { ServiceMetrics } from './metrics/metrics.js';
+import { startMetricsListener } from './metrics/server.js';
 import { createPasswordHasher } from './passwords/hashing.js';
 import { SigningKeyRing } from './reset-tokens/signing-keys.js';
 import { openStore, type Store } from './store/database.js';
@@ -19,6 +22,9 @@ export interface RunningService {
   url: string;
   /** The certificate clients should trust, when serving HTTPS. */
   certPath: string | undefined;
+  /** Where Prometheus scrapes this instance; undefined when metrics-port is 0 or the port was taken. */
+  metricsUrl: string | undefined;
+  /** Stops accepting connections, lets requests in flight finish, then closes the metrics listener and the database. */
   close(): Promise<void>;
 }
 
@@ -38,7 +44,10 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const applied = await migrateToLatest(store);
     if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-    const hasher = await createPasswordHasher();
+    // Metrics are per instance, in a registry of their own.
+    const metrics = config.metricsPort === 0 ? undefined : new ServiceMetrics({ pool: store.pool });
+    const plainHasher = await createPasswordHasher();
+    const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;
     const bootstrap = await ensureBootstrapAdmin(
       { db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength },
       options.adminPassword,
@@ -65,7 +74,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
-    const app = await buildApp({ store, config, hasher, keys }, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
+    const app = await buildApp({ store, config, hasher, keys }, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined, metrics });
     const host = config.host ?? (config.insecureHttp ? '127.0.0.1' : '0.0.0.0');
     await app.listen({ port: config.port, host });
     const address = app.server.address();
@@ -73,14 +82,18 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
     const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
     logger.info({ url, database: store.location }, 'rbac service listening');
+    // On its own listener (127.0.0.1:9464 by default), not public with the API.
+    const metricsListener = metrics ? await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort }, logger) : undefined;
 
     return {
       app,
       store,
       url,
       certPath: tls?.certPath,
+      metricsUrl: metricsListener?.url,
       async close() {
         await app.close();
+        await metricsListener?.close();
         await store.close();
       },
     };

@@ -2,6 +2,7 @@
 // (or query executor) as the change it records, so an event exists exactly
 // when its change committed.
 
+import { channel } from 'node:diagnostics_channel';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../store/schema.js';
 
@@ -36,6 +37,10 @@ export interface AuditEvent {
   details?: Record<string, string | number | boolean | null>;
 }
 
+/** Each recorded event is published here (the metrics count them); its transaction may still roll back. */
+export const AUDIT_EVENT_CHANNEL = 'rbac:audit-event';
+const recorded = channel(AUDIT_EVENT_CHANNEL);
+
 const MAX_TEXT = 255;
 const clip = (value: string | null | undefined) => (value == null ? null : value.slice(0, MAX_TEXT));
 
@@ -53,6 +58,7 @@ export async function recordEvent(db: Executor, event: AuditEvent, at = Date.now
       details: JSON.stringify(event.details ?? {}),
     })
     .execute();
+  if (recorded.hasSubscribers) recorded.publish(event);
 }
 
 export interface ListedEvent {

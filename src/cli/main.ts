@@ -2,10 +2,12 @@
 // flags, RBAC_* environment variables and --config. Exit codes: 0 ok,
 // 1 failure, 2 usage or configuration error; messages go to stderr.
 
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { ServiceError } from '../errors.js';
 import { resetAdminPasswordCommand } from './commands/admin-password.js';
+import { keysCommand } from './commands/keys.js';
 import { configCommand, migrateCommand } from './commands/maintenance.js';
 import { resetTokenCommand } from './commands/reset-token.js';
 import { serveCommand } from './commands/serve.js';
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), resetTokenCommand(), migrateCommand(), configCommand()]) {
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
     program.addCommand(command);
   }
   // Subcommands throw instead of exiting, so main() decides the exit code.
@@ -60,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   main(process.argv.slice(2)).then((code) => {
     if (code !== EXIT.ok) process.exit(code);

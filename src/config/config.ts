@@ -18,6 +18,8 @@ export interface Config {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   logLevel: string;
+  metricsPort: number;
+  metricsHost: string;
   publicUrl: string | undefined;
   rateLimitPerAddress: number;
   rateLimitPerAccount: number;
@@ -137,6 +139,8 @@ export const SETTINGS = [
     parse: publicUrl,
   },
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
+  { key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) },
+  { key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', parse: text },
   {
     key: 'rate-limit-per-address',
     field: 'rateLimitPerAddress',

@@ -11,13 +11,18 @@ import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
 import type { Store } from '../store/database.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
 import { sendError, toServiceError } from './errors.js';
+import { closeGracefully } from './graceful-close.js';
+import { registerObservability, requestIdOf } from './observability.js';
+import { registerOpenApi } from './openapi.js';
 import { authRoutes, authRoutesV2 } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { resetPageRoutes } from './routes/reset-page.js';
 import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
+import { statusServiceRoutes } from './routes/status-services.js';
 import { userRoutes } from './routes/users.js';
 
 declare module 'fastify' {
@@ -39,6 +44,8 @@ export interface Services {
 export interface AppOptions {
   logger?: Logger | undefined;
   https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /** Request and security-event metrics (src/metrics); none when absent. */
+  metrics?: ServiceMetrics | undefined;
 }
 
 export const API_PREFIX = '/rbac-api/v1';
@@ -52,6 +59,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     // Exact validation: unknown keys and wrong types are errors, never coerced or dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     return503OnClosing: true,
+    genReqId: requestIdOf,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are JSON whatever Content-Type says: curl's `-d` sends
@@ -84,9 +92,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 
+  registerObservability(app, options.metrics);
+  closeGracefully(app);
+  await registerOpenApi(app); // before the routes: it collects them as they are added
+
   // Limits are attached per route (src/http/rate-limits.ts), not globally.
   await app.register(rateLimit, { global: false });
   await app.register(statusRoutes(services));
+  await app.register(statusServiceRoutes(services));
   await app.register(resetPageRoutes(services));
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(authRoutesV2(services), { prefix: '/rbac-api/v2' });

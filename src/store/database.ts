@@ -78,10 +78,16 @@ const pgTypes = {
 } as pg.CustomTypesConfig;
 
 function openPostgres(url: string, poolSize: number): Store {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  // A bounded wait for a connection: an unreachable database fails requests instead of hanging them.
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection must not crash the process; the
   // pool replaces it and the next query reports any real outage.
   pool.on('error', () => {});
+  // The same for a connection lost while checked out (a query in flight, or an
+  // idle connection handed out just as the server went away): pg emits
+  // 'error' on the client, which would be an uncaught exception; the query
+  // itself rejects anyway, and the pool drops the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', location: redactUrl(url), pool, close: () => db.destroy() };
 }

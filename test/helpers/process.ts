@@ -28,7 +28,7 @@ export function freePort(): Promise<number> {
 
 export async function spawnService(options: { dataDir: string; databaseUrl?: string | undefined; extraArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
   const port = await freePort();
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--insecure-http', '--port', String(port), '--data-dir', options.dataDir];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--insecure-http', '--port', String(port), '--metrics-port', '0', '--data-dir', options.dataDir];
   if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, {

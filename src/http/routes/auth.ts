@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { login } from '../../auth/login.js';
 import { revokeLoginToken } from '../../auth/login-tokens.js';
 import { loginKey } from '../../users/users.js';
@@ -33,7 +34,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/tokens/current',
-      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request' } },
+      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request', response: { 204: Type.Null(), 401: ErrorBody } } },
       async (request, reply) => {
         await revokeLoginToken(db, actorOf(request).tokenHash);
         return reply.code(204).send(null);
@@ -46,9 +47,13 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
 export function authRoutesV2(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   return async (app) => {
-    app.delete('/tokens', { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request' } }, async (request, reply) => {
-      await revokeLoginToken(db, actorOf(request).tokenHash);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/tokens',
+      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request', response: { 204: Type.Null(), 401: ErrorBody } } },
+      async (request, reply) => {
+        await revokeLoginToken(db, actorOf(request).tokenHash);
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

@@ -7,6 +7,17 @@ import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
 import { ErrorBody, NewRoleBody, Role, RoleParams } from '../schemas.js';
 
+const PermissionTypes = Type.Array(
+  Type.Object({
+    id: Type.Integer(),
+    object_type: Type.String(),
+    display_name: Type.String(),
+    description: Type.String(),
+    has_instances: Type.Boolean(),
+    actions: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), display_name: Type.String(), description: Type.String() })),
+  }),
+);
+
 export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   const authenticated = requireActor(db);
@@ -37,7 +48,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get('/types', { onRequest: authenticated, schema: { summary: 'Permission types and their actions' } }, async () =>
+    app.get('/types', { onRequest: authenticated, schema: { summary: 'Permission types and their actions', response: { 200: PermissionTypes, 401: ErrorBody } } }, async () =>
       PERMISSION_TYPES.map((type, index) => ({
         id: index + 1,
         object_type: type.object_type,

@@ -1,8 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { Services } from '../app.js';
 
 export function statusRoutes(_services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/status/v1/simple', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('running'));
+    app.get(
+      '/status/v1/simple',
+      { schema: { summary: 'Readiness: `running` once the service accepts requests', response: { 200: Type.String({ description: 'running' }) } } },
+      async (_request, reply) => reply.type('text/plain; charset=utf-8').send('running'),
+    );
   };
 }

@@ -1,0 +1,54 @@
+// Request ids and request metrics for the HTTP app.
+//
+// Request ids: each request gets a UUID, or keeps the X-Request-ID a load
+// balancer or client sent (when it is a plain token of at most 128
+// characters), and the response carries it back in X-Request-ID. Fastify puts
+// it in every log line of the request as `reqId`.
+//
+// Metrics: an onResponse hook counts and times each answer by method, route
+// pattern and status; security events are counted as src/audit/audit.ts
+// records them (it publishes them on a diagnostics channel). Which service's
+// metrics an event belongs to is known from the request it happens in
+// (AsyncLocalStorage), so several services in one process keep separate
+// counts.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { subscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { AUDIT_EVENT_CHANNEL, type AuditEvent } from '../audit/audit.js';
+import type { ServiceMetrics } from '../metrics/metrics.js';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Fastify's genReqId. */
+export function requestIdOf(raw: IncomingMessage): string {
+  const given = raw.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && ACCEPTED_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+const currentMetrics = new AsyncLocalStorage<ServiceMetrics>();
+let subscribed = false;
+
+function countAuditEvents(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe(AUDIT_EVENT_CHANNEL, (message) => currentMetrics.getStore()?.countSecurityEvent(message as AuditEvent));
+}
+
+export function registerObservability(app: FastifyInstance, metrics: ServiceMetrics | undefined): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  if (!metrics) return;
+
+  countAuditEvents();
+  // The handler (and the route's own preHandlers) run inside this scope, so
+  // the events they record are attributed to this service's metrics.
+  app.addHook('preHandler', (_request, _reply, done) => currentMetrics.run(metrics, done));
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,166 @@
+// PE's status service: GET /status/v1/services and
+// GET /status/v1/services/rbac-service, in PE's shape, with a real database
+// check (`select 1`) bounded by a short timeout. 200 when running, 503 when
+// the database does not answer; the next request checks again, so the state
+// recovers as soon as the database does. 400 for a bad `level`, 404 for a
+// service name other than rbac-service.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { sql } from 'kysely';
+import { Type } from 'typebox';
+import { ServiceError } from '../../errors.js';
+import { SERVICE_VERSION } from '../../version.js';
+import type { Services } from '../app.js';
+import { ErrorBody } from '../schemas.js';
+
+export const SERVICE_NAME = 'rbac-service';
+/** The longest a status request waits for the database, whatever `timeout` asks. */
+export const DATABASE_CHECK_TIMEOUT_MS = 2_000;
+/** A check still pending after this long is abandoned and a new one started. */
+const ABANDON_AFTER_MS = 30_000;
+
+const Level = Type.Union([Type.Literal('critical'), Type.Literal('info'), Type.Literal('debug')]);
+type Level = 'critical' | 'info' | 'debug';
+
+const DatabaseStatus = Type.Object({
+  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
+  dialect: Type.String({ description: 'sqlite or postgres' }),
+  response_time_ms: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.String({ description: "why the check failed; with the driver's error code at level=debug" })),
+});
+
+const ServiceStatus = Type.Object({
+  service_version: Type.String(),
+  service_status_version: Type.Integer(),
+  detail_level: Level,
+  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
+  status: Type.Object({
+    db_up: Type.Boolean(),
+    database: DatabaseStatus,
+    db_pool: Type.Optional(Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer() })),
+  }),
+  active_alerts: Type.Array(Type.Object({ severity: Type.String(), message: Type.String() })),
+  service_name: Type.String(),
+});
+
+const Query = Type.Object(
+  {
+    level: Type.Optional(Type.String({ description: 'critical, info (default) or debug' })),
+    timeout: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'seconds; the database check waits at most 2 s' })),
+  },
+  { additionalProperties: false },
+);
+
+type DatabaseCheck = { state: 'running' | 'error'; response_time_ms?: number; error?: string; detail?: string };
+
+function levelOf(raw: string | undefined): Level {
+  if (raw === undefined) return 'info';
+  if (raw === 'critical' || raw === 'info' || raw === 'debug') return raw;
+  throw new ServiceError('schema-violation', 'The level parameter must be critical, info or debug.');
+}
+
+export function statusServiceRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { store } = services;
+  // At most one check runs at a time: a database that hangs must not collect
+  // one stuck query per status request.
+  let running: { promise: Promise<DatabaseCheck>; started: number } | undefined;
+
+  const runCheck = (): Promise<DatabaseCheck> => {
+    const now = Date.now();
+    if (running && now - running.started < ABANDON_AFTER_MS) return running.promise;
+    const started = now;
+    const promise = sql`select 1`.execute(store.db).then(
+      (): DatabaseCheck => ({ state: 'running', response_time_ms: Date.now() - started }),
+      // The driver's error code only (ECONNREFUSED, 3D000, …): its message may name hosts and databases.
+      (error: unknown): DatabaseCheck => {
+        const code = (error as { code?: unknown } | null)?.code;
+        return { state: 'error', error: 'the database query failed', ...(typeof code === 'string' ? { detail: `the database query failed (${code})` } : {}) };
+      },
+    );
+    const entry = { promise, started };
+    running = entry;
+    void promise.finally(() => {
+      if (running === entry) running = undefined;
+    });
+    return promise;
+  };
+
+  const checkDatabase = async (timeoutMs: number): Promise<DatabaseCheck> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<DatabaseCheck>((resolve) => {
+      timer = setTimeout(() => resolve({ state: 'error', error: `the database did not answer within ${timeoutMs} ms` }), timeoutMs);
+    });
+    try {
+      return await Promise.race([runCheck(), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const poolStats = () => {
+    const pool = store.pool;
+    return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : undefined;
+  };
+
+  const serviceStatus = async (level: Level, timeoutSeconds: number | undefined) => {
+    const timeoutMs = Math.max(1, Math.min(DATABASE_CHECK_TIMEOUT_MS, (timeoutSeconds ?? 30) * 1000));
+    const check = await checkDatabase(timeoutMs);
+    const database: { state: 'running' | 'error'; dialect: string; response_time_ms?: number; error?: string } = { state: check.state, dialect: store.dialect };
+    if (check.response_time_ms !== undefined) database.response_time_ms = check.response_time_ms;
+    if (check.error !== undefined) database.error = level === 'debug' && check.detail ? check.detail : check.error;
+    const pool = level === 'debug' ? poolStats() : undefined;
+    return {
+      service_version: SERVICE_VERSION,
+      service_status_version: 1,
+      detail_level: level,
+      state: check.state,
+      status: { db_up: check.state === 'running', database, ...(pool ? { db_pool: pool } : {}) },
+      active_alerts: [] as { severity: string; message: string }[],
+      service_name: SERVICE_NAME,
+    };
+  };
+
+  return async (app) => {
+    app.get(
+      '/status/v1/services',
+      {
+        schema: {
+          summary: "PE's status service: the state of every service here (only rbac-service), with a database check",
+          description: '200 when every service is running, 503 when one is not (the database does not answer).',
+          querystring: Query,
+          response: { 200: Type.Record(Type.String(), ServiceStatus), 400: ErrorBody, 503: Type.Record(Type.String(), ServiceStatus) },
+        },
+      },
+      async (request, reply) => {
+        const status = await serviceStatus(levelOf(request.query.level), request.query.timeout === undefined ? undefined : Number(request.query.timeout));
+        return reply
+          .code(status.state === 'running' ? 200 : 503)
+          .header('cache-control', 'no-store')
+          .send({ [SERVICE_NAME]: status });
+      },
+    );
+
+    app.get(
+      '/status/v1/services/:service_name',
+      {
+        schema: {
+          summary: "PE's status service: the state of one service (rbac-service)",
+          params: Type.Object({ service_name: Type.String() }, { additionalProperties: false }),
+          querystring: Query,
+          response: { 200: ServiceStatus, 400: ErrorBody, 404: ErrorBody, 503: ServiceStatus },
+        },
+      },
+      async (request, reply) => {
+        const level = levelOf(request.query.level);
+        if (request.params.service_name !== SERVICE_NAME) {
+          throw new ServiceError('not-found', `There is no service named ${JSON.stringify(request.params.service_name.slice(0, 64))}; this one is ${SERVICE_NAME}.`);
+        }
+        const status = await serviceStatus(level, request.query.timeout === undefined ? undefined : Number(request.query.timeout));
+        return reply
+          .code(status.state === 'running' ? 200 : 503)
+          .header('cache-control', 'no-store')
+          .send(status);
+      },
+    );
+  };
+}

@@ -1,0 +1,83 @@
+// Issue 8: JSON logs with request ids, from the real `rbac serve`. Each
+// request gets an id (a UUID, or the X-Request-ID a load balancer sent when
+// it is a plain token), the response carries it back in X-Request-ID, and
+// both the "incoming request" and the "request completed" lines carry it as
+// reqId. --log-level is obeyed (and beats RBAC_LOG_LEVEL).
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ADMIN_PASSWORD } from './helpers/service.js';
+import { spawnService, type LogLine } from './helpers/spawn-service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+async function call(url: string, init: RequestInit = {}): Promise<{ status: number; requestId: string | null; body: string }> {
+  const response = await fetch(url, init);
+  return { status: response.status, requestId: response.headers.get('x-request-id'), body: await response.text() };
+}
+
+describe('request ids in the JSON log of rbac serve', () => {
+  test('--log-level info: every response line carries the request id the response names', async () => {
+    const service = await spawnService(['--log-level', 'info']);
+    try {
+      const fromBalancer = await call(`${service.url}/status/v1/simple`, { headers: { 'x-request-id': 'lb-request-42' } });
+      assert.equal(fromBalancer.status, 200);
+      assert.equal(fromBalancer.requestId, 'lb-request-42', "a load balancer's id is kept");
+
+      const failedLogin = await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: JSON.stringify({ login: 'admin', password: 'wrong' }) });
+      assert.equal(failedLogin.status, 401);
+      assert.match(failedLogin.requestId ?? '', UUID, 'otherwise a UUID');
+
+      const login = await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD }) });
+      const token = (JSON.parse(login.body) as { token: string }).token;
+      const withToken = await call(`${service.url}/rbac-api/v1/users/current?token=${encodeURIComponent(token)}`);
+      assert.equal(withToken.status, 200);
+
+      const unacceptable = await call(`${service.url}/status/v1/simple`, { headers: { 'x-request-id': 'x'.repeat(200) } });
+      assert.match(unacceptable.requestId ?? '', UUID, 'an over-long incoming id is replaced');
+
+      const ids = [fromBalancer, failedLogin, login, withToken, unacceptable].map((reply) => reply.requestId as string);
+      assert.equal(new Set(ids).size, ids.length, 'every request has its own id');
+      for (const [index, id] of ids.entries()) {
+        const completed = await service.waitForLog((line) => line.msg === 'request completed' && line.reqId === id);
+        const incoming = service.log.find((line) => line.msg === 'incoming request' && line.reqId === id);
+        assert.ok(incoming, `the incoming line of request ${index} has its id`);
+        assert.equal(incoming.req?.id, id);
+        assert.equal(completed.level, 30, 'info');
+        assert.equal(typeof completed.res?.statusCode, 'number');
+      }
+      const statusOf = (id: string) => service.log.find((line) => line.msg === 'request completed' && line.reqId === id)?.res?.statusCode;
+      assert.equal(statusOf(failedLogin.requestId as string), 401);
+      assert.equal(statusOf(withToken.requestId as string), 200);
+
+      service.child.kill('SIGTERM');
+      assert.deepEqual(await service.exited, { code: 0, signal: null });
+      const responseLines = service.log.filter((line) => line.msg === 'request completed');
+      assert.ok(responseLines.length >= ids.length);
+      for (const line of responseLines) assert.ok(typeof line.reqId === 'string' && line.reqId !== '', `a response line without a request id: ${JSON.stringify(line)}`);
+      const text = JSON.stringify(service.log);
+      assert.ok(!text.includes(token), 'the token in the query string is not logged');
+      assert.ok(!text.includes(ADMIN_PASSWORD));
+      assert.ok(service.log.some((line: LogLine) => line.msg === 'shutting down' && line.level === 30));
+    } finally {
+      await service.cleanup();
+    }
+  });
+
+  test('--log-level warn logs no request lines, and beats RBAC_LOG_LEVEL=info', async () => {
+    const service = await spawnService(['--log-level', 'warn'], { RBAC_LOG_LEVEL: 'info' });
+    try {
+      for (let index = 0; index < 3; index++) assert.equal((await call(`${service.url}/status/v1/simple`)).status, 200);
+      assert.equal((await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: '{"login": "admin", "password": "wrong"}' })).status, 401);
+      service.child.kill('SIGTERM');
+      assert.deepEqual(await service.exited, { code: 0, signal: null });
+      assert.deepEqual(
+        service.log.filter((line) => line.level < 40),
+        [],
+        'nothing below warn',
+      );
+    } finally {
+      await service.cleanup();
+    }
+  });
+});

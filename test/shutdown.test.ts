@@ -1,0 +1,145 @@
+// Issue 8: graceful shutdown of the real `rbac serve` on SIGTERM and SIGINT.
+// Requests in flight when the signal arrives get their normal answers (and
+// `Connection: close`, so keep-alive clients let go); new connections are
+// refused from the moment the signal is handled; the process exits 0.
+//
+// "In flight" is made certain, not left to timing: some logins send their
+// headers and half their body before the signal and the rest only after the
+// listener has been seen refusing connections. More logins, each an argon2id
+// hash on a one-thread pool (UV_THREADPOOL_SIZE=1), are queued behind them.
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import { ADMIN_PASSWORD } from './helpers/service.js';
+import { spawnService } from './helpers/spawn-service.js';
+
+interface Answer {
+  status: number;
+  connection: string | undefined;
+  body: string;
+  /** Resolves when the client's socket is closed (the server let go of it). */
+  socketClosed: Promise<void>;
+}
+
+const LOGIN_BODY = JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD });
+
+/** A login whose body is sent in two halves: `finish()` sends the second. A keep-alive agent, so only the server can close the socket. */
+function login(port: number): { answer: Promise<Answer>; finish(): void } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const request = http.request({
+    host: '127.0.0.1',
+    port,
+    method: 'POST',
+    path: '/rbac-api/v1/auth/token',
+    agent,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(LOGIN_BODY) },
+  });
+  const answer = new Promise<Answer>((resolve, reject) => {
+    request.on('error', reject);
+    request.on('socket', (socket) => {
+      const socketClosed = new Promise<void>((closed) => socket.once('close', () => closed()));
+      request.on('response', (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, body, socketClosed }));
+      });
+    });
+  });
+  const half = Math.floor(LOGIN_BODY.length / 2);
+  request.write(LOGIN_BODY.slice(0, half));
+  return { answer, finish: () => request.end(LOGIN_BODY.slice(half)) };
+}
+
+/** Resolves once a TCP connection to the port is refused; fails after `withinMs`. */
+async function refusedWithin(port: number, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return;
+    assert.ok(Date.now() < deadline, `connections still accepted ${withinMs} ms after the signal`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const isLoginStart = (line: { msg: string; req?: { url: string } }) => line.msg === 'incoming request' && line.req?.url === '/rbac-api/v1/auth/token';
+
+describe('graceful shutdown of rbac serve', () => {
+  test('SIGTERM: requests in flight get their answers, new connections are refused, exit code 0', async () => {
+    const service = await spawnService(
+      ['--log-level', 'info', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
+      { UV_THREADPOOL_SIZE: '1' },
+    );
+    try {
+      // Half-sent logins: the service has them (logged) but cannot answer before the rest of the body.
+      const halfSent = Array.from({ length: 4 }, () => login(service.port));
+      const waitForStarts = async (count: number) => {
+        const deadline = Date.now() + 10_000;
+        while (service.log.filter(isLoginStart).length < count) {
+          assert.ok(Date.now() < deadline, 'the service saw the logins start');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      };
+      await waitForStarts(halfSent.length);
+      // Complete logins, each a hash on the single-thread pool.
+      const whole = Array.from({ length: 12 }, () => {
+        const pending = login(service.port);
+        pending.finish();
+        return pending;
+      });
+      await waitForStarts(halfSent.length + whole.length);
+
+      service.child.kill('SIGTERM');
+      await refusedWithin(service.port, 5_000);
+      await assert.rejects(fetch(`${service.url}/status/v1/simple`), 'a new request after the signal gets no connection');
+
+      // Only now do the half-sent requests complete their bodies.
+      for (const pending of halfSent) pending.finish();
+      const answers = await Promise.all([...halfSent, ...whole].map((pending) => pending.answer));
+      for (const [index, answer] of answers.entries()) {
+        assert.equal(answer.status, 200, `request ${index}: ${answer.body}`);
+        assert.equal(typeof (JSON.parse(answer.body) as { token?: unknown }).token, 'string', 'a normal login answer');
+      }
+      for (const answer of answers.slice(0, halfSent.length)) {
+        assert.equal(answer.connection, 'close', 'answers sent while closing end the keep-alive connection');
+        await answer.socketClosed;
+      }
+
+      let timer: NodeJS.Timeout | undefined;
+      const exit = await Promise.race([
+        service.exited,
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no exit within 10 s; stderr: ${service.stderr()}`)), 10_000))),
+      ]).finally(() => clearTimeout(timer));
+      assert.deepEqual(exit, { code: 0, signal: null });
+      assert.ok(service.log.some((line) => line.msg === 'shutting down' && line.signal === 'SIGTERM'));
+      const completed = service.log.filter((line) => line.msg === 'request completed' && line.res?.statusCode === 200);
+      assert.ok(completed.length >= answers.length, 'every answer was logged as completed');
+      assert.doesNotMatch(service.stderr(), /error/i);
+    } finally {
+      await service.cleanup();
+    }
+  });
+
+  test('SIGINT: an idle service exits 0 at once and stops listening', async () => {
+    const service = await spawnService();
+    try {
+      assert.equal((await fetch(`${service.url}/status/v1/simple`)).status, 200);
+      const started = Date.now();
+      service.child.kill('SIGINT');
+      assert.deepEqual(await service.exited, { code: 0, signal: null });
+      assert.ok(Date.now() - started < 5_000, 'no wait for idle keep-alive connections');
+      await refusedWithin(service.port, 1_000);
+    } finally {
+      await service.cleanup();
+    }
+  });
+});
