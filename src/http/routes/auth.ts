@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { login } from '../../auth/login.js';
 import { revokeLoginToken } from '../../auth/login-tokens.js';
@@ -32,14 +33,19 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.delete(
-      '/tokens/current',
-      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request', response: { 204: Type.Null(), 401: ErrorBody } } },
-      async (request, reply) => {
-        await revokeLoginToken(db, actorOf(request).tokenHash);
-        return reply.code(204).send(null);
-      },
-    );
+    const loggingOut = logout(db);
+    app.delete('/tokens/current', loggingOut.options, loggingOut.handler);
+  };
+}
+
+/** Revoking the login token that authenticates the request (logging out), for the v1 and v2 routes. */
+function logout(db: Services['store']['db']) {
+  return {
+    options: { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request', response: { 204: Type.Null(), 401: ErrorBody } } },
+    async handler(request: FastifyRequest, reply: FastifyReply) {
+      await revokeLoginToken(db, actorOf(request).tokenHash);
+      return reply.code(204).send();
+    },
   };
 }
 
@@ -47,13 +53,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
 export function authRoutesV2(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   return async (app) => {
-    app.delete(
-      '/tokens',
-      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request', response: { 204: Type.Null(), 401: ErrorBody } } },
-      async (request, reply) => {
-        await revokeLoginToken(db, actorOf(request).tokenHash);
-        return reply.code(204).send(null);
-      },
-    );
+    const loggingOut = logout(db);
+    app.delete('/tokens', loggingOut.options, loggingOut.handler);
   };
 }
