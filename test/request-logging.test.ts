@@ -1,8 +1,9 @@
 // Issue 8: JSON logs with request ids, from the real `rbac serve`. Each
 // request gets an id (a UUID, or the X-Request-ID a load balancer sent when
 // it is a plain token), the response carries it back in X-Request-ID, and
-// both the "incoming request" and the "request completed" lines carry it as
-// reqId. --log-level is obeyed (and beats RBAC_LOG_LEVEL).
+// the "request completed" line (one per request at info) carries it as reqId,
+// as does the "incoming request" line at debug. --log-level is obeyed (and
+// beats RBAC_LOG_LEVEL).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -40,12 +41,13 @@ describe('request ids in the JSON log of rbac serve', () => {
       assert.equal(new Set(ids).size, ids.length, 'every request has its own id');
       for (const [index, id] of ids.entries()) {
         const completed = await service.waitForLog((line) => line.msg === 'request completed' && line.reqId === id);
-        const incoming = service.log.find((line) => line.msg === 'incoming request' && line.reqId === id);
-        assert.ok(incoming, `the incoming line of request ${index} has its id`);
-        assert.equal(incoming.req?.id, id);
+        assert.equal(completed.req?.id, id, `the line of request ${index} names it`);
+        assert.ok(completed.req?.method === 'GET' || completed.req?.method === 'POST', 'and its method');
         assert.equal(completed.level, 30, 'info');
         assert.equal(typeof completed.res?.statusCode, 'number');
+        assert.equal(typeof completed.responseTime, 'number');
       }
+      assert.equal(service.log.filter((line) => line.msg === 'incoming request').length, 0, 'one line per request at info');
       const statusOf = (id: string) => service.log.find((line) => line.msg === 'request completed' && line.reqId === id)?.res?.statusCode;
       assert.equal(statusOf(failedLogin.requestId as string), 401);
       assert.equal(statusOf(withToken.requestId as string), 200);
@@ -76,6 +78,22 @@ describe('request ids in the JSON log of rbac serve', () => {
         [],
         'nothing below warn',
       );
+    } finally {
+      await service.cleanup();
+    }
+  });
+
+  test('--log-level debug adds an incoming request line with the same id, before the completed one', async () => {
+    const service = await spawnService(['--log-level', 'debug']);
+    try {
+      const reply = await call(`${service.url}/status/v1/simple`, { headers: { 'x-request-id': 'debug-request-7' } });
+      assert.equal(reply.status, 200);
+      await service.waitForLog((line) => line.msg === 'request completed' && line.reqId === 'debug-request-7');
+      const lines = service.log.filter((line) => line.reqId === 'debug-request-7').map((line) => line.msg);
+      assert.deepEqual(lines, ['incoming request', 'request completed']);
+      const incoming = service.log.find((line) => line.msg === 'incoming request' && line.reqId === 'debug-request-7');
+      assert.equal(incoming?.level, 20, 'debug');
+      assert.equal(incoming?.req?.url, '/status/v1/simple');
     } finally {
       await service.cleanup();
     }

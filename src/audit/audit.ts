@@ -45,20 +45,28 @@ const MAX_TEXT = 255;
 const clip = (value: string | null | undefined) => (value == null ? null : value.slice(0, MAX_TEXT));
 
 export async function recordEvent(db: Executor, event: AuditEvent, at = Date.now()): Promise<void> {
+  await recordEvents(db, [event], at);
+}
+
+/** Several events of one change in one statement (one round trip), in order. */
+export async function recordEvents(db: Executor, events: AuditEvent[], at = Date.now()): Promise<void> {
+  if (events.length === 0) return;
   await db
     .insertInto('audit_events')
-    .values({
-      at,
-      type: event.type,
-      actor_id: event.actor?.id ?? null,
-      actor_login: clip(event.actor?.login),
-      subject_id: event.subject?.id ?? null,
-      subject_login: clip(event.subject?.login),
-      source_address: clip(event.sourceAddress),
-      details: JSON.stringify(event.details ?? {}),
-    })
+    .values(
+      events.map((event) => ({
+        at,
+        type: event.type,
+        actor_id: event.actor?.id ?? null,
+        actor_login: clip(event.actor?.login),
+        subject_id: event.subject?.id ?? null,
+        subject_login: clip(event.subject?.login),
+        source_address: clip(event.sourceAddress),
+        details: JSON.stringify(event.details ?? {}),
+      })),
+    )
     .execute();
-  if (recorded.hasSubscribers) recorded.publish(event);
+  if (recorded.hasSubscribers) for (const event of events) recorded.publish(event);
 }
 
 export interface ListedEvent {

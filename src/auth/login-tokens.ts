@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Executor } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { Actor } from '../permissions/permissions.js';
+import type { UserRow } from '../store/schema.js';
 
 export function newLoginToken(): string {
   return randomBytes(32).toString('base64url');
@@ -44,8 +45,13 @@ export async function storeLoginToken(
     .execute();
 }
 
+/** The user's public fields, as far as the token lookup reads them (never the password hash). */
+export type AuthenticatedUser = Pick<UserRow, 'id' | 'login' | 'email' | 'display_name' | 'is_superuser' | 'is_remote' | 'is_revoked' | 'last_login'>;
+
 export interface Authenticated extends Actor {
   tokenHash: string;
+  /** The user row read with the token: GET /users/current answers from it without reading it again. */
+  user: AuthenticatedUser;
 }
 
 // A syntactically impossible token is refused without a query.
@@ -56,15 +62,38 @@ export async function authenticateLoginToken(db: Executor, token: string | undef
   if (!token) throw new ServiceError('user-unauthenticated', 'Authentication is required: send a login token in the X-Authentication header.');
   if (!TOKEN_SHAPE.test(token)) throw invalidLoginToken();
   const tokenHash = hashLoginToken(token);
+  // One indexed lookup, on every request: nothing about tokens is cached, so a
+  // revocation on any instance takes effect on the next request everywhere.
   const row = await db
     .selectFrom('login_tokens')
     .innerJoin('users', 'users.id', 'login_tokens.user_id')
-    .select(['users.id', 'users.login', 'users.is_superuser', 'users.is_remote', 'users.is_revoked', 'login_tokens.expires_at', 'login_tokens.revoked_at'])
+    .select([
+      'users.id',
+      'users.login',
+      'users.email',
+      'users.display_name',
+      'users.is_superuser',
+      'users.is_remote',
+      'users.is_revoked',
+      'users.last_login',
+      'login_tokens.expires_at',
+      'login_tokens.revoked_at',
+    ])
     .where('login_tokens.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) throw invalidLoginToken();
   if (row.is_revoked === 1) throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
-  return { id: row.id, login: row.login, is_superuser: row.is_superuser === 1, is_remote: row.is_remote === 1, tokenHash };
+  const user: AuthenticatedUser = {
+    id: row.id,
+    login: row.login,
+    email: row.email,
+    display_name: row.display_name,
+    is_superuser: row.is_superuser,
+    is_remote: row.is_remote,
+    is_revoked: row.is_revoked,
+    last_login: row.last_login,
+  };
+  return { id: row.id, login: row.login, is_superuser: row.is_superuser === 1, is_remote: row.is_remote === 1, tokenHash, user };
 }
 
 function invalidLoginToken(): ServiceError {

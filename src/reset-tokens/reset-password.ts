@@ -6,7 +6,7 @@
 // requests with one token exactly one commits. It does not log the user in.
 
 import type { Kysely } from 'kysely';
-import { recordEvent } from '../audit/audit.js';
+import { recordEvent, recordEvents } from '../audit/audit.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
@@ -77,11 +77,15 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
       await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0 }).where('id', '=', user.id).execute();
       await revokeAllLoginTokens(trx, user.id, { now });
       const subject = toParty(user);
-      await recordEvent(trx, { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } }, now);
-      await recordEvent(trx, { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }, now);
-      if (current.is_revoked === 1) {
-        await recordEvent(trx, { type: 'account-unrevoked', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }, now);
-      }
+      await recordEvents(
+        trx,
+        [
+          { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } },
+          { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } },
+          ...(current.is_revoked === 1 ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }] : []),
+        ],
+        now,
+      );
       return true;
     });
   if (!committed) throw await reject('spent-concurrently');

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -29,7 +29,7 @@ export interface StoreOptions {
 }
 
 export function openStore(options: StoreOptions): Store {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 10) : openSqlite(options.dataDir);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 20) : openSqlite(options.dataDir);
 }
 
 // Write transactions start with BEGIN IMMEDIATE: they take the write lock up
@@ -63,8 +63,30 @@ function openSqlite(dataDir: string): Store {
   // WAL + NORMAL is durable across application crashes; only an OS crash can
   // lose the last transactions, and never corrupts the file.
   database.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(database) }) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+}
+
+// Kysely prepares every query anew, and preparing costs as much as running a
+// small query. A better-sqlite3 statement runs synchronously, so one prepared
+// statement can serve every execution of its SQL text: keep them, the most
+// recent STATEMENT_CACHE_SIZE texts (queries with `in (…)` lists vary in text).
+const STATEMENT_CACHE_SIZE = 500;
+
+function reusingStatements(database: SqliteDatabase.Database): SqliteDialectConfig['database'] {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = statements.get(sql);
+      if (!statement) {
+        statement = database.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) statements.delete(statements.keys().next().value as string);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 // int8 columns (epoch milliseconds, counters) come back as numbers, not strings.

@@ -8,11 +8,13 @@ import type { Store } from './database.js';
 import * as initial from './migrations/001_initial.js';
 import * as passwordReset from './migrations/002_password_reset.js';
 import * as decoyAttempts from './migrations/003_decoy_attempts.js';
+import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '002_password_reset': passwordReset,
   '003_decoy_attempts': decoyAttempts,
+  '004_live_reset_tokens_index': liveResetTokensIndex,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

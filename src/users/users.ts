@@ -50,7 +50,10 @@ async function roleIdsByUser(db: Executor, userIds: string[]): Promise<Map<strin
   return byUser;
 }
 
-function toUser(row: UserRow, roleIds: number[]): User {
+/** What the API shows of a user row. */
+type PublicUserRow = Pick<UserRow, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
+
+function toUser(row: PublicUserRow, roleIds: number[]): User {
   return {
     id: row.id,
     login: row.login,
@@ -87,6 +90,12 @@ export async function getUser(db: Executor, id: string): Promise<User> {
   if (!row) throw notFound('The user');
   const roles = await roleIdsByUser(db, [id]);
   return toUser(row, roles.get(id) ?? []);
+}
+
+/** A user whose row is already at hand (read with the login token): only the roles are read. */
+export async function userFromRow(db: Executor, row: PublicUserRow): Promise<User> {
+  const roles = await roleIdsByUser(db, [row.id]);
+  return toUser(row, roles.get(row.id) ?? []);
 }
 
 export interface NewUser {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
 import { hasAnyUserPermission, hasPermission } from '../../permissions/permissions.js';
 import { isUuid } from '../../users/user-id.js';
-import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser } from '../../users/users.js';
+import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
 import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../schemas.js';
@@ -32,7 +32,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.get(
       '/users/current',
       { onRequest: authenticated, schema: { summary: 'The user the login token belongs to', response: { 200: User } } },
-      async (request) => getUser(db, actorOf(request).id),
+      async (request) => userFromRow(db, actorOf(request).user),
     );
 
     app.get(

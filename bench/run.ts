@@ -1,0 +1,82 @@
+// `npm run bench`: the service's flows under HTTP load on SQLite and
+// PostgreSQL, the physical limits they are measured against, the lockout
+// flood, and the peer (better-auth), all in one run on this machine; the
+// results go to docs/benchmarks.md.
+//
+//   npm run bench                   the full run (about 7 minutes on 2 cores)
+//   npm run bench -- --quick        short runs, for trying the harness (numbers not meaningful)
+//   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
+//
+// Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
+// (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
+
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { bareRouteLoad, rawHashRate, rawSignRate } from './baselines.js';
+import { REPO_ROOT } from './lib/processes.js';
+import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
+import { runPeerFlows } from './peer/flows.js';
+import { renderReport, type Report } from './report.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const outIndex = args.indexOf('--out');
+const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
+
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+const log = (line: string) => console.log(`[${elapsed().padStart(5)}] ${line}`);
+
+const loadBefore = loadavg();
+const settings: Omit<Settings, 'rawHashRate'> = {
+  hashConnections: 8,
+  fastConnections: 16,
+  seconds: quick ? 3 : 8,
+  warmupSeconds: quick ? 1 : 2,
+};
+const floodRequests = 10_000;
+
+log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
+
+log(`baseline: raw argon2id hashes, ${settings.hashConnections} in flight`);
+const rawHash = await rawHashRate(settings.hashConnections, settings.seconds);
+const hashRate = rawHash.rate;
+log(`  ${hashRate.toFixed(1)} hashes/s, ${(rawHash.cpuPerOperation * 1000).toFixed(1)} ms of CPU each`);
+log(`baseline: raw RS256 signatures (jose, 2048-bit key), ${settings.fastConnections} in flight`);
+const signRate = (await rawSignRate(settings.fastConnections, settings.seconds)).rate;
+log(`  ${signRate.toFixed(0)} signatures/s`);
+log(`baseline: bare Fastify route, ${settings.fastConnections} connections`);
+const bare = await bareRouteLoad(settings.fastConnections, settings.seconds);
+log(`  ${bare.rps.toFixed(0)} req/s`);
+
+const full: Settings = { ...settings, rawHashRate: hashRate };
+const ours = { sqlite: await runOurFlows('sqlite', full, log), postgres: await runOurFlows('postgres', full, log) };
+const flood = { sqlite: await runLockoutFlood('sqlite', full, floodRequests, log), postgres: await runLockoutFlood('postgres', full, floodRequests, log) };
+log('peer: better-auth');
+const peer = await runPeerFlows(full, log);
+
+const report: Report = {
+  command: 'npm run bench',
+  date: new Date().toISOString(),
+  cores: availableParallelism(),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  loadBefore,
+  loadAfter: loadavg(),
+  seconds: (Date.now() - started) / 1000,
+  quick,
+  settings: full,
+  baselines: { hashRate, hashCpuSeconds: rawHash.cpuPerOperation, signRate, bare },
+  ours,
+  flood,
+  floodRequests,
+  peer,
+};
+const markdown = renderReport(report);
+if (out === '-') console.log(markdown);
+else {
+  writeFileSync(out, markdown);
+  log(`wrote ${path.relative(process.cwd(), out)}`);
+}
+log(`done in ${elapsed()}`);
