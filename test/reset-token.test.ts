@@ -134,6 +134,19 @@ for (const target of DATABASES) {
       assert.equal((await issue(target2, everyone)).statusCode, 201);
     });
 
+    test('403 for a superuser target unless the caller is a superuser, even with users:reset_password on "*"', async () => {
+      const everyone = await userWithPermission('issue-helpdesk', 'reset_password', '*');
+      const adminId = (await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: admin }).then((r) => r.json())) as { id: string };
+      const before = await service.store.db.selectFrom('reset_tokens').select('jti').where('user_id', '=', adminId.id).execute();
+      const denied = await issue(adminId.id, everyone);
+      assert.equal(denied.statusCode, 403);
+      assert.equal((denied.json() as { kind: string }).kind, 'permission-denied');
+      assert.match((denied.json() as { msg: string }).msg, /superuser/);
+      const after = await service.store.db.selectFrom('reset_tokens').select('jti').where('user_id', '=', adminId.id).execute();
+      assert.deepEqual(after, before, 'no token was recorded, none superseded');
+      assert.equal((await issue(adminId.id, admin)).statusCode, 201, 'a superuser may');
+    });
+
     test('403 for a remote user, even for a superuser', async () => {
       const created = await service.request({ method: 'POST', url: '/rbac-api/v1/users', token: admin, payload: { login: 'issue-remote', is_remote: true } });
       const id = (created.json() as { id: string }).id;

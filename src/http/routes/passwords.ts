@@ -43,10 +43,11 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
-        if (!(await hasPermission(db, actorOf(request), 'users', 'reset_password', sid))) {
+        const actor = actorOf(request);
+        if (!(await hasPermission(db, actor, 'users', 'reset_password', sid))) {
           throw permissionDenied('Issuing a reset token for this user needs users:reset_password.');
         }
-        const token = await issueResetToken({ db, keys, config }, sid, contextOf(request));
+        const token = await issueResetToken({ db, keys, config }, sid, { ...contextOf(request), actor });
         reply.code(201).header('cache-control', 'no-store');
         const wantsJson = new Negotiator(request).mediaType(['text/plain', 'application/json']) === 'application/json';
         if (wantsJson) {
