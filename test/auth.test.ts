@@ -26,6 +26,17 @@ for (const target of DATABASES) {
       assert.equal(token.split('.').length, 1, 'a login token is not a JWT');
     });
 
+    test('passwords are not truncated: a 1024-character password differing only in its last character does not log in', async () => {
+      const password = 'long passphrase '.repeat(64).slice(0, 1023) + 'a';
+      assert.equal(password.length, 1024);
+      await service.createUser('no-truncation', { password });
+      const attempt = (candidate: string) => service.request({ method: 'POST', url: tokenUrl, payload: { login: 'no-truncation', password: candidate } });
+      assert.equal((await attempt(password.slice(0, 1023) + 'b')).statusCode, 401, 'last character changed');
+      assert.equal((await attempt(password.slice(0, 1023))).statusCode, 401, 'last character dropped');
+      assert.equal((await attempt(password.slice(0, 72))).statusCode, 401, 'the first 72 characters (bcrypt would stop there)');
+      assert.equal((await attempt(password)).statusCode, 200);
+    });
+
     test('logins ignore case: Admin is admin', async () => {
       const response = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'ADMIN', password: ADMIN_PASSWORD } });
       assert.equal(response.statusCode, 200);

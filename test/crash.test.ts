@@ -12,20 +12,11 @@ import pg from 'pg';
 import { decodeJwt } from 'jose';
 import { SQLITE_FILE } from '../src/store/database.js';
 import { DATABASES, freshWorkspace } from './helpers/databases.js';
-import { spawnService } from './helpers/process.js';
+import { callApi as call, spawnService } from './helpers/process.js';
 import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
 
 const USERS = 24;
 const NO_LIMITS = ['--rate-limit-per-address', '0', '--rate-limit-per-account', '0', '--failed-attempts-lockout', '100'];
-
-async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${base}/rbac-api/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { 'x-authentication': token } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, text: await response.text() };
-}
 
 type Row = Record<string, unknown>;
 

@@ -6,27 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
-
-interface ErrorBody {
-  kind: string;
-  msg: string;
-  details?: unknown;
-}
-
-function assertError(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, kind: string): ErrorBody {
-  assert.equal(response.statusCode, status);
-  assert.match(String(response.headers['content-type']), /^application\/json/);
-  const body = response.json() as ErrorBody;
-  assert.equal(body.kind, kind);
-  assert.equal(typeof body.msg, 'string');
-  assert.ok(body.msg.length > 0);
-  assert.deepEqual(
-    Object.keys(body).filter((key) => !['kind', 'msg', 'details'].includes(key)),
-    [],
-    'no keys beyond kind, msg, details',
-  );
-  return body;
-}
+import { assertError } from './helpers/errors.js';
 
 for (const target of DATABASES) {
   describe(`error model [${target.dialect}]`, { skip: target.skip }, () => {

@@ -7,19 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
-import { spawnService, type ServiceProcess } from './helpers/process.js';
+import { callApi as call, spawnService, type ServiceProcess } from './helpers/process.js';
 import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
 
 const postgres = DATABASES.find((target) => target.dialect === 'postgres');
-
-async function call(base: string, method: string, path: string, body?: unknown, token?: string) {
-  const response = await fetch(`${base}/rbac-api/v1${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { 'x-authentication': token } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, text: await response.text() };
-}
 
 describe('two service processes on one PostgreSQL database', { skip: postgres?.skip ?? 'no PostgreSQL' }, () => {
   let workspace: Workspace;

@@ -6,12 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASES } from './helpers/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
-
-interface ErrorBody {
-  kind: string;
-  msg: string;
-  details?: unknown;
-}
+import { assertError } from './helpers/errors.js';
 
 interface Permission {
   object_type: string;
@@ -36,7 +31,6 @@ interface TypeJson {
   actions: { name: string; display_name: string; description: string }[];
 }
 
-type Response = Awaited<ReturnType<TestService['request']>>;
 
 const ROLE_KEYS = ['description', 'display_name', 'group_ids', 'id', 'permissions', 'user_ids'];
 const USER_ACTIONS = ['create', 'edit', 'disable', 'reset_password'];
@@ -44,21 +38,6 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 const api = (path: string) => `/rbac-api/v1${path}`;
 const users = (action: string, instance = '*'): Permission => ({ object_type: 'users', action, instance });
-
-function assertError(response: Response, status: number, kind: string): ErrorBody {
-  assert.equal(response.statusCode, status, `expected ${status} ${kind}, got ${response.statusCode} ${response.body}`);
-  assert.match(String(response.headers['content-type']), /^application\/json/);
-  const body = response.json() as ErrorBody;
-  assert.equal(body.kind, kind);
-  assert.equal(typeof body.msg, 'string');
-  assert.ok(body.msg.length > 0, 'msg is not empty');
-  assert.deepEqual(
-    Object.keys(body).filter((key) => !['kind', 'msg', 'details'].includes(key)),
-    [],
-    'no keys beyond kind, msg, details',
-  );
-  return body;
-}
 
 for (const target of DATABASES) {
   describe(`roles and permission types [${target.dialect}]`, { skip: target.skip }, () => {

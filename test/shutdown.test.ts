@@ -76,7 +76,7 @@ const isLoginStart = (line: { msg: string; req?: { url: string } }) => line.msg 
 describe('graceful shutdown of rbac serve', () => {
   test('SIGTERM: requests in flight get their answers, new connections are refused, exit code 0', async () => {
     const service = await spawnService(
-      ['--log-level', 'info', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
+      ['--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
       { UV_THREADPOOL_SIZE: '1' },
     );
     try {

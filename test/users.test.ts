@@ -7,12 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { hashLoginToken } from '../src/auth/login-tokens.js';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
-
-interface ErrorBody {
-  kind: string;
-  msg: string;
-  details?: unknown;
-}
+import { assertError, type ErrorBody } from './helpers/errors.js';
 
 interface UserJson {
   id: string;
@@ -33,28 +28,12 @@ interface Permission {
   instance: string;
 }
 
-type Response = Awaited<ReturnType<TestService['request']>>;
 
 const USER_KEYS = ['display_name', 'email', 'id', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'role_ids'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 const api = (path: string) => `/rbac-api/v1${path}`;
-
-function assertError(response: Response, status: number, kind: string): ErrorBody {
-  assert.equal(response.statusCode, status, `expected ${status} ${kind}, got ${response.statusCode} ${response.body}`);
-  assert.match(String(response.headers['content-type']), /^application\/json/);
-  const body = response.json() as ErrorBody;
-  assert.equal(body.kind, kind);
-  assert.equal(typeof body.msg, 'string');
-  assert.ok(body.msg.length > 0, 'msg is not empty');
-  assert.deepEqual(
-    Object.keys(body).filter((key) => !['kind', 'msg', 'details'].includes(key)),
-    [],
-    'no keys beyond kind, msg, details',
-  );
-  return body;
-}
 
 /** The user JSON has exactly the PE fields, with the right types, and nothing secret. */
 function assertUserShape(user: UserJson): void {
@@ -355,6 +334,22 @@ for (const target of DATABASES) {
         assert.equal(user.is_superuser, false);
         assert.equal((await userRow(user.id)).password_hash, null);
         assert.equal((await fetchUser(user.id)).is_remote, true);
+      });
+
+      test('POST /users applies the password policy: a common or too-short password is 400 invalid-password, nothing is created', async () => {
+        const count = await userCount();
+        for (const [password, violation] of [
+          ['password1234', 'common-password'],
+          ['Zq8#vW', 'too-short'],
+          ['policy-login-x-1234567', 'contains-login'],
+        ] as const) {
+          const response = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'policy-login', password } });
+          const body = assertError(response, 400, 'invalid-password');
+          const violations = (body.details as { violations: { rule: string }[] }).violations.map((entry) => entry.rule);
+          assert.ok(violations.includes(violation), `${violation} in ${JSON.stringify(violations)}`);
+          assert.ok(!response.body.includes(password), 'the password is not echoed');
+        }
+        assert.equal(await userCount(), count);
       });
 
       test('a remote user given a password is 400 schema-violation, and is not created', async () => {

@@ -70,3 +70,13 @@ export async function spawnService(options: { dataDir: string; databaseUrl?: str
     },
   };
 }
+
+/** One JSON API call to a service process: status and body text. */
+export async function callApi(base: string, method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${base}/rbac-api/v1${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { 'x-authentication': token } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, text: await response.text() };
+}

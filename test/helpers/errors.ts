@@ -1,0 +1,25 @@
+// The contract's error format (CONTRACT §7), checked the same way by every suite.
+
+import assert from 'node:assert/strict';
+
+export interface ErrorBody {
+  kind: string;
+  msg: string;
+  details?: unknown;
+}
+
+/** Asserts status, JSON content type, the kind, a non-empty msg and no keys beyond kind, msg, details; returns the body. */
+export function assertError(response: { statusCode: number; headers: Record<string, unknown>; body?: string; json(): unknown }, status: number, kind: string): ErrorBody {
+  assert.equal(response.statusCode, status, `expected ${status} ${kind}, got ${response.statusCode} ${response.body ?? ''}`);
+  assert.match(String(response.headers['content-type']), /^application\/json/);
+  const body = response.json() as ErrorBody;
+  assert.equal(body.kind, kind);
+  assert.equal(typeof body.msg, 'string');
+  assert.ok(body.msg.length > 0, 'msg is not empty');
+  assert.deepEqual(
+    Object.keys(body).filter((key) => !['kind', 'msg', 'details'].includes(key)),
+    [],
+    'no keys beyond kind, msg, details',
+  );
+  return body;
+}
