@@ -17,9 +17,17 @@ export interface ActiveKey {
 }
 
 async function newKeyRow(now: number) {
-  const { privateKey, publicKey } = await generateKeyPair(RESET_TOKEN_ALGORITHM, { modulusLength: 2048, extractable: true });
-  const publicJwk = await exportJWK(publicKey);
-  const kid = await calculateJwkThumbprint(publicJwk);
+  let privateKey: CryptoKey;
+  let publicJwk: JWK;
+  let kid: string;
+  // A kid is typed on command lines (`rbac keys retire <kid>`), where one
+  // starting with '-' reads as an option; 1 thumbprint in 64 does, so draw again.
+  do {
+    const pair = await generateKeyPair(RESET_TOKEN_ALGORITHM, { modulusLength: 2048, extractable: true });
+    privateKey = pair.privateKey;
+    publicJwk = await exportJWK(pair.publicKey);
+    kid = await calculateJwkThumbprint(publicJwk);
+  } while (kid.startsWith('-'));
   const privateJwk = await exportJWK(privateKey);
   return {
     kid,
