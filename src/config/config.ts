@@ -5,6 +5,7 @@
 // naming the key; nothing falls back silently.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
@@ -21,6 +22,7 @@ export interface Config {
   metricsPort: number;
   metricsHost: string;
   publicUrl: string | undefined;
+  trustedProxies: string | undefined;
   rateLimitPerAddress: number;
   rateLimitPerAccount: number;
   failedAttemptsLockout: number;
@@ -101,6 +103,27 @@ function publicUrl(raw: Raw): string {
   return value.replace(/\/+$/, '');
 }
 
+// What proxy-addr (Fastify's trustProxy) takes: its named ranges, addresses and CIDR ranges.
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+function addressList(raw: Raw): string {
+  const entries = text(raw)
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (NAMED_RANGES.includes(entry)) continue;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+    if (family === 0 || !prefixOk || rest.length > 0) {
+      throw new Error(`must be a comma-separated list of addresses, CIDR ranges (10.0.0.0/8) or ${NAMED_RANGES.join(', ')}; ${JSON.stringify(entry)} is none of them`);
+    }
+  }
+  if (entries.length === 0) throw new Error('must name at least one address');
+  return entries.join(',');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 function logLevel(raw: Raw): string {
   const value = text(raw).toLowerCase();
@@ -137,6 +160,14 @@ export const SETTINGS = [
     description: 'base URL users reach the service at, for reset links; default from the request, or https://localhost:<port>',
     default: undefined,
     parse: publicUrl,
+  },
+  {
+    key: 'trusted-proxies',
+    field: 'trustedProxies',
+    description:
+      'reverse proxies (addresses, CIDR ranges, loopback, linklocal, uniquelocal) whose X-Forwarded-For, -Proto and -Host are believed; unset means none: the connecting address is the client',
+    default: undefined,
+    parse: addressList,
   },
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
   { key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) },

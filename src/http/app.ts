@@ -60,6 +60,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     return503OnClosing: true,
     genReqId: requestIdOf,
+    // Behind a trusted proxy, request.ip (rate limits, audit events, logs) is the
+    // client it forwards for, and reset links use its X-Forwarded-Proto/-Host.
+    trustProxy: services.config.trustedProxies ?? false,
     // src/http/observability.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
