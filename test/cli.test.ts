@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -31,6 +30,7 @@ import type { UserRow } from '../src/store/schema.js';
 import { ensureBootstrapAdmin } from '../src/users/bootstrap.js';
 import { createUser } from '../src/users/users.js';
 import { DATABASES, freshWorkspace, type DialectName, type Workspace } from './helpers/databases.js';
+import { callPort, type Reply } from './helpers/http.js';
 import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -258,34 +258,8 @@ async function withSeeded(dialect: DialectName, body: (workspace: Workspace, ope
 
 // ---------------------------------------------------------------- HTTP to a running service
 
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function call(port: number, options: { method?: string; path: string; token?: string; json?: unknown }): Promise<Reply> {
-  const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
-  const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = Buffer.byteLength(payload);
-  }
-  if (options.token) headers['x-authentication'] = options.token;
-  return new Promise((resolve, reject) => {
-    const request = http.request({ hostname: '127.0.0.1', port, path: options.path, method: options.method ?? 'GET', headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.setTimeout(15_000, () => request.destroy(new Error(`request to ${options.path} timed out`)));
-    request.end(payload);
-  });
-}
-
 const portOf = (service: RunningService) => (service.app.server.address() as AddressInfo).port;
-const loginOver = (port: number, login: string, password: string) => call(port, { method: 'POST', path: '/rbac-api/v1/auth/token', json: { login, password } });
+const loginOver = (port: number, login: string, password: string) => callPort(port, { method: 'POST', path: '/rbac-api/v1/auth/token', json: { login, password } });
 
 async function tokenOver(port: number, login: string, password: string): Promise<string> {
   const reply = await loginOver(port, login, password);
@@ -545,7 +519,7 @@ for (const target of DATABASES) {
         try {
           const port = portOf(service);
           const adminToken = await tokenOver(port, 'admin', ADMIN_PASSWORD);
-          const created = await call(port, {
+          const created = await callPort(port, {
             method: 'POST',
             path: '/rbac-api/v1/users',
             token: adminToken,
@@ -553,7 +527,7 @@ for (const target of DATABASES) {
           });
           assert.equal(created.status, 201, created.body);
           const aliceToken = await tokenOver(port, 'alice', USER_PASSWORD);
-          const aliceBefore = JSON.parse((await call(port, { path: '/rbac-api/v1/users/current', token: aliceToken })).body) as Record<string, unknown>;
+          const aliceBefore = JSON.parse((await callPort(port, { path: '/rbac-api/v1/users/current', token: aliceToken })).body) as Record<string, unknown>;
 
           interface Outcome {
             what: string;
@@ -567,8 +541,8 @@ for (const target of DATABASES) {
           let stop = false;
           const requests: [string, () => Promise<Reply>][] = [
             ['alice login', () => loginOver(port, 'alice', USER_PASSWORD)],
-            ['users/current', () => call(port, { path: '/rbac-api/v1/users/current', token: aliceToken })],
-            ['status', () => call(port, { path: '/status/v1/simple' })],
+            ['users/current', () => callPort(port, { path: '/rbac-api/v1/users/current', token: aliceToken })],
+            ['status', () => callPort(port, { path: '/status/v1/simple' })],
           ];
           const loop = async () => {
             while (!stop && Date.now() < deadline) {
@@ -610,12 +584,12 @@ for (const target of DATABASES) {
 
           assert.equal((await loginOver(port, 'admin', ADMIN_PASSWORD)).status, 401, 'the old admin password is refused');
           const newAdminToken = await tokenOver(port, 'admin', NEW_ADMIN_PASSWORD);
-          assert.equal((await call(port, { path: '/rbac-api/v1/users/current', token: adminToken })).status, 401, "the admin's old token is revoked");
-          const current = await call(port, { path: '/rbac-api/v1/users/current', token: newAdminToken });
+          assert.equal((await callPort(port, { path: '/rbac-api/v1/users/current', token: adminToken })).status, 401, "the admin's old token is revoked");
+          const current = await callPort(port, { path: '/rbac-api/v1/users/current', token: newAdminToken });
           assert.equal(current.status, 200);
           assert.equal((JSON.parse(current.body) as { login: string }).login, 'admin');
 
-          const aliceAfter = await call(port, { path: '/rbac-api/v1/users/current', token: aliceToken });
+          const aliceAfter = await callPort(port, { path: '/rbac-api/v1/users/current', token: aliceToken });
           assert.equal(aliceAfter.status, 200, "alice's token still works");
           // Everything but last_login, which the loop's logins keep moving.
           const withoutLastLogin = (user: Record<string, unknown>) => Object.fromEntries(Object.entries(user).filter(([key]) => key !== 'last_login'));
@@ -804,11 +778,11 @@ for (const target of DATABASES) {
           const events = await service.store.db.selectFrom('audit_events').select(['subject_id', 'actor_id', 'source_address']).where('type', '=', 'reset-token-issued').execute();
           assert.deepEqual(events, [{ subject_id: frank.id, actor_id: null, source_address: 'cli' }]);
           const newPassword = 'a renewed secret passphrase';
-          const reset = await call(port, { method: 'POST', path: '/rbac-api/v1/auth/reset', json: { token, password: newPassword } });
+          const reset = await callPort(port, { method: 'POST', path: '/rbac-api/v1/auth/reset', json: { token, password: newPassword } });
           assert.equal(reset.status, 200, reset.body);
           assert.equal((await loginOver(port, 'frank', newPassword)).status, 200);
           assert.equal((await loginOver(port, 'frank', USER_PASSWORD)).status, 401);
-          const again = await call(port, { method: 'POST', path: '/rbac-api/v1/auth/reset', json: { token, password: 'another new passphrase' } });
+          const again = await callPort(port, { method: 'POST', path: '/rbac-api/v1/auth/reset', json: { token, password: 'another new passphrase' } });
           assert.equal(again.status, 403, 'the token is single-use');
         } finally {
           await service.close();
@@ -836,7 +810,7 @@ for (const target of DATABASES) {
             void exited.then((code) => reject(new Error(`serve exited with ${String(code)}: ${stderr}`)));
           });
           const port = Number(new URL(url).port);
-          const status = await call(port, { path: '/status/v1/simple' });
+          const status = await callPort(port, { path: '/status/v1/simple' });
           assert.equal(status.status, 200);
           assert.equal(status.body, 'running');
           assert.equal((await loginOver(port, 'admin', ADMIN_PASSWORD)).status, 200, 'RBAC_ADMIN_PASSWORD bootstrapped admin');

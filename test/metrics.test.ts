@@ -6,22 +6,13 @@
 // PostgreSQL (which adds the connection pool gauges).
 
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { defaultConfig, type Config } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
 import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
+import { freePort } from './helpers/process.js';
 import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function configFor(workspace: Workspace, overrides: Partial<Config> = {}): Promise<Config> {
   return defaultConfig({

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ADMIN_PASSWORD } from './helpers/service.js';
-import { spawnService, type LogLine } from './helpers/spawn-service.js';
+import { spawnService, type LogLine } from './helpers/process.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -19,7 +19,7 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
 
 describe('request ids in the JSON log of rbac serve', () => {
   test('--log-level info: every response line carries the request id the response names', async () => {
-    const service = await spawnService(['--log-level', 'info']);
+    const service = await spawnService({ extraArgs: ['--log-level', 'info'] });
     try {
       const fromBalancer = await call(`${service.url}/status/v1/simple`, { headers: { 'x-request-id': 'lb-request-42' } });
       assert.equal(fromBalancer.status, 200);
@@ -67,7 +67,7 @@ describe('request ids in the JSON log of rbac serve', () => {
   });
 
   test('--log-level warn logs no request lines, and beats RBAC_LOG_LEVEL=info', async () => {
-    const service = await spawnService(['--log-level', 'warn'], { RBAC_LOG_LEVEL: 'info' });
+    const service = await spawnService({ extraArgs: ['--log-level', 'warn'], env: { RBAC_LOG_LEVEL: 'info' } });
     try {
       for (let index = 0; index < 3; index++) assert.equal((await call(`${service.url}/status/v1/simple`)).status, 200);
       assert.equal((await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: '{"login": "admin", "password": "wrong"}' })).status, 401);
@@ -84,7 +84,7 @@ describe('request ids in the JSON log of rbac serve', () => {
   });
 
   test('--log-level debug adds an incoming request line with the same id, before the completed one', async () => {
-    const service = await spawnService(['--log-level', 'debug']);
+    const service = await spawnService({ extraArgs: ['--log-level', 'debug'] });
     try {
       const reply = await call(`${service.url}/status/v1/simple`, { headers: { 'x-request-id': 'debug-request-7' } });
       assert.equal(reply.status, 200);

@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,46 +20,14 @@ import { defaultConfig, type Config } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService, type StartOptions } from '../src/server.js';
 import { DATABASES, freshWorkspace, type DialectName, type Workspace } from './helpers/databases.js';
+import { callPort, type CallOptions, type Reply } from './helpers/http.js';
 import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-interface CallOptions {
-  method?: string;
-  path: string;
-  token?: string;
-  json?: unknown;
-}
-
 /** One request to a running service: HTTPS trusting only `ca` (checked against the name localhost), or plain HTTP. */
-function call(service: RunningService, options: CallOptions, ca?: string): Promise<Reply> {
-  const port = (service.app.server.address() as AddressInfo).port;
-  const payload = options.json === undefined ? undefined : JSON.stringify(options.json);
-  const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = Buffer.byteLength(payload);
-  }
-  if (options.token) headers['x-authentication'] = options.token;
-  const common = { hostname: 'localhost', family: 4, port, path: options.path, method: options.method ?? 'GET', headers, agent: false as const };
-  return new Promise((resolve, reject) => {
-    const onResponse = (response: http.IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    };
-    const request = ca === undefined ? http.request(common, onResponse) : https.request({ ...common, ca }, onResponse);
-    request.on('error', reject);
-    request.setTimeout(15_000, () => request.destroy(new Error(`request to ${options.path} timed out`)));
-    request.end(payload);
-  });
+function call(service: RunningService, options: Omit<CallOptions, 'ca'>, ca?: string): Promise<Reply> {
+  return callPort((service.app.server.address() as AddressInfo).port, { ...options, ca });
 }
 
 async function login(service: RunningService, password: string, ca?: string): Promise<Reply> {

@@ -13,7 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
 import { ADMIN_PASSWORD } from './helpers/service.js';
-import { spawnService } from './helpers/spawn-service.js';
+import { spawnService } from './helpers/process.js';
 
 interface Answer {
   status: number;
@@ -75,10 +75,10 @@ const isLoginStart = (line: { msg: string; req?: { url: string } }) => line.msg 
 
 describe('graceful shutdown of rbac serve', () => {
   test('SIGTERM: requests in flight get their answers, new connections are refused, exit code 0', async () => {
-    const service = await spawnService(
-      ['--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
-      { UV_THREADPOOL_SIZE: '1' },
-    );
+    const service = await spawnService({
+      extraArgs: ['--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
+      env: { UV_THREADPOOL_SIZE: '1' },
+    });
     try {
       // Half-sent logins: the service has them (logged) but cannot answer before the rest of the body.
       const halfSent = Array.from({ length: 4 }, () => login(service.port));

@@ -1,17 +1,54 @@
-// The real service as a child process: `rbac serve` on plain HTTP on a free
-// loopback port, for tests that need several processes or a hard kill.
+// The real service as a child process, as an operator runs it:
+// `node --import tsx src/cli/main.ts serve --insecure-http --port <free port>
+// --metrics-port 0 --data-dir <dir>` with RBAC_ADMIN_PASSWORD set and no
+// other RBAC_* variable inherited. For tests that need several processes, a
+// hard kill, signals, or the JSON log it writes on stdout.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ADMIN_PASSWORD } from './service.js';
 import { keepProcessOutput } from './suite-log.js';
 
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const READY_WITHIN_MS = 30_000;
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  reqId?: string;
+  req?: { id: string; method: string; url: string };
+  res?: { statusCode: number };
+  [key: string]: unknown;
+}
+
 export interface ServiceProcess {
   url: string;
-  child: ChildProcess;
-  /** Everything the process wrote, for diagnostics and secret checks. */
+  port: number;
+  child: ChildProcessWithoutNullStreams;
+  /** Every JSON line the service logged so far. */
+  log: LogLine[];
+  /** Everything the process wrote on stdout and stderr, for diagnostics and secret checks. */
   output(): string;
+  stderr(): string;
+  /** Resolves when a logged line matches. */
+  waitForLog(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends the signal (if it still runs), waits for the exit, keeps the output with the suite's logs; the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Kills it if it still runs, keeps its output, and removes the data dir when this helper made it. */
+  cleanup(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Default: a new temporary directory, removed by cleanup(). */
+  dataDir?: string | undefined;
+  databaseUrl?: string | undefined;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
 }
 
 export function freePort(): Promise<number> {
@@ -26,49 +63,106 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function spawnService(options: { dataDir: string; databaseUrl?: string | undefined; extraArgs?: string[]; env?: Record<string, string> }): Promise<ServiceProcess> {
+export async function spawnService(options: SpawnOptions = {}): Promise<ServiceProcess> {
+  const ownDataDir = options.dataDir === undefined ? mkdtempSync(path.join(tmpdir(), 'rbac-spawn-')) : undefined;
+  const dataDir = options.dataDir ?? (ownDataDir as string);
   const port = await freePort();
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--insecure-http', '--port', String(port), '--metrics-port', '0', '--data-dir', options.dataDir];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--insecure-http', '--port', String(port), '--metrics-port', '0', '--data-dir', dataDir];
   if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
   args.push(...(options.extraArgs ?? []));
-  const child = spawn(process.execPath, args, {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env: { ...process.env, RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD, RBAC_LOG_LEVEL: 'info', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const baseEnv: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('RBAC_')) baseEnv[name] = value;
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...baseEnv, RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+
+  const log: LogLine[] = [];
+  const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${output}`);
-    try {
-      const response = await fetch(`${url}/status/v1/simple`);
-      if ((await response.text()) === 'running') break;
-    } catch {
-      // not listening yet
+  let stderr = '';
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    output += chunk;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const text of lines) {
+      if (!text.startsWith('{')) continue;
+      const line = JSON.parse(text) as LogLine;
+      log.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
     }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`service did not start: ${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  });
+  child.stderr.setEncoding('utf8');
+  // Ready when the CLI says so on stderr (whatever the log level).
+  const ready = new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: string) => {
+      output += chunk;
+      stderr += chunk;
+      if (stderr.includes('rbac service running at')) resolve();
+    });
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  let kept = false;
+  const keepOutput = () => {
+    if (!kept) keepProcessOutput(String(port), output);
+    kept = true;
+  };
 
-  return {
-    url,
+  const service: ServiceProcess = {
+    url: `http://127.0.0.1:${port}`,
+    port,
     child,
+    log,
     output: () => output,
+    stderr: () => stderr,
+    waitForLog(predicate, timeoutMs = 20_000) {
+      const found = log.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        waiters.push({
+          predicate,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => reject(new Error(`the service exited; stderr: ${stderr}`)));
+      });
+    },
+    exited,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const code = await exited;
-      keepProcessOutput(String(port), output);
+      if (running()) child.kill(signal);
+      const { code } = await exited;
+      keepOutput();
       return code;
     },
+    async cleanup() {
+      await service.stop('SIGKILL');
+      if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+    },
   };
+
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ready,
+      exited.then(() => Promise.reject(new Error(`rbac serve exited before it was ready: ${output}`))),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`rbac serve not ready after ${READY_WITHIN_MS / 1000} s: ${output}`)), READY_WITHIN_MS))),
+    ]);
+  } catch (error) {
+    await service.cleanup();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return service;
 }
 
 /** One JSON API call to a service process: status and body text. */
