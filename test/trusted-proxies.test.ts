@@ -28,6 +28,20 @@ const wrongLogin = (service: TestService, login: string, forwardedFor: string) =
     headers: { 'x-forwarded-for': forwardedFor },
   });
 
+/** The reset link for a new user, asked for through the proxy: Host is the service's internal name, X-Forwarded-* the public one. */
+async function resetLinkThroughProxy(service: TestService, admin: string, login: string): Promise<string> {
+  const sid = await service.createUser(login);
+  const response = await service.request({
+    method: 'POST',
+    url: `/rbac-api/v1/users/${sid}/password/reset`,
+    token: admin,
+    remoteAddress: PROXY,
+    headers: { host: 'rbac.internal:4433', 'x-forwarded-host': 'rbac.example.com', 'x-forwarded-proto': 'https', accept: 'application/json' },
+  });
+  assert.equal(response.statusCode, 201);
+  return (response.json() as { url: string }).url;
+}
+
 for (const target of DATABASES) {
   describe(`trusted proxies [${target.dialect}]`, { skip: target.skip }, () => {
     describe('unset (the default)', () => {
@@ -49,15 +63,7 @@ for (const target of DATABASES) {
       });
 
       test('reset links take the Host header, not X-Forwarded-Host', async () => {
-        const sid = await service.createUser('direct-reset');
-        const response = await service.request({
-          method: 'POST',
-          url: `/rbac-api/v1/users/${sid}/password/reset`,
-          token: admin,
-          headers: { host: 'rbac.internal:4433', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', accept: 'application/json' },
-        });
-        assert.equal(response.statusCode, 201);
-        assert.match((response.json() as { url: string }).url, /^http:\/\/rbac\.internal:4433\/auth\/reset\?token=/);
+        assert.match(await resetLinkThroughProxy(service, admin, 'direct-reset'), /^http:\/\/rbac\.internal:4433\/auth\/reset\?token=/);
       });
     });
 
@@ -97,16 +103,7 @@ for (const target of DATABASES) {
       });
 
       test('reset links use the X-Forwarded-Proto and -Host the proxy sends', async () => {
-        const sid = await service.createUser('proxied-reset');
-        const response = await service.request({
-          method: 'POST',
-          url: `/rbac-api/v1/users/${sid}/password/reset`,
-          token: admin,
-          remoteAddress: PROXY,
-          headers: { host: 'rbac.internal:4433', 'x-forwarded-host': 'rbac.example.com', 'x-forwarded-proto': 'https', accept: 'application/json' },
-        });
-        assert.equal(response.statusCode, 201);
-        assert.match((response.json() as { url: string }).url, /^https:\/\/rbac\.example\.com\/auth\/reset\?token=/);
+        assert.match(await resetLinkThroughProxy(service, admin, 'proxied-reset'), /^https:\/\/rbac\.example\.com\/auth\/reset\?token=/);
       });
     });
   });
