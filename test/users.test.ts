@@ -550,10 +550,14 @@ for (const target of DATABASES) {
         assertError(await putUser(editor.id, editor.token, { id: editor.id, role_ids: [roleId] }), 403, 'permission-denied');
       });
 
-      test('only a superuser may revoke, reinstate or delete a superuser', async () => {
+      test('only a superuser may edit, revoke, reinstate or delete a superuser, whatever users permissions on "*" others hold', async () => {
         const disabler = await actorWith('disable-star-super', [users('disable')]);
+        const editor = await actorWith('edit-star-super', [users('edit'), users('disable')]);
         const superId = await service.createUser('second-superuser');
         await service.store.db.updateTable('users').set({ is_superuser: 1 }).where('id', '=', superId).execute();
+        const refused = assertError(await putUser(superId, editor.token, { id: superId, display_name: 'Renamed by a delegate' }), 403, 'permission-denied');
+        assert.match(refused.msg, /superuser/);
+        assert.equal((await fetchUser(superId)).display_name, 'second-superuser');
         assertError(await putUser(superId, disabler.token, { id: superId, is_revoked: true }), 403, 'permission-denied');
         assertError(
           await service.request({ method: 'DELETE', url: `/rbac-api/v1/users/${superId}`, token: disabler.token }),

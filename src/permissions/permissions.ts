@@ -3,6 +3,7 @@
 // create, edit, disable and reset_password; instance is "*" or a user id.
 
 import type { Executor } from '../audit/audit.js';
+import { permissionDenied } from '../errors.js';
 
 export interface Permission {
   object_type: string;
@@ -63,6 +64,32 @@ export async function hasPermission(
       permission.action === action &&
       (permission.instance === '*' || permission.instance === instance),
   );
+}
+
+export type UserAction = (typeof PERMISSION_TYPES)[0]['actions'][number]['name'];
+
+/** Whether the actor may take a users action on one user, and if not, why. */
+export type UserPermission = 'granted' | 'not-held' | 'superuser-only';
+
+/**
+ * users:<action> on one user. A delegated permission never reaches a
+ * superuser: whoever may edit, revoke, delete or reset the password of a
+ * superuser holds that superuser's powers, so only superusers may. A user id
+ * that does not exist is 'granted' to a holder of the permission (the caller's
+ * own lookup then answers 404) and 'not-held' to anyone else, who so learns
+ * nothing about which ids exist.
+ */
+export async function userPermission(db: Executor, actor: Actor, action: UserAction, userId: string): Promise<UserPermission> {
+  if (actor.is_superuser) return 'granted';
+  if (!(await hasPermission(db, actor, 'users', action, userId))) return 'not-held';
+  const target = await db.selectFrom('users').select('is_superuser').where('id', '=', userId).executeTakeFirst();
+  return target?.is_superuser === 1 ? 'superuser-only' : 'granted';
+}
+
+/** Throws 403 permission-denied unless granted: `notHeldMessage` names the permission that is missing. */
+export function assertGranted(permission: UserPermission, notHeldMessage: string): void {
+  if (permission === 'superuser-only') throw permissionDenied('Only a superuser can change, revoke, delete or reset the password of a superuser.');
+  if (permission === 'not-held') throw permissionDenied(notHeldMessage);
 }
 
 /** Whether the actor holds any permission on users at all (needed to look users up). */

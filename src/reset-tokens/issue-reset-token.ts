@@ -18,8 +18,8 @@ export interface IssueDeps {
 }
 
 export interface IssueContext {
-  /** Who asks; null for the operator at the server (`rbac reset-token`). */
-  actor: (Party & { is_superuser: boolean }) | null;
+  /** Who asks (their permission is checked by the caller); null for the operator at the server (`rbac reset-token`). */
+  actor: Party | null;
   sourceAddress: string | null;
 }
 
@@ -28,12 +28,6 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
   if (!user) throw notFound('The user');
   if (user.is_remote === 1) {
     throw new ServiceError('permission-denied', 'This is a remote user: its password is managed by its directory service.');
-  }
-  // Whoever sets a superuser's password becomes that superuser: a delegated
-  // users:reset_password (even on "*") must not reach them, just as revoking
-  // or deleting a superuser is for superusers only.
-  if (user.is_superuser === 1 && context.actor && !context.actor.is_superuser) {
-    throw new ServiceError('permission-denied', 'Only a superuser can issue a reset token for a superuser.');
   }
 
   const now = Date.now();
@@ -64,7 +58,7 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
       .execute();
     await recordEvent(trx, {
       type: 'reset-token-issued',
-      actor: context.actor && { id: context.actor.id, login: context.actor.login },
+      actor: context.actor,
       subject: toParty(user),
       sourceAddress: context.sourceAddress,
       details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() },

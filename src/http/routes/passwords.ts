@@ -3,10 +3,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Negotiator from 'negotiator';
 import { Type } from 'typebox';
-import { permissionDenied } from '../../errors.js';
 import { changeOwnPassword } from '../../passwords/change-password.js';
 import { validatePasswordFor } from '../../passwords/validate-password.js';
-import { hasPermission } from '../../permissions/permissions.js';
+import { assertGranted, userPermission } from '../../permissions/permissions.js';
 import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
@@ -43,11 +42,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
-        const actor = actorOf(request);
-        if (!(await hasPermission(db, actor, 'users', 'reset_password', sid))) {
-          throw permissionDenied('Issuing a reset token for this user needs users:reset_password.');
-        }
-        const token = await issueResetToken({ db, keys, config }, sid, { ...contextOf(request), actor });
+        assertGranted(await userPermission(db, actorOf(request), 'reset_password', sid), 'Issuing a reset token for this user needs users:reset_password.');
+        const token = await issueResetToken({ db, keys, config }, sid, contextOf(request));
         reply.code(201).header('cache-control', 'no-store');
         const wantsJson = new Negotiator(request).mediaType(['text/plain', 'application/json']) === 'application/json';
         if (wantsJson) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
-import { hasAnyUserPermission, hasPermission } from '../../permissions/permissions.js';
+import { assertGranted, hasAnyUserPermission, hasPermission, userPermission } from '../../permissions/permissions.js';
 import { isUuid } from '../../users/user-id.js';
 import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
@@ -77,16 +77,15 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         if (body.id !== undefined && body.id.toLowerCase() !== sid) {
           throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
         }
-        const mayEdit = await hasPermission(db, actor, 'users', 'edit', sid);
-        const mayDisable = await hasPermission(db, actor, 'users', 'disable', sid);
-        if (!mayEdit && !mayDisable) throw permissionDenied();
+        const edit = await userPermission(db, actor, 'edit', sid);
+        const disable = edit === 'superuser-only' ? edit : await userPermission(db, actor, 'disable', sid);
+        if (edit !== 'granted' && disable !== 'granted') assertGranted(disable, 'Changing this user needs users:edit or users:disable.');
         const current = await getUser(db, sid);
         const aspects = changedAspects(current, body);
-        if (aspects.edits && !mayEdit) throw permissionDenied('Editing this user needs users:edit.');
+        if (aspects.edits) assertGranted(edit, 'Editing this user needs users:edit.');
         // Roles carry permissions: granting them is kept with superusers, or users:edit would let anyone promote themselves.
         if (aspects.roles && !actor.is_superuser) throw permissionDenied('Only superusers can change the roles of a user.');
-        if (aspects.revocation && !mayDisable) throw permissionDenied('Revoking or reinstating this user needs users:disable.');
-        if (aspects.revocation && current.is_superuser && !actor.is_superuser) throw permissionDenied('Only superusers can revoke or reinstate a superuser.');
+        if (aspects.revocation) assertGranted(disable, 'Revoking or reinstating this user needs users:disable.');
         if (aspects.revocation && body.is_revoked && actor.id === sid) throw permissionDenied('You cannot revoke your own account.');
         return updateUser(db, sid, body, contextOf(request));
       },
@@ -98,8 +97,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
         const actor = actorOf(request);
-        if (!(await hasPermission(db, actor, 'users', 'disable', sid))) throw permissionDenied('Deleting this user needs users:disable.');
-        if (!actor.is_superuser && (await getUser(db, sid)).is_superuser) throw permissionDenied('Only superusers can delete a superuser.');
+        assertGranted(await userPermission(db, actor, 'disable', sid), 'Deleting this user needs users:disable.');
         await deleteUser(db, sid, contextOf(request));
         return reply.code(204).send(null);
       },
