@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { recordEvent } from '../src/audit/audit.js';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { AUDIT_EVENT_CHANNEL, inTransaction, recordEvent, type PublishedEvents } from '../src/audit/audit.js';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
 
@@ -195,6 +196,42 @@ for (const target of DATABASES) {
       // And the raw table agrees.
       const rows = JSON.stringify(await service.store.db.selectFrom('audit_events').selectAll().execute());
       for (const secret of secrets) assert.ok(!rows.includes(secret));
+    });
+
+    test('events are published (for the metrics) when their transaction commits, and never when it rolls back', async () => {
+      const heard: PublishedEvents[] = [];
+      const listen = (message: unknown) => heard.push(message as PublishedEvents);
+      subscribe(AUDIT_EVENT_CHANNEL, listen);
+      try {
+        const db = service.store.db;
+        const event = (marker: string) => ({ type: 'account-revoked' as const, subject: { id: null, login: `publish-${marker}` }, details: { marker } });
+        await assert.rejects(
+          inTransaction(db, async (trx) => {
+            await recordEvent(trx, event('rolled-back'));
+            throw new Error('the change fails after its event was written');
+          }),
+          /the change fails/,
+        );
+        assert.equal(heard.length, 0, 'nothing published for a rolled back change');
+        assert.equal((await db.selectFrom('audit_events').select('id').where('subject_login', '=', 'publish-rolled-back').execute()).length, 0);
+
+        await inTransaction(db, async (trx) => {
+          await recordEvent(trx, event('committed'));
+          assert.equal(heard.length, 0, 'not before the commit');
+        });
+        assert.equal(heard.length, 1);
+        assert.equal(heard[0]?.db, db, 'with the store it was written to');
+        assert.deepEqual(heard[0]?.events.map((published) => published.subject?.login), ['publish-committed']);
+
+        await assert.rejects(
+          db.transaction().execute((trx) => recordEvent(trx, event('unpublishable'))),
+          /inTransaction/,
+          'a transaction that could not publish its events refuses them',
+        );
+        assert.equal((await db.selectFrom('audit_events').select('id').where('subject_login', '=', 'publish-unpublishable').execute()).length, 0);
+      } finally {
+        unsubscribe(AUDIT_EVENT_CHANNEL, listen);
+      }
     });
   });
 }

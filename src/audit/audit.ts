@@ -37,9 +37,33 @@ export interface AuditEvent {
   details?: Record<string, string | number | boolean | null>;
 }
 
-/** Each recorded event is published here (the metrics count them); its transaction may still roll back. */
-export const AUDIT_EVENT_CHANNEL = 'rbac:audit-event';
-const recorded = channel(AUDIT_EVENT_CHANNEL);
+/** Events are published here once written for good, with the store they were written to (the metrics count them). */
+export const AUDIT_EVENT_CHANNEL = 'rbac:audit-events';
+export interface PublishedEvents {
+  /** The store (root Kysely instance) that holds them. */
+  db: Kysely<Database>;
+  events: AuditEvent[];
+}
+const published = channel(AUDIT_EVENT_CHANNEL);
+
+function publish(message: PublishedEvents): void {
+  if (message.events.length > 0 && published.hasSubscribers) published.publish(message);
+}
+
+// Events written inside a transaction wait here until it commits: a rolled
+// back change has no event in the table, and must not be counted either.
+const uncommitted = new WeakMap<Transaction<Database>, PublishedEvents>();
+
+/** A write transaction: the events it records are published once it commits, and not at all if it rolls back. */
+export async function inTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  const pending: PublishedEvents = { db, events: [] };
+  const result = await db.transaction().execute((trx) => {
+    uncommitted.set(trx, pending);
+    return work(trx);
+  });
+  publish(pending);
+  return result;
+}
 
 const MAX_TEXT = 255;
 const clip = (value: string | null | undefined) => (value == null ? null : value.slice(0, MAX_TEXT));
@@ -66,7 +90,11 @@ export async function recordEvents(db: Executor, events: AuditEvent[], at = Date
       })),
     )
     .execute();
-  if (recorded.hasSubscribers) for (const event of events) recorded.publish(event);
+  if (!db.isTransaction) return publish({ db: db as Kysely<Database>, events });
+  const pending = uncommitted.get(db as Transaction<Database>);
+  // A programming error, caught by the tests of every flow that records events.
+  if (!pending) throw new Error('security events were recorded in a transaction not opened with inTransaction()');
+  pending.events.push(...events);
 }
 
 export interface ListedEvent {

@@ -9,6 +9,7 @@ import type { Database } from '../store/schema.js';
 import { findUserRowByLogin } from '../users/users.js';
 import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
 import { checkNoPassword, checkUserPassword, recordFailedCheck, revokedError } from './password-check.js';
+import { inTransaction } from '../audit/audit.js';
 
 export interface LoginDeps {
   db: Kysely<Database>;
@@ -67,7 +68,7 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
 
   const token = newLoginToken();
   const now = Date.now();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps.db, async (trx) => {
     // The account may have been revoked while the hash was computed.
     const stillActive = await trx
       .updateTable('users')

@@ -2,7 +2,7 @@
 // change-own-password flow (a wrong current password counts there too).
 
 import { sql, type Kysely } from 'kysely';
-import { recordEvent, type Party } from '../audit/audit.js';
+import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import { claimAttempt, lockIfExhausted } from '../lockout/lockout.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
@@ -61,7 +61,7 @@ export async function recordFailedCheck(
   details: Record<string, string>,
   context: Omit<CheckContext, 'purpose'>,
 ): Promise<void> {
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps.db, async (trx) => {
     await recordEvent(trx, { type: 'login-failed', actor: context.actor, subject, sourceAddress: context.sourceAddress, details });
     if (await lockIfExhausted(trx, subject.id ?? NO_USER, deps.failedAttemptsLockout)) {
       const user = { id: subject.id as string, login: subject.login };

@@ -97,7 +97,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 
-  registerObservability(app, options.metrics);
+  registerObservability(app, services.store.db, options.metrics);
   closeGracefully(app);
   await registerOpenApi(app); // before the routes: it collects them as they are added
 

@@ -13,17 +13,15 @@
 //
 // Metrics: an onResponse hook counts and times each answer by method, route
 // pattern and status; security events are counted as src/audit/audit.ts
-// records them (it publishes them on a diagnostics channel). Which service's
-// metrics an event belongs to is known from the request it happens in
-// (AsyncLocalStorage), so several services in one process keep separate
-// counts.
+// publishes them (on a diagnostics channel, once their transaction commits).
+// Which service's metrics they belong to is known from the store they were
+// written to, so several services in one process keep separate counts.
 
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { AUDIT_EVENT_CHANNEL, type AuditEvent } from '../audit/audit.js';
+import { AUDIT_EVENT_CHANNEL, type PublishedEvents } from '../audit/audit.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -35,16 +33,22 @@ export function requestIdOf(raw: IncomingMessage): string {
   return typeof given === 'string' && ACCEPTED_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-const currentMetrics = new AsyncLocalStorage<ServiceMetrics>();
+const metricsByStore = new WeakMap<object, ServiceMetrics>();
 let subscribed = false;
 
-function countAuditEvents(): void {
+function countAuditEvents(store: object, metrics: ServiceMetrics): void {
+  metricsByStore.set(store, metrics);
   if (subscribed) return;
   subscribed = true;
-  subscribe(AUDIT_EVENT_CHANNEL, (message) => currentMetrics.getStore()?.countSecurityEvent(message as AuditEvent));
+  subscribe(AUDIT_EVENT_CHANNEL, (message) => {
+    const { db, events } = message as PublishedEvents;
+    const counting = metricsByStore.get(db);
+    if (counting) for (const event of events) counting.countSecurityEvent(event);
+  });
 }
 
-export function registerObservability(app: FastifyInstance, metrics: ServiceMetrics | undefined): void {
+/** `store` is the Kysely instance the app writes security events to. */
+export function registerObservability(app: FastifyInstance, store: object, metrics: ServiceMetrics | undefined): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     request.log.debug({ req: request }, 'incoming request'); // a no-op above debug
@@ -54,10 +58,7 @@ export function registerObservability(app: FastifyInstance, metrics: ServiceMetr
   });
   if (!metrics) return;
 
-  countAuditEvents();
-  // The handler (and the route's own preHandlers) run inside this scope, so
-  // the events they record are attributed to this service's metrics.
-  app.addHook('preHandler', (_request, _reply, done) => currentMetrics.run(metrics, done));
+  countAuditEvents(store, metrics);
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });

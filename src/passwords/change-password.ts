@@ -3,7 +3,7 @@
 // other login token of the user is revoked; the one used here keeps working.
 
 import type { Kysely } from 'kysely';
-import { recordEvent } from '../audit/audit.js';
+import { inTransaction, recordEvent } from '../audit/audit.js';
 import { revokeAllLoginTokens, type Authenticated } from '../auth/login-tokens.js';
 import { checkUserPassword, revokedError } from '../auth/password-check.js';
 import type { Config } from '../config/config.js';
@@ -44,7 +44,7 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
 
   const passwordHash = await deps.hasher.hash(request.password);
   const now = Date.now();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps.db, async (trx) => {
     // The account may have been revoked while the hashes were computed.
     const changed = await trx
       .updateTable('users')

@@ -3,7 +3,7 @@
 // users: getting a locked-out user back in is its main use.
 
 import type { Kysely } from 'kysely';
-import { recordEvent, type Party } from '../audit/audit.js';
+import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
@@ -34,7 +34,7 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
   const lifetimeSeconds = deps.config.passwordResetExpirationHours * 3600;
   const { token, claims } = await signResetToken(deps.keys, user.id, lifetimeSeconds, now);
 
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps.db, async (trx) => {
     // A new token supersedes the user's earlier unused ones.
     await trx
       .updateTable('reset_tokens')

@@ -6,7 +6,7 @@
 // requests with one token exactly one commits. It does not log the user in.
 
 import type { Kysely } from 'kysely';
-import { recordEvent, recordEvents } from '../audit/audit.js';
+import { inTransaction, recordEvent, recordEvents } from '../audit/audit.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
@@ -58,35 +58,33 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
 
   const now = Date.now();
   const spentClaims = claims;
-  const committed = await db
-    .transaction()
-    .execute(async (trx) => {
-      const spent = await trx
-        .updateTable('reset_tokens')
-        .set({ spent_at: now })
-        .where('jti', '=', spentClaims.jti)
-        .where('user_id', '=', user.id)
-        .where('spent_at', 'is', null)
-        .where('superseded_at', 'is', null)
-        .where('expires_at', '>', now)
-        .returning('jti')
-        .executeTakeFirst();
-      if (!spent) return false;
-      const current = await trx.selectFrom('users').select(['is_revoked', 'is_remote']).where('id', '=', user.id).executeTakeFirst();
-      if (!current || current.is_remote === 1) throw invalidResetToken(); // changed meanwhile: roll the spend back
-      await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0 }).where('id', '=', user.id).execute();
-      await revokeAllLoginTokens(trx, user.id, { now });
-      const subject = toParty(user);
-      await recordEvents(
-        trx,
-        [
-          { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } },
-          { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } },
-          ...(current.is_revoked === 1 ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }] : []),
-        ],
-        now,
-      );
-      return true;
-    });
+  const committed = await inTransaction(db, async (trx) => {
+    const spent = await trx
+      .updateTable('reset_tokens')
+      .set({ spent_at: now })
+      .where('jti', '=', spentClaims.jti)
+      .where('user_id', '=', user.id)
+      .where('spent_at', 'is', null)
+      .where('superseded_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returning('jti')
+      .executeTakeFirst();
+    if (!spent) return false;
+    const current = await trx.selectFrom('users').select(['is_revoked', 'is_remote']).where('id', '=', user.id).executeTakeFirst();
+    if (!current || current.is_remote === 1) throw invalidResetToken(); // changed meanwhile: roll the spend back
+    await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0 }).where('id', '=', user.id).execute();
+    await revokeAllLoginTokens(trx, user.id, { now });
+    const subject = toParty(user);
+    await recordEvents(
+      trx,
+      [
+        { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } },
+        { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } },
+        ...(current.is_revoked === 1 ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }] : []),
+      ],
+      now,
+    );
+    return true;
+  });
   if (!committed) throw await reject('spent-concurrently');
 }

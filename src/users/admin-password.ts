@@ -5,7 +5,7 @@
 // has none yet.
 
 import type { Kysely } from 'kysely';
-import { recordEvent } from '../audit/audit.js';
+import { inTransaction, recordEvent } from '../audit/audit.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
@@ -23,7 +23,7 @@ export async function resetAdminPassword(deps: AdminResetDeps, password: string,
   assertPasswordAcceptable(password, { minimumLength: deps.passwordMinimumLength, login: BOOTSTRAP_ADMIN_LOGIN });
   const passwordHash = await deps.hasher.hash(password);
   const now = Date.now();
-  return deps.db.transaction().execute(async (trx) => {
+  return inTransaction(deps.db, async (trx) => {
     let admin = await trx.selectFrom('users').select(['id', 'login']).where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
     const created = !admin;
     if (!admin) admin = await insertBootstrapAdmin(trx, passwordHash, now);

@@ -4,7 +4,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { recordEvent, type Executor } from '../audit/audit.js';
+import { type Executor, inTransaction, recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { ServiceError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
@@ -36,7 +36,7 @@ export async function ensureBootstrapAdmin(
   }
   const passwordHash = await deps.hasher.hash(password);
 
-  const created = await deps.db.transaction().execute(async (trx) => {
+  const created = await inTransaction(deps.db, async (trx) => {
     // Another process may have created it while the hash was computed.
     const raced = await trx.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
     if (raced) return false;

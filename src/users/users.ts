@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { recordEvent, type Executor, type Party } from '../audit/audit.js';
+import { type Executor, inTransaction, type Party, recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
@@ -133,7 +133,7 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
     passwordHash = await deps.hasher.hash(input.password);
   }
   const id = randomUUID();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps.db, async (trx) => {
     if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
     const roleIds = [...new Set(input.role_ids ?? [])];
     await assertRolesExist(trx, roleIds);
@@ -190,7 +190,7 @@ export function changedAspects(current: User, changes: UserChanges): { edits: bo
 }
 
 export async function updateUser(db: Kysely<Database>, id: string, changes: UserChanges, context: Context): Promise<User> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const row = await findUserRow(trx, id);
     if (!row) throw notFound('The user');
     const login = changes.login?.trim();
@@ -242,7 +242,7 @@ export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'logi
 }
 
 export async function deleteUser(db: Kysely<Database>, id: string, context: Context): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const row = await findUserRow(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {

@@ -10,6 +10,7 @@
 import { Command } from 'commander';
 import { SigningKeyRing } from '../../reset-tokens/signing-keys.js';
 import { CliError, configOf, print, warn, withSettingOptions, withStore } from '../context.js';
+import { inTransaction } from '../../audit/audit.js';
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description('the keys that sign password reset tokens: list, rotate, retire');
@@ -53,7 +54,7 @@ export function keysCommand(): Command {
       .action(async (kid: string, _options, command: Command) => {
         await withStore(configOf(command), async (store) => {
           const now = Date.now();
-          const cancelled = await store.db.transaction().execute(async (trx) => {
+          const cancelled = await inTransaction(store.db, async (trx) => {
             const key = await trx.selectFrom('signing_keys').select(['kid', 'retired_at']).where('kid', '=', kid).executeTakeFirst();
             if (!key) throw new CliError(`there is no signing key ${kid} (see rbac keys list)`);
             if (key.retired_at !== null) throw new CliError(`${kid} is already retired`);

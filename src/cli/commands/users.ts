@@ -3,6 +3,7 @@ import { ServiceError } from '../../errors.js';
 import { createUser, findUserRowByLogin, listUsers, setRevoked, type User } from '../../users/users.js';
 import { CliError, configOf, passwordHasher, print, withSettingOptions, withStore } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
+import { inTransaction } from '../../audit/audit.js';
 
 const OPERATOR = { actor: null, sourceAddress: 'cli' };
 
@@ -60,7 +61,7 @@ export function usersCommand(): Command {
         .argument('<login>')
         .action(async (login: string, _options, command: Command) => {
           await withStore(configOf(command), (store) =>
-            store.db.transaction().execute(async (trx) => {
+            inTransaction(store.db, async (trx) => {
               const user = await findUserRowByLogin(trx, login);
               if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
               await setRevoked(trx, user, revoked, OPERATOR);
