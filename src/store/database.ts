@@ -4,6 +4,7 @@
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
@@ -33,21 +34,52 @@ export function openStore(options: StoreOptions): Store {
 }
 
 // Write transactions start with BEGIN IMMEDIATE: they take the write lock up
-// front, so a second process (the CLI next to a running service) waits on
-// busy_timeout instead of failing with SQLITE_BUSY when a read turns into a
-// write half-way through a transaction.
+// front, so a transaction never fails half-way with SQLITE_BUSY when a read
+// turns into a write. Another process (an rbac command, a second instance)
+// may hold the lock: better-sqlite3 would wait for it inside the call
+// (busy_timeout), freezing the event loop and every request with it, so the
+// BEGIN alone does not use busy_timeout and waits asynchronously instead.
+// Single statements outside a transaction keep busy_timeout: they hold the
+// lock for one statement's time.
+const BUSY_TIMEOUT_MS = 10_000;
+const BEGIN_IMMEDIATE = CompiledQuery.raw('begin immediate');
+
 class ImmediateSqliteDriver extends SqliteDriver {
+  private readonly waitForLock: SqliteDatabase.Statement;
+  private readonly failIfLocked: SqliteDatabase.Statement;
+
+  constructor(config: SqliteDialectConfig, raw: SqliteDatabase.Database) {
+    super(config);
+    this.waitForLock = raw.prepare(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.failIfLocked = raw.prepare('pragma busy_timeout = 0');
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      this.failIfLocked.get();
+      try {
+        await connection.executeQuery(BEGIN_IMMEDIATE);
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      } finally {
+        this.waitForLock.get();
+      }
+      await setTimeout(Math.min(2 ** attempt, 50));
+    }
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly options: ConstructorParameters<typeof SqliteDialect>[0]) {
+  constructor(
+    private readonly options: SqliteDialectConfig,
+    private readonly raw: SqliteDatabase.Database,
+  ) {
     super(options);
   }
   override createDriver() {
-    return new ImmediateSqliteDriver(this.options);
+    return new ImmediateSqliteDriver(this.options, this.raw);
   }
 }
 
@@ -59,11 +91,11 @@ function openSqlite(dataDir: string): Store {
   const database = new SqliteDatabase(file);
   database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 10000');
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // WAL + NORMAL is durable across application crashes; only an OS crash can
   // lose the last transactions, and never corrupts the file.
   database.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(database) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(database) }, database) });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
 }
 
