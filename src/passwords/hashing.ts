@@ -1,10 +1,16 @@
-// Password hashing with argon2id. @node-rs/argon2 computes on libuv's thread
-// pool, so the event loop keeps serving while a hash runs. Each stored hash
-// is a PHC string that carries its own parameters, which is how a login can
-// tell that a hash is older than the current parameters and upgrade it.
+// Password hashing with argon2id (@node-rs/argon2). The hashes run in a pool
+// of worker threads (piscina), one per core, at a lower CPU priority than the
+// event loop (src/passwords/hash-worker.ts): the event loop keeps serving
+// while hashes run, and does not wait for a core behind them when every core
+// is hashing. Each stored hash is a PHC string that carries its own
+// parameters, which is how a login can tell that a hash is older than the
+// current parameters and upgrade it.
 
 import { randomBytes } from 'node:crypto';
-import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { availableParallelism } from 'node:os';
+import { parseOptions } from '@node-rs/argon2';
+import { Piscina } from 'piscina';
+import type { HashTask } from './hash-worker.js';
 
 export interface HashParameters {
   memoryCost: number; // KiB
@@ -32,12 +38,28 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
+// The worker beside this file: hash-worker.js in dist/, hash-worker.ts when run from the sources (through tsx).
+const WORKER_FILE = new URL(`./hash-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
+// One pool for the process: every hasher shares the cores.
+let pool: Piscina<HashTask, string | boolean> | undefined;
+
+function hashingPool(): Piscina<HashTask, string | boolean> {
+  const threads = availableParallelism();
+  // Idle threads do not keep the process alive (a CLI command exits when done).
+  pool ??= new Piscina({ filename: WORKER_FILE, minThreads: threads, maxThreads: threads });
+  return pool;
+}
+
 export async function createPasswordHasher(parameters: HashParameters = CURRENT_PARAMETERS): Promise<PasswordHasher> {
   const options = { ...parameters, algorithm: ARGON2ID };
-  const dummyHash = await hash(randomBytes(32).toString('hex'), options);
+  const threads = hashingPool();
+  const hash = async (password: string) => (await threads.run({ op: 'hash', password, options })) as string;
+  const verify = async (storedHash: string, password: string) => (await threads.run({ op: 'verify', storedHash, password })) as boolean;
+  const dummyHash = await hash(randomBytes(32).toString('hex'));
 
   return {
-    hash: (password) => hash(normalizePassword(password), options),
+    hash: (password) => hash(normalizePassword(password)),
     async verify(storedHash, password) {
       try {
         return await verify(storedHash, normalizePassword(password));
