@@ -1,6 +1,6 @@
 // Where the machine's CPU time goes during a measured run, read from /proc:
 // the service's main thread (the event loop: HTTP, JSON, logging, queries,
-// SQLite itself), the service's other threads (libuv's pool, where argon2id
+// SQLite itself), the service's other threads (the hashing pool, where argon2id
 // runs, and V8's helpers), the PostgreSQL server's processes, and the bench
 // process (the load generator).
 
@@ -57,7 +57,7 @@ export interface CpuUse {
   seconds: number;
   /** The service's main thread: its event loop. */
   eventLoop: number;
-  /** The service's other threads: libuv's pool (argon2id) and V8's helpers. */
+  /** The service's other threads: the hashing pool (argon2id), libuv's pool and V8's helpers. */
   workers: number;
   postgres: number;
   loadGenerator: number;
