@@ -328,7 +328,7 @@ export function renderReport(report: Report): string {
     misses.push(
       `- **Lockout flood, ${DB_NAME[dialect]}**: ${result.hashesAlone + result.extraHashesDuringFlood} hashes for the flood, others at ${ratio(othersRatio)} of their rate alone ` +
         `(${result.othersDuringFlood.non2xx} of their answers not 200). No hash is computed for a revoked account, but answering ${rate(result.requests / result.secondFlood.seconds)} refusals a second ` +
-        `takes the event loop's CPU${dialect === 'postgres' ? ' and the PostgreSQL server\'s' : ''}, which on ${report.cores} cores is the hashing threads' CPU. ` +
+        `takes the event loop's CPU${dialect === 'postgres' ? ' and the PostgreSQL server\'s' : ''}, which on ${report.cores} cores is the hashing threads' CPU, and the hashing threads run at a lower priority than the event loop (and the load generator) by design: see docs/decisions.md, *Hashes run in their own worker threads*. ` +
         `The benchmark turns the rate limits off; deployed, the per-account limit (30 a minute by default) answers such a flood with 429 before any query, which is cheaper but not free.`,
     );
   }
@@ -349,7 +349,7 @@ export function renderReport(report: Report): string {
       'Logging, with its redaction of secret fields, was the largest cost of a request after the socket writes.',
     '- **GET /users/current answers from the row read with the token** (src/auth/login-tokens.ts): the token lookup joins the user anyway, so the user is not read a second time: two queries instead of three.',
     '- **argon2id in its own worker threads, at a lower priority** (src/passwords/hashing.ts, src/passwords/hash-worker.ts). On libuv\'s pool (four threads at the event loop\'s priority, on two cores) the event loop waited for a core behind the hashes, ' +
-      'and GET probes took 30–40 ms at p99 while logins were saturated. One thread per core, each niced by 10, hashes as fast and lets the event loop and the database run first.',
+      'and GET probes took 30–40 ms at p99 while logins were saturated. One thread per core, each niced by 4, hashes as fast and lets the event loop and the database run first.',
     '- **PostgreSQL pool of 20 connections** (was 10): the hashing flows hold a connection only around their short transactions, but the fast flows keep up to 16 requests in flight.',
     '',
     'Nothing is cached that decides whether a token works: login tokens, reset tokens and the active signing key are still read from the database on every request, so a revoked or spent token stops working at once on every instance.',
