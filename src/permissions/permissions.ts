@@ -49,6 +49,9 @@ export async function permissionsOf(db: Executor, userId: string): Promise<Permi
   return rows.flatMap((row) => JSON.parse(row.permissions) as Permission[]);
 }
 
+const grants = (permission: Permission, objectType: string, action: string, instance: string) =>
+  permission.object_type === objectType && permission.action === action && (permission.instance === '*' || permission.instance === instance);
+
 export async function hasPermission(
   db: Executor,
   actor: Actor,
@@ -57,33 +60,42 @@ export async function hasPermission(
   instance: string,
 ): Promise<boolean> {
   if (actor.is_superuser) return true;
-  const held = await permissionsOf(db, actor.id);
-  return held.some(
-    (permission) =>
-      permission.object_type === objectType &&
-      permission.action === action &&
-      (permission.instance === '*' || permission.instance === instance),
-  );
+  return (await permissionsOf(db, actor.id)).some((permission) => grants(permission, objectType, action, instance));
 }
 
 export type UserAction = (typeof PERMISSION_TYPES)[0]['actions'][number]['name'];
+const USER_ACTIONS = PERMISSION_TYPES[0].actions.map((action) => action.name);
 
 /** Whether the actor may take a users action on one user, and if not, why. */
 export type UserPermission = 'granted' | 'not-held' | 'superuser-only';
 
 /**
- * users:<action> on one user. A delegated permission never reaches a
- * superuser: whoever may edit, revoke, delete or reset the password of a
- * superuser holds that superuser's powers, so only superusers may. A user id
- * that does not exist is 'granted' to a holder of the permission (the caller's
- * own lookup then answers 404) and 'not-held' to anyone else, who so learns
- * nothing about which ids exist.
+ * The actor's users:<action> permissions on one user, every action at once
+ * (one read of the actor's roles, at most one of the target). A delegated
+ * permission never reaches a superuser: whoever may edit, revoke, delete or
+ * reset the password of a superuser holds that superuser's powers, so only
+ * superusers may. A user id that does not exist is 'granted' to a holder of
+ * the permission (the caller's own lookup then answers 404) and 'not-held' to
+ * anyone else, who so learns nothing about which ids exist.
  */
-export async function userPermission(db: Executor, actor: Actor, action: UserAction, userId: string): Promise<UserPermission> {
-  if (actor.is_superuser) return 'granted';
-  if (!(await hasPermission(db, actor, 'users', action, userId))) return 'not-held';
-  const target = await db.selectFrom('users').select('is_superuser').where('id', '=', userId).executeTakeFirst();
-  return target?.is_superuser === 1 ? 'superuser-only' : 'granted';
+export async function userPermissions(db: Executor, actor: Actor, userId: string): Promise<Record<UserAction, UserPermission>> {
+  const verdicts = {} as Record<UserAction, UserPermission>;
+  if (actor.is_superuser) {
+    for (const action of USER_ACTIONS) verdicts[action] = 'granted';
+    return verdicts;
+  }
+  const held = await permissionsOf(db, actor.id);
+  const holds = (action: UserAction) => held.some((permission) => grants(permission, 'users', action, userId));
+  let targetIsSuperuser: boolean | undefined;
+  for (const action of USER_ACTIONS) {
+    if (!holds(action)) {
+      verdicts[action] = 'not-held';
+      continue;
+    }
+    targetIsSuperuser ??= (await db.selectFrom('users').select('is_superuser').where('id', '=', userId).executeTakeFirst())?.is_superuser === 1;
+    verdicts[action] = targetIsSuperuser ? 'superuser-only' : 'granted';
+  }
+  return verdicts;
 }
 
 /** Throws 403 permission-denied unless granted: `notHeldMessage` names the permission that is missing. */

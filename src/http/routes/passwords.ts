@@ -5,7 +5,7 @@ import Negotiator from 'negotiator';
 import { Type } from 'typebox';
 import { changeOwnPassword } from '../../passwords/change-password.js';
 import { validatePasswordFor } from '../../passwords/validate-password.js';
-import { assertGranted, userPermission } from '../../permissions/permissions.js';
+import { assertGranted, userPermissions } from '../../permissions/permissions.js';
 import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
@@ -42,7 +42,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
-        assertGranted(await userPermission(db, actorOf(request), 'reset_password', sid), 'Issuing a reset token for this user needs users:reset_password.');
+        assertGranted((await userPermissions(db, actorOf(request), sid)).reset_password, 'Issuing a reset token for this user needs users:reset_password.');
         const token = await issueResetToken({ db, keys, config }, sid, contextOf(request));
         reply.code(201).header('cache-control', 'no-store');
         const wantsJson = new Negotiator(request).mediaType(['text/plain', 'application/json']) === 'application/json';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
-import { assertGranted, hasAnyUserPermission, hasPermission, userPermission } from '../../permissions/permissions.js';
+import { assertGranted, hasAnyUserPermission, hasPermission, userPermissions } from '../../permissions/permissions.js';
 import { isUuid } from '../../users/user-id.js';
 import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
@@ -77,9 +77,8 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         if (body.id !== undefined && body.id.toLowerCase() !== sid) {
           throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
         }
-        const edit = await userPermission(db, actor, 'edit', sid);
-        const disable = edit === 'superuser-only' ? edit : await userPermission(db, actor, 'disable', sid);
-        if (edit !== 'granted' && disable !== 'granted') assertGranted(disable, 'Changing this user needs users:edit or users:disable.');
+        const { edit, disable } = await userPermissions(db, actor, sid);
+        if (edit !== 'granted' && disable !== 'granted') assertGranted(edit === 'superuser-only' ? edit : disable, 'Changing this user needs users:edit or users:disable.');
         const current = await getUser(db, sid);
         const aspects = changedAspects(current, body);
         if (aspects.edits) assertGranted(edit, 'Editing this user needs users:edit.');
@@ -97,7 +96,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
         const actor = actorOf(request);
-        assertGranted(await userPermission(db, actor, 'disable', sid), 'Deleting this user needs users:disable.');
+        assertGranted((await userPermissions(db, actor, sid)).disable, 'Deleting this user needs users:disable.');
         await deleteUser(db, sid, contextOf(request));
         return reply.code(204).send(null);
       },
