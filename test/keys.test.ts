@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodeProtectedHeader } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { drawKeyPair } from '../src/reset-tokens/signing-keys.js';
 import { DATABASES } from './helpers/databases.js';
 import { startTestService, type TestService } from './helpers/service.js';
 
@@ -100,3 +101,20 @@ for (const target of DATABASES) {
     });
   });
 }
+
+test('a key id never starts with "-" (it would read as an option in `rbac keys retire <kid>`): such a key pair is drawn again', async () => {
+  // EC pairs are quick to make; which algorithm does not matter to the kid rule.
+  const newPair = () => generateKeyPair('ES256', { extractable: true });
+  const kidOf = async (pair: CryptoKeyPair) => calculateJwkThumbprint(await exportJWK(pair.publicKey));
+  let dashed: CryptoKeyPair | undefined;
+  while (!dashed) {
+    const pair = await newPair();
+    if ((await kidOf(pair)).startsWith('-')) dashed = pair;
+  }
+  const plain = await newPair();
+  const offered = [dashed, plain];
+  const drawn = await drawKeyPair(async () => offered.shift() as CryptoKeyPair);
+  assert.equal(offered.length, 0, 'the dashed pair was put aside and the next one drawn');
+  assert.equal(drawn.kid, await kidOf(plain));
+  assert.ok(!drawn.kid.startsWith('-'));
+});

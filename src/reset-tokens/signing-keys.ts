@@ -16,18 +16,21 @@ export interface ActiveKey {
   privateKey: Key;
 }
 
+type KeyPair = { privateKey: CryptoKey; publicKey: CryptoKey };
+const newRsaKeyPair = (): Promise<KeyPair> => generateKeyPair(RESET_TOKEN_ALGORITHM, { modulusLength: 2048, extractable: true });
+
+/** A fresh key pair and its kid. A kid is typed on command lines (`rbac keys retire <kid>`), where one starting with '-' reads as an option; 1 thumbprint in 64 does, so such a pair is drawn again. */
+export async function drawKeyPair(nextPair: () => Promise<KeyPair> = newRsaKeyPair): Promise<{ privateKey: CryptoKey; publicJwk: JWK; kid: string }> {
+  for (;;) {
+    const { privateKey, publicKey } = await nextPair();
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    if (!kid.startsWith('-')) return { privateKey, publicJwk, kid };
+  }
+}
+
 async function newKeyRow(now: number) {
-  let privateKey: CryptoKey;
-  let publicJwk: JWK;
-  let kid: string;
-  // A kid is typed on command lines (`rbac keys retire <kid>`), where one
-  // starting with '-' reads as an option; 1 thumbprint in 64 does, so draw again.
-  do {
-    const pair = await generateKeyPair(RESET_TOKEN_ALGORITHM, { modulusLength: 2048, extractable: true });
-    privateKey = pair.privateKey;
-    publicJwk = await exportJWK(pair.publicKey);
-    kid = await calculateJwkThumbprint(publicJwk);
-  } while (kid.startsWith('-'));
+  const { privateKey, publicJwk, kid } = await drawKeyPair();
   const privateJwk = await exportJWK(privateKey);
   return {
     kid,
