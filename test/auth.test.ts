@@ -106,6 +106,88 @@ for (const target of DATABASES) {
       assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode, 401);
     });
 
+    test('DELETE /rbac-api/v2/tokens naming tokens (query or body) is refused: nothing is revoked, neither the named token nor the caller\'s', async () => {
+      const caller = await service.login('admin', ADMIN_PASSWORD);
+      const stolen = await service.login('admin', ADMIN_PASSWORD);
+      const works = async (token: string) => (await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode === 200;
+      const attempts = [
+        { url: `/rbac-api/v2/tokens?revoke_tokens=${stolen}` },
+        { url: '/rbac-api/v2/tokens?revoke_tokens_by_usernames=admin' },
+        { url: '/rbac-api/v2/tokens?revoke_tokens_by_labels=laptop' },
+        { url: '/rbac-api/v2/tokens', payload: { revoke_tokens: [stolen] } },
+        { url: '/rbac-api/v2/tokens', payload: { revoke_tokens_by_usernames: ['admin'] } },
+      ];
+      for (const attempt of attempts) {
+        const response = await service.request({ method: 'DELETE', token: caller, ...attempt });
+        assert.equal(response.statusCode, 400, `${attempt.url} ${JSON.stringify(attempt.payload)}: ${response.body}`);
+        assert.equal((response.json() as { kind: string }).kind, 'schema-violation');
+        assert.ok(await works(caller), "the caller's token was not revoked instead");
+        assert.ok(await works(stolen), 'refused, so nothing was revoked');
+      }
+    });
+
+    test('a successful login and a logout are audited; a login token never is', async () => {
+      const id = await service.createUser('audited-session');
+      const token = await service.login('audited-session', USER_PASSWORD);
+      assert.equal((await service.request({ method: 'DELETE', url: '/rbac-api/v1/tokens/current', token })).statusCode, 204);
+      const listed = await service.request({ method: 'GET', url: '/rbac-api/v1/events?limit=1000', token: await service.adminToken() });
+      const mine = (listed.json() as { events: { type: string; actor: { id: string } | null; subject: { id: string } | null; source_address: string }[] }).events
+        .filter((event) => event.subject?.id === id)
+        .map((event) => [event.type, event.actor?.id, event.source_address]);
+      assert.deepEqual(mine.slice(0, 2), [
+        ['logout', id, '127.0.0.1'],
+        ['login-succeeded', id, '127.0.0.1'],
+      ]);
+      assert.ok(!listed.body.includes(token));
+    });
+
+    test('an error after a correct password gives the claimed attempt back: the account never ends up answering 429 for good', async () => {
+      const id = await service.createUser('claim-release');
+      // Every login with the right password now fails after its check (while upgrading the hash).
+      const { hash, needsRehash } = service.hasher;
+      service.hasher.needsRehash = () => true;
+      service.hasher.hash = () => Promise.reject(new Error('simulated failure after the password check'));
+      try {
+        for (let i = 0; i < service.config.failedAttemptsLockout + 2; i++) {
+          const response = await service.request({ method: 'POST', url: tokenUrl, payload: { login: 'claim-release', password: USER_PASSWORD } });
+          assert.equal(response.statusCode, 500);
+        }
+      } finally {
+        service.hasher.hash = hash;
+        service.hasher.needsRehash = needsRehash;
+      }
+      const row = await service.store.db.selectFrom('users').select(['failed_attempts', 'is_revoked']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.deepEqual(row, { failed_attempts: 0, is_revoked: 0 });
+      assert.ok(await service.login('claim-release', USER_PASSWORD));
+    });
+
+    test('a NUL character in a login, password, label or query is 400 schema-violation, never a 5xx, and claims no attempt', async () => {
+      const id = await service.createUser('nul-login');
+      const payloads = [
+        { login: 'nul\u0000login', password: USER_PASSWORD },
+        { login: 'nul-login', password: `${USER_PASSWORD}\u0000` },
+        { login: 'nul-login', password: USER_PASSWORD, label: 'lap\u0000top' },
+        { login: 'nul-login', password: USER_PASSWORD, description: '\u0000', client: 'x' },
+      ];
+      for (const payload of payloads) {
+        const response = await service.request({ method: 'POST', url: tokenUrl, payload });
+        assert.equal(response.statusCode, 400, response.body);
+        assert.equal((response.json() as { kind: string }).kind, 'schema-violation');
+      }
+      const admin = await service.adminToken();
+      for (const [method, url, payload] of [
+        ['POST', '/rbac-api/v1/users', { login: 'bad\u0000user' }],
+        ['PUT', `/rbac-api/v1/users/${id}`, { display_name: 'x\u0000y' }],
+        ['POST', '/rbac-api/v1/roles', { display_name: 'role\u0000name' }],
+        ['GET', '/rbac-api/v1/events?limit=1%00', undefined],
+      ] as const) {
+        const response = await service.request({ method, url, token: admin, ...(payload ? { payload } : {}) });
+        assert.equal(response.statusCode, 400, `${method} ${url}: ${response.body}`);
+      }
+      const row = await service.store.db.selectFrom('users').select(['failed_attempts', 'display_name']).where('id', '=', id).executeTakeFirstOrThrow();
+      assert.deepEqual(row, { failed_attempts: 0, display_name: 'nul-login' });
+    });
+
     test('lifetime: PE units, default token-auth-lifetime, capped by token-maximum-lifetime, 0 means the maximum', async () => {
       const expiryOf = async (lifetime?: string | number) => {
         const started = Date.now();

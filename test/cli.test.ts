@@ -767,6 +767,7 @@ for (const target of DATABASES) {
           const port = portOf(service);
           const frank = await createUser(
             { db: service.store.db, hasher: await hasher(), config: configFor(workspace) },
+            null,
             { login: 'frank', password: USER_PASSWORD },
             { actor: null, sourceAddress: null },
           );

@@ -198,6 +198,43 @@ for (const target of DATABASES) {
       for (const secret of secrets) assert.ok(!rows.includes(secret));
     });
 
+    test('user and role administration is audited: edits with their fields, renames, roles created, assigned and removed', async () => {
+      const id = await service.createUser('events-admin');
+      const role = await service.request({ method: 'POST', url: '/rbac-api/v1/roles', token: admin, payload: { display_name: 'Events role', permissions: [], user_ids: [id] } });
+      assert.equal(role.statusCode, 201, role.body);
+      const roleId = (role.json() as { id: number }).id;
+      const other = (await service.request({ method: 'POST', url: '/rbac-api/v1/roles', token: admin, payload: { display_name: 'Events role 2' } })).json() as { id: number };
+      const put = (payload: Record<string, unknown>) => service.request({ method: 'PUT', url: `/rbac-api/v1/users/${id}`, token: admin, payload });
+      assert.equal((await put({ login: 'events-renamed', email: 'renamed@example.com' })).statusCode, 200);
+      assert.equal((await put({ role_ids: [other.id] })).statusCode, 200);
+
+      const events = await all();
+      const about = events.filter((event) => event.subject?.id === id).map((event) => [event.type, event.details]);
+      assert.deepEqual(about.slice(0, 4), [
+        ['role-removed', { role_id: roleId }],
+        ['role-assigned', { role_id: other.id }],
+        ['user-edited', { fields: ['login', 'email'], previous_login: 'events-admin' }],
+        ['role-assigned', { role_id: roleId }],
+      ]);
+      const created = events.find((event) => event.type === 'role-created' && event.details.role_id === roleId);
+      assert.equal(created?.actor?.login, 'admin');
+      assert.equal(created?.source_address, '127.0.0.1');
+      assert.equal(created?.details.display_name, 'Events role');
+    });
+
+    test('signing key rotation and retirement are audited', async () => {
+      const context = { actor: null, sourceAddress: 'cli' };
+      const oldKid = (await service.keys.activeKey()).kid;
+      const newKid = await service.keys.rotate(context, Date.now() + 1);
+      await service.keys.retire(oldKid, context);
+      const events = await all();
+      const rotated = events.find((event) => event.type === 'signing-key-rotated');
+      const retired = events.find((event) => event.type === 'signing-key-retired');
+      assert.deepEqual(rotated?.details, { kid: newKid });
+      assert.deepEqual(retired?.details, { kid: oldKid, reset_tokens_cancelled: 0 });
+      assert.equal(retired?.source_address, 'cli');
+    });
+
     test('events are published (for the metrics) when their transaction commits, and never when it rolls back', async () => {
       const heard: PublishedEvents[] = [];
       const listen = (message: unknown) => heard.push(message as PublishedEvents);

@@ -67,4 +67,69 @@ describe('two service processes on one PostgreSQL database', { skip: postgres?.s
     const refused = await call(second.url, 'POST', '/auth/token', { login: 'proc-lockout', password: USER_PASSWORD });
     assert.equal((JSON.parse(refused.text) as { kind: string }).kind, 'user-revoked');
   });
+
+  // A user who may edit only itself keeps PUTting its stale view of itself,
+  // through both processes, while an administrator revokes it or takes a role
+  // away. Once the administrator's change was answered 200 it must hold.
+  const selfEditor = async (login: string) => {
+    const id = await createUser(login);
+    const own = JSON.parse(
+      (await call(first.url, 'POST', '/roles', { display_name: `edit ${login}`, permissions: [{ object_type: 'users', action: 'edit', instance: id }], user_ids: [id] }, admin)).text,
+    ) as { id: number };
+    const extra = JSON.parse((await call(first.url, 'POST', '/roles', { display_name: `extra ${login}`, permissions: [], user_ids: [id] }, admin)).text) as { id: number };
+    const token = (JSON.parse((await call(second.url, 'POST', '/auth/token', { login, password: USER_PASSWORD })).text) as { token: string }).token;
+    return { id, token, ownRole: own.id, extraRole: extra.id };
+  };
+
+  /** Runs `send` in 8 loops (4 per process) until the administrator's change is answered, then lets the requests in flight finish. */
+  async function raceAgainst(send: (url: string) => Promise<unknown>, change: () => Promise<{ status: number }>) {
+    let stop = false;
+    const loops = Array.from({ length: 8 }, async (_, i) => {
+      while (!stop) await send(i % 2 ? first.url : second.url);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const answered = await change();
+    stop = true;
+    await Promise.all(loops);
+    assert.equal(answered.status, 200);
+  }
+
+  const userOf = async (id: string) => JSON.parse((await call(first.url, 'GET', `/users/${id}`, undefined, admin)).text) as { is_revoked: boolean; role_ids: number[] };
+
+  test('an answered revocation stays revoked while the user keeps PUTting is_revoked: false through both processes', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const editor = await selfEditor(`proc-self-revoke-${trial}`);
+      await raceAgainst(
+        (url) => call(url, 'PUT', `/users/${editor.id}`, { is_revoked: false, display_name: `trial ${trial}` }, editor.token),
+        () => call(first.url, 'PUT', `/users/${editor.id}`, { is_revoked: true }, admin),
+      );
+      assert.equal((await userOf(editor.id)).is_revoked, true, `trial ${trial}: the revocation was undone`);
+    }
+  });
+
+  test('an answered role removal stays removed while the user keeps PUTting its old role_ids through both processes', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const editor = await selfEditor(`proc-self-roles-${trial}`);
+      const before = [editor.ownRole, editor.extraRole].sort((a, b) => a - b);
+      await raceAgainst(
+        (url) => call(url, 'PUT', `/users/${editor.id}`, { role_ids: before, display_name: `trial ${trial}` }, editor.token),
+        () => call(first.url, 'PUT', `/users/${editor.id}`, { role_ids: [editor.ownRole] }, admin),
+      );
+      assert.deepEqual((await userOf(editor.id)).role_ids, [editor.ownRole], `trial ${trial}: the removed role came back`);
+    }
+  });
+
+  test('20 concurrent identical PUTs of role_ids across both processes: every one 200, the roles given once', async () => {
+    const id = await createUser('proc-same-roles');
+    const roles = await Promise.all(
+      ['a', 'b'].map(async (name) => (JSON.parse((await call(first.url, 'POST', '/roles', { display_name: `same roles ${name}`, permissions: [] }, admin)).text) as { id: number }).id),
+    );
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? first.url : second.url, 'PUT', `/users/${id}`, { role_ids: roles }, admin)));
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      responses.map(() => 200),
+      responses.map((response) => response.text).join('\n'),
+    );
+    assert.deepEqual((await userOf(id)).role_ids, roles);
+  });
 });

@@ -209,7 +209,7 @@ for (const target of DATABASES) {
       const id = await service.createUser('issue-rotation');
       const oldToken = (await issue(id)).body;
       const otherId = await service.createUser('issue-rotation-2');
-      const newKid = await new SigningKeyRing(service.store.db).rotate(Date.now() + 1);
+      const newKid = await new SigningKeyRing(service.store.db).rotate({ actor: null, sourceAddress: null }, Date.now() + 1);
       const newToken = (await issue(otherId)).body;
       assert.equal(decodeProtectedHeader(newToken).kid, newKid);
       assert.notEqual(decodeProtectedHeader(oldToken).kid, newKid);

@@ -168,6 +168,15 @@ for (const target of DATABASES) {
       assert.equal(await roleNamed('Unknown permission role'), undefined);
     });
 
+    test('a permission instance that is neither "*" nor a user id is 400 schema-violation; nothing is created', async () => {
+      const count = await roleCount();
+      for (const instance of ['', 'admin', '**', 'not-a-uuid', '00000000-0000-0000-0000-00000000000g', ' *']) {
+        assertError(await postRole({ display_name: 'Aimless role', permissions: [users('edit', instance)] }), 400, 'schema-violation');
+      }
+      assert.equal(await roleCount(), count);
+      assert.equal(await roleNamed('Aimless role'), undefined);
+    });
+
     test('a display_name that exists is 409 conflict', async () => {
       assert.equal((await postRole({ display_name: 'Taken name' })).statusCode, 201);
       const count = await roleCount();

@@ -405,6 +405,41 @@ for (const target of DATABASES) {
         assertError(response, 400, 'schema-violation');
         assert.equal(await userCount(), count);
       });
+
+      test('role_ids beyond the integer column (2^31, 2^63, 1e300) are 400 schema-violation, never a 5xx', async () => {
+        const count = await userCount();
+        for (const roleId of [2 ** 31, 2 ** 63, 1e300, 0, -1]) {
+          const response = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: `big-role-${count}`, role_ids: [roleId] } });
+          assertError(response, 400, 'schema-violation');
+        }
+        assert.equal(await userCount(), count);
+      });
+
+      test('giving roles on creation needs what giving them later needs: users:create alone is 403 and creates nothing', async () => {
+        const powerful = await createRole([users('edit'), users('disable'), users('reset_password'), users('create')]);
+        const creator = await actorWith('role-escalator', [users('create')]);
+        const count = await userCount();
+        const response = await service.request({
+          method: 'POST',
+          url: api('/users'),
+          token: creator.token,
+          payload: { login: 'escalated-puppet', password: USER_PASSWORD, role_ids: [powerful] },
+        });
+        assertError(response, 403, 'permission-denied');
+        assert.equal(await userCount(), count, 'nothing is created');
+        const plain = await service.request({ method: 'POST', url: api('/users'), token: creator.token, payload: { login: 'plain-puppet', role_ids: [] } });
+        assert.equal(plain.statusCode, 201, 'creating without roles still works');
+      });
+
+      test("the audit event of a created user records its roles", async () => {
+        const roleId = await createRole([users('reset_password')]);
+        const id = await service.createUser('created-with-roles', { role_ids: [roleId] });
+        const { events } = (await service.request({ method: 'GET', url: api('/events?limit=1000'), token: admin })).json() as {
+          events: { type: string; subject: { id: string } | null; details: Record<string, unknown> }[];
+        };
+        const created = events.find((event) => event.type === 'user-created' && event.subject?.id === id);
+        assert.deepEqual(created?.details, { is_remote: false, role_ids: [roleId] });
+      });
     });
 
     describe('editing users', () => {

@@ -9,17 +9,26 @@ import type { Database } from '../store/schema.js';
 export type Executor = Kysely<Database> | Transaction<Database>;
 
 export const AUDIT_EVENT_TYPES = [
+  'login-succeeded',
   'login-failed',
+  'logout',
   'account-locked',
   'account-unrevoked',
   'account-revoked',
   'user-created',
+  'user-edited',
   'user-deleted',
+  'role-created',
+  'role-assigned',
+  'role-removed',
   'reset-token-issued',
   'reset-token-used',
   'reset-rejected',
+  'reset-tokens-cancelled',
   'password-changed',
   'admin-password-reset-by-script',
+  'signing-key-rotated',
+  'signing-key-retired',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -34,7 +43,7 @@ export interface AuditEvent {
   actor?: Party | null;
   subject?: Party | null;
   sourceAddress?: string | null;
-  details?: Record<string, string | number | boolean | null>;
+  details?: Record<string, string | number | boolean | null | readonly (string | number)[]>;
 }
 
 /** Events are published here once written for good, with the store they were written to (the metrics count them). */

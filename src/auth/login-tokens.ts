@@ -3,10 +3,11 @@
 // token is looked up by that hash (the primary key) on every request.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Executor } from '../audit/audit.js';
+import type { Kysely } from 'kysely';
+import { type Executor, inTransaction, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { Actor } from '../permissions/permissions.js';
-import type { UserRow } from '../store/schema.js';
+import type { Database, UserRow } from '../store/schema.js';
 
 export function newLoginToken(): string {
   return randomBytes(32).toString('base64url');
@@ -100,8 +101,19 @@ function invalidLoginToken(): ServiceError {
   return new ServiceError('user-unauthenticated', 'The login token is invalid, expired or revoked. Log in again.');
 }
 
-export async function revokeLoginToken(db: Executor, tokenHash: string, now = Date.now()): Promise<void> {
-  await db.updateTable('login_tokens').set({ revoked_at: now }).where('token_hash', '=', tokenHash).where('revoked_at', 'is', null).execute();
+/** Logging out: revokes the login token that authenticates the request, and records it. */
+export async function logOut(db: Kysely<Database>, actor: Authenticated, sourceAddress: string | null, now = Date.now()): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    const revoked = await trx
+      .updateTable('login_tokens')
+      .set({ revoked_at: now })
+      .where('token_hash', '=', actor.tokenHash)
+      .where('revoked_at', 'is', null)
+      .returning('token_hash')
+      .executeTakeFirst();
+    const party = { id: actor.id, login: actor.login };
+    if (revoked) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
+  });
 }
 
 /** Revokes every live token of a user, except optionally the one in use. */

@@ -8,8 +8,8 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import type { Database } from '../store/schema.js';
 import { findUserRowByLogin } from '../users/users.js';
 import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
-import { checkNoPassword, checkUserPassword, recordFailedCheck, revokedError } from './password-check.js';
-import { inTransaction } from '../audit/audit.js';
+import { checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError, revokedError } from './password-check.js';
+import { inTransaction, recordEvent } from '../audit/audit.js';
 
 export interface LoginDeps {
   db: Kysely<Database>;
@@ -63,31 +63,37 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     throw badCredentials();
   }
 
-  // Upgrade a hash made with older parameters while the plain password is at hand.
-  const upgradedHash = deps.hasher.needsRehash(user.password_hash) ? await deps.hasher.hash(request.password) : undefined;
+  const storedHash = user.password_hash;
+  // From here the claimed attempt is given back if anything fails, or a correct password would leave it counted.
+  return releasingOnError(deps, user.id, async () => {
+    // Upgrade a hash made with older parameters while the plain password is at hand.
+    const upgradedHash = deps.hasher.needsRehash(storedHash) ? await deps.hasher.hash(request.password) : undefined;
 
-  const token = newLoginToken();
-  const now = Date.now();
-  await inTransaction(deps.db, async (trx) => {
-    // The account may have been revoked while the hash was computed.
-    const stillActive = await trx
-      .updateTable('users')
-      .set({ failed_attempts: 0, last_login: now })
-      .where('id', '=', user.id)
-      .where('is_revoked', '=', 0)
-      .returning('id')
-      .executeTakeFirst();
-    if (!stillActive) throw revokedError();
-    if (upgradedHash) {
-      // Only if no one changed the password meanwhile.
-      await trx
+    const token = newLoginToken();
+    const now = Date.now();
+    await inTransaction(deps.db, async (trx) => {
+      // The account may have been revoked while the hash was computed.
+      const stillActive = await trx
         .updateTable('users')
-        .set({ password_hash: upgradedHash })
+        .set({ failed_attempts: 0, last_login: now })
         .where('id', '=', user.id)
-        .where('password_hash', '=', user.password_hash)
-        .execute();
-    }
-    await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
+        .where('is_revoked', '=', 0)
+        .returning('id')
+        .executeTakeFirst();
+      if (!stillActive) throw revokedError();
+      if (upgradedHash) {
+        // Only if no one changed the password meanwhile.
+        await trx
+          .updateTable('users')
+          .set({ password_hash: upgradedHash })
+          .where('id', '=', user.id)
+          .where('password_hash', '=', storedHash)
+          .execute();
+      }
+      await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
+      const party = { id: user.id, login: user.login };
+      await recordEvent(trx, { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } }, now);
+    });
+    return token;
   });
-  return token;
 }

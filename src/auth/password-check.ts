@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
-import { claimAttempt, lockIfExhausted } from '../lockout/lockout.js';
+import { claimAttempt, lockIfExhausted, releaseAttempt } from '../lockout/lockout.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import type { Database, UserRow } from '../store/schema.js';
 import { revokeAllLoginTokens } from './login-tokens.js';
@@ -39,11 +39,26 @@ export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRow, 
     throw new ServiceError('rate-limited', 'Too many password checks for this account are in progress. Try again in a moment.', undefined, 1);
   }
 
-  const matches = user.password_hash !== null && (await deps.hasher.verify(user.password_hash, password));
+  const matches = await releasingOnError(deps, user.id, async () => user.password_hash !== null && (await deps.hasher.verify(user.password_hash, password)));
   if (matches) return true;
 
   await recordFailedCheck(deps, { id: user.id, login: user.login }, { reason: 'wrong-password', purpose: context.purpose }, context);
   return false;
+}
+
+/**
+ * Runs work that finishes a claimed check (the check itself, or what a
+ * matching password leads to) and gives the claim back if it throws. Callers
+ * of checkUserPassword wrap what follows a match in it: their success zeroes
+ * the count, their failure must not keep the claim.
+ */
+export async function releasingOnError<T>(deps: Pick<PasswordCheckDeps, 'db'>, userId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    await releaseAttempt(deps.db, userId).catch(() => {});
+    throw error;
+  }
 }
 
 /** The id no user has: unknown logins run their queries against it. */

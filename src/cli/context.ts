@@ -9,6 +9,9 @@ import { migrateToLatest } from '../store/migrate.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
+/** The operator at the server's shell, as the audit trail records a command's changes: no actor, source `cli`. */
+export const OPERATOR = { actor: null, sourceAddress: 'cli' } as const;
+
 /** A failure the user can act on: printed as `rbac: <message>`, exit code 1 (or the one given). */
 export class CliError extends Error {
   constructor(

@@ -14,6 +14,7 @@ import type { Store } from '../store/database.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { sendError, toServiceError } from './errors.js';
 import { closeGracefully } from './graceful-close.js';
+import { refuseNulCharacters } from './nul-characters.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { authRoutes, authRoutesV2 } from './routes/auth.js';
@@ -80,6 +81,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
       done(new ServiceError('malformed-request', 'The request body is not valid JSON.'), undefined);
     }
   });
+
+  app.addHook('preValidation', refuseNulCharacters);
 
   app.addHook('onSend', async (_request, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');

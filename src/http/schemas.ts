@@ -28,6 +28,9 @@ export const User = Type.Object({
   last_login: Type.Union([Type.String(), Type.Null()]),
 });
 
+// Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
+export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+
 const ShortText = (description: string) => Type.String({ maxLength: 255, description });
 // Passwords are bounded here only to keep bodies small; the policy says why a password is refused.
 export const PasswordText = Type.String({ maxLength: 4096 });
@@ -37,7 +40,7 @@ export const NewUserBody = Type.Object(
     login: Type.String({ minLength: 1, maxLength: 255 }),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(Type.Array(Type.Integer(), { maxItems: 1000 })),
+    role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
     password: Type.Optional(PasswordText),
     is_remote: Type.Optional(Type.Boolean()),
     // Accepted so that a user fetched with GET can be posted back; must be false.
@@ -55,13 +58,13 @@ export const EditUserBody = Type.Object(
     login: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(Type.Array(Type.Integer(), { maxItems: 1000 })),
+    role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
     is_revoked: Type.Optional(Type.Boolean()),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),
     is_superuser: Type.Optional(Type.Boolean()),
     last_login: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    inherited_role_ids: Type.Optional(Type.Array(Type.Integer())),
+    inherited_role_ids: Type.Optional(Type.Array(Type.Integer(), { maxItems: 1000 })),
     group_ids: Type.Optional(Type.Array(Type.String())),
   },
   { additionalProperties: false },
@@ -104,7 +107,7 @@ export const LoginBody = Type.Object(
   {
     login: Type.String({ maxLength: 255 }),
     password: PasswordText,
-    lifetime: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Integer({ minimum: 0 })])),
+    lifetime: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })])),
     label: Type.Optional(ShortText('a name for the token')),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     client: Type.Optional(ShortText('the client that asked for the token')),

@@ -39,7 +39,17 @@ export async function lockIfExhausted(db: Executor, userId: string, limit: numbe
   return locked !== undefined;
 }
 
-/** After a successful check: the count starts again from zero. */
-export async function resetAttempts(db: Executor, userId: string): Promise<void> {
-  await db.updateTable('users').set({ failed_attempts: 0 }).where('id', '=', userId).execute();
+/**
+ * Gives a claimed attempt back when the check it was claimed for could not
+ * finish (an error while hashing or writing the result): otherwise each such
+ * error would leave a claim behind, and enough of them would leave the
+ * account answering "checks in progress" for good.
+ */
+export async function releaseAttempt(db: Executor, userId: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ failed_attempts: sql<number>`failed_attempts - 1` })
+    .where('id', '=', userId)
+    .where('failed_attempts', '>', 0)
+    .execute();
 }

@@ -5,10 +5,11 @@
 import type { Kysely } from 'kysely';
 import { inTransaction, recordEvent } from '../audit/audit.js';
 import { revokeAllLoginTokens, type Authenticated } from '../auth/login-tokens.js';
-import { checkUserPassword, revokedError } from '../auth/password-check.js';
+import { checkUserPassword, releasingOnError, revokedError } from '../auth/password-check.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
+import { cancelResetTokens } from '../reset-tokens/reset-token.js';
 import { findUserRow, toParty } from '../users/users.js';
 import type { PasswordHasher } from './hashing.js';
 import { assertPasswordAcceptable } from './policy.js';
@@ -42,19 +43,24 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
   );
   if (!matches) throw new ServiceError('permission-denied', 'The current password is incorrect.');
 
-  const passwordHash = await deps.hasher.hash(request.password);
-  const now = Date.now();
-  await inTransaction(deps.db, async (trx) => {
-    // The account may have been revoked while the hashes were computed.
-    const changed = await trx
-      .updateTable('users')
-      .set({ password_hash: passwordHash, failed_attempts: 0 })
-      .where('id', '=', user.id)
-      .where('is_revoked', '=', 0)
-      .returning('id')
-      .executeTakeFirst();
-    if (!changed) throw revokedError();
-    await revokeAllLoginTokens(trx, user.id, { except: actor.tokenHash, now });
-    await recordEvent(trx, { type: 'password-changed', actor: party, subject: party, sourceAddress, details: { via: 'change-own-password' } }, now);
+  // The claimed attempt is given back if what follows fails; success zeroes the count.
+  await releasingOnError(deps, user.id, async () => {
+    const passwordHash = await deps.hasher.hash(request.password);
+    const now = Date.now();
+    await inTransaction(deps.db, async (trx) => {
+      // The account may have been revoked while the hashes were computed.
+      const changed = await trx
+        .updateTable('users')
+        .set({ password_hash: passwordHash, failed_attempts: 0 })
+        .where('id', '=', user.id)
+        .where('is_revoked', '=', 0)
+        .returning('id')
+        .executeTakeFirst();
+      if (!changed) throw revokedError();
+      await revokeAllLoginTokens(trx, user.id, { except: actor.tokenHash, now });
+      // A reset token issued before the change must not set the password back to its holder's choice.
+      await cancelResetTokens(trx, party, 'password-changed', { actor: party, sourceAddress }, now);
+      await recordEvent(trx, { type: 'password-changed', actor: party, subject: party, sourceAddress, details: { via: 'change-own-password' } }, now);
+    });
   });
 }

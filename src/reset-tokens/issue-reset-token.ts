@@ -8,7 +8,7 @@ import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { Database } from '../store/schema.js';
 import { findUserRow, toParty } from '../users/users.js';
-import { signResetToken } from './reset-token.js';
+import { cancelResetTokens, signResetToken } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
 
 export interface IssueDeps {
@@ -36,13 +36,7 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
 
   await inTransaction(deps.db, async (trx) => {
     // A new token supersedes the user's earlier unused ones.
-    await trx
-      .updateTable('reset_tokens')
-      .set({ superseded_at: now })
-      .where('user_id', '=', user.id)
-      .where('spent_at', 'is', null)
-      .where('superseded_at', 'is', null)
-      .execute();
+    const superseded = await cancelResetTokens(trx, toParty(user), 'superseded', context, now);
     await trx
       .insertInto('reset_tokens')
       .values({
@@ -61,7 +55,7 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
       actor: context.actor,
       subject: toParty(user),
       sourceAddress: context.sourceAddress,
-      details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString() },
+      details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), superseded },
     });
   });
   return token;

@@ -13,7 +13,7 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import type { Database } from '../store/schema.js';
 import { findUserRow, toParty } from '../users/users.js';
-import { invalidResetToken, usableTokenRow, verifyResetTokenSignature, type ResetTokenClaims } from './reset-token.js';
+import { invalidResetToken, isUsable, usableTokenRow, verifyResetTokenSignature, type ResetTokenClaims } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
 
 export interface ResetDeps {
@@ -62,11 +62,7 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
     const spent = await trx
       .updateTable('reset_tokens')
       .set({ spent_at: now })
-      .where('jti', '=', spentClaims.jti)
-      .where('user_id', '=', user.id)
-      .where('spent_at', 'is', null)
-      .where('superseded_at', 'is', null)
-      .where('expires_at', '>', now)
+      .where(isUsable(spentClaims, now))
       .returning('jti')
       .executeTakeFirst();
     if (!spent) return false;

@@ -5,8 +5,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { Executor } from '../audit/audit.js';
+import type { ExpressionBuilder } from 'kysely';
+import { type Executor, type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
+import type { Database } from '../store/schema.js';
 import { RESET_TOKEN_ALGORITHM, type SigningKeyRing } from './signing-keys.js';
 
 export const RESET_TOKEN_ISSUER = 'rbac-password-service';
@@ -44,6 +46,7 @@ export async function signResetToken(keys: SigningKeyRing, userId: string, lifet
  * token's row.
  */
 export async function verifyResetTokenSignature(keys: SigningKeyRing, token: string, now = Date.now()): Promise<ResetTokenClaims> {
+  if (!isCanonicalCompactJws(token)) throw invalidResetToken();
   try {
     const { kid } = decodeProtectedHeader(token);
     if (typeof kid !== 'string' || kid.length > 128) throw invalidResetToken();
@@ -64,17 +67,72 @@ export async function verifyResetTokenSignature(keys: SigningKeyRing, token: str
   }
 }
 
-/** The token's row if it can still be used now: not spent, not superseded, not expired, for that user. */
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * One token, one string: three base64url segments, each exactly as it
+ * encodes back (no padding, no stray bits in a last character, no
+ * whitespace). Base64url decoders accept several spellings of the same bytes,
+ * and every spelling would otherwise be another key for the per-token rate
+ * limit.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  const segments = token.split('.');
+  return (
+    segments.length === 3 &&
+    segments.every((segment) => BASE64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment)
+  );
+}
+
+type ResetTokensWhere = ExpressionBuilder<Database, 'reset_tokens'>;
+
+/** A reset token row that has been neither spent nor cancelled (superseded, or cancelled by a change to its user or key). */
+export const isLive = (eb: ResetTokensWhere) => eb.and([eb('spent_at', 'is', null), eb('superseded_at', 'is', null)]);
+
+/**
+ * The one rule for a reset token that can be used now: its row names this
+ * jti, user and signing key, it is live and unexpired, and the key that
+ * signed it is not retired. Binding the row to its kid means a retired (say,
+ * leaked) key cannot sign a working copy of a live token's claims.
+ */
+export const isUsable = (claims: ResetTokenClaims, now: number) => (eb: ResetTokensWhere) =>
+  eb.and([
+    eb('jti', '=', claims.jti),
+    eb('user_id', '=', claims.sub),
+    eb('kid', '=', claims.kid),
+    isLive(eb),
+    eb('expires_at', '>', now),
+    eb('kid', 'in', eb.selectFrom('signing_keys').select('signing_keys.kid').where('signing_keys.retired_at', 'is', null)),
+  ]);
+
+/** The token's row if it can still be used now. */
 export async function usableTokenRow(db: Executor, claims: ResetTokenClaims, now = Date.now()) {
-  return db
-    .selectFrom('reset_tokens')
-    .selectAll()
-    .where('jti', '=', claims.jti)
-    .where('user_id', '=', claims.sub)
-    .where('spent_at', 'is', null)
-    .where('superseded_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
+  return db.selectFrom('reset_tokens').selectAll().where(isUsable(claims, now)).executeTakeFirst();
+}
+
+/** Why a user's unused reset tokens stop working, for the audit trail. */
+export type CancelReason = 'superseded' | 'password-changed' | 'account-revoked' | 'user-deleted' | 'admin-password-reset-by-script';
+
+/**
+ * Cancels the user's unused reset tokens: a token issued before its user's
+ * password changed, or before the user was revoked, must not later reinstate
+ * the account and set the holder's password. Records `reset-tokens-cancelled`
+ * when there was one. Returns how many were cancelled.
+ */
+export async function cancelResetTokens(
+  trx: Executor,
+  user: Party & { id: string },
+  reason: CancelReason,
+  context: { actor: Party | null; sourceAddress: string | null },
+  now = Date.now(),
+): Promise<number> {
+  const result = await trx.updateTable('reset_tokens').set({ superseded_at: now }).where('user_id', '=', user.id).where(isLive).executeTakeFirst();
+  const cancelled = Number(result.numUpdatedRows);
+  // A superseding issue records its own event, which says so.
+  if (cancelled > 0 && reason !== 'superseded') {
+    await recordEvent(trx, { type: 'reset-tokens-cancelled', actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { reason, count: cancelled } }, now);
+  }
+  return cancelled;
 }
 
 /** Signature and row both check out: the claims of a token that can be used now. */

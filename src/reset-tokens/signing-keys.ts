@@ -5,7 +5,10 @@
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
+import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
+import { ServiceError } from '../errors.js';
 import type { Database } from '../store/schema.js';
+import { isLive } from './reset-token.js';
 
 export const RESET_TOKEN_ALGORITHM = 'RS256';
 
@@ -42,6 +45,12 @@ async function newKeyRow(now: number) {
   };
 }
 
+/** Who changes the key set, for the audit trail: the operator at the server's shell (actor null, source `cli`). */
+export interface KeyChangeContext {
+  actor: Party | null;
+  sourceAddress: string | null;
+}
+
 export class SigningKeyRing {
   // Imported keys by kid. Key material never changes for a kid, so caching is
   // safe; whether a token is still usable is decided by its database row.
@@ -58,10 +67,34 @@ export class SigningKeyRing {
   }
 
   /** Adds a new key that signs from now on; older keys keep verifying until retired. */
-  async rotate(now = Date.now()): Promise<string> {
+  async rotate(context: KeyChangeContext, now = Date.now()): Promise<string> {
     const row = await newKeyRow(now);
-    await this.db.insertInto('signing_keys').values(row).execute();
+    await inTransaction(this.db, async (trx) => {
+      await trx.insertInto('signing_keys').values(row).execute();
+      await recordEvent(trx, { type: 'signing-key-rotated', actor: context.actor, sourceAddress: context.sourceAddress, details: { kid: row.kid } }, now);
+    });
     return row.kid;
+  }
+
+  /**
+   * Retires a key: it no longer signs, and no reset token it signed can be
+   * used any more (whether a token's key is retired is checked on every use;
+   * its unused tokens are cancelled too, so the record says so). The only key
+   * that signs cannot be retired. Returns how many unused tokens it cancelled.
+   */
+  async retire(kid: string, context: KeyChangeContext, now = Date.now()): Promise<number> {
+    return inTransaction(this.db, async (trx) => {
+      const key = await trx.selectFrom('signing_keys').select(['kid', 'retired_at']).where('kid', '=', kid).executeTakeFirst();
+      if (!key) throw new ServiceError('not-found', `There is no signing key ${kid} (see rbac keys list).`);
+      if (key.retired_at !== null) throw new ServiceError('conflict', `${kid} is already retired.`);
+      const others = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).where('kid', '!=', kid).executeTakeFirst();
+      if (!others) throw new ServiceError('conflict', `${kid} is the only key that signs: run rbac keys rotate first.`);
+      await trx.updateTable('signing_keys').set({ retired_at: now }).where('kid', '=', kid).execute();
+      const result = await trx.updateTable('reset_tokens').set({ superseded_at: now }).where('kid', '=', kid).where(isLive).where('expires_at', '>', now).executeTakeFirst();
+      const cancelled = Number(result.numUpdatedRows);
+      await recordEvent(trx, { type: 'signing-key-retired', actor: context.actor, sourceAddress: context.sourceAddress, details: { kid, reset_tokens_cancelled: cancelled } }, now);
+      return cancelled;
+    });
   }
 
   /** The key that signs now: the newest not retired. Read each time so a rotation by another process takes effect. */

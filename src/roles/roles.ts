@@ -1,11 +1,11 @@
 // Roles: a named set of permissions, assigned to users.
 
 import { ServiceError } from '../errors.js';
-import type { Executor } from '../audit/audit.js';
+import { type Executor, type Party, recordEvents } from '../audit/audit.js';
 import { isKnownPermission, type Permission } from '../permissions/permissions.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { RoleRow } from '../store/schema.js';
-import { normalizeUserId } from '../users/user-id.js';
+import { isUuid, normalizeUserId } from '../users/user-id.js';
 
 export interface Role {
   id: number;
@@ -53,11 +53,16 @@ export async function assertRolesExist(db: Executor, roleIds: readonly number[])
   if (missing !== undefined) throw new ServiceError('schema-violation', `No role has the id ${missing}.`);
 }
 
-export async function createRole(db: Executor, input: NewRole): Promise<Role> {
+export async function createRole(db: Executor, input: NewRole, context: { actor: Party | null; sourceAddress: string | null }): Promise<Role> {
   const permissions = (input.permissions ?? []).map((permission) => ({ ...permission, instance: normalizeUserId(permission.instance) }));
   const unknown = permissions.find((permission) => !isKnownPermission(permission));
   if (unknown) {
     throw new ServiceError('schema-violation', `Unknown permission ${unknown.object_type}:${unknown.action}.`, { permission: unknown });
+  }
+  // An instance that names nothing would be stored, listed, and grant nothing: refuse it instead.
+  const aimless = permissions.find((permission) => permission.instance !== '*' && !isUuid(permission.instance));
+  if (aimless) {
+    throw new ServiceError('schema-violation', `A permission's instance is "*" or the id of a user (a UUID), not "${aimless.instance}".`, { permission: aimless });
   }
   const nameTaken = () => new ServiceError('conflict', `A role named "${input.display_name}" already exists.`);
   const taken = await db.selectFrom('roles').select('id').where('display_name', '=', input.display_name).executeTakeFirst();
@@ -78,9 +83,15 @@ export async function createRole(db: Executor, input: NewRole): Promise<Role> {
     .catch((error: unknown) => {
       throw isUniqueViolation(error, 'roles', 'display_name') ? nameTaken() : error;
     });
+  const members = userIds.length > 0 ? await db.selectFrom('users').select(['id', 'login']).where('id', 'in', userIds).execute() : [];
   if (userIds.length > 0) {
     await db.insertInto('user_roles').values(userIds.map((user_id) => ({ user_id, role_id: id }))).execute();
   }
+  const { actor, sourceAddress } = context;
+  await recordEvents(db, [
+    { type: 'role-created', actor, sourceAddress, details: { role_id: id, display_name: input.display_name, permissions: permissions.map((p) => `${p.object_type}:${p.action}:${p.instance}`) } },
+    ...members.map((member) => ({ type: 'role-assigned' as const, actor, subject: member, sourceAddress, details: { role_id: id } })),
+  ]);
   const role = await getRole(db, id);
   if (!role) throw new Error('role vanished after insert');
   return role;

@@ -10,6 +10,7 @@ import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import type { Database } from '../store/schema.js';
+import { cancelResetTokens } from '../reset-tokens/reset-token.js';
 import { insertBootstrapAdmin } from './bootstrap.js';
 import { BOOTSTRAP_ADMIN_LOGIN, loginKey } from './users.js';
 
@@ -33,6 +34,7 @@ export async function resetAdminPassword(deps: AdminResetDeps, password: string,
       .where('id', '=', admin.id)
       .execute();
     await revokeAllLoginTokens(trx, admin.id, { now });
+    await cancelResetTokens(trx, admin, 'admin-password-reset-by-script', { actor: null, sourceAddress: null }, now);
     await recordEvent(
       trx,
       { type: 'admin-password-reset-by-script', actor: null, subject: admin, sourceAddress: null, details: { operator: context.operator, created } },

@@ -3,15 +3,17 @@
 // store; routes and the CLI both call these.
 
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { type Executor, inTransaction, type Party, recordEvent } from '../audit/audit.js';
+import type { Kysely, Transaction } from 'kysely';
+import { type Executor, inTransaction, type Party, recordEvent, recordEvents } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import { assertRolesExist } from '../roles/roles.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
+import { cancelResetTokens } from '../reset-tokens/reset-token.js';
 import { isUniqueViolation } from '../store/errors.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import type { Database, UserRow } from '../store/schema.js';
 
 /** A user as the API shows it: never a password or hash. */
@@ -38,7 +40,7 @@ export function loginKey(login: string): string {
 /** By login key, not spelling: a case-only rename to `Admin` must not lift the admin's protections. */
 const isBootstrapAdmin = (row: Pick<UserRow, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
 
-export function toParty(user: Pick<UserRow, 'id' | 'login'>): Party {
+export function toParty(user: Pick<UserRow, 'id' | 'login'>): Party & { id: string; login: string } {
   return { id: user.id, login: user.login };
 }
 
@@ -121,12 +123,15 @@ export interface Context {
 
 const loginTaken = (login: string) => new ServiceError('conflict', `A user with the login "${login}" already exists.`);
 
-export async function createUser(deps: UserDeps, input: NewUser, context: Context): Promise<User> {
+export async function createUser(deps: UserDeps, by: Requester, input: NewUser, context: Context): Promise<User> {
   const login = input.login.trim();
   if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
   if (input.is_remote && input.password !== undefined) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
+  const roleIds = [...new Set(input.role_ids ?? [])].sort((a, b) => a - b);
+  // Refused before any hash is computed; decided again below, inside the transaction.
+  if (roleIds.length > 0) assertMayAssignRoles(by);
   let passwordHash: string | null = null;
   if (input.password !== undefined) {
     assertPasswordAcceptable(input.password, { minimumLength: deps.config.passwordMinimumLength, login });
@@ -134,8 +139,10 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
   }
   const id = randomUUID();
   await inTransaction(deps.db, async (trx) => {
+    await assertRequesterActive(trx, by);
+    await assertMayCreateUsers(trx, by);
+    if (roleIds.length > 0) assertMayAssignRoles(by);
     if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
-    const roleIds = [...new Set(input.role_ids ?? [])];
     await assertRolesExist(trx, roleIds);
     await trx
       .insertInto('users')
@@ -159,7 +166,7 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
       actor: context.actor,
       subject: { id, login },
       sourceAddress: context.sourceAddress,
-      details: { is_remote: Boolean(input.is_remote) },
+      details: { is_remote: Boolean(input.is_remote), role_ids: roleIds },
     });
   }).catch((error: unknown) => {
     throw isUniqueViolation(error, 'users', 'login_key') ? loginTaken(login) : error;
@@ -175,25 +182,54 @@ export interface UserChanges {
   is_revoked?: boolean | undefined;
 }
 
-/** What an edit touches, so the caller can check the matching permissions first. */
-export function changedAspects(current: User, changes: UserChanges): { edits: boolean; roles: boolean; revocation: boolean } {
+/** What an edit changes, compared with the user as it is. */
+export function changedAspects(current: User, changes: UserChanges): EditedAspects {
   const wanted = changes.role_ids === undefined ? undefined : [...new Set(changes.role_ids)].sort((a, b) => a - b);
   const held = [...current.role_ids].sort((a, b) => a - b);
+  const revocation = changes.is_revoked !== undefined && changes.is_revoked !== current.is_revoked;
   return {
     edits:
       (changes.login !== undefined && changes.login.trim() !== current.login) ||
       (changes.email !== undefined && changes.email !== current.email) ||
       (changes.display_name !== undefined && changes.display_name !== current.display_name),
     roles: wanted !== undefined && (wanted.length !== held.length || wanted.some((id, i) => id !== held[i])),
-    revocation: changes.is_revoked !== undefined && changes.is_revoked !== current.is_revoked,
+    revocation,
+    revokes: revocation && changes.is_revoked === true,
   };
 }
 
-export async function updateUser(db: Kysely<Database>, id: string, changes: UserChanges, context: Context): Promise<User> {
+/**
+ * Locks the user's row until the transaction ends and returns it. A no-op
+ * UPDATE takes the row lock on PostgreSQL (SQLite's write transactions hold
+ * the database lock already) with one statement that both dialects speak.
+ */
+async function lockUserRow(trx: Transaction<Database>, id: string): Promise<UserRow | undefined> {
+  return trx
+    .updateTable('users')
+    .set((eb) => ({ id: eb.ref('id') }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * PUT /users/:sid. Decides and writes from one read inside the transaction,
+ * with the user's row locked: of two concurrent edits of one user the second
+ * sees the first one's result, so an edit sent with stale values cannot undo
+ * an answered revocation or role removal, and is judged on what it would
+ * really change.
+ */
+export async function updateUser(db: Kysely<Database>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(db, async (trx) => {
-    const row = await findUserRow(trx, id);
-    if (!row) throw notFound('The user');
+    await assertRequesterActive(trx, by);
+    const row = await lockUserRow(trx, id);
+    const current = row ? await userFromRow(trx, row) : undefined;
+    const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
+    await assertMayEditUser(trx, by, id, current !== undefined, aspects);
+    if (!row || !current) throw notFound('The user');
+
     const login = changes.login?.trim();
+    const renames = login !== undefined && login !== row.login;
     if (login !== undefined && loginKey(login) !== row.login_key) {
       if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
       if (isBootstrapAdmin(row)) {
@@ -202,29 +238,48 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
       if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
     }
     const fields = {
-      ...(login !== undefined ? { login, login_key: loginKey(login) } : {}),
-      ...(changes.email !== undefined ? { email: changes.email } : {}),
-      ...(changes.display_name !== undefined ? { display_name: changes.display_name } : {}),
+      ...(renames ? { login, login_key: loginKey(login) } : {}),
+      ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
+      ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
     };
-    if (Object.keys(fields).length > 0) await trx.updateTable('users').set(fields).where('id', '=', id).execute();
-    if (changes.role_ids !== undefined) {
-      const roleIds = [...new Set(changes.role_ids)];
-      await assertRolesExist(trx, roleIds);
-      await trx.deleteFrom('user_roles').where('user_id', '=', id).execute();
-      if (roleIds.length > 0) await trx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: id, role_id }))).execute();
+    const subject = toParty(row);
+    if (Object.keys(fields).length > 0) {
+      await trx.updateTable('users').set(fields).where('id', '=', id).execute();
+      await recordEvent(trx, {
+        type: 'user-edited',
+        actor: context.actor,
+        subject: renames ? { id, login } : subject,
+        sourceAddress: context.sourceAddress,
+        details: { fields: Object.keys(fields).filter((field) => field !== 'login_key'), ...(renames ? { previous_login: row.login } : {}) },
+      });
     }
-    if (changes.is_revoked !== undefined && changes.is_revoked !== (row.is_revoked === 1)) {
-      await setRevoked(trx, row, changes.is_revoked, context);
-    }
+    if (aspects.roles && changes.role_ids !== undefined) await replaceRoles(trx, { id, login: login ?? row.login }, current.role_ids, changes.role_ids, context);
+    if (aspects.revocation && changes.is_revoked !== undefined) await setRevoked(trx, row, changes.is_revoked, context);
   }).catch((error: unknown) => {
     throw isUniqueViolation(error, 'users', 'login_key') && changes.login !== undefined ? loginTaken(changes.login.trim()) : error;
   });
   return getUser(db, id);
 }
 
+/** Gives the user exactly `wanted` roles, recording each one given and taken. */
+async function replaceRoles(trx: Executor, user: Party & { id: string }, held: number[], wanted: number[], context: Context): Promise<void> {
+  const roleIds = [...new Set(wanted)];
+  await assertRolesExist(trx, roleIds);
+  const added = roleIds.filter((roleId) => !held.includes(roleId));
+  const removed = held.filter((roleId) => !roleIds.includes(roleId));
+  if (removed.length > 0) await trx.deleteFrom('user_roles').where('user_id', '=', user.id).where('role_id', 'in', removed).execute();
+  if (added.length > 0) await trx.insertInto('user_roles').values(added.map((role_id) => ({ user_id: user.id, role_id }))).execute();
+  await recordEvents(trx, [
+    ...added.map((role_id) => ({ type: 'role-assigned' as const, actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { role_id } })),
+    ...removed.map((role_id) => ({ type: 'role-removed' as const, actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { role_id } })),
+  ]);
+}
+
 /**
- * Revoking a user also revokes its login tokens; un-revoking clears the
- * failed-attempt count so the user gets a full set of attempts again.
+ * Revoking a user also revokes its login tokens and cancels its unused reset
+ * tokens (a token issued before the revocation must not undo it; one issued
+ * after it still reinstates, which is what issuing it means). Un-revoking
+ * clears the failed-attempt count so the user gets a full set of attempts.
  */
 export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
   await trx
@@ -232,7 +287,10 @@ export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'logi
     .set(revoked ? { is_revoked: 1 } : { is_revoked: 0, failed_attempts: 0 })
     .where('id', '=', user.id)
     .execute();
-  if (revoked) await revokeAllLoginTokens(trx, user.id);
+  if (revoked) {
+    await revokeAllLoginTokens(trx, user.id);
+    await cancelResetTokens(trx, toParty(user), 'account-revoked', context);
+  }
   await recordEvent(trx, {
     type: revoked ? 'account-revoked' : 'account-unrevoked',
     actor: context.actor,

@@ -9,8 +9,7 @@
 
 import { Command } from 'commander';
 import { SigningKeyRing } from '../../reset-tokens/signing-keys.js';
-import { CliError, configOf, print, warn, withSettingOptions, withStore } from '../context.js';
-import { inTransaction } from '../../audit/audit.js';
+import { configOf, print, warn, OPERATOR, withSettingOptions, withStore } from '../context.js';
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description('the keys that sign password reset tokens: list, rotate, retire');
@@ -40,7 +39,7 @@ export function keysCommand(): Command {
       .description('add a new signing key; reset tokens signed by older keys stay valid until they expire or the key is retired')
       .action(async (_options, command: Command) => {
         await withStore(configOf(command), async (store) => {
-          const kid = await new SigningKeyRing(store.db).rotate();
+          const kid = await new SigningKeyRing(store.db).rotate(OPERATOR);
           print(kid);
           warn(`rbac: ${kid} signs new reset tokens from now on (every instance on this database)`);
         });
@@ -53,25 +52,7 @@ export function keysCommand(): Command {
       .argument('<kid>', 'the key id, as `rbac keys list` prints it')
       .action(async (kid: string, _options, command: Command) => {
         await withStore(configOf(command), async (store) => {
-          const now = Date.now();
-          const cancelled = await inTransaction(store.db, async (trx) => {
-            const key = await trx.selectFrom('signing_keys').select(['kid', 'retired_at']).where('kid', '=', kid).executeTakeFirst();
-            if (!key) throw new CliError(`there is no signing key ${kid} (see rbac keys list)`);
-            if (key.retired_at !== null) throw new CliError(`${kid} is already retired`);
-            const others = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).where('kid', '!=', kid).executeTakeFirst();
-            if (!others) throw new CliError(`${kid} is the only key that signs: run rbac keys rotate first`);
-            await trx.updateTable('signing_keys').set({ retired_at: now }).where('kid', '=', kid).execute();
-            // Usability is decided by the token's row: supersede the unused tokens this key signed.
-            const result = await trx
-              .updateTable('reset_tokens')
-              .set({ superseded_at: now })
-              .where('kid', '=', kid)
-              .where('spent_at', 'is', null)
-              .where('superseded_at', 'is', null)
-              .where('expires_at', '>', now)
-              .executeTakeFirst();
-            return Number(result.numUpdatedRows);
-          });
+          const cancelled = await new SigningKeyRing(store.db).retire(kid, OPERATOR);
           warn(`rbac: ${kid} retired; ${cancelled} unused reset token${cancelled === 1 ? '' : 's'} it signed can no longer be used`);
         });
       }),

@@ -1,11 +1,9 @@
 import { Command } from 'commander';
 import { ServiceError } from '../../errors.js';
 import { createUser, findUserRowByLogin, listUsers, setRevoked, type User } from '../../users/users.js';
-import { CliError, configOf, passwordHasher, print, withSettingOptions, withStore } from '../context.js';
+import { CliError, configOf, passwordHasher, print, OPERATOR, withSettingOptions, withStore } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 import { inTransaction } from '../../audit/audit.js';
-
-const OPERATOR = { actor: null, sourceAddress: 'cli' };
 
 function table(users: User[]): string[] {
   const rows = users.map((user) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : '']);
@@ -46,6 +44,7 @@ export function usersCommand(): Command {
         const user = await withStore(config, (store) =>
           createUser(
             { db: store.db, hasher, config },
+            null,
             { login, email: options.email, display_name: options.displayName, is_remote: Boolean(options.remote), password },
             OPERATOR,
           ),

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { login } from '../../auth/login.js';
-import { revokeLoginToken } from '../../auth/login-tokens.js';
+import { logOut } from '../../auth/login-tokens.js';
+import { ServiceError } from '../../errors.js';
 import { loginKey } from '../../users/users.js';
 import { actorOf, requireActor } from '../auth.js';
 import { secretRateLimits } from '../rate-limits.js';
@@ -43,17 +44,37 @@ function logout(db: Services['store']['db']) {
   return {
     options: { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request', response: { 204: Type.Null(), 401: ErrorBody } } },
     async handler(request: FastifyRequest, reply: FastifyReply) {
-      await revokeLoginToken(db, actorOf(request).tokenHash);
+      await logOut(db, actorOf(request), request.ip);
       return reply.code(204).send();
     },
   };
 }
 
-/** PE's v2 route: DELETE /rbac-api/v2/tokens revokes the token that authenticates the request. */
+// PE's v2 DELETE /tokens revokes the tokens its parameters name. Until that
+// is built, a request naming tokens is refused rather than answered by
+// revoking something else: a script revoking a stolen token must not be told
+// it succeeded while that token keeps working.
+const NAMED_TOKEN_PARAMETERS = ['revoke_tokens', 'revoke_tokens_by_usernames', 'revoke_tokens_by_labels', 'revoke_tokens_by_ids'];
+
+function refuseNamedTokens(request: FastifyRequest): void {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  const body = request.body;
+  const bodyKeys = body !== undefined && body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : body === undefined ? [] : ['(body)'];
+  const named = [...Object.keys(query).filter((key) => key !== 'token'), ...bodyKeys];
+  if (named.length > 0) {
+    throw new ServiceError(
+      'schema-violation',
+      `DELETE /rbac-api/v2/tokens here revokes only the token that authenticates the request; ${named.some((key) => NAMED_TOKEN_PARAMETERS.includes(key)) ? 'revoking tokens by name, user, label or id is not supported yet' : `"${named[0]}" is not a parameter it takes`}. Nothing was revoked.`,
+      { parameters: named },
+    );
+  }
+}
+
+/** PE's v2 route: DELETE /rbac-api/v2/tokens without parameters revokes the token that authenticates the request. */
 export function authRoutesV2(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   return async (app) => {
     const loggingOut = logout(db);
-    app.delete('/tokens', loggingOut.options, loggingOut.handler);
+    app.delete('/tokens', { ...loggingOut.options, preHandler: async (request) => refuseNamedTokens(request) }, loggingOut.handler);
   };
 }

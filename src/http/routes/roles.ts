@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { notFound, permissionDenied } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { createRole, getRole, listRoles } from '../../roles/roles.js';
-import { actorOf, requireActor } from '../auth.js';
+import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
 import { ErrorBody, NewRoleBody, Role, RoleParams } from '../schemas.js';
 import { inTransaction } from '../../audit/audit.js';
@@ -44,7 +44,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         if (!actorOf(request).is_superuser) throw permissionDenied('Only superusers can create roles.');
-        const role = await inTransaction(db, (trx) => createRole(trx, request.body));
+        const role = await inTransaction(db, (trx) => createRole(trx, request.body, contextOf(request)));
         return reply.code(201).header('location', `${request.url.split('?')[0]}/${role.id}`).send(role);
       },
     );

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
-import { assertGranted, hasAnyUserPermission, hasPermission, userPermissions } from '../../permissions/permissions.js';
+import { assertGranted, hasAnyUserPermission, userPermissions } from '../../permissions/permissions.js';
 import { isUuid } from '../../users/user-id.js';
-import { changedAspects, createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
+import { createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../app.js';
 import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../schemas.js';
@@ -53,8 +53,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: { summary: 'Create a local or remote user', body: NewUserBody, response: { 201: User, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
-        if (!(await hasPermission(db, actorOf(request), 'users', 'create', '*'))) throw permissionDenied('Creating users needs users:create.');
-        const user = await createUser(userDeps, request.body, contextOf(request));
+        const user = await createUser(userDeps, actorOf(request), request.body, contextOf(request));
         return reply.code(201).header('location', `${request.url.split('?')[0]}/${user.id}`).send(user);
       },
     );
@@ -77,16 +76,8 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         if (body.id !== undefined && body.id.toLowerCase() !== sid) {
           throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
         }
-        const { edit, disable } = await userPermissions(db, actor, sid);
-        if (edit !== 'granted' && disable !== 'granted') assertGranted(edit === 'superuser-only' ? edit : disable, 'Changing this user needs users:edit or users:disable.');
-        const current = await getUser(db, sid);
-        const aspects = changedAspects(current, body);
-        if (aspects.edits) assertGranted(edit, 'Editing this user needs users:edit.');
-        // Roles carry permissions: granting them is kept with superusers, or users:edit would let anyone promote themselves.
-        if (aspects.roles && !actor.is_superuser) throw permissionDenied('Only superusers can change the roles of a user.');
-        if (aspects.revocation) assertGranted(disable, 'Revoking or reinstating this user needs users:disable.');
-        if (aspects.revocation && body.is_revoked && actor.id === sid) throw permissionDenied('You cannot revoke your own account.');
-        return updateUser(db, sid, body, contextOf(request));
+        // Who may change what is decided inside the edit's transaction (src/users/authorization.ts).
+        return updateUser(db, actor, sid, body, contextOf(request));
       },
     );
 

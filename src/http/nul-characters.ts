@@ -1,0 +1,23 @@
+// No text the service takes may contain U+0000. PostgreSQL's text type
+// cannot store it (the insert fails), SQLite would store it, and a login or
+// label that is cut short by it in one tool and not another is a way to hide
+// in the audit trail. So a request that carries one in its body or query
+// string is refused before anything runs, the same on both databases. (Path
+// parameters are ids that their own checks refuse: a user id is a UUID.)
+
+import type { FastifyRequest } from 'fastify';
+import { ServiceError } from '../errors.js';
+
+function carriesNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || depth > 32) return false;
+  const entries = Array.isArray(value) ? value : Object.entries(value).flat();
+  return entries.some((entry) => carriesNul(entry, depth + 1));
+}
+
+/** A preValidation hook: 400 schema-violation when the request carries a NUL character. */
+export async function refuseNulCharacters(request: FastifyRequest): Promise<void> {
+  for (const [part, value] of [['body', request.body], ['query string', request.query]] as const) {
+    if (carriesNul(value)) throw new ServiceError('schema-violation', `The request ${part} contains a NUL character (U+0000), which no field accepts.`);
+  }
+}

@@ -1,0 +1,65 @@
+// Who may do what to a user. Each rule is one named function. The domain
+// operations in users.ts call them inside their write transaction, after
+// locking the target row, so a decision and the write it allows see the same
+// state: an edit cannot undo a revocation or a role removal that committed
+// while it was in flight.
+
+import type { Executor } from '../audit/audit.js';
+import { ServiceError, notFound, permissionDenied } from '../errors.js';
+import { assertGranted, hasPermission, userPermissions, type Actor } from '../permissions/permissions.js';
+
+/** Who asks: a user with a login token, or null for the operator at the server's shell (the CLI), who may do everything. */
+export type Requester = Actor | null;
+
+/** What an edit would change, compared with the user as it is now. */
+export interface EditedAspects {
+  /** login, email or display name */
+  edits: boolean;
+  roles: boolean;
+  /** true when is_revoked changes */
+  revocation: boolean;
+  /** the change revokes the user (rather than reinstating it) */
+  revokes: boolean;
+}
+
+/** The requester's own account must still be active when its request writes: a revocation that committed meanwhile wins. */
+export async function assertRequesterActive(trx: Executor, by: Requester): Promise<void> {
+  if (!by) return;
+  const row = await trx.selectFrom('users').select('is_revoked').where('id', '=', by.id).executeTakeFirst();
+  if (!row || row.is_revoked === 1) {
+    throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  }
+}
+
+export async function assertMayCreateUsers(trx: Executor, by: Requester): Promise<void> {
+  if (by && !(await hasPermission(trx, by, 'users', 'create', '*'))) throw permissionDenied('Creating users needs users:create.');
+}
+
+/**
+ * Roles carry permissions, so giving or taking them is kept with superusers:
+ * otherwise users:create or users:edit would let anyone hand out any role,
+ * their own included. The same rule whether the roles come with a new user
+ * or are changed later.
+ */
+export function assertMayAssignRoles(by: Requester): void {
+  if (by && !by.is_superuser) throw permissionDenied('Only superusers can change the roles of a user.');
+}
+
+/**
+ * PUT /users/:sid: users:edit for login, email and display name, users:disable
+ * for revoking or reinstating, a superuser for roles; nobody revokes
+ * themselves. Someone holding neither users:edit nor users:disable on the
+ * user gets 403 before learning whether the id exists.
+ */
+export async function assertMayEditUser(trx: Executor, by: Requester, userId: string, exists: boolean, aspects: EditedAspects): Promise<void> {
+  if (by) {
+    const { edit, disable } = await userPermissions(trx, by, userId);
+    if (edit !== 'granted' && disable !== 'granted') assertGranted(edit === 'superuser-only' ? edit : disable, 'Changing this user needs users:edit or users:disable.');
+    if (!exists) throw notFound('The user');
+    if (aspects.edits) assertGranted(edit, 'Editing this user needs users:edit.');
+    if (aspects.roles) assertMayAssignRoles(by);
+    if (aspects.revocation) assertGranted(disable, 'Revoking or reinstating this user needs users:disable.');
+    if (aspects.revokes && by.id === userId) throw permissionDenied('You cannot revoke your own account.');
+  }
+  if (!exists) throw notFound('The user');
+}
