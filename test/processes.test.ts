@@ -121,9 +121,11 @@ describe('two service processes on one PostgreSQL database', { skip: postgres?.s
 
   test('20 concurrent identical PUTs of role_ids across both processes: every one 200, the roles given once', async () => {
     const id = await createUser('proc-same-roles');
-    const roles = await Promise.all(
-      ['a', 'b'].map(async (name) => (JSON.parse((await call(first.url, 'POST', '/roles', { display_name: `same roles ${name}`, permissions: [] }, admin)).text) as { id: number }).id),
-    );
+    const roles = (
+      await Promise.all(
+        ['a', 'b'].map(async (name) => (JSON.parse((await call(first.url, 'POST', '/roles', { display_name: `same roles ${name}`, permissions: [] }, admin)).text) as { id: number }).id),
+      )
+    ).sort((a, b) => a - b);
     const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? first.url : second.url, 'PUT', `/users/${id}`, { role_ids: roles }, admin)));
     assert.deepEqual(
       responses.map((response) => response.status),
@@ -131,5 +133,31 @@ describe('two service processes on one PostgreSQL database', { skip: postgres?.s
       responses.map((response) => response.text).join('\n'),
     );
     assert.deepEqual((await userOf(id)).role_ids, roles);
+  });
+
+  test('a reset by token racing an administrator revoking the user, across both processes: never a 5xx, and the user ends revoked', async () => {
+    for (let trial = 0; trial < 8; trial++) {
+      const id = await createUser(`proc-reset-revoke-${trial}`);
+      const token = (await call(first.url, 'POST', `/users/${id}/password/reset`, undefined, admin)).text;
+      const [reset, revoke] = await Promise.all([
+        call(trial % 2 ? first.url : second.url, 'POST', '/auth/reset', { token, password: `raced passphrase ${trial}` }),
+        call(trial % 2 ? second.url : first.url, 'PUT', `/users/${id}`, { is_revoked: true }, admin),
+      ]);
+      assert.ok([200, 403].includes(reset.status), `trial ${trial}: reset ${reset.status} ${reset.text}`);
+      assert.equal(revoke.status, 200, `trial ${trial}: revoke ${revoke.text}`);
+      assert.equal((await userOf(id)).is_revoked, true, `trial ${trial}: the revocation was lost`);
+    }
+  });
+
+  test('a role given to a user who is being deleted, across both processes: never a 5xx', async () => {
+    for (let trial = 0; trial < 8; trial++) {
+      const id = await createUser(`proc-role-delete-${trial}`);
+      const [role, removed] = await Promise.all([
+        call(trial % 2 ? first.url : second.url, 'POST', '/roles', { display_name: `raced role ${trial}`, user_ids: [id] }, admin),
+        call(trial % 2 ? second.url : first.url, 'DELETE', `/users/${id}`, undefined, admin),
+      ]);
+      assert.ok([201, 400, 409].includes(role.status), `trial ${trial}: role ${role.status} ${role.text}`);
+      assert.equal(removed.status, 204, `trial ${trial}: delete ${removed.text}`);
+    }
   });
 });

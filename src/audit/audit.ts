@@ -4,6 +4,7 @@
 
 import { channel } from 'node:diagnostics_channel';
 import type { Kysely, Transaction } from 'kysely';
+import { isTransientConflict } from '../store/errors.js';
 import type { Database } from '../store/schema.js';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -63,15 +64,29 @@ function publish(message: PublishedEvents): void {
 // back change has no event in the table, and must not be counted either.
 const uncommitted = new WeakMap<Transaction<Database>, PublishedEvents>();
 
-/** A write transaction: the events it records are published once it commits, and not at all if it rolls back. */
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * A write transaction: the events it records are published once it commits,
+ * and not at all if it rolls back. One that PostgreSQL aborts for a deadlock
+ * or serialization failure with a concurrent transaction is run again (its
+ * work reads what it decides on inside the transaction, so a rerun decides
+ * afresh).
+ */
 export async function inTransaction<T>(db: Kysely<Database>, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  const pending: PublishedEvents = { db, events: [] };
-  const result = await db.transaction().execute((trx) => {
-    uncommitted.set(trx, pending);
-    return work(trx);
-  });
-  publish(pending);
-  return result;
+  for (let attempt = 1; ; attempt++) {
+    const pending: PublishedEvents = { db, events: [] };
+    try {
+      const result = await db.transaction().execute((trx) => {
+        uncommitted.set(trx, pending);
+        return work(trx);
+      });
+      publish(pending);
+      return result;
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !isTransientConflict(error)) throw error;
+    }
+  }
 }
 
 const MAX_TEXT = 255;

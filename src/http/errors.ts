@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import { ServiceError, type ErrorKind } from '../errors.js';
+import { isConstraintViolation, isTransientConflict } from '../store/errors.js';
 
 /** True only when the client accepts text but not JSON at all (CONTRACT §7: "accepts only text/html or text/plain"). */
 export function prefersPlainText(request: FastifyRequest): boolean {
@@ -54,6 +55,9 @@ export function toServiceError(error: unknown): ServiceError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ServiceError('malformed-request', 'The request body is not valid JSON.');
+  }
+  if (isConstraintViolation(error) || isTransientConflict(error)) {
+    return new ServiceError('conflict', 'The request collided with a concurrent change to the same data. Nothing was changed; try again.');
   }
   const status = fastifyError.statusCode;
   if (status === 413) return new ServiceError('request-too-large', 'The request is too large.');
