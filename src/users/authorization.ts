@@ -63,3 +63,8 @@ export async function assertMayEditUser(trx: Executor, by: Requester, userId: st
   }
   if (!exists) throw notFound('The user');
 }
+
+/** DELETE /users/:sid needs users:disable on the user (a superuser for a superuser). */
+export async function assertMayDeleteUser(trx: Executor, by: Requester, userId: string): Promise<void> {
+  if (by) assertGranted((await userPermissions(trx, by, userId)).disable, 'Deleting this user needs users:disable.');
+}

@@ -13,7 +13,7 @@ import { assertRolesExist } from '../roles/roles.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import { cancelResetTokens } from '../reset-tokens/reset-token.js';
 import { isUniqueViolation } from '../store/errors.js';
-import { assertMayAssignRoles, assertMayCreateUsers, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import type { Database, UserRow } from '../store/schema.js';
 
 /** A user as the API shows it: never a password or hash. */
@@ -299,9 +299,12 @@ export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'logi
   });
 }
 
-export async function deleteUser(db: Kysely<Database>, id: string, context: Context): Promise<void> {
+/** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
+export async function deleteUser(db: Kysely<Database>, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    const row = await findUserRow(trx, id);
+    await assertRequesterActive(trx, by);
+    await assertMayDeleteUser(trx, by, id);
+    const row = await lockUserRow(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');

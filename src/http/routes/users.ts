@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
-import { assertGranted, hasAnyUserPermission, userPermissions } from '../../permissions/permissions.js';
+import { hasAnyUserPermission } from '../../permissions/permissions.js';
 import { isUuid } from '../../users/user-id.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
@@ -86,9 +86,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       { onRequest: authenticated, schema: { summary: 'Delete a user', params: SidParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
-        const actor = actorOf(request);
-        assertGranted((await userPermissions(db, actor, sid)).disable, 'Deleting this user needs users:disable.');
-        await deleteUser(db, sid, contextOf(request));
+        await deleteUser(db, actorOf(request), sid, contextOf(request));
         return reply.code(204).send(null);
       },
     );
