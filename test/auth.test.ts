@@ -106,7 +106,7 @@ for (const target of DATABASES) {
       assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode, 401);
     });
 
-    test('DELETE /rbac-api/v2/tokens naming tokens (query or body) is refused: nothing is revoked, neither the named token nor the caller\'s', async () => {
+    test('DELETE /rbac-api/v2/tokens naming tokens (query or body) is refused: nothing is revoked, neither the named token nor the calling one', async () => {
       const caller = await service.login('admin', ADMIN_PASSWORD);
       const stolen = await service.login('admin', ADMIN_PASSWORD);
       const works = async (token: string) => (await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode === 200;
