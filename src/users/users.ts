@@ -13,6 +13,9 @@ import { assertRolesExist } from '../roles/roles.js';
 import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Database, UserRow } from '../store/schema.js';
+import { assertLoginVisible, loginKey, loginSkeleton } from './logins.js';
+
+export { loginKey, loginSkeleton } from './logins.js';
 
 /** A user as the API shows it: never a password or hash. */
 export interface User {
@@ -29,11 +32,6 @@ export interface User {
 }
 
 export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
-
-/** Logins compare without regard to case or Unicode spelling: `Admin` is `admin`. */
-export function loginKey(login: string): string {
-  return login.normalize('NFKC').toLowerCase();
-}
 
 /** By login key, not spelling: a case-only rename to `Admin` must not lift the admin's protections. */
 const isBootstrapAdmin = (row: Pick<UserRow, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
@@ -120,10 +118,33 @@ export interface Context {
 }
 
 const loginTaken = (login: string) => new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+const looksTaken = (login: string) =>
+  new ServiceError('conflict', `The login "${login}" looks like the login of an existing user; choose one that cannot be mistaken for it.`);
+
+/**
+ * The rule that no two logins may look alike (Unicode TR39 confusables):
+ * refuses `login` when another user's login has the same skeleton. The
+ * unique index on `login_skeleton` holds the same rule against concurrent
+ * writers; `conflictFor` turns its refusal into this same answer.
+ */
+async function assertNotLookAlike(db: Executor, login: string, exceptUserId?: string): Promise<void> {
+  let query = db.selectFrom('users').select('id').where('login_skeleton', '=', loginSkeleton(login));
+  if (exceptUserId !== undefined) query = query.where('id', '<>', exceptUserId);
+  if (await query.executeTakeFirst()) throw looksTaken(login);
+}
+
+/** The 409 for a unique-index refusal of `login` (a concurrent writer won), or the error unchanged. */
+function conflictFor(error: unknown, login: string | undefined): unknown {
+  if (login === undefined) return error;
+  if (isUniqueViolation(error, 'users', 'login_key')) return loginTaken(login);
+  if (isUniqueViolation(error, 'users', 'login_skeleton')) return looksTaken(login);
+  return error;
+}
 
 export async function createUser(deps: UserDeps, input: NewUser, context: Context): Promise<User> {
   const login = input.login.trim();
   if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
+  assertLoginVisible(login);
   if (input.is_remote && input.password !== undefined) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
@@ -135,6 +156,7 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
   const id = randomUUID();
   await inTransaction(deps.db, async (trx) => {
     if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
+    await assertNotLookAlike(trx, login);
     const roleIds = [...new Set(input.role_ids ?? [])];
     await assertRolesExist(trx, roleIds);
     await trx
@@ -143,6 +165,7 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
         id,
         login,
         login_key: loginKey(login),
+        login_skeleton: loginSkeleton(login),
         email: input.email ?? '',
         display_name: input.display_name ?? '',
         is_remote: input.is_remote ? 1 : 0,
@@ -162,7 +185,7 @@ export async function createUser(deps: UserDeps, input: NewUser, context: Contex
       details: { is_remote: Boolean(input.is_remote) },
     });
   }).catch((error: unknown) => {
-    throw isUniqueViolation(error, 'users', 'login_key') ? loginTaken(login) : error;
+    throw conflictFor(error, login);
   });
   return getUser(deps.db, id);
 }
@@ -196,13 +219,19 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
     const login = changes.login?.trim();
     if (login !== undefined && loginKey(login) !== row.login_key) {
       if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
+      assertLoginVisible(login);
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
       if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
+      await assertNotLookAlike(trx, login, id);
     }
+    // A new login gets its skeleton; a re-spelling of the same login keeps the
+    // one it has (a grandfathered look-alike keeps none).
+    const renamed = login !== undefined && loginKey(login) !== row.login_key;
     const fields = {
       ...(login !== undefined ? { login, login_key: loginKey(login) } : {}),
+      ...(renamed ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined ? { display_name: changes.display_name } : {}),
     };
@@ -217,7 +246,7 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
       await setRevoked(trx, row, changes.is_revoked, context);
     }
   }).catch((error: unknown) => {
-    throw isUniqueViolation(error, 'users', 'login_key') && changes.login !== undefined ? loginTaken(changes.login.trim()) : error;
+    throw conflictFor(error, changes.login?.trim());
   });
   return getUser(db, id);
 }
