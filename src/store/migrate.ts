@@ -10,6 +10,7 @@ import * as passwordReset from './migrations/002_password_reset.js';
 import * as decoyAttempts from './migrations/003_decoy_attempts.js';
 import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.js';
 import * as loginSkeleton from './migrations/005_login_skeleton.js';
+import * as lockedAt from './migrations/006_locked_at.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003_decoy_attempts': decoyAttempts,
   '004_live_reset_tokens_index': liveResetTokensIndex,
   '005_login_skeleton': loginSkeleton,
+  '006_locked_at': lockedAt,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -27,6 +27,8 @@ export interface UsersTable {
   password_hash: string | null;
   /** Password checks begun since the last success; see lockout/lockout.ts. */
   failed_attempts: ColumnType<number, number | undefined, number>;
+  /** When failed logins revoked the user; null when not revoked, or revoked by an administrator (migration 006). */
+  locked_at: EpochMs | null;
   last_login: EpochMs | null;
   created_at: EpochMs;
 }

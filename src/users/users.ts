@@ -258,7 +258,8 @@ export async function updateUser(db: Kysely<Database>, id: string, changes: User
 export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
   await trx
     .updateTable('users')
-    .set(revoked ? { is_revoked: 1 } : { is_revoked: 0, failed_attempts: 0 })
+    // An administrator's decision either way: no lockout time, so no lockout duration lifts it.
+    .set(revoked ? { is_revoked: 1, locked_at: null } : { is_revoked: 0, failed_attempts: 0, locked_at: null })
     .where('id', '=', user.id)
     .execute();
   if (revoked) await revokeAllLoginTokens(trx, user.id);
