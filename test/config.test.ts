@@ -180,6 +180,16 @@ describe('configuration sources and precedence', () => {
     }
   });
 
+  test('failed-attempts-lockout-duration is unset by default and set from the environment, a config file or a flag', () => {
+    assert.equal(loadConfig({ env: {} }).failedAttemptsLockoutDurationSeconds, undefined, 'unset: PE behaviour, the lockout stays');
+    assert.equal(loadConfig({ env: { RBAC_FAILED_ATTEMPTS_LOCKOUT_DURATION: '15m' } }).failedAttemptsLockoutDurationSeconds, 15 * MINUTE);
+    const yaml = configFile('yaml', 'rbac:\n  failed-attempts-lockout-duration: 1h\n');
+    assert.equal(loadConfig({ env: {}, configFile: yaml }).failedAttemptsLockoutDurationSeconds, HOUR);
+    const json = configFile('json', JSON.stringify({ rbac: { 'failed-attempts-lockout-duration': 90 } }));
+    assert.equal(loadConfig({ env: {}, configFile: json }).failedAttemptsLockoutDurationSeconds, 90);
+    assert.equal(loadConfig({ env: {}, flags: { 'failed-attempts-lockout-duration': '2d' } }).failedAttemptsLockoutDurationSeconds, 2 * DAY);
+  });
+
   test('a number without a unit in a config file is a lifetime in seconds', () => {
     const file = configFile('json', JSON.stringify({ rbac: { 'token-auth-lifetime': 90 } }));
     assert.equal(loadConfig({ env: {}, configFile: file }).tokenAuthLifetimeSeconds, 90);
@@ -220,6 +230,18 @@ describe('bad configuration stops start-up, naming the key', () => {
     assertConfigError(() => loadConfig({ env: { RBAC_TOKEN_AUTH_LIFETIME: 'forever' } }), 'token-auth-lifetime');
     const file = configFile('yaml', 'rbac:\n  token-auth-lifetime: forever\n');
     assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'token-auth-lifetime', 'from YAML');
+  });
+
+  test('failed-attempts-lockout-duration that is not a duration, or 0', () => {
+    for (const value of ['forever', '1w', '-5m', '0', '0s', 'true']) {
+      assertConfigError(
+        () => loadConfig({ env: { RBAC_FAILED_ATTEMPTS_LOCKOUT_DURATION: value } }),
+        'failed-attempts-lockout-duration',
+        `RBAC_FAILED_ATTEMPTS_LOCKOUT_DURATION=${value}`,
+      );
+    }
+    const file = configFile('yaml', 'rbac:\n  failed-attempts-lockout-duration: true\n');
+    assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'failed-attempts-lockout-duration', 'a boolean in YAML');
   });
 
   test('token-maximum-lifetime that is not a duration', () => {

@@ -14,7 +14,7 @@ import { inTransaction, recordEvent } from '../audit/audit.js';
 export interface LoginDeps {
   db: Kysely<Database>;
   hasher: PasswordHasher;
-  config: Pick<Config, 'failedAttemptsLockout' | 'tokenAuthLifetimeSeconds' | 'tokenMaximumLifetimeSeconds'>;
+  config: Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds' | 'tokenAuthLifetimeSeconds' | 'tokenMaximumLifetimeSeconds'>;
 }
 
 export interface LoginRequest extends TokenFacts {
@@ -49,7 +49,11 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
   const user = await findUserRowByLogin(deps.db, request.login);
 
-  const checkDeps = { ...deps, failedAttemptsLockout: deps.config.failedAttemptsLockout };
+  const checkDeps = {
+    ...deps,
+    failedAttemptsLockout: deps.config.failedAttemptsLockout,
+    lockoutDurationSeconds: deps.config.failedAttemptsLockoutDurationSeconds,
+  };
   if (!user || user.is_remote === 1 || user.password_hash === null) {
     // Spend the time and queries a real check takes, so unknown logins cannot be told apart by timing.
     await checkNoPassword(checkDeps, request.password);

@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
-import { claimAttempt, lockIfExhausted, releaseAttempt } from '../lockout/lockout.js';
+import { claimAttempt, liftExpiredLockout, lockIfExhausted, releaseAttempt } from '../lockout/lockout.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import type { Database, UserRow } from '../store/schema.js';
 import { revokeAllLoginTokens } from './login-tokens.js';
@@ -13,6 +13,8 @@ export interface PasswordCheckDeps {
   db: Kysely<Database>;
   hasher: PasswordHasher;
   failedAttemptsLockout: number;
+  /** failed-attempts-lockout-duration in seconds; undefined: a lockout lasts until someone reinstates the user. */
+  lockoutDurationSeconds?: number | undefined;
 }
 
 export interface CheckContext {
@@ -28,11 +30,12 @@ export const revokedError = () =>
 /**
  * True when `password` is the user's password. A wrong password is recorded
  * and counts toward lockout. Throws `user-revoked` — before any hash is
- * computed — when the account is revoked, and `rate-limited` when every
- * remaining attempt is already being checked by concurrent requests.
+ * computed — when the account is revoked (and not a lockout that is over),
+ * and `rate-limited` when every remaining attempt is already being checked
+ * by concurrent requests.
  */
 export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRow, password: string, context: CheckContext): Promise<boolean> {
-  if (user.is_revoked === 1) throw revokedError();
+  if (user.is_revoked === 1 && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
   if (!(await claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
     const current = await deps.db.selectFrom('users').select('is_revoked').where('id', '=', user.id).executeTakeFirst();
     if (!current || current.is_revoked === 1) throw revokedError();
@@ -59,6 +62,31 @@ export async function releasingOnError<T>(deps: Pick<PasswordCheckDeps, 'db'>, u
     await releaseAttempt(deps.db, userId).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Lifts the user's lockout when failed-attempts-lockout-duration has passed
+ * since it, recording the reinstatement. True when the account is active now:
+ * lifted here, or by a concurrent request that got there first.
+ */
+async function liftLockoutIfOver(deps: PasswordCheckDeps, user: Pick<UserRow, 'id' | 'login' | 'locked_at'>, context: CheckContext): Promise<boolean> {
+  const duration = deps.lockoutDurationSeconds;
+  // No lock time: an administrator revoked the user, and no duration lifts that.
+  if (duration === undefined || user.locked_at === null) return false;
+  const lifted = await inTransaction(deps.db, async (trx) => {
+    if (!(await liftExpiredLockout(trx, user.id, duration))) return false;
+    await recordEvent(trx, {
+      type: 'account-unrevoked',
+      actor: null,
+      subject: { id: user.id, login: user.login },
+      sourceAddress: context.sourceAddress,
+      details: { via: 'lockout-expired' },
+    });
+    return true;
+  });
+  if (lifted) return true;
+  const current = await deps.db.selectFrom('users').select('is_revoked').where('id', '=', user.id).executeTakeFirst();
+  return current !== undefined && current.is_revoked === 0;
 }
 
 /** The id no user has: unknown logins run their queries against it. */

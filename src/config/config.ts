@@ -26,6 +26,8 @@ export interface Config {
   rateLimitPerAddress: number;
   rateLimitPerAccount: number;
   failedAttemptsLockout: number;
+  /** Seconds after which a lockout by failed logins lifts itself; undefined: never (PE's behaviour). */
+  failedAttemptsLockoutDurationSeconds: number | undefined;
   passwordResetExpirationHours: number;
   tokenAuthLifetimeSeconds: number;
   tokenMaximumLifetimeSeconds: number;
@@ -67,6 +69,13 @@ function duration(raw: Raw): number {
   if (seconds === undefined) {
     throw new Error(`must be a duration such as 30s, 15m, 4h, 2d or 1y, got ${JSON.stringify(raw)}`);
   }
+  return seconds;
+}
+
+/** A duration where 0 would mean "no limit" and make no sense: a lockout that lifts at once is no lockout. */
+function positiveDuration(raw: Raw): number {
+  const seconds = duration(raw);
+  if (seconds === 0) throw new Error('must be longer than 0 (leave it unset for a lockout that lasts until someone reinstates the user)');
   return seconds;
 }
 
@@ -192,6 +201,14 @@ export const SETTINGS = [
     description: 'failed logins allowed before the account is revoked',
     default: 10,
     parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'failed-attempts-lockout-duration',
+    field: 'failedAttemptsLockoutDurationSeconds',
+    description:
+      'how long a lockout by failed logins lasts before it lifts itself (15m, 1h, 1d); unset means until someone reinstates the user. An administrator\'s revocation always stays',
+    default: undefined,
+    parse: positiveDuration,
   },
   {
     key: 'password-reset-expiration',

@@ -17,7 +17,7 @@ import { assertPasswordAcceptable } from './policy.js';
 export interface ChangeDeps {
   db: Kysely<Database>;
   hasher: PasswordHasher;
-  config: Pick<Config, 'passwordMinimumLength' | 'failedAttemptsLockout'>;
+  config: Pick<Config, 'passwordMinimumLength' | 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
 }
 
 export interface ChangeRequest {
@@ -36,7 +36,12 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
 
   const party = toParty(user);
   const matches = await checkUserPassword(
-    { db: deps.db, hasher: deps.hasher, failedAttemptsLockout: deps.config.failedAttemptsLockout },
+    {
+      db: deps.db,
+      hasher: deps.hasher,
+      failedAttemptsLockout: deps.config.failedAttemptsLockout,
+      lockoutDurationSeconds: deps.config.failedAttemptsLockoutDurationSeconds,
+    },
     user,
     request.current_password,
     { actor: party, sourceAddress, purpose: 'password-change' },

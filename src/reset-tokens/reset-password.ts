@@ -68,7 +68,7 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
     if (!spent) return false;
     const current = await trx.selectFrom('users').select(['is_revoked', 'is_remote']).where('id', '=', user.id).executeTakeFirst();
     if (!current || current.is_remote === 1) throw invalidResetToken(); // changed meanwhile: roll the spend back
-    await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0 }).where('id', '=', user.id).execute();
+    await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0, locked_at: null }).where('id', '=', user.id).execute();
     await revokeAllLoginTokens(trx, user.id, { now });
     const subject = toParty(user);
     await recordEvents(

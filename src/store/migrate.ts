@@ -3,23 +3,36 @@
 // disk. Kysely takes an advisory lock on PostgreSQL and our SQLite driver
 // begins with BEGIN IMMEDIATE, so two processes starting at once migrate once.
 
-import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './database.js';
 import * as initial from './migrations/001_initial.js';
 import * as passwordReset from './migrations/002_password_reset.js';
 import * as decoyAttempts from './migrations/003_decoy_attempts.js';
 import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.js';
+import * as loginSkeleton from './migrations/005_login_skeleton.js';
+import * as lockedAt from './migrations/006_locked_at.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
   '002_password_reset': passwordReset,
   '003_decoy_attempts': decoyAttempts,
   '004_live_reset_tokens_index': liveResetTokensIndex,
+  '005_login_skeleton': loginSkeleton,
+  '006_locked_at': lockedAt,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
 export async function migrateToLatest(store: Store): Promise<string[]> {
+  return migrate(store, (migrator) => migrator.migrateToLatest());
+}
+
+/** Applies the migrations up to and including `name`: for testing a migration against data the older schema held. */
+export async function migrateTo(store: Store, name: string): Promise<string[]> {
+  return migrate(store, (migrator) => migrator.migrateTo(name));
+}
+
+async function migrate(store: Store, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
   // On PostgreSQL the migration tables live in the connection's own schema;
   // without saying so Kysely finds another schema's tables and skips creating them.
   const schema =
@@ -27,7 +40,7 @@ export async function migrateToLatest(store: Store): Promise<string[]> {
       ? (await sql<{ current_schema: string }>`select current_schema()`.execute(store.db)).rows[0]?.current_schema
       : undefined;
   const migrator = new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await run(migrator);
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);

@@ -12,6 +12,12 @@ export interface UsersTable {
   login: string;
   /** NFKC + lower-case login: uniqueness and look-up ignore case. */
   login_key: string;
+  /**
+   * Unicode TR39 skeleton of the login (users/logins.ts), unique: no login may
+   * look like another. Null for a user who already looked like an older one
+   * when the column was added (migration 005).
+   */
+  login_skeleton: string | null;
   email: string;
   display_name: string;
   is_remote: Flag;
@@ -21,6 +27,8 @@ export interface UsersTable {
   password_hash: string | null;
   /** Password checks begun since the last success; see lockout/lockout.ts. */
   failed_attempts: ColumnType<number, number | undefined, number>;
+  /** When failed logins revoked the user; null when not revoked, or revoked by an administrator (migration 006). */
+  locked_at: EpochMs | null;
   last_login: EpochMs | null;
   created_at: EpochMs;
 }

@@ -30,7 +30,7 @@ export async function resetAdminPassword(deps: AdminResetDeps, password: string,
     if (!admin) admin = await insertBootstrapAdmin(trx, passwordHash, now);
     await trx
       .updateTable('users')
-      .set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0, is_remote: 0, is_superuser: 1 })
+      .set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0, locked_at: null, is_remote: 0, is_superuser: 1 })
       .where('id', '=', admin.id)
       .execute();
     await revokeAllLoginTokens(trx, admin.id, { now });

@@ -9,7 +9,7 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import { ServiceError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
 import type { Database } from '../store/schema.js';
-import { BOOTSTRAP_ADMIN_LOGIN, loginKey } from './users.js';
+import { BOOTSTRAP_ADMIN_LOGIN, loginKey, loginSkeleton } from './users.js';
 
 export interface BootstrapResult {
   created: boolean;
@@ -67,12 +67,16 @@ function generatePassword(minimumLength: number): string {
 /** The `admin` row: a local superuser. Used at first start and by the reset script on an empty database. */
 export async function insertBootstrapAdmin(trx: Executor, passwordHash: string, now = Date.now()): Promise<{ id: string; login: string }> {
   const id = randomUUID();
+  // `admin` must exist even if a grandfathered look-alike holds its skeleton (the reset script relies on it).
+  const skeleton = loginSkeleton(BOOTSTRAP_ADMIN_LOGIN);
+  const lookAlike = await trx.selectFrom('users').select('id').where('login_skeleton', '=', skeleton).executeTakeFirst();
   await trx
     .insertInto('users')
     .values({
       id,
       login: BOOTSTRAP_ADMIN_LOGIN,
       login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
+      login_skeleton: lookAlike ? null : skeleton,
       email: '',
       display_name: 'Administrator',
       is_remote: 0,

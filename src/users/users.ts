@@ -15,6 +15,9 @@ import { cancelResetTokens } from '../reset-tokens/reset-token.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import type { Database, UserRow } from '../store/schema.js';
+import { assertLoginVisible, loginKey, loginSkeleton } from './logins.js';
+
+export { loginKey, loginSkeleton } from './logins.js';
 
 /** A user as the API shows it: never a password or hash. */
 export interface User {
@@ -31,11 +34,6 @@ export interface User {
 }
 
 export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
-
-/** Logins compare without regard to case or Unicode spelling: `Admin` is `admin`. */
-export function loginKey(login: string): string {
-  return login.normalize('NFKC').toLowerCase();
-}
 
 /** By login key, not spelling: a case-only rename to `Admin` must not lift the admin's protections. */
 const isBootstrapAdmin = (row: Pick<UserRow, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
@@ -122,10 +120,33 @@ export interface Context {
 }
 
 const loginTaken = (login: string) => new ServiceError('conflict', `A user with the login "${login}" already exists.`);
+const looksTaken = (login: string) =>
+  new ServiceError('conflict', `The login "${login}" looks like the login of an existing user; choose one that cannot be mistaken for it.`);
+
+/**
+ * The rule that no two logins may look alike (Unicode TR39 confusables):
+ * refuses `login` when another user's login has the same skeleton. The
+ * unique index on `login_skeleton` holds the same rule against concurrent
+ * writers; `conflictFor` turns its refusal into this same answer.
+ */
+async function assertNotLookAlike(db: Executor, login: string, exceptUserId?: string): Promise<void> {
+  let query = db.selectFrom('users').select('id').where('login_skeleton', '=', loginSkeleton(login));
+  if (exceptUserId !== undefined) query = query.where('id', '<>', exceptUserId);
+  if (await query.executeTakeFirst()) throw looksTaken(login);
+}
+
+/** The 409 for a unique-index refusal of `login` (a concurrent writer won), or the error unchanged. */
+function conflictFor(error: unknown, login: string | undefined): unknown {
+  if (login === undefined) return error;
+  if (isUniqueViolation(error, 'users', 'login_key')) return loginTaken(login);
+  if (isUniqueViolation(error, 'users', 'login_skeleton')) return looksTaken(login);
+  return error;
+}
 
 export async function createUser(deps: UserDeps, by: Requester, input: NewUser, context: Context): Promise<User> {
   const login = input.login.trim();
   if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
+  assertLoginVisible(login);
   if (input.is_remote && input.password !== undefined) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
@@ -143,6 +164,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
     await assertMayCreateUsers(trx, by);
     if (roleIds.length > 0) assertMayAssignRoles(by);
     if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
+    await assertNotLookAlike(trx, login);
     await assertRolesExist(trx, roleIds);
     await trx
       .insertInto('users')
@@ -150,6 +172,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
         id,
         login,
         login_key: loginKey(login),
+        login_skeleton: loginSkeleton(login),
         email: input.email ?? '',
         display_name: input.display_name ?? '',
         is_remote: input.is_remote ? 1 : 0,
@@ -169,7 +192,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
       details: { is_remote: Boolean(input.is_remote), role_ids: roleIds },
     });
   }).catch((error: unknown) => {
-    throw isUniqueViolation(error, 'users', 'login_key') ? loginTaken(login) : error;
+    throw conflictFor(error, login);
   });
   return getUser(deps.db, id);
 }
@@ -232,13 +255,19 @@ export async function updateUser(db: Kysely<Database>, by: Requester, id: string
     const renames = login !== undefined && login !== row.login;
     if (login !== undefined && loginKey(login) !== row.login_key) {
       if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
+      assertLoginVisible(login);
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
       if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
+      await assertNotLookAlike(trx, login, id);
     }
+    // A new login gets its skeleton; a re-spelling of the same login keeps the
+    // one it has (a grandfathered look-alike keeps none).
+    const renamed = login !== undefined && loginKey(login) !== row.login_key;
     const fields = {
       ...(renames ? { login, login_key: loginKey(login) } : {}),
+      ...(renamed ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
     };
@@ -250,13 +279,13 @@ export async function updateUser(db: Kysely<Database>, by: Requester, id: string
         actor: context.actor,
         subject: renames ? { id, login } : subject,
         sourceAddress: context.sourceAddress,
-        details: { fields: Object.keys(fields).filter((field) => field !== 'login_key'), ...(renames ? { previous_login: row.login } : {}) },
+        details: { fields: Object.keys(fields).filter((field) => field !== 'login_key' && field !== 'login_skeleton'), ...(renames ? { previous_login: row.login } : {}) },
       });
     }
     if (aspects.roles && changes.role_ids !== undefined) await replaceRoles(trx, { id, login: login ?? row.login }, current.role_ids, changes.role_ids, context);
     if (aspects.revocation && changes.is_revoked !== undefined) await setRevoked(trx, row, changes.is_revoked, context);
   }).catch((error: unknown) => {
-    throw isUniqueViolation(error, 'users', 'login_key') && changes.login !== undefined ? loginTaken(changes.login.trim()) : error;
+    throw conflictFor(error, changes.login?.trim());
   });
   return getUser(db, id);
 }
@@ -284,7 +313,8 @@ async function replaceRoles(trx: Executor, user: Party & { id: string }, held: n
 export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
   await trx
     .updateTable('users')
-    .set(revoked ? { is_revoked: 1 } : { is_revoked: 0, failed_attempts: 0 })
+    // An administrator's decision either way: no lockout time, so no lockout duration lifts it.
+    .set(revoked ? { is_revoked: 1, locked_at: null } : { is_revoked: 0, failed_attempts: 0, locked_at: null })
     .where('id', '=', user.id)
     .execute();
   if (revoked) {
