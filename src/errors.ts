@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   'not-found': 404,
   conflict: 409,
   'request-too-large': 413,
+  'unsupported-media-type': 415,
   'rate-limited': 429,
   'server-error': 500,
 } as const;

@@ -27,12 +27,48 @@ for (const target of DATABASES) {
       }
     });
 
-    test('JSON is parsed whatever the Content-Type says (curl -d sends form-urlencoded)', async () => {
+    test('a body that is not declared JSON is 415 unsupported-media-type, before anything is parsed or checked', async () => {
+      // A login that would succeed: only the type can refuse it.
       const body = JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD });
-      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'application/octet-stream']) {
-        const response = await post('/rbac-api/v1/auth/token', body, { 'content-type': type });
-        assert.equal(response.statusCode, 200, type);
+      const before = { ...service.hasher.counts };
+      const types = [
+        'text/plain',
+        'text/plain; x=application/json',
+        'text/plain;charset=utf-8, application/json',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'application/jsonx',
+        'application/json-seq',
+        'xapplication/json',
+        'text/json',
+        '',
+      ];
+      for (const type of types) {
+        assertError(await post('/rbac-api/v1/auth/token', body, { 'content-type': type }), 415, 'unsupported-media-type');
       }
+      // A body with no Content-Type at all (fetch() with a Blob body sends none).
+      const untyped = await service.app.inject({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: body, headers: { accept: 'application/json' } });
+      assertError(untyped, 415, 'unsupported-media-type');
+      assert.ok(untyped.headers['x-request-id'], 'the usual headers are there');
+      assert.deepEqual(service.hasher.counts, before, 'no password was checked');
+      // Protected routes refuse it before authentication too.
+      assertError(await post('/rbac-api/v1/users', '{}', { 'content-type': 'text/plain' }), 415, 'unsupported-media-type');
+    });
+
+    test('application/json and application/*+json, with parameters, are accepted; an empty body needs no type', async () => {
+      const body = JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD });
+      for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"', 'application/merge-patch+json']) {
+        const response = await post('/rbac-api/v1/auth/token', body, { 'content-type': type });
+        assert.equal(response.statusCode, 200, `${type}: ${response.body}`);
+      }
+      const login = await post('/rbac-api/v1/auth/token', body);
+      const fresh = (login.json() as { token: string }).token;
+      // curl -X DELETE / -X POST without -d: no body, no Content-Type.
+      const empty = await service.app.inject({ method: 'DELETE', url: '/rbac-api/v1/tokens/current', headers: { 'x-authentication': fresh } });
+      assert.ok(empty.statusCode < 300, `${empty.statusCode} ${empty.body}`);
+      const emptyPost = await service.app.inject({ method: 'POST', url: '/rbac-api/v1/auth/token', headers: { 'content-length': '0' } });
+      assertError(emptyPost, 400, 'schema-violation');
     });
 
     test('wrong shape, missing keys, unknown keys and wrong types are schema-violation', async () => {

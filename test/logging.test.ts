@@ -42,7 +42,7 @@ for (const target of DATABASES) {
       await service.request({ method: 'GET', url: `/rbac-api/v1/users/current?token=${userToken}` });
       await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login: 'log-user', password: 'wrong secret value 1' } });
       secrets.push('wrong secret value 1');
-      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: '{"login": "log-user", "password": "broken json secret 2"' });
+      await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: '{"login": "log-user", "password": "broken json secret 2"', headers: { 'content-type': 'application/json' } });
       secrets.push('broken json secret 2');
       await service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login: 'log-user', password: 'unknown key secret 3', extra: 1 } });
       secrets.push('unknown key secret 3');

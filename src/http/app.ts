@@ -2,6 +2,7 @@
 // model for every failure, and the routes. Routes are thin: they validate,
 // authenticate, and call the domain functions.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -51,6 +52,22 @@ export interface AppOptions {
 export const API_PREFIX = '/rbac-api/v1';
 const BODY_LIMIT = 64 * 1024;
 
+/** `application/json` or `application/<anything>+json`, parameters allowed; judged by the type before any `;`. */
+export function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const essence = (header.split(';', 1)[0] ?? '').trim().toLowerCase();
+  return /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/.test(essence);
+}
+
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length.trim() !== '0';
+}
+
+const unsupportedMediaType = () =>
+  new ServiceError('unsupported-media-type', 'A request body must be JSON, sent with Content-Type: application/json.');
+
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
@@ -67,13 +84,15 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Bodies are JSON whatever Content-Type says: curl's `-d` sends
-  // form-urlencoded by default, and PE scripts rely on that working. Auth is
-  // never ambient (no cookies), so this opens no cross-site request path.
+  // Bodies are parsed as JSON only when Content-Type says JSON (checked in
+  // the onRequest hook below, before anything is read): text/plain and form
+  // bodies are what a web page can make a browser send cross-site without a
+  // preflight. Empty bodies (curl -X POST without -d, DELETE) need no type.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
+    if (!isJsonMediaType(request.headers['content-type'])) return done(unsupportedMediaType(), undefined);
     try {
       done(null, JSON.parse(text));
     } catch {
@@ -98,6 +117,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   );
 
   registerObservability(app, services.store.db, options.metrics);
+  // After the request id is set, before any route's hooks (rate limits, authentication).
+  app.addHook('onRequest', async (request) => {
+    if (hasBody(request.headers) && !isJsonMediaType(request.headers['content-type'])) throw unsupportedMediaType();
+  });
   closeGracefully(app);
   await registerOpenApi(app); // before the routes: it collects them as they are added
 

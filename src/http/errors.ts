@@ -51,12 +51,14 @@ export function toServiceError(error: unknown): ServiceError {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new ServiceError('malformed-request', 'The Content-Length header does not match the body.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ServiceError('unsupported-media-type', 'A request body must be JSON, sent with Content-Type: application/json.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new ServiceError('malformed-request', 'The request body is not valid JSON.');
   }
   const status = fastifyError.statusCode;
   if (status === 413) return new ServiceError('request-too-large', 'The request is too large.');
+  if (status === 415) return new ServiceError('unsupported-media-type', 'A request body must be JSON, sent with Content-Type: application/json.');
   if (status !== undefined && status >= 400 && status < 500) {
     return new ServiceError('malformed-request', 'The request could not be understood.');
   }
