@@ -3,6 +3,8 @@
 // input reaches a 5xx.
 
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
@@ -150,6 +152,58 @@ for (const target of DATABASES) {
     test('responses carry X-Content-Type-Options: nosniff', async () => {
       const response = await service.request({ method: 'GET', url: '/status/v1/simple' });
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    });
+
+    /** The service's usual headers on an error answer. */
+    const assertServiceHeaders = (headers: Record<string, unknown>, where: string) => {
+      assert.equal(headers['x-content-type-options'], 'nosniff', where);
+      assert.equal(headers['cache-control'], 'no-store', where);
+      assert.match(String(headers['x-request-id']), /^[0-9a-f-]{36}$/, where);
+    };
+
+    test("the framework's own errors (bad percent-encoding, an over-long path parameter) have the error shape and the usual headers", async () => {
+      const cases = [
+        '/rbac-api/v1/users/%E0%A4%A',
+        '/rbac-api/v1/users/%zz',
+        `/rbac-api/v1/users/${'a'.repeat(101)}`,
+        `/rbac-api/v1/roles/${'1'.repeat(500)}`,
+        `/rbac-api/v1/users/${'%E0%A4%A'.repeat(20)}`,
+      ];
+      for (const url of cases) {
+        const response = await service.request({ method: 'GET', url, token });
+        const body = assertError(response, 400, 'malformed-request');
+        assertServiceHeaders(response.headers, url);
+        assert.ok(!body.msg.includes('aaaa') && !body.msg.includes('%'), 'the path is not echoed');
+      }
+    });
+
+    test('errors Node answers on the socket (a header too large, an unparsable request) have the error shape and the usual headers', async () => {
+      await service.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = service.app.server.address() as AddressInfo;
+      const exchange = (bytes: string) =>
+        new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1');
+          let received = '';
+          socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+          socket.on('error', reject);
+          socket.on('close', () => {
+            const [head = '', body = ''] = received.split('\r\n\r\n');
+            const [statusLine = '', ...lines] = head.split('\r\n');
+            const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+            resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+          });
+          socket.write(bytes);
+        });
+      const cases: [string, number, string][] = [
+        [`GET /status/v1/simple HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(64 * 1024)}\r\n\r\n`, 431, 'request-header-too-large'],
+        ['HELLO WORLD\r\n\r\n', 400, 'malformed-request'],
+        ['POST /rbac-api/v1/auth/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400, 'malformed-request'],
+      ];
+      for (const [bytes, status, kind] of cases) {
+        const answer = await exchange(bytes);
+        assertError({ statusCode: answer.status, headers: answer.headers, body: answer.body, json: () => JSON.parse(answer.body) }, status, kind);
+        assertServiceHeaders(answer.headers, kind);
+      }
     });
 
     test('odd requests never produce a 5xx', async () => {

@@ -13,7 +13,7 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
 import type { Store } from '../store/database.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
-import { sendError, toServiceError } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { closeGracefully } from './graceful-close.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
@@ -69,6 +69,7 @@ const unsupportedMediaType = () =>
   new ServiceError('unsupported-media-type', 'A request body must be JSON, sent with Content-Type: application/json.');
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const https = options.https !== undefined;
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
     loggerInstance: options.logger as FastifyBaseLogger | undefined,
@@ -82,6 +83,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     trustProxy: services.config.trustedProxies ?? false,
     // src/http/observability.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors Fastify and Node answer themselves get the service's shape and headers too.
+    frameworkErrors: frameworkErrorHandler(https),
+    clientErrorHandler: clientErrorHandler(https, () => options.logger),
+    // Longer than any id the API takes (a UUID, a role number); longer ones are 400.
+    routerOptions: { maxParamLength: 100 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Bodies are parsed as JSON only when Content-Type says JSON (checked in
@@ -101,8 +107,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    if (options.https) reply.header('strict-transport-security', 'max-age=31536000');
+    reply.headers(serviceHeaders(https));
     return payload;
   });
 
