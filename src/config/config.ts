@@ -175,14 +175,15 @@ export const SETTINGS = [
   {
     key: 'rate-limit-per-address',
     field: 'rateLimitPerAddress',
-    description: 'requests a minute one source address may make to each of /auth/token, /auth/reset, /command/validate-password (0 = no limit)',
+    description:
+      'requests a minute one source address (an IPv6 /64 counts as one) may make to each of /auth/token, /auth/reset, /command/validate-password, PUT /users/current/password (0 = no limit)',
     default: 120,
     parse: integer(0, 1_000_000),
   },
   {
     key: 'rate-limit-per-account',
     field: 'rateLimitPerAccount',
-    description: 'requests a minute for one account (login or reset token) to each of those endpoints (0 = no limit)',
+    description: 'requests a minute for one account (login, reset token, or the authenticated user) to each of those endpoints (0 = no limit)',
     default: 30,
     parse: integer(0, 1_000_000),
   },
