@@ -21,6 +21,7 @@ export interface Config {
   logLevel: string;
   metricsPort: number;
   metricsHost: string;
+  metricsAllowedHosts: string | undefined;
   publicUrl: string | undefined;
   trustedProxies: string | undefined;
   rateLimitPerAddress: number;
@@ -124,6 +125,20 @@ function addressList(raw: Raw): string {
   return entries.join(',');
 }
 
+// DNS names (RFC 1123 labels); IP literals and localhost are always allowed.
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+function hostNameList(raw: Raw): string {
+  const entries = text(raw)
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (!HOST_NAME.test(entry)) throw new Error(`must be a comma-separated list of host names (no ports); ${JSON.stringify(entry)} is not one`);
+  }
+  if (entries.length === 0) throw new Error('must name at least one host');
+  return entries.join(',');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 function logLevel(raw: Raw): string {
   const value = text(raw).toLowerCase();
@@ -172,6 +187,14 @@ export const SETTINGS = [
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
   { key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) },
   { key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', parse: text },
+  {
+    key: 'metrics-allowed-hosts',
+    field: 'metricsAllowedHosts',
+    description:
+      'host names (comma-separated) the /metrics listener answers to besides IP literals and localhost; any other Host header gets 403 (against DNS rebinding)',
+    default: undefined,
+    parse: hostNameList,
+  },
   {
     key: 'rate-limit-per-address',
     field: 'rateLimitPerAddress',
