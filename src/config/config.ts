@@ -24,6 +24,9 @@ export interface Config {
   metricsAllowedHosts: string | undefined;
   publicUrl: string | undefined;
   trustedProxies: string | undefined;
+  requestTimeoutSeconds: number;
+  tlsHandshakeTimeoutSeconds: number;
+  maxConnectionsPerAddress: number;
   rateLimitPerAddress: number;
   rateLimitPerAccount: number;
   failedAttemptsLockout: number;
@@ -68,6 +71,13 @@ function duration(raw: Raw): number {
   if (seconds === undefined) {
     throw new Error(`must be a duration such as 30s, 15m, 4h, 2d or 1y, got ${JSON.stringify(raw)}`);
   }
+  return seconds;
+}
+
+// A timeout: never off, and short enough for Node's timers (an hour at most).
+function timeout(raw: Raw): number {
+  const seconds = duration(raw);
+  if (seconds < 1 || seconds > 3600) throw new Error(`must be from 1s to 1h, got ${JSON.stringify(raw)}`);
   return seconds;
 }
 
@@ -183,6 +193,28 @@ export const SETTINGS = [
       'reverse proxies (addresses, CIDR ranges, loopback, linklocal, uniquelocal) whose X-Forwarded-For, -Proto and -Host are believed; unset means none: the connecting address is the client',
     default: undefined,
     parse: addressList,
+  },
+  {
+    key: 'request-timeout',
+    field: 'requestTimeoutSeconds',
+    description: 'time a client has to send a whole request, headers and body (30s, 2m; no unit = seconds); a slower one gets 408',
+    default: 30,
+    parse: timeout,
+  },
+  {
+    key: 'tls-handshake-timeout',
+    field: 'tlsHandshakeTimeoutSeconds',
+    description: 'time a client has to complete the TLS handshake before the connection is closed',
+    default: 10,
+    parse: timeout,
+  },
+  {
+    key: 'max-connections-per-address',
+    field: 'maxConnectionsPerAddress',
+    description:
+      'open connections one client address (an IPv6 /64 counts as one) may hold; more are closed at once. Addresses in trusted-proxies are exempt (0 = no limit)',
+    default: 100,
+    parse: integer(0, 1_000_000),
   },
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
   { key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) },

@@ -14,6 +14,7 @@ import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
 import type { Store } from '../store/database.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
+import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
 import { closeGracefully } from './graceful-close.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
@@ -70,8 +71,17 @@ const unsupportedMediaType = () =>
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const https = options.https !== undefined;
+  const { config } = services;
+  // Node checks these timeouts every connectionsCheckingInterval (30 s by
+  // default, too coarse for a 30 s bound); headersTimeout may not exceed requestTimeout.
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  const timeouts = { headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout / 4) };
   const app = Fastify({
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https
+      ? { https: { ...options.https, ...timeouts, handshakeTimeout: config.tlsHandshakeTimeoutSeconds * 1000 } }
+      : { http: timeouts }),
+    // Headers and body must have arrived within this; a slower request is 408 (clientErrorHandler).
+    requestTimeout,
     loggerInstance: options.logger as FastifyBaseLogger | undefined,
     bodyLimit: BODY_LIMIT,
     // Exact validation: unknown keys and wrong types are errors, never coerced or dropped.
@@ -121,6 +131,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 
+  limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress, trustedProxyMatcher(config.trustedProxies), options.logger);
   registerObservability(app, services.store.db, options.metrics);
   // After the request id is set, before any route's hooks (rate limits, authentication).
   app.addHook('onRequest', async (request) => {
