@@ -63,6 +63,13 @@ for (const target of DATABASES) {
         assert.ok(written.includes(`${name}=[REDACTED]`), `${name}: the logged URL is masked: ${written}`);
         assert.ok(!written.includes(secret), `${name}: the token is not in the log`);
       }
+      // A request the framework answers itself (bad percent-encoding) is logged, masked, too.
+      const before = log.text.length;
+      const refused = await service.request({ method: 'GET', url: `/rbac-api/v1/users/%E0%A4%A?tok%65n=${encodeURIComponent(secret)}` });
+      assert.equal(refused.statusCode, 400);
+      const written = log.text.slice(before);
+      assert.ok(written.includes('tok%65n=[REDACTED]') && written.includes('request completed'), written);
+      assert.ok(!written.includes(secret));
     });
 
     test('logins, token use, resets, changes and failures log no password or token', async () => {
