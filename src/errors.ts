@@ -13,7 +13,10 @@ export const ERROR_STATUS = {
   'invalid-token': 403,
   'not-found': 404,
   conflict: 409,
+  'request-timeout': 408,
   'request-too-large': 413,
+  'unsupported-media-type': 415,
+  'request-header-too-large': 431,
   'rate-limited': 429,
   'server-error': 500,
 } as const;

@@ -83,7 +83,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
     logger.info({ url, database: store.location }, 'rbac service listening');
     // On its own listener (127.0.0.1:9464 by default), not public with the API.
-    const metricsListener = metrics ? await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort }, logger) : undefined;
+    const metricsListener = metrics ? await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort, allowedHosts: config.metricsAllowedHosts }, logger) : undefined;
 
     return {
       app,

@@ -3,6 +3,8 @@
 // input reaches a 5xx.
 
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
@@ -27,12 +29,48 @@ for (const target of DATABASES) {
       }
     });
 
-    test('JSON is parsed whatever the Content-Type says (curl -d sends form-urlencoded)', async () => {
+    test('a body that is not declared JSON is 415 unsupported-media-type, before anything is parsed or checked', async () => {
+      // A login that would succeed: only the type can refuse it.
       const body = JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD });
-      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'application/octet-stream']) {
-        const response = await post('/rbac-api/v1/auth/token', body, { 'content-type': type });
-        assert.equal(response.statusCode, 200, type);
+      const before = { ...service.hasher.counts };
+      const types = [
+        'text/plain',
+        'text/plain; x=application/json',
+        'text/plain;charset=utf-8, application/json',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+        'application/jsonx',
+        'application/json-seq',
+        'xapplication/json',
+        'text/json',
+        '',
+      ];
+      for (const type of types) {
+        assertError(await post('/rbac-api/v1/auth/token', body, { 'content-type': type }), 415, 'unsupported-media-type');
       }
+      // A body with no Content-Type at all (fetch() with a Blob body sends none).
+      const untyped = await service.app.inject({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: body, headers: { accept: 'application/json' } });
+      assertError(untyped, 415, 'unsupported-media-type');
+      assert.ok(untyped.headers['x-request-id'], 'the usual headers are there');
+      assert.deepEqual(service.hasher.counts, before, 'no password was checked');
+      // Protected routes refuse it before authentication too.
+      assertError(await post('/rbac-api/v1/users', '{}', { 'content-type': 'text/plain' }), 415, 'unsupported-media-type');
+    });
+
+    test('application/json and application/*+json, with parameters, are accepted; an empty body needs no type', async () => {
+      const body = JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD });
+      for (const type of ['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"', 'application/merge-patch+json']) {
+        const response = await post('/rbac-api/v1/auth/token', body, { 'content-type': type });
+        assert.equal(response.statusCode, 200, `${type}: ${response.body}`);
+      }
+      const login = await post('/rbac-api/v1/auth/token', body);
+      const fresh = (login.json() as { token: string }).token;
+      // curl -X DELETE / -X POST without -d: no body, no Content-Type.
+      const empty = await service.app.inject({ method: 'DELETE', url: '/rbac-api/v1/tokens/current', headers: { 'x-authentication': fresh } });
+      assert.ok(empty.statusCode < 300, `${empty.statusCode} ${empty.body}`);
+      const emptyPost = await service.app.inject({ method: 'POST', url: '/rbac-api/v1/auth/token', headers: { 'content-length': '0' } });
+      assertError(emptyPost, 400, 'schema-violation');
     });
 
     test('wrong shape, missing keys, unknown keys and wrong types are schema-violation', async () => {
@@ -114,6 +152,58 @@ for (const target of DATABASES) {
     test('responses carry X-Content-Type-Options: nosniff', async () => {
       const response = await service.request({ method: 'GET', url: '/status/v1/simple' });
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
+    });
+
+    /** The service's usual headers on an error answer. */
+    const assertServiceHeaders = (headers: Record<string, unknown>, where: string) => {
+      assert.equal(headers['x-content-type-options'], 'nosniff', where);
+      assert.equal(headers['cache-control'], 'no-store', where);
+      assert.match(String(headers['x-request-id']), /^[0-9a-f-]{36}$/, where);
+    };
+
+    test("the framework's own errors (bad percent-encoding, an over-long path parameter) have the error shape and the usual headers", async () => {
+      const cases = [
+        '/rbac-api/v1/users/%E0%A4%A',
+        '/rbac-api/v1/users/%zz',
+        `/rbac-api/v1/users/${'a'.repeat(101)}`,
+        `/rbac-api/v1/roles/${'1'.repeat(500)}`,
+        `/rbac-api/v1/users/${'%E0%A4%A'.repeat(20)}`,
+      ];
+      for (const url of cases) {
+        const response = await service.request({ method: 'GET', url, token });
+        const body = assertError(response, 400, 'malformed-request');
+        assertServiceHeaders(response.headers, url);
+        assert.ok(!body.msg.includes('aaaa') && !body.msg.includes('%'), 'the path is not echoed');
+      }
+    });
+
+    test('errors Node answers on the socket (a header too large, an unparsable request) have the error shape and the usual headers', async () => {
+      await service.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = service.app.server.address() as AddressInfo;
+      const exchange = (bytes: string) =>
+        new Promise<{ status: number; headers: Record<string, string>; body: string }>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1');
+          let received = '';
+          socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+          socket.on('error', reject);
+          socket.on('close', () => {
+            const [head = '', body = ''] = received.split('\r\n\r\n');
+            const [statusLine = '', ...lines] = head.split('\r\n');
+            const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+            resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+          });
+          socket.write(bytes);
+        });
+      const cases: [string, number, string][] = [
+        [`GET /status/v1/simple HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(64 * 1024)}\r\n\r\n`, 431, 'request-header-too-large'],
+        ['HELLO WORLD\r\n\r\n', 400, 'malformed-request'],
+        ['POST /rbac-api/v1/auth/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400, 'malformed-request'],
+      ];
+      for (const [bytes, status, kind] of cases) {
+        const answer = await exchange(bytes);
+        assertError({ statusCode: answer.status, headers: answer.headers, body: answer.body, json: () => JSON.parse(answer.body) }, status, kind);
+        assertServiceHeaders(answer.headers, kind);
+      }
     });
 
     test('odd requests never produce a 5xx', async () => {

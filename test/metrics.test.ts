@@ -6,8 +6,10 @@
 // PostgreSQL (which adds the connection pool gauges).
 
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { defaultConfig, type Config } from '../src/config/config.js';
+import { defaultConfig, loadConfig, type Config } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
 import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
@@ -215,6 +217,77 @@ describe('metrics per service', () => {
       await none.close();
       await first.cleanup();
       await second.cleanup();
+    }
+  });
+});
+
+/** GET on the metrics listener with a chosen Host header (fetch does not let a caller set it). */
+function getWithHost(metricsUrl: string, host: string): Promise<{ status: number; body: string }> {
+  const url = new URL(metricsUrl);
+  return new Promise((resolve, reject) => {
+    const call = httpRequest({ hostname: url.hostname, port: url.port, path: url.pathname, headers: { host }, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    call.on('error', reject);
+    call.end();
+  });
+}
+
+describe('metrics listener and the Host header', () => {
+  test('answers only an IP literal, localhost or a name in metrics-allowed-hosts as Host; anything else is 403 (DNS rebinding)', async () => {
+    const workspace = await freshWorkspace('sqlite');
+    const service = await startService(await configFor(workspace, { metricsAllowedHosts: 'metrics.internal.example,prom-host' }), { logger: silent, adminPassword: ADMIN_PASSWORD });
+    try {
+      const metricsUrl = service.metricsUrl as string;
+      const port = new URL(metricsUrl).port;
+      const allowed = ['127.0.0.1', `127.0.0.1:${port}`, '10.1.2.3:80', 'localhost', `LocalHost:${port}`, '[::1]', `[::1]:${port}`, '[2001:db8::5]:9464', 'metrics.internal.example', `METRICS.internal.example:${port}`, 'prom-host'];
+      for (const host of allowed) {
+        const answer = await getWithHost(metricsUrl, host);
+        assert.equal(answer.status, 200, host);
+        assert.match(answer.body, /rbac_/, host);
+      }
+      const refused = [
+        'evil.example',
+        `evil.example:${port}`,
+        '127.0.0.1.evil.example',
+        'localhost.evil.example',
+        'internal.example',
+        'metrics.internal.example.evil',
+        '::1',
+        '[evil.example]',
+        '[127.0.0.1]',
+        'evil.example@127.0.0.1',
+        '127.0.0.1:9464:1',
+      ];
+      for (const host of refused) {
+        const answer = await getWithHost(metricsUrl, host);
+        assert.equal(answer.status, 403, JSON.stringify(host));
+        assert.doesNotMatch(answer.body, /rbac_/, 'no metrics in the refusal');
+      }
+      // No Host at all (HTTP/1.0 allows that): refused too.
+      const noHost = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(received));
+        socket.write('GET /metrics HTTP/1.0\r\n\r\n');
+      });
+      assert.match(noHost, /^HTTP\/1\.\d 403 /);
+    } finally {
+      await service.close();
+      await workspace.cleanup();
+    }
+  });
+
+  test('metrics-allowed-hosts takes host names only', () => {
+    assert.equal(loadConfig({ env: { RBAC_METRICS_ALLOWED_HOSTS: ' Prom.Example , other ' } }).metricsAllowedHosts, 'prom.example,other');
+    assert.equal(loadConfig({ env: {} }).metricsAllowedHosts, undefined, 'default: none beyond IP literals and localhost');
+    for (const bad of ['prom.example:9464', 'http://prom.example', 'a b', '*.example', ',']) {
+      assert.throws(() => loadConfig({ env: { RBAC_METRICS_ALLOWED_HOSTS: bad } }), /metrics-allowed-hosts/, bad);
     }
   });
 });

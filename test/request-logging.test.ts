@@ -10,6 +10,7 @@ import { describe, test } from 'node:test';
 import { ADMIN_PASSWORD } from './helpers/service.js';
 import { spawnService, type LogLine } from './helpers/process.js';
 
+const JSON_BODY = { 'content-type': 'application/json' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 async function call(url: string, init: RequestInit = {}): Promise<{ status: number; requestId: string | null; body: string }> {
@@ -25,11 +26,11 @@ describe('request ids in the JSON log of rbac serve', () => {
       assert.equal(fromBalancer.status, 200);
       assert.equal(fromBalancer.requestId, 'lb-request-42', "a load balancer's id is kept");
 
-      const failedLogin = await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: JSON.stringify({ login: 'admin', password: 'wrong' }) });
+      const failedLogin = await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', headers: JSON_BODY, body: JSON.stringify({ login: 'admin', password: 'wrong' }) });
       assert.equal(failedLogin.status, 401);
       assert.match(failedLogin.requestId ?? '', UUID, 'otherwise a UUID');
 
-      const login = await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD }) });
+      const login = await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', headers: JSON_BODY, body: JSON.stringify({ login: 'admin', password: ADMIN_PASSWORD }) });
       const token = (JSON.parse(login.body) as { token: string }).token;
       const withToken = await call(`${service.url}/rbac-api/v1/users/current?token=${encodeURIComponent(token)}`);
       assert.equal(withToken.status, 200);
@@ -70,7 +71,7 @@ describe('request ids in the JSON log of rbac serve', () => {
     const service = await spawnService({ extraArgs: ['--log-level', 'warn'], env: { RBAC_LOG_LEVEL: 'info' } });
     try {
       for (let index = 0; index < 3; index++) assert.equal((await call(`${service.url}/status/v1/simple`)).status, 200);
-      assert.equal((await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', body: '{"login": "admin", "password": "wrong"}' })).status, 401);
+      assert.equal((await call(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', headers: JSON_BODY, body: '{"login": "admin", "password": "wrong"}' })).status, 401);
       service.child.kill('SIGTERM');
       assert.deepEqual(await service.exited, { code: 0, signal: null });
       assert.deepEqual(

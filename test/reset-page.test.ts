@@ -159,6 +159,55 @@ describe('reset page in Chromium', { skip: missing }, () => {
     await page.context().close();
   });
 
+  test('without JavaScript, or before the script runs, the form sends nothing and no password reaches a URL', async () => {
+    const { url } = await userWithResetLink('page-noscript');
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(request.url()));
+    await page.goto(url);
+    assert.ok(await page.getByText(/This page needs JavaScript/).isVisible(), 'the page says it needs JavaScript');
+    assert.ok(await page.isDisabled('#submit'), 'the button stays disabled without the script');
+
+    await page.fill('#password', NEW_PASSWORD);
+    await page.fill('#confirm', NEW_PASSWORD);
+    await page.focus('#confirm');
+    await page.keyboard.press('Enter'); // implicit submission
+    await page.click('#submit', { force: true });
+    await page.waitForTimeout(300);
+    const leaks = (address: string) => address.includes(NEW_PASSWORD) || address.includes(encodeURIComponent(NEW_PASSWORD)) || address.includes(NEW_PASSWORD.replace(/ /g, '+'));
+    assert.deepEqual(requested.filter(leaks), [], 'no request URL carries the password');
+    assert.ok(!leaks(page.url()), `the address bar does not carry it: ${page.url()}`);
+    assert.equal(requested.filter((address) => new URL(address).pathname === '/auth/reset').length, 1, 'only the page itself was requested: nothing was submitted');
+    await context.close();
+
+    // With JavaScript, while app.js has not arrived yet.
+    const { page: early } = await newPage();
+    const earlyRequests: string[] = [];
+    early.on('request', (request) => earlyRequests.push(request.url()));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await early.route('**/auth/reset/app.js', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await early.goto(`${service.url}/auth/reset`, { waitUntil: 'commit' });
+    await early.waitForSelector('#confirm');
+    await early.fill('#token', 'not-a-token');
+    await early.fill('#password', NEW_PASSWORD);
+    await early.fill('#confirm', NEW_PASSWORD);
+    await early.focus('#confirm');
+    await early.keyboard.press('Enter');
+    await early.click('#submit', { force: true });
+    await early.waitForTimeout(300);
+    release();
+    await early.waitForFunction(() => !(document.getElementById('submit') as HTMLButtonElement).disabled);
+    assert.deepEqual(earlyRequests.filter(leaks), [], 'no request URL carries the password before the script runs');
+    assert.ok(!leaks(early.url()));
+    assert.ok(!earlyRequests.some((address) => address.includes('/rbac-api/')), 'nothing was submitted');
+    await early.context().close();
+  });
+
   test('a network failure is reported as such', async () => {
     const { url } = await userWithResetLink('page-offline');
     const { page } = await newPage();

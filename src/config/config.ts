@@ -21,8 +21,12 @@ export interface Config {
   logLevel: string;
   metricsPort: number;
   metricsHost: string;
+  metricsAllowedHosts: string | undefined;
   publicUrl: string | undefined;
   trustedProxies: string | undefined;
+  requestTimeoutSeconds: number;
+  tlsHandshakeTimeoutSeconds: number;
+  maxConnectionsPerAddress: number;
   rateLimitPerAddress: number;
   rateLimitPerAccount: number;
   failedAttemptsLockout: number;
@@ -76,6 +80,13 @@ function duration(raw: Raw): number {
 function positiveDuration(raw: Raw): number {
   const seconds = duration(raw);
   if (seconds === 0) throw new Error('must be longer than 0 (leave it unset for a lockout that lasts until someone reinstates the user)');
+  return seconds;
+}
+
+// A timeout: never off, and short enough for Node's timers (an hour at most).
+function timeout(raw: Raw): number {
+  const seconds = duration(raw);
+  if (seconds < 1 || seconds > 3600) throw new Error(`must be from 1s to 1h, got ${JSON.stringify(raw)}`);
   return seconds;
 }
 
@@ -133,6 +144,20 @@ function addressList(raw: Raw): string {
   return entries.join(',');
 }
 
+// DNS names (RFC 1123 labels); IP literals and localhost are always allowed.
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+function hostNameList(raw: Raw): string {
+  const entries = text(raw)
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== '');
+  for (const entry of entries) {
+    if (!HOST_NAME.test(entry)) throw new Error(`must be a comma-separated list of host names (no ports); ${JSON.stringify(entry)} is not one`);
+  }
+  if (entries.length === 0) throw new Error('must name at least one host');
+  return entries.join(',');
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 function logLevel(raw: Raw): string {
   const value = text(raw).toLowerCase();
@@ -178,20 +203,51 @@ export const SETTINGS = [
     default: undefined,
     parse: addressList,
   },
+  {
+    key: 'request-timeout',
+    field: 'requestTimeoutSeconds',
+    description: 'time a client has to send a whole request, headers and body (30s, 2m; no unit = seconds); a slower one gets 408',
+    default: 30,
+    parse: timeout,
+  },
+  {
+    key: 'tls-handshake-timeout',
+    field: 'tlsHandshakeTimeoutSeconds',
+    description: 'time a client has to complete the TLS handshake before the connection is closed',
+    default: 10,
+    parse: timeout,
+  },
+  {
+    key: 'max-connections-per-address',
+    field: 'maxConnectionsPerAddress',
+    description:
+      'open connections one client address (an IPv6 /64 counts as one) may hold; more are closed at once. Addresses in trusted-proxies are exempt (0 = no limit)',
+    default: 100,
+    parse: integer(0, 1_000_000),
+  },
   { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
   { key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) },
   { key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', parse: text },
   {
+    key: 'metrics-allowed-hosts',
+    field: 'metricsAllowedHosts',
+    description:
+      'host names (comma-separated) the /metrics listener answers to besides IP literals and localhost; any other Host header gets 403 (against DNS rebinding)',
+    default: undefined,
+    parse: hostNameList,
+  },
+  {
     key: 'rate-limit-per-address',
     field: 'rateLimitPerAddress',
-    description: 'requests a minute one source address may make to each of /auth/token, /auth/reset, /command/validate-password (0 = no limit)',
+    description:
+      'requests a minute one source address (an IPv6 /64 counts as one) may make to each of /auth/token, /auth/reset, /command/validate-password, PUT /users/current/password (0 = no limit)',
     default: 120,
     parse: integer(0, 1_000_000),
   },
   {
     key: 'rate-limit-per-account',
     field: 'rateLimitPerAccount',
-    description: 'requests a minute for one account (login or reset token) to each of those endpoints (0 = no limit)',
+    description: 'requests a minute for one account (login, reset token, or the authenticated user) to each of those endpoints (0 = no limit)',
     default: 30,
     parse: integer(0, 1_000_000),
   },

@@ -2,6 +2,7 @@
 // model for every failure, and the routes. Routes are thin: they validate,
 // authenticate, and call the domain functions.
 
+import type { IncomingHttpHeaders } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,7 +13,8 @@ import type { PasswordHasher } from '../passwords/hashing.js';
 import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
 import type { Store } from '../store/database.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
-import { sendError, toServiceError } from './errors.js';
+import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
+import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
 import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { registerObservability, requestIdOf } from './observability.js';
@@ -52,9 +54,35 @@ export interface AppOptions {
 export const API_PREFIX = '/rbac-api/v1';
 const BODY_LIMIT = 64 * 1024;
 
+/** `application/json` or `application/<anything>+json`, parameters allowed; judged by the type before any `;`. */
+export function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const essence = (header.split(';', 1)[0] ?? '').trim().toLowerCase();
+  return /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/.test(essence);
+}
+
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length.trim() !== '0';
+}
+
+const unsupportedMediaType = () =>
+  new ServiceError('unsupported-media-type', 'A request body must be JSON, sent with Content-Type: application/json.');
+
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const https = options.https !== undefined;
+  const { config } = services;
+  // Node checks these timeouts every connectionsCheckingInterval (30 s by
+  // default, too coarse for a 30 s bound); headersTimeout may not exceed requestTimeout.
+  const requestTimeout = config.requestTimeoutSeconds * 1000;
+  const timeouts = { headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1000, requestTimeout / 4) };
   const app = Fastify({
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https
+      ? { https: { ...options.https, ...timeouts, handshakeTimeout: config.tlsHandshakeTimeoutSeconds * 1000 } }
+      : { http: timeouts }),
+    // Headers and body must have arrived within this; a slower request is 408 (clientErrorHandler).
+    requestTimeout,
     loggerInstance: options.logger as FastifyBaseLogger | undefined,
     bodyLimit: BODY_LIMIT,
     // Exact validation: unknown keys and wrong types are errors, never coerced or dropped.
@@ -66,15 +94,22 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     trustProxy: services.config.trustedProxies ?? false,
     // src/http/observability.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors Fastify and Node answer themselves get the service's shape and headers too.
+    frameworkErrors: frameworkErrorHandler(https),
+    clientErrorHandler: clientErrorHandler(https, () => options.logger),
+    // Longer than any id the API takes (a UUID, a role number); longer ones are 400.
+    routerOptions: { maxParamLength: 100 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Bodies are JSON whatever Content-Type says: curl's `-d` sends
-  // form-urlencoded by default, and PE scripts rely on that working. Auth is
-  // never ambient (no cookies), so this opens no cross-site request path.
+  // Bodies are parsed as JSON only when Content-Type says JSON (checked in
+  // the onRequest hook below, before anything is read): text/plain and form
+  // bodies are what a web page can make a browser send cross-site without a
+  // preflight. Empty bodies (curl -X POST without -d, DELETE) need no type.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
+    if (!isJsonMediaType(request.headers['content-type'])) return done(unsupportedMediaType(), undefined);
     try {
       done(null, JSON.parse(text));
     } catch {
@@ -85,8 +120,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.addHook('preValidation', refuseNulCharacters);
 
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    if (options.https) reply.header('strict-transport-security', 'max-age=31536000');
+    reply.headers(serviceHeaders(https));
     return payload;
   });
 
@@ -100,7 +134,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 
+  limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress, trustedProxyMatcher(config.trustedProxies), options.logger);
   registerObservability(app, services.store.db, options.metrics);
+  // After the request id is set, before any route's hooks (rate limits, authentication).
+  app.addHook('onRequest', async (request) => {
+    if (hasBody(request.headers) && !isJsonMediaType(request.headers['content-type'])) throw unsupportedMediaType();
+  });
   closeGracefully(app);
   await registerOpenApi(app); // before the routes: it collects them as they are added
 

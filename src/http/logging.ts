@@ -1,7 +1,8 @@
-// Request logging that never carries a secret: the `token` query parameter
-// is masked in logged URLs, and secret-bearing fields are redacted wherever
+// Request logging that never carries a secret: query parameters named like
+// a token or password are masked in logged URLs, and secret-bearing fields are redacted wherever
 // they appear in a log object.
 
+import { unescape } from 'node:querystring';
 import type { FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
 
@@ -19,8 +20,30 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
 ];
 
+/** Query parameter names whose values are secrets, judged after decoding (as the query parser sees them). */
+function isSecretName(rawName: string): boolean {
+  // querystring.unescape tolerates malformed %-sequences instead of throwing.
+  const name = unescape(rawName.replace(/\+/g, ' ')).toLowerCase();
+  return name.includes('token') || name.includes('password') || name.includes('secret');
+}
+
+/**
+ * The URL with the value of every secret-named query parameter replaced:
+ * `token`, `reset_token`, `password`… however they are spelt (`%74oken`,
+ * `TOKEN`), since the query parser decodes the name before the service reads it.
+ */
 export function maskTokenInUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[REDACTED]');
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const pairs = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      if (equals === -1) return pair;
+      return isSecretName(pair.slice(0, equals)) ? `${pair.slice(0, equals)}=[REDACTED]` : pair;
+    });
+  return `${url.slice(0, start)}?${pairs.join('&')}`;
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -1,6 +1,7 @@
 // Rate limits on the endpoints that check a secret (POST /auth/token,
-// POST /auth/reset, POST /command/validate-password): per source address and
-// per account, answering 429 rate-limited with Retry-After. Counting is done
+// POST /auth/reset, POST /command/validate-password, PUT
+// /users/current/password): per source address (an IPv6 /64 counting as one,
+// src/http/address-group.ts) and per account, answering 429 rate-limited with Retry-After. Counting is done
 // by @fastify/rate-limit's store, in memory per instance: the lockout, which
 // lives in the database, already bounds guesses per account across every
 // instance; these limits only slow floods down, so N instances allowing N
@@ -9,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ServiceError } from '../errors.js';
+import { addressGroup } from './address-group.js';
 
 export interface RateLimitSettings {
   rateLimitPerAddress: number;
@@ -40,7 +42,7 @@ export function secretRateLimits(app: FastifyInstance, route: string, settings: 
     };
   };
   return {
-    byAddress: limiter(settings.rateLimitPerAddress, (request) => request.ip),
+    byAddress: limiter(settings.rateLimitPerAddress, (request) => addressGroup(request.ip)),
     byAccount: (accountOf) => limiter(settings.rateLimitPerAccount, accountOf),
   };
 }

@@ -183,3 +183,7 @@ form.addEventListener('submit', async (event) => {
     submit.textContent = 'Set password';
   }
 });
+
+// The HTML ships the button disabled so nothing submits before this script
+// has taken over submission.
+submit.disabled = false;

@@ -72,10 +72,13 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    // Each attempt costs a hash and may write events: limited like the other secret checks,
+    // per account = the authenticated user.
+    const changeLimits = secretRateLimits(app, 'change-password', config);
     app.put(
       '/users/current/password',
       {
-        onRequest: requireActor(db),
+        onRequest: [changeLimits.byAddress, requireActor(db), changeLimits.byAccount((request) => request.actor?.id)],
         schema: {
           summary: "Change the calling user's own password",
           body: Type.Object({ current_password: PasswordText, password: PasswordText }, { additionalProperties: false }),
