@@ -6,31 +6,20 @@
 
 import type { Server, Socket } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { compile } from '@fastify/proxy-addr';
 import type { Logger } from 'pino';
 import { addressGroup } from './address-group.js';
 
-// proxy-addr's named ranges, as trusted-proxies accepts them (Fastify's trustProxy).
-const NAMED_RANGES: Record<string, string[]> = {
-  loopback: ['127.0.0.1/8', '::1/128'],
-  linklocal: ['169.254.0.0/16', 'fe80::/10'],
-  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
-};
-
-/** Whether an address is in the trusted-proxies list (addresses, CIDR ranges, named ranges). */
+/**
+ * Whether an address is in the trusted-proxies list: proxy-addr's own
+ * matcher, the one Fastify's trustProxy uses for the same setting, so the
+ * exemption and X-Forwarded-For trust can never disagree.
+ */
 export function trustedProxyMatcher(list: string | undefined): (address: string | undefined) => boolean {
-  const ranges = (list ?? '')
-    .split(',')
-    .filter((entry) => entry !== '')
-    .flatMap((entry) => NAMED_RANGES[entry] ?? [entry.includes('/') ? entry : `${entry}/${entry.includes(':') ? 128 : 32}`])
-    .map((cidr) => ipaddr.parseCIDR(cidr));
-  if (ranges.length === 0) return () => false;
-  return (address) => {
-    if (address === undefined || !ipaddr.isValid(address)) return false;
-    let parsed = ipaddr.parse(address);
-    // An IPv4 client on a dual-stack listener appears as ::ffff:a.b.c.d.
-    if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-    return ranges.some(([network, prefix]) => network.kind() === parsed.kind() && parsed.match(network, prefix));
-  };
+  const entries = (list ?? '').split(',').filter((entry) => entry !== '');
+  if (entries.length === 0) return () => false;
+  const trusts = compile(entries);
+  return (address) => address !== undefined && ipaddr.isValid(address) && trusts(address, 0);
 }
 
 export function limitConnectionsPerAddress(server: Server, max: number, exempt: (address: string | undefined) => boolean, log: Logger | undefined): void {
