@@ -6,13 +6,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './http/logging.js';
-import { measuredHasher } from './metrics/hasher.js';
-import { ServiceMetrics } from './metrics/metrics.js';
 import { startMetricsListener } from './metrics/server.js';
-import { createPasswordHasher } from './passwords/hashing.js';
-import { SigningKeyRing } from './reset-tokens/signing-keys.js';
-import { openStore, type Store } from './store/database.js';
-import { migrateToLatest } from './store/migrate.js';
+import { openServices } from './services.js';
+import type { Store } from './store/database.js';
 import { loadOrCreateCertificate } from './tls/certificate.js';
 import { ensureBootstrapAdmin } from './users/bootstrap.js';
 
@@ -39,15 +35,11 @@ export interface StartOptions {
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const announce = options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const services = await openServices(config, { hasher: 'eager', metrics: true });
+  const { store, hasher, keys, metrics } = services;
   try {
-    const applied = await migrateToLatest(store);
-    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+    if (services.migrations.length > 0) logger.info({ migrations: services.migrations }, 'database migrated');
 
-    // Metrics are per instance, in a registry of their own.
-    const metrics = config.metricsPort === 0 ? undefined : new ServiceMetrics({ pool: store.pool });
-    const plainHasher = await createPasswordHasher();
-    const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;
     const bootstrap = await ensureBootstrapAdmin(
       { db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength },
       options.adminPassword,
@@ -68,13 +60,12 @@ export async function startService(config: Config, options: StartOptions = {}): 
       logger.info('superuser "admin" created with the password from RBAC_ADMIN_PASSWORD');
     }
 
-    const keys = new SigningKeyRing(store.db);
     await keys.ensureKey();
 
     const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
-    const app = await buildApp({ store, config, hasher, keys }, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined, metrics });
+    const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
     const host = config.host ?? (config.insecureHttp ? '127.0.0.1' : '0.0.0.0');
     await app.listen({ port: config.port, host });
     const address = app.server.address();

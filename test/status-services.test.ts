@@ -115,7 +115,7 @@ describe('status when PostgreSQL goes away and comes back', { skip: postgres?.sk
   /** An app on a store for `url`; no migration or query happens before the first status check. */
   async function appFor(url: string): Promise<FastifyInstance> {
     const store = openStore({ dataDir: '/nonexistent', databaseUrl: url, poolSize: 2 });
-    const app = await buildApp({ store, config: defaultConfig({ databaseUrl: url }), hasher: await createPasswordHasher(), keys: new SigningKeyRing(store.db) });
+    const app = await buildApp({ store, config: defaultConfig({ databaseUrl: url }), hasher: await createPasswordHasher(), keys: new SigningKeyRing(store.db), metrics: undefined });
     opened.push({ app, store });
     return app;
   }

@@ -3,11 +3,12 @@
 // token is looked up by that hash (the primary key) on every request.
 
 import { createHash, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { type Executor, inTransaction, recordEvent } from '../audit/audit.js';
+import { recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { Actor } from '../permissions/permissions.js';
-import type { Database, UserRow } from '../store/schema.js';
+import * as loginTokens from '../store/login-tokens.js';
+import type { TokenHolder } from '../store/login-tokens.js';
+import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 
 export function newLoginToken(): string {
   return randomBytes(32).toString('base64url');
@@ -31,23 +32,19 @@ export async function storeLoginToken(
   facts: TokenFacts,
   now = Date.now(),
 ): Promise<void> {
-  await db
-    .insertInto('login_tokens')
-    .values({
-      token_hash: hashLoginToken(token),
-      user_id: userId,
-      created_at: now,
-      expires_at: expiresAt,
-      revoked_at: null,
-      label: facts.label ?? null,
-      description: facts.description ?? null,
-      client: facts.client ?? null,
-    })
-    .execute();
+  await loginTokens.insert(db, {
+    token_hash: hashLoginToken(token),
+    user_id: userId,
+    created_at: now,
+    expires_at: expiresAt,
+    label: facts.label ?? null,
+    description: facts.description ?? null,
+    client: facts.client ?? null,
+  });
 }
 
 /** The user's public fields, as far as the token lookup reads them (never the password hash). */
-export type AuthenticatedUser = Pick<UserRow, 'id' | 'login' | 'email' | 'display_name' | 'is_superuser' | 'is_remote' | 'is_revoked' | 'last_login'>;
+export type AuthenticatedUser = Pick<TokenHolder, 'id' | 'login' | 'email' | 'display_name' | 'is_superuser' | 'is_remote' | 'is_revoked' | 'last_login'>;
 
 export interface Authenticated extends Actor {
   tokenHash: string;
@@ -65,36 +62,20 @@ export async function authenticateLoginToken(db: Executor, token: string | undef
   const tokenHash = hashLoginToken(token);
   // One indexed lookup, on every request: nothing about tokens is cached, so a
   // revocation on any instance takes effect on the next request everywhere.
-  const row = await db
-    .selectFrom('login_tokens')
-    .innerJoin('users', 'users.id', 'login_tokens.user_id')
-    .select([
-      'users.id',
-      'users.login',
-      'users.email',
-      'users.display_name',
-      'users.is_superuser',
-      'users.is_remote',
-      'users.is_revoked',
-      'users.last_login',
-      'login_tokens.expires_at',
-      'login_tokens.revoked_at',
-    ])
-    .where('login_tokens.token_hash', '=', tokenHash)
-    .executeTakeFirst();
-  if (!row || row.revoked_at !== null || (row.expires_at !== null && row.expires_at <= now)) throw invalidLoginToken();
-  if (row.is_revoked === 1) throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  const holder = await loginTokens.holderOf(db, tokenHash);
+  if (!holder || holder.token_revoked || (holder.token_expires_at !== null && holder.token_expires_at <= now)) throw invalidLoginToken();
+  if (holder.is_revoked) throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
   const user: AuthenticatedUser = {
-    id: row.id,
-    login: row.login,
-    email: row.email,
-    display_name: row.display_name,
-    is_superuser: row.is_superuser,
-    is_remote: row.is_remote,
-    is_revoked: row.is_revoked,
-    last_login: row.last_login,
+    id: holder.id,
+    login: holder.login,
+    email: holder.email,
+    display_name: holder.display_name,
+    is_superuser: holder.is_superuser,
+    is_remote: holder.is_remote,
+    is_revoked: holder.is_revoked,
+    last_login: holder.last_login,
   };
-  return { id: row.id, login: row.login, is_superuser: row.is_superuser === 1, is_remote: row.is_remote === 1, tokenHash, user };
+  return { id: user.id, login: user.login, is_superuser: user.is_superuser, is_remote: user.is_remote, tokenHash, user };
 }
 
 function invalidLoginToken(): ServiceError {
@@ -102,27 +83,9 @@ function invalidLoginToken(): ServiceError {
 }
 
 /** Logging out: revokes the login token that authenticates the request, and records it. */
-export async function logOut(db: Kysely<Database>, actor: Authenticated, sourceAddress: string | null, now = Date.now()): Promise<void> {
+export async function logOut(db: Db, actor: Authenticated, sourceAddress: string | null, now = Date.now()): Promise<void> {
   await inTransaction(db, async (trx) => {
-    const revoked = await trx
-      .updateTable('login_tokens')
-      .set({ revoked_at: now })
-      .where('token_hash', '=', actor.tokenHash)
-      .where('revoked_at', 'is', null)
-      .returning('token_hash')
-      .executeTakeFirst();
     const party = { id: actor.id, login: actor.login };
-    if (revoked) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
+    if (await loginTokens.revoke(trx, actor.tokenHash, now)) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
   });
-}
-
-/** Revokes every live token of a user, except optionally the one in use. */
-export async function revokeAllLoginTokens(db: Executor, userId: string, options: { except?: string; now?: number } = {}): Promise<void> {
-  let query = db
-    .updateTable('login_tokens')
-    .set({ revoked_at: options.now ?? Date.now() })
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null);
-  if (options.except) query = query.where('token_hash', '!=', options.except);
-  await query.execute();
 }

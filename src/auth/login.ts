@@ -1,18 +1,18 @@
 // POST /auth/token: log in with login and password, get a login token.
 
-import type { Kysely } from 'kysely';
+import { recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { parseDuration } from '../config/duration.js';
 import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import type { Database } from '../store/schema.js';
-import { findUserRowByLogin } from '../users/users.js';
+import { inTransaction, type Db } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import { loginKey } from '../users/logins.js';
 import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
 import { checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError, revokedError } from './password-check.js';
-import { inTransaction, recordEvent } from '../audit/audit.js';
 
 export interface LoginDeps {
-  db: Kysely<Database>;
+  db: Db;
   hasher: PasswordHasher;
   config: Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds' | 'tokenAuthLifetimeSeconds' | 'tokenMaximumLifetimeSeconds'>;
 }
@@ -47,17 +47,17 @@ export function tokenLifetimeSeconds(requested: string | number | undefined, con
 
 export async function login(deps: LoginDeps, request: LoginRequest, sourceAddress: string | null): Promise<string> {
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
-  const user = await findUserRowByLogin(deps.db, request.login);
+  const user = await users.byLoginKey(deps.db, loginKey(request.login));
 
   const checkDeps = {
     ...deps,
     failedAttemptsLockout: deps.config.failedAttemptsLockout,
     lockoutDurationSeconds: deps.config.failedAttemptsLockoutDurationSeconds,
   };
-  if (!user || user.is_remote === 1 || user.password_hash === null) {
+  if (!user || user.is_remote || user.password_hash === null) {
     // Spend the time and queries a real check takes, so unknown logins cannot be told apart by timing.
     await checkNoPassword(checkDeps, request.password);
-    const reason = user ? (user.is_remote === 1 ? 'remote-user' : 'no-password') : 'unknown-login';
+    const reason = user ? (user.is_remote ? 'remote-user' : 'no-password') : 'unknown-login';
     await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: user?.login ?? request.login }, { reason, purpose: 'login' }, { actor: null, sourceAddress });
     throw badCredentials();
   }
@@ -77,23 +77,9 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     const now = Date.now();
     await inTransaction(deps.db, async (trx) => {
       // The account may have been revoked while the hash was computed.
-      const stillActive = await trx
-        .updateTable('users')
-        .set({ failed_attempts: 0, last_login: now })
-        .where('id', '=', user.id)
-        .where('is_revoked', '=', 0)
-        .returning('id')
-        .executeTakeFirst();
-      if (!stillActive) throw revokedError();
-      if (upgradedHash) {
-        // Only if no one changed the password meanwhile.
-        await trx
-          .updateTable('users')
-          .set({ password_hash: upgradedHash })
-          .where('id', '=', user.id)
-          .where('password_hash', '=', storedHash)
-          .execute();
-      }
+      if (!(await users.recordLogin(trx, user.id, now))) throw revokedError();
+      // Only if no one changed the password meanwhile.
+      if (upgradedHash) await users.upgradeHash(trx, user.id, storedHash, upgradedHash);
       await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
       const party = { id: user.id, login: user.login };
       await recordEvent(trx, { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } }, now);

@@ -1,16 +1,26 @@
 // Checking a local user's password, with lockout. Used by login and by the
 // change-own-password flow (a wrong current password counts there too).
+//
+// Lockout: before a password is checked, one conditional UPDATE claims one of
+// the account's remaining attempts, so however many checks run at once, at
+// most `failed-attempts-lockout` of them run before the account is revoked —
+// on SQLite and on PostgreSQL, across any number of service processes. A
+// success releases the claims (count back to 0); a failure keeps its claim,
+// and the failure that uses the last one revokes the account and records
+// when. With failed-attempts-lockout-duration set, such a lockout lifts itself
+// once it is old enough; an administrator's revocation has no lock time and
+// stays.
 
-import { sql, type Kysely } from 'kysely';
-import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
+import { type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
-import { claimAttempt, liftExpiredLockout, lockIfExhausted, releaseAttempt } from '../lockout/lockout.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import type { Database, UserRow } from '../store/schema.js';
-import { revokeAllLoginTokens } from './login-tokens.js';
+import * as loginTokens from '../store/login-tokens.js';
+import { inTransaction, type Db } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import type { UserRecord } from '../store/users.js';
 
 export interface PasswordCheckDeps {
-  db: Kysely<Database>;
+  db: Db;
   hasher: PasswordHasher;
   failedAttemptsLockout: number;
   /** failed-attempts-lockout-duration in seconds; undefined: a lockout lasts until someone reinstates the user. */
@@ -34,11 +44,10 @@ export const revokedError = () =>
  * and `rate-limited` when every remaining attempt is already being checked
  * by concurrent requests.
  */
-export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRow, password: string, context: CheckContext): Promise<boolean> {
-  if (user.is_revoked === 1 && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
-  if (!(await claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
-    const current = await deps.db.selectFrom('users').select('is_revoked').where('id', '=', user.id).executeTakeFirst();
-    if (!current || current.is_revoked === 1) throw revokedError();
+export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRecord, password: string, context: CheckContext): Promise<boolean> {
+  if (user.is_revoked && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
+  if (!(await users.claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
+    if ((await users.isRevoked(deps.db, user.id)) !== false) throw revokedError();
     throw new ServiceError('rate-limited', 'Too many password checks for this account are in progress. Try again in a moment.', undefined, 1);
   }
 
@@ -59,7 +68,7 @@ export async function releasingOnError<T>(deps: Pick<PasswordCheckDeps, 'db'>, u
   try {
     return await work();
   } catch (error) {
-    await releaseAttempt(deps.db, userId).catch(() => {});
+    await users.releaseAttempt(deps.db, userId).catch(() => {});
     throw error;
   }
 }
@@ -69,12 +78,12 @@ export async function releasingOnError<T>(deps: Pick<PasswordCheckDeps, 'db'>, u
  * since it, recording the reinstatement. True when the account is active now:
  * lifted here, or by a concurrent request that got there first.
  */
-async function liftLockoutIfOver(deps: PasswordCheckDeps, user: Pick<UserRow, 'id' | 'login' | 'locked_at'>, context: CheckContext): Promise<boolean> {
+async function liftLockoutIfOver(deps: PasswordCheckDeps, user: Pick<UserRecord, 'id' | 'login' | 'locked_at'>, context: CheckContext): Promise<boolean> {
   const duration = deps.lockoutDurationSeconds;
   // No lock time: an administrator revoked the user, and no duration lifts that.
   if (duration === undefined || user.locked_at === null) return false;
   const lifted = await inTransaction(deps.db, async (trx) => {
-    if (!(await liftExpiredLockout(trx, user.id, duration))) return false;
+    if (!(await users.liftExpiredLockout(trx, user.id, duration, Date.now()))) return false;
     await recordEvent(trx, {
       type: 'account-unrevoked',
       actor: null,
@@ -84,9 +93,7 @@ async function liftLockoutIfOver(deps: PasswordCheckDeps, user: Pick<UserRow, 'i
     });
     return true;
   });
-  if (lifted) return true;
-  const current = await deps.db.selectFrom('users').select('is_revoked').where('id', '=', user.id).executeTakeFirst();
-  return current !== undefined && current.is_revoked === 0;
+  return lifted || (await users.isRevoked(deps.db, user.id)) === false;
 }
 
 /** The id no user has: unknown logins run their queries against it. */
@@ -106,9 +113,10 @@ export async function recordFailedCheck(
 ): Promise<void> {
   await inTransaction(deps.db, async (trx) => {
     await recordEvent(trx, { type: 'login-failed', actor: context.actor, subject, sourceAddress: context.sourceAddress, details });
-    if (await lockIfExhausted(trx, subject.id ?? NO_USER, deps.failedAttemptsLockout)) {
+    const now = Date.now();
+    if (await users.lockIfExhausted(trx, subject.id ?? NO_USER, deps.failedAttemptsLockout, now)) {
       const user = { id: subject.id as string, login: subject.login };
-      await revokeAllLoginTokens(trx, user.id);
+      await loginTokens.revokeAllOf(trx, user.id, now);
       await recordEvent(trx, {
         type: 'account-locked',
         actor: context.actor,
@@ -123,6 +131,6 @@ export async function recordFailedCheck(
 /** What a check of a known user's password costs in queries and hashing, spent for a login that has no password here. */
 export async function checkNoPassword(deps: PasswordCheckDeps, password: string): Promise<void> {
   // Where a real check claims an attempt (one committed write), write the decoy row.
-  await deps.db.updateTable('decoy_attempts').set({ attempts: sql<number>`attempts + 1` }).where('id', '=', 1).execute();
+  await users.decoyWrite(deps.db);
   await deps.hasher.verifyDummy(password);
 }

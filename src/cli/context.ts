@@ -3,9 +3,7 @@
 
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, type Config } from '../config/config.js';
-import { createPasswordHasher, type PasswordHasher } from '../passwords/hashing.js';
-import { openStore, type Store } from '../store/database.js';
-import { migrateToLatest } from '../store/migrate.js';
+import { openServices, type Services } from '../services.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -53,21 +51,14 @@ export function configOf(command: Command, env: NodeJS.ProcessEnv = process.env)
   return loadConfig({ flags, env, configFile: (options.config as string | undefined) ?? env.RBAC_CONFIG });
 }
 
-/** Runs `work` with the migrated store, and closes it whatever happens. */
-export async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
+/** Runs `work` on the services (migrated store, a hasher that starts on first use, the key ring), and closes them whatever happens. */
+export async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
+  const services = await openServices(config, { hasher: 'lazy', poolSize: 2 });
   try {
-    await migrateToLatest(store);
-    return await work(store);
+    return await work(services);
   } finally {
-    await store.close();
+    await services.close();
   }
-}
-
-let hasher: Promise<PasswordHasher> | undefined;
-export function passwordHasher(): Promise<PasswordHasher> {
-  hasher ??= createPasswordHasher();
-  return hasher;
 }
 
 export function print(line = ''): void {

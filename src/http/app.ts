@@ -7,12 +7,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
-import type { PasswordHasher } from '../passwords/hashing.js';
-import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
-import type { Store } from '../store/database.js';
-import type { ServiceMetrics } from '../metrics/metrics.js';
+import type { Services } from '../services.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
 import { closeGracefully } from './graceful-close.js';
@@ -37,18 +33,10 @@ declare module 'fastify' {
   }
 }
 
-export interface Services {
-  store: Store;
-  config: Config;
-  hasher: PasswordHasher;
-  keys: SigningKeyRing;
-}
 
 export interface AppOptions {
   logger?: Logger | undefined;
   https?: { key: string | Buffer; cert: string | Buffer } | undefined;
-  /** Request and security-event metrics (src/metrics); none when absent. */
-  metrics?: ServiceMetrics | undefined;
 }
 
 export const API_PREFIX = '/rbac-api/v1';
@@ -135,7 +123,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   );
 
   limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress, trustedProxyMatcher(config.trustedProxies), options.logger);
-  registerObservability(app, services.store.db, options.metrics);
+  registerObservability(app, services.metrics);
   // After the request id is set, before any route's hooks (rate limits, authentication).
   app.addHook('onRequest', async (request) => {
     if (hasBody(request.headers) && !isJsonMediaType(request.headers['content-type'])) throw unsupportedMediaType();

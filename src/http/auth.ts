@@ -2,10 +2,9 @@
 // header, or in the `token` query parameter (as PE allows).
 
 import type { FastifyRequest } from 'fastify';
-import type { Kysely } from 'kysely';
 import { authenticateLoginToken, type Authenticated } from '../auth/login-tokens.js';
 import type { Party } from '../audit/audit.js';
-import type { Database } from '../store/schema.js';
+import type { Db } from '../store/transaction.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +21,7 @@ export function presentedToken(request: FastifyRequest): string | undefined {
 }
 
 /** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
-export function requireActor(db: Kysely<Database>) {
+export function requireActor(db: Db) {
   return async (request: FastifyRequest): Promise<void> => {
     request.actor = await authenticateLoginToken(db, presentedToken(request));
   };

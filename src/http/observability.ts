@@ -12,16 +12,12 @@
 // except for requests that never finish, which debug is for.
 //
 // Metrics: an onResponse hook counts and times each answer by method, route
-// pattern and status; security events are counted as src/audit/audit.ts
-// publishes them (on a diagnostics channel, once their transaction commits).
-// Which service's metrics they belong to is known from the store they were
-// written to, so several services in one process keep separate counts.
+// pattern and status. (Security events reach the metrics from the store, once
+// their transaction commits: src/services.ts subscribes them.)
 
 import { randomUUID } from 'node:crypto';
-import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { AUDIT_EVENT_CHANNEL, type PublishedEvents } from '../audit/audit.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -33,22 +29,7 @@ export function requestIdOf(raw: IncomingMessage): string {
   return typeof given === 'string' && ACCEPTED_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-const metricsByStore = new WeakMap<object, ServiceMetrics>();
-let subscribed = false;
-
-function countAuditEvents(store: object, metrics: ServiceMetrics): void {
-  metricsByStore.set(store, metrics);
-  if (subscribed) return;
-  subscribed = true;
-  subscribe(AUDIT_EVENT_CHANNEL, (message) => {
-    const { db, events } = message as PublishedEvents;
-    const counting = metricsByStore.get(db);
-    if (counting) for (const event of events) counting.countSecurityEvent(event);
-  });
-}
-
-/** `store` is the Kysely instance the app writes security events to. */
-export function registerObservability(app: FastifyInstance, store: object, metrics: ServiceMetrics | undefined): void {
+export function registerObservability(app: FastifyInstance, metrics: ServiceMetrics | undefined): void {
   app.addHook('onRequest', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     request.log.debug({ req: request }, 'incoming request'); // a no-op above debug
@@ -58,7 +39,6 @@ export function registerObservability(app: FastifyInstance, store: object, metri
   });
   if (!metrics) return;
 
-  countAuditEvents(store, metrics);
   app.addHook('onResponse', async (request, reply) => {
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });

@@ -7,7 +7,8 @@
 // fixed kinds and reasons of security events.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { AUDIT_EVENT_TYPES, type AuditEvent } from '../audit/audit.js';
+import { AUDIT_EVENT_TYPES } from '../audit/audit.js';
+import type { SecurityEvent } from '../store/events.js';
 
 /** What the DB pool gauges read; pg.Pool has these. */
 export interface PoolStats {
@@ -125,7 +126,7 @@ export class ServiceMetrics {
   }
 
   /** Called for each security event this instance records. */
-  countSecurityEvent(event: AuditEvent): void {
+  countSecurityEvent(event: SecurityEvent): void {
     if (!AUDIT_TYPES.has(event.type)) return;
     this.securityEvents.inc({ type: event.type });
     const details = event.details ?? {};

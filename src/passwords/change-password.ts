@@ -2,20 +2,20 @@
 // password. A wrong current password counts toward lockout. On success every
 // other login token of the user is revoked; the one used here keeps working.
 
-import type { Kysely } from 'kysely';
-import { inTransaction, recordEvent } from '../audit/audit.js';
-import { revokeAllLoginTokens, type Authenticated } from '../auth/login-tokens.js';
+import { recordEvent } from '../audit/audit.js';
+import type { Authenticated } from '../auth/login-tokens.js';
 import { checkUserPassword, releasingOnError, revokedError } from '../auth/password-check.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import { cancelResetTokens } from '../reset-tokens/reset-token.js';
-import { findUserRow, toParty } from '../users/users.js';
+import { inTransaction, type Db } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import { toParty } from '../users/users.js';
 import type { PasswordHasher } from './hashing.js';
 import { assertPasswordAcceptable } from './policy.js';
+import { replacePassword } from './replace-password.js';
 
 export interface ChangeDeps {
-  db: Kysely<Database>;
+  db: Db;
   hasher: PasswordHasher;
   config: Pick<Config, 'passwordMinimumLength' | 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
 }
@@ -26,9 +26,9 @@ export interface ChangeRequest {
 }
 
 export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, request: ChangeRequest, sourceAddress: string | null): Promise<void> {
-  const user = await findUserRow(deps.db, actor.id);
+  const user = await users.byId(deps.db, actor.id);
   if (!user) throw notFound('The user');
-  if (user.is_remote === 1) {
+  if (user.is_remote) {
     throw new ServiceError('permission-denied', 'Remote users cannot change their password here: change it in your directory service.');
   }
   // The policy first: a request that would be refused anyway spends no attempt and no hash.
@@ -53,18 +53,16 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
     const passwordHash = await deps.hasher.hash(request.password);
     const now = Date.now();
     await inTransaction(deps.db, async (trx) => {
-      // The account may have been revoked while the hashes were computed.
-      const changed = await trx
-        .updateTable('users')
-        .set({ password_hash: passwordHash, failed_attempts: 0 })
-        .where('id', '=', user.id)
-        .where('is_revoked', '=', 0)
-        .returning('id')
-        .executeTakeFirst();
-      if (!changed) throw revokedError();
-      await revokeAllLoginTokens(trx, user.id, { except: actor.tokenHash, now });
-      // A reset token issued before the change must not set the password back to its holder's choice.
-      await cancelResetTokens(trx, party, 'password-changed', { actor: party, sourceAddress }, now);
+      // The account may have been revoked while the hashes were computed. A reset
+      // token issued before the change must not set the password back to its holder's choice.
+      const replaced = await replacePassword(
+        trx,
+        party,
+        passwordHash,
+        { onlyIfActive: true, keepLoginToken: actor.tokenHash, cancelResetTokens: 'password-changed', context: { actor: party, sourceAddress } },
+        now,
+      );
+      if (!replaced) throw revokedError();
       await recordEvent(trx, { type: 'password-changed', actor: party, subject: party, sourceAddress, details: { via: 'change-own-password' } }, now);
     });
   });

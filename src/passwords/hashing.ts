@@ -67,22 +67,40 @@ export async function createPasswordHasher(parameters: HashParameters = CURRENT_
         return false;
       }
     },
-    needsRehash(storedHash) {
-      try {
-        const used = parseOptions(storedHash);
-        return (
-          used.algorithm !== ARGON2ID ||
-          used.version !== ARGON2_V0x13 ||
-          used.memoryCost < parameters.memoryCost ||
-          used.timeCost < parameters.timeCost ||
-          used.parallelism !== parameters.parallelism
-        );
-      } catch {
-        return true;
-      }
-    },
+    needsRehash: (storedHash) => needsRehash(storedHash, parameters),
     async verifyDummy(password) {
       await verify(dummyHash, normalizePassword(password)).catch(() => false);
     },
+  };
+}
+
+/** Whether a stored hash was made with other or weaker parameters than these (or is no argon2id hash at all). */
+function needsRehash(storedHash: string, parameters: HashParameters): boolean {
+  try {
+    const used = parseOptions(storedHash);
+    return (
+      used.algorithm !== ARGON2ID ||
+      used.version !== ARGON2_V0x13 ||
+      used.memoryCost < parameters.memoryCost ||
+      used.timeCost < parameters.timeCost ||
+      used.parallelism !== parameters.parallelism
+    );
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A hasher that starts the pool and makes its dummy hash on first use, for
+ * commands that may never hash (`rbac keys list` need not start threads).
+ */
+export function lazyPasswordHasher(parameters: HashParameters = CURRENT_PARAMETERS): PasswordHasher {
+  let made: Promise<PasswordHasher> | undefined;
+  const hasher = () => (made ??= createPasswordHasher(parameters));
+  return {
+    hash: async (password) => (await hasher()).hash(password),
+    verify: async (storedHash, password) => (await hasher()).verify(storedHash, password),
+    verifyDummy: async (password) => (await hasher()).verifyDummy(password),
+    needsRehash: (storedHash) => needsRehash(storedHash, parameters),
   };
 }

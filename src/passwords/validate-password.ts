@@ -2,18 +2,17 @@
 // user submits. The caller proves who it is with a login token or a usable
 // reset token; the answer lists every rule the password breaks.
 
-import type { Kysely } from 'kysely';
 import { authenticateLoginToken } from '../auth/login-tokens.js';
 import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
 import { verifyUsableResetToken } from '../reset-tokens/reset-token.js';
 import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
-import type { Database } from '../store/schema.js';
-import { findUserRow } from '../users/users.js';
+import type { Db } from '../store/transaction.js';
+import * as users from '../store/users.js';
 import { checkPassword, type PolicyViolation } from './policy.js';
 
 export interface ValidateDeps {
-  db: Kysely<Database>;
+  db: Db;
   keys: SigningKeyRing;
   config: Pick<Config, 'passwordMinimumLength'>;
 }
@@ -38,7 +37,7 @@ export async function validatePasswordFor(
   } else {
     throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');
   }
-  const user = await findUserRow(deps.db, userId);
+  const user = await users.byId(deps.db, userId);
   const violations = checkPassword(password, { minimumLength: deps.config.passwordMinimumLength, login: user?.login });
   return { valid: violations.length === 0, violations };
 }

@@ -2,7 +2,9 @@
 // roles. Superusers may do everything. Object type `users` has the actions
 // create, edit, disable and reset_password; instance is "*" or a user id.
 
-import type { Executor } from '../audit/audit.js';
+import * as roles from '../store/roles.js';
+import type { Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
 import { permissionDenied } from '../errors.js';
 
 export interface Permission {
@@ -40,13 +42,7 @@ export function isKnownPermission(permission: Permission): boolean {
 
 /** Every permission the user holds through its roles. */
 export async function permissionsOf(db: Executor, userId: string): Promise<Permission[]> {
-  const rows = await db
-    .selectFrom('user_roles')
-    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-    .select('roles.permissions')
-    .where('user_roles.user_id', '=', userId)
-    .execute();
-  return rows.flatMap((row) => JSON.parse(row.permissions) as Permission[]);
+  return roles.permissionsOf(db, userId);
 }
 
 const grants = (permission: Permission, objectType: string, action: string, instance: string) =>
@@ -92,7 +88,7 @@ export async function userPermissions(db: Executor, actor: Actor, userId: string
       verdicts[action] = 'not-held';
       continue;
     }
-    targetIsSuperuser ??= (await db.selectFrom('users').select('is_superuser').where('id', '=', userId).executeTakeFirst())?.is_superuser === 1;
+    targetIsSuperuser ??= await users.isSuperuser(db, userId);
     verdicts[action] = targetIsSuperuser ? 'superuser-only' : 'granted';
   }
   return verdicts;

@@ -2,17 +2,18 @@
 // reset token for a local user (also `rbac reset-token`). Works for revoked
 // users: getting a locked-out user back in is its main use.
 
-import type { Kysely } from 'kysely';
-import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
+import { type Party, recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import { findUserRow, toParty } from '../users/users.js';
+import * as resetTokens from '../store/reset-tokens.js';
+import { inTransaction, type Db } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import { toParty } from '../users/users.js';
 import { cancelResetTokens, signResetToken } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
 
 export interface IssueDeps {
-  db: Kysely<Database>;
+  db: Db;
   keys: SigningKeyRing;
   config: Pick<Config, 'passwordResetExpirationHours'>;
 }
@@ -24,9 +25,9 @@ export interface IssueContext {
 }
 
 export async function issueResetToken(deps: IssueDeps, userId: string, context: IssueContext): Promise<string> {
-  const user = await findUserRow(deps.db, userId);
+  const user = await users.byId(deps.db, userId);
   if (!user) throw notFound('The user');
-  if (user.is_remote === 1) {
+  if (user.is_remote) {
     throw new ServiceError('permission-denied', 'This is a remote user: its password is managed by its directory service.');
   }
 
@@ -37,19 +38,14 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
   await inTransaction(deps.db, async (trx) => {
     // A new token supersedes the user's earlier unused ones.
     const superseded = await cancelResetTokens(trx, toParty(user), 'superseded', context, now);
-    await trx
-      .insertInto('reset_tokens')
-      .values({
-        jti: claims.jti,
-        user_id: user.id,
-        kid: claims.kid,
-        issued_at: claims.iat * 1000,
-        expires_at: claims.exp * 1000,
-        issued_by: context.actor?.id ?? null,
-        spent_at: null,
-        superseded_at: null,
-      })
-      .execute();
+    await resetTokens.insert(trx, {
+      jti: claims.jti,
+      user_id: user.id,
+      kid: claims.kid,
+      issued_at: claims.iat * 1000,
+      expires_at: claims.exp * 1000,
+      issued_by: context.actor?.id ?? null,
+    });
     await recordEvent(trx, {
       type: 'reset-token-issued',
       actor: context.actor,

@@ -5,19 +5,20 @@
 // The spend is a conditional UPDATE, so of any number of concurrent
 // requests with one token exactly one commits. It does not log the user in.
 
-import type { Kysely } from 'kysely';
-import { inTransaction, recordEvent, recordEvents } from '../audit/audit.js';
-import { revokeAllLoginTokens } from '../auth/login-tokens.js';
+import { recordEvent, recordEvents } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import type { Database } from '../store/schema.js';
-import { findUserRow, toParty } from '../users/users.js';
-import { invalidResetToken, isUsable, usableTokenRow, verifyResetTokenSignature, type ResetTokenClaims } from './reset-token.js';
+import { replacePassword } from '../passwords/replace-password.js';
+import * as resetTokens from '../store/reset-tokens.js';
+import { inTransaction, type Db } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import { toParty } from '../users/users.js';
+import { invalidResetToken, isUsableNow, verifyResetTokenSignature, type ResetTokenClaims } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
 
 export interface ResetDeps {
-  db: Kysely<Database>;
+  db: Db;
   keys: SigningKeyRing;
   hasher: PasswordHasher;
   config: Pick<Config, 'passwordMinimumLength'>;
@@ -47,10 +48,10 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
   } catch {
     throw await reject('bad-signature-or-expired');
   }
-  const user = await findUserRow(db, claims.sub);
-  if (!user || user.is_remote === 1) throw await reject(user ? 'remote-user' : 'unknown-user');
+  const user = await users.byId(db, claims.sub);
+  if (!user || user.is_remote) throw await reject(user ? 'remote-user' : 'unknown-user');
   // Cheap check before the expensive hash; the transaction below decides for good.
-  if (!(await usableTokenRow(db, claims))) throw await reject('spent-superseded-or-expired');
+  if (!(await isUsableNow(db, claims))) throw await reject('spent-superseded-or-expired');
 
   // A policy violation leaves the token unspent, so the user can try again.
   assertPasswordAcceptable(request.password, { minimumLength: deps.config.passwordMinimumLength, login: user.login });
@@ -59,24 +60,17 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
   const now = Date.now();
   const spentClaims = claims;
   const committed = await inTransaction(db, async (trx) => {
-    const spent = await trx
-      .updateTable('reset_tokens')
-      .set({ spent_at: now })
-      .where(isUsable(spentClaims, now))
-      .returning('jti')
-      .executeTakeFirst();
-    if (!spent) return false;
-    const current = await trx.selectFrom('users').select(['is_revoked', 'is_remote']).where('id', '=', user.id).executeTakeFirst();
-    if (!current || current.is_remote === 1) throw invalidResetToken(); // changed meanwhile: roll the spend back
-    await trx.updateTable('users').set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0, locked_at: null }).where('id', '=', user.id).execute();
-    await revokeAllLoginTokens(trx, user.id, { now });
+    if (!(await resetTokens.spend(trx, spentClaims, now))) return false;
+    const current = await users.byId(trx, user.id);
+    if (!current || current.is_remote) throw invalidResetToken(); // changed meanwhile: roll the spend back
     const subject = toParty(user);
+    await replacePassword(trx, subject, passwordHash, { reinstate: true, context: { actor: subject, sourceAddress } }, now);
     await recordEvents(
       trx,
       [
         { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } },
         { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } },
-        ...(current.is_revoked === 1 ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }] : []),
+        ...(current.is_revoked ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }] : []),
       ],
       now,
     );

@@ -5,10 +5,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { ExpressionBuilder } from 'kysely';
-import { type Executor, type Party, recordEvent } from '../audit/audit.js';
+import { type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
-import type { Database } from '../store/schema.js';
+import * as resetTokens from '../store/reset-tokens.js';
+import type { Executor } from '../store/transaction.js';
 import { RESET_TOKEN_ALGORITHM, type SigningKeyRing } from './signing-keys.js';
 
 export const RESET_TOKEN_ISSUER = 'rbac-password-service';
@@ -84,30 +84,9 @@ export function isCanonicalCompactJws(token: string): boolean {
   );
 }
 
-type ResetTokensWhere = ExpressionBuilder<Database, 'reset_tokens'>;
-
-/** A reset token row that has been neither spent nor cancelled (superseded, or cancelled by a change to its user or key). */
-export const isLive = (eb: ResetTokensWhere) => eb.and([eb('spent_at', 'is', null), eb('superseded_at', 'is', null)]);
-
-/**
- * The one rule for a reset token that can be used now: its row names this
- * jti, user and signing key, it is live and unexpired, and the key that
- * signed it is not retired. Binding the row to its kid means a retired (say,
- * leaked) key cannot sign a working copy of a live token's claims.
- */
-export const isUsable = (claims: ResetTokenClaims, now: number) => (eb: ResetTokensWhere) =>
-  eb.and([
-    eb('jti', '=', claims.jti),
-    eb('user_id', '=', claims.sub),
-    eb('kid', '=', claims.kid),
-    isLive(eb),
-    eb('expires_at', '>', now),
-    eb('kid', 'in', eb.selectFrom('signing_keys').select('signing_keys.kid').where('signing_keys.retired_at', 'is', null)),
-  ]);
-
-/** The token's row if it can still be used now. */
-export async function usableTokenRow(db: Executor, claims: ResetTokenClaims, now = Date.now()) {
-  return db.selectFrom('reset_tokens').selectAll().where(isUsable(claims, now)).executeTakeFirst();
+/** Whether the token's row says it can be used now (src/store/reset-tokens.ts has the rule). */
+export async function isUsableNow(db: Executor, claims: ResetTokenClaims, now = Date.now()): Promise<boolean> {
+  return resetTokens.isUsableNow(db, claims, now);
 }
 
 /** Why a user's unused reset tokens stop working, for the audit trail. */
@@ -126,8 +105,7 @@ export async function cancelResetTokens(
   context: { actor: Party | null; sourceAddress: string | null },
   now = Date.now(),
 ): Promise<number> {
-  const result = await trx.updateTable('reset_tokens').set({ superseded_at: now }).where('user_id', '=', user.id).where(isLive).executeTakeFirst();
-  const cancelled = Number(result.numUpdatedRows);
+  const cancelled = await resetTokens.cancelLiveOf(trx, user.id, now);
   // A superseding issue records its own event, which says so.
   if (cancelled > 0 && reason !== 'superseded') {
     await recordEvent(trx, { type: 'reset-tokens-cancelled', actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { reason, count: cancelled } }, now);
@@ -138,6 +116,6 @@ export async function cancelResetTokens(
 /** Signature and row both check out: the claims of a token that can be used now. */
 export async function verifyUsableResetToken(db: Executor, keys: SigningKeyRing, token: string, now = Date.now()): Promise<ResetTokenClaims> {
   const claims = await verifyResetTokenSignature(keys, token, now);
-  if (!(await usableTokenRow(db, claims, now))) throw invalidResetToken();
+  if (!(await isUsableNow(db, claims, now))) throw invalidResetToken();
   return claims;
 }

@@ -4,11 +4,11 @@
 // signs. Each key's id (`kid`) is its JWK thumbprint.
 
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
-import type { Kysely } from 'kysely';
-import { inTransaction, type Party, recordEvent } from '../audit/audit.js';
+import { type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
-import type { Database } from '../store/schema.js';
-import { isLive } from './reset-token.js';
+import * as resetTokens from '../store/reset-tokens.js';
+import * as signingKeys from '../store/signing-keys.js';
+import { inTransaction, type Db } from '../store/transaction.js';
 
 export const RESET_TOKEN_ALGORITHM = 'RS256';
 
@@ -57,20 +57,19 @@ export class SigningKeyRing {
   private readonly privateKeys = new Map<string, Key>();
   private readonly publicKeys = new Map<string, Key>();
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Db) {}
 
   /** Creates the first key when there is none. Called at start; safe to race with other instances. */
   async ensureKey(now = Date.now()): Promise<void> {
-    const existing = await this.db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst();
-    if (existing) return;
-    await this.db.insertInto('signing_keys').values(await newKeyRow(now)).execute();
+    if (await signingKeys.anyInService(this.db)) return;
+    await signingKeys.insert(this.db, await newKeyRow(now));
   }
 
   /** Adds a new key that signs from now on; older keys keep verifying until retired. */
   async rotate(context: KeyChangeContext, now = Date.now()): Promise<string> {
     const row = await newKeyRow(now);
     await inTransaction(this.db, async (trx) => {
-      await trx.insertInto('signing_keys').values(row).execute();
+      await signingKeys.insert(trx, row);
       await recordEvent(trx, { type: 'signing-key-rotated', actor: context.actor, sourceAddress: context.sourceAddress, details: { kid: row.kid } }, now);
     });
     return row.kid;
@@ -84,14 +83,12 @@ export class SigningKeyRing {
    */
   async retire(kid: string, context: KeyChangeContext, now = Date.now()): Promise<number> {
     return inTransaction(this.db, async (trx) => {
-      const key = await trx.selectFrom('signing_keys').select(['kid', 'retired_at']).where('kid', '=', kid).executeTakeFirst();
+      const key = await signingKeys.byKid(trx, kid);
       if (!key) throw new ServiceError('not-found', `There is no signing key ${kid} (see rbac keys list).`);
       if (key.retired_at !== null) throw new ServiceError('conflict', `${kid} is already retired.`);
-      const others = await trx.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).where('kid', '!=', kid).executeTakeFirst();
-      if (!others) throw new ServiceError('conflict', `${kid} is the only key that signs: run rbac keys rotate first.`);
-      await trx.updateTable('signing_keys').set({ retired_at: now }).where('kid', '=', kid).execute();
-      const result = await trx.updateTable('reset_tokens').set({ superseded_at: now }).where('kid', '=', kid).where(isLive).where('expires_at', '>', now).executeTakeFirst();
-      const cancelled = Number(result.numUpdatedRows);
+      if (!(await signingKeys.otherInService(trx, kid))) throw new ServiceError('conflict', `${kid} is the only key that signs: run rbac keys rotate first.`);
+      await signingKeys.retire(trx, kid, now);
+      const cancelled = await resetTokens.cancelSignedBy(trx, kid, now);
       await recordEvent(trx, { type: 'signing-key-retired', actor: context.actor, sourceAddress: context.sourceAddress, details: { kid, reset_tokens_cancelled: cancelled } }, now);
       return cancelled;
     });
@@ -99,13 +96,7 @@ export class SigningKeyRing {
 
   /** The key that signs now: the newest not retired. Read each time so a rotation by another process takes effect. */
   async activeKey(): Promise<ActiveKey> {
-    const row = await this.db
-      .selectFrom('signing_keys')
-      .select(['kid', 'private_jwk'])
-      .where('retired_at', 'is', null)
-      .orderBy('created_at', 'desc')
-      .orderBy('kid')
-      .executeTakeFirst();
+    const row = await signingKeys.signing(this.db);
     if (!row) throw new Error('no signing key: the service creates one at start');
     let privateKey = this.privateKeys.get(row.kid);
     if (!privateKey) {
@@ -119,7 +110,7 @@ export class SigningKeyRing {
   async verificationKey(kid: string): Promise<Key | undefined> {
     const cached = this.publicKeys.get(kid);
     if (cached) return cached;
-    const row = await this.db.selectFrom('signing_keys').select('public_jwk').where('kid', '=', kid).executeTakeFirst();
+    const row = await signingKeys.byKid(this.db, kid);
     if (!row) return undefined;
     const key = await importJWK(JSON.parse(row.public_jwk) as JWK, RESET_TOKEN_ALGORITHM);
     this.publicKeys.set(kid, key);
@@ -128,7 +119,18 @@ export class SigningKeyRing {
 
   /** The public keys as a JWK set, for clients that want to check tokens themselves. */
   async publicJwks(): Promise<{ keys: JWK[] }> {
-    const rows = await this.db.selectFrom('signing_keys').select('public_jwk').where('retired_at', 'is', null).orderBy('created_at').execute();
-    return { keys: rows.map((row) => JSON.parse(row.public_jwk) as JWK) };
+    return { keys: (await signingKeys.publicJwksInService(this.db)).map((jwk) => JSON.parse(jwk) as JWK) };
+  }
+
+  /** Every key, newest first, and which one signs. */
+  async list(): Promise<{ kid: string; created: Date; retired: Date | null; signs: boolean }[]> {
+    const rows = await signingKeys.list(this.db);
+    const signing = rows.find((row) => row.retired_at === null)?.kid;
+    return rows.map((row) => ({
+      kid: row.kid,
+      created: new Date(row.created_at),
+      retired: row.retired_at === null ? null : new Date(row.retired_at),
+      signs: row.kid === signing,
+    }));
   }
 }

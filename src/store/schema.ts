@@ -25,7 +25,7 @@ export interface UsersTable {
   is_revoked: Flag;
   /** argon2id PHC string; null for remote users and users without a password. */
   password_hash: string | null;
-  /** Password checks begun since the last success; see lockout/lockout.ts. */
+  /** Password checks begun since the last success; see claimAttempt in users.ts. */
   failed_attempts: ColumnType<number, number | undefined, number>;
   /** When failed logins revoked the user; null when not revoked, or revoked by an administrator (migration 006). */
   locked_at: EpochMs | null;

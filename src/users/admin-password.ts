@@ -4,18 +4,16 @@
 // while the service is serving requests. Creates `admin` if the database
 // has none yet.
 
-import type { Kysely } from 'kysely';
-import { inTransaction, recordEvent } from '../audit/audit.js';
-import { revokeAllLoginTokens } from '../auth/login-tokens.js';
+import { recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import type { Database } from '../store/schema.js';
-import { cancelResetTokens } from '../reset-tokens/reset-token.js';
-import { insertBootstrapAdmin } from './bootstrap.js';
-import { BOOTSTRAP_ADMIN_LOGIN, loginKey } from './users.js';
+import { replacePassword } from '../passwords/replace-password.js';
+import { inTransaction, type Db } from '../store/transaction.js';
+import { bootstrapAdmin, insertBootstrapAdmin } from './bootstrap.js';
+import { BOOTSTRAP_ADMIN_LOGIN } from './users.js';
 
 export interface AdminResetDeps {
-  db: Kysely<Database>;
+  db: Db;
   hasher: PasswordHasher;
   passwordMinimumLength: number;
 }
@@ -25,16 +23,16 @@ export async function resetAdminPassword(deps: AdminResetDeps, password: string,
   const passwordHash = await deps.hasher.hash(password);
   const now = Date.now();
   return inTransaction(deps.db, async (trx) => {
-    let admin = await trx.selectFrom('users').select(['id', 'login']).where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
-    const created = !admin;
-    if (!admin) admin = await insertBootstrapAdmin(trx, passwordHash, now);
-    await trx
-      .updateTable('users')
-      .set({ password_hash: passwordHash, is_revoked: 0, failed_attempts: 0, locked_at: null, is_remote: 0, is_superuser: 1 })
-      .where('id', '=', admin.id)
-      .execute();
-    await revokeAllLoginTokens(trx, admin.id, { now });
-    await cancelResetTokens(trx, admin, 'admin-password-reset-by-script', { actor: null, sourceAddress: null }, now);
+    const existing = await bootstrapAdmin(trx);
+    const created = !existing;
+    const admin = existing ? { id: existing.id, login: existing.login } : await insertBootstrapAdmin(trx, passwordHash, now);
+    await replacePassword(
+      trx,
+      admin,
+      passwordHash,
+      { reinstate: true, asLocalSuperuser: true, cancelResetTokens: 'admin-password-reset-by-script', context: { actor: null, sourceAddress: null } },
+      now,
+    );
     await recordEvent(
       trx,
       { type: 'admin-password-reset-by-script', actor: null, subject: admin, sourceAddress: null, details: { operator: context.operator, created } },

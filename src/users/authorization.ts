@@ -4,7 +4,8 @@
 // state: an edit cannot undo a revocation or a role removal that committed
 // while it was in flight.
 
-import type { Executor } from '../audit/audit.js';
+import type { Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
 import { ServiceError, notFound, permissionDenied } from '../errors.js';
 import { assertGranted, hasPermission, userPermissions, type Actor } from '../permissions/permissions.js';
 
@@ -25,8 +26,7 @@ export interface EditedAspects {
 /** The requester's own account must still be active when its request writes: a revocation that committed meanwhile wins. */
 export async function assertRequesterActive(trx: Executor, by: Requester): Promise<void> {
   if (!by) return;
-  const row = await trx.selectFrom('users').select('is_revoked').where('id', '=', by.id).executeTakeFirst();
-  if (!row || row.is_revoked === 1) {
+  if ((await users.isRevoked(trx, by.id)) !== false) {
     throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
   }
 }

@@ -3,13 +3,19 @@
 // a random one that the caller prints once.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { type Executor, inTransaction, recordEvent } from '../audit/audit.js';
+import { recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { ServiceError } from '../errors.js';
 import { checkPassword } from '../passwords/policy.js';
-import type { Database } from '../store/schema.js';
+import { inTransaction, type Db, type Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import type { UserRecord } from '../store/users.js';
 import { BOOTSTRAP_ADMIN_LOGIN, loginKey, loginSkeleton } from './users.js';
+
+/** The bootstrap `admin`, found by login key (a case-only rename keeps it), if it exists. */
+export function bootstrapAdmin(db: Executor): Promise<UserRecord | undefined> {
+  return users.byLoginKey(db, loginKey(BOOTSTRAP_ADMIN_LOGIN));
+}
 
 export interface BootstrapResult {
   created: boolean;
@@ -18,11 +24,10 @@ export interface BootstrapResult {
 }
 
 export async function ensureBootstrapAdmin(
-  deps: { db: Kysely<Database>; hasher: PasswordHasher; passwordMinimumLength: number },
+  deps: { db: Db; hasher: PasswordHasher; passwordMinimumLength: number },
   adminPassword: string | undefined,
 ): Promise<BootstrapResult> {
-  const existing = await deps.db.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
-  if (existing) return { created: false };
+  if (await bootstrapAdmin(deps.db)) return { created: false };
 
   const generated = adminPassword === undefined ? generatePassword(deps.passwordMinimumLength) : undefined;
   const password = adminPassword ?? (generated as string);
@@ -38,15 +43,13 @@ export async function ensureBootstrapAdmin(
 
   const created = await inTransaction(deps.db, async (trx) => {
     // Another process may have created it while the hash was computed.
-    const raced = await trx.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
-    if (raced) return false;
+    if (await bootstrapAdmin(trx)) return false;
     const { id } = await insertBootstrapAdmin(trx, passwordHash);
     await recordEvent(trx, { type: 'user-created', actor: null, subject: { id, login: BOOTSTRAP_ADMIN_LOGIN }, details: { bootstrap: true } });
     return true;
   }).catch(async (error: unknown) => {
     // Two processes starting on one empty PostgreSQL database: the loser's insert hits the unique login.
-    const nowExists = await deps.db.selectFrom('users').select('id').where('login_key', '=', loginKey(BOOTSTRAP_ADMIN_LOGIN)).executeTakeFirst();
-    if (nowExists) return false;
+    if (await bootstrapAdmin(deps.db)) return false;
     throw error;
   });
   return created ? { created: true, ...(generated ? { generatedPassword: generated } : {}) } : { created: false };
@@ -69,23 +72,18 @@ export async function insertBootstrapAdmin(trx: Executor, passwordHash: string, 
   const id = randomUUID();
   // `admin` must exist even if a grandfathered look-alike holds its skeleton (the reset script relies on it).
   const skeleton = loginSkeleton(BOOTSTRAP_ADMIN_LOGIN);
-  const lookAlike = await trx.selectFrom('users').select('id').where('login_skeleton', '=', skeleton).executeTakeFirst();
-  await trx
-    .insertInto('users')
-    .values({
-      id,
-      login: BOOTSTRAP_ADMIN_LOGIN,
-      login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
-      login_skeleton: lookAlike ? null : skeleton,
-      email: '',
-      display_name: 'Administrator',
-      is_remote: 0,
-      is_superuser: 1,
-      is_revoked: 0,
-      password_hash: passwordHash,
-      last_login: null,
-      created_at: now,
-    })
-    .execute();
+  const lookAlike = await users.skeletonTaken(trx, skeleton);
+  await users.insert(trx, {
+    id,
+    login: BOOTSTRAP_ADMIN_LOGIN,
+    login_key: loginKey(BOOTSTRAP_ADMIN_LOGIN),
+    login_skeleton: lookAlike ? null : skeleton,
+    email: '',
+    display_name: 'Administrator',
+    is_remote: false,
+    is_superuser: true,
+    password_hash: passwordHash,
+    created_at: now,
+  });
   return { id, login: BOOTSTRAP_ADMIN_LOGIN };
 }

@@ -3,18 +3,19 @@
 // store; routes and the CLI both call these.
 
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
-import { type Executor, inTransaction, type Party, recordEvent, recordEvents } from '../audit/audit.js';
+import { type Party, recordEvent, recordEvents } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import { assertRolesExist } from '../roles/roles.js';
-import { revokeAllLoginTokens } from '../auth/login-tokens.js';
 import { cancelResetTokens } from '../reset-tokens/reset-token.js';
+import { assertRolesExist } from '../roles/roles.js';
 import { isUniqueViolation } from '../store/errors.js';
+import * as loginTokens from '../store/login-tokens.js';
+import { inTransaction, type Db, type Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import type { UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
-import type { Database, UserRow } from '../store/schema.js';
 import { assertLoginVisible, loginKey, loginSkeleton } from './logins.js';
 
 export { loginKey, loginSkeleton } from './logins.js';
@@ -36,22 +37,14 @@ export interface User {
 export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
 
 /** By login key, not spelling: a case-only rename to `Admin` must not lift the admin's protections. */
-const isBootstrapAdmin = (row: Pick<UserRow, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
+const isBootstrapAdmin = (row: Pick<UserRecord, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
 
-export function toParty(user: Pick<UserRow, 'id' | 'login'>): Party & { id: string; login: string } {
+export function toParty(user: Pick<UserRecord, 'id' | 'login'>): Party & { id: string; login: string } {
   return { id: user.id, login: user.login };
 }
 
-async function roleIdsByUser(db: Executor, userIds: string[]): Promise<Map<string, number[]>> {
-  const byUser = new Map<string, number[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return byUser;
-  const rows = await db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', userIds).orderBy('role_id').execute();
-  for (const row of rows) byUser.get(row.user_id)?.push(row.role_id);
-  return byUser;
-}
-
 /** What the API shows of a user row. */
-type PublicUserRow = Pick<UserRow, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
+type PublicUserRow = Pick<UserRecord, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
 
 function toUser(row: PublicUserRow, roleIds: number[]): User {
   return {
@@ -61,40 +54,36 @@ function toUser(row: PublicUserRow, roleIds: number[]): User {
     display_name: row.display_name,
     role_ids: roleIds,
     is_group: false,
-    is_remote: row.is_remote === 1,
-    is_superuser: row.is_superuser === 1,
-    is_revoked: row.is_revoked === 1,
-    last_login: row.last_login === null ? null : new Date(row.last_login).toISOString(),
+    is_remote: row.is_remote,
+    is_superuser: row.is_superuser,
+    is_revoked: row.is_revoked,
+    last_login: row.last_login?.toISOString() ?? null,
   };
 }
 
 export async function listUsers(db: Executor): Promise<User[]> {
-  const rows = await db.selectFrom('users').selectAll().orderBy('login_key').execute();
-  const roles = await roleIdsByUser(
+  const rows = await users.list(db);
+  const roles = await users.roleIdsOf(
     db,
     rows.map((row) => row.id),
   );
   return rows.map((row) => toUser(row, roles.get(row.id) ?? []));
 }
 
-export async function findUserRow(db: Executor, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
-export async function findUserRowByLogin(db: Executor, login: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('login_key', '=', loginKey(login)).executeTakeFirst();
+export async function findUserByLogin(db: Executor, login: string): Promise<UserRecord | undefined> {
+  return users.byLoginKey(db, loginKey(login));
 }
 
 export async function getUser(db: Executor, id: string): Promise<User> {
-  const row = await findUserRow(db, id);
+  const row = await users.byId(db, id);
   if (!row) throw notFound('The user');
-  const roles = await roleIdsByUser(db, [id]);
+  const roles = await users.roleIdsOf(db, [id]);
   return toUser(row, roles.get(id) ?? []);
 }
 
 /** A user whose row is already at hand (read with the login token): only the roles are read. */
 export async function userFromRow(db: Executor, row: PublicUserRow): Promise<User> {
-  const roles = await roleIdsByUser(db, [row.id]);
+  const roles = await users.roleIdsOf(db, [row.id]);
   return toUser(row, roles.get(row.id) ?? []);
 }
 
@@ -109,7 +98,7 @@ export interface NewUser {
 }
 
 export interface UserDeps {
-  db: Kysely<Database>;
+  db: Db;
   hasher: PasswordHasher;
   config: Pick<Config, 'passwordMinimumLength'>;
 }
@@ -130,9 +119,7 @@ const looksTaken = (login: string) =>
  * writers; `conflictFor` turns its refusal into this same answer.
  */
 async function assertNotLookAlike(db: Executor, login: string, exceptUserId?: string): Promise<void> {
-  let query = db.selectFrom('users').select('id').where('login_skeleton', '=', loginSkeleton(login));
-  if (exceptUserId !== undefined) query = query.where('id', '<>', exceptUserId);
-  if (await query.executeTakeFirst()) throw looksTaken(login);
+  if (await users.skeletonTaken(db, loginSkeleton(login), exceptUserId)) throw looksTaken(login);
 }
 
 /** The 409 for a unique-index refusal of `login` (a concurrent writer won), or the error unchanged. */
@@ -163,27 +150,22 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
     await assertRequesterActive(trx, by);
     await assertMayCreateUsers(trx, by);
     if (roleIds.length > 0) assertMayAssignRoles(by);
-    if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
+    if (await findUserByLogin(trx, login)) throw loginTaken(login);
     await assertNotLookAlike(trx, login);
     await assertRolesExist(trx, roleIds);
-    await trx
-      .insertInto('users')
-      .values({
-        id,
-        login,
-        login_key: loginKey(login),
-        login_skeleton: loginSkeleton(login),
-        email: input.email ?? '',
-        display_name: input.display_name ?? '',
-        is_remote: input.is_remote ? 1 : 0,
-        is_superuser: input.is_superuser ? 1 : 0,
-        is_revoked: 0,
-        password_hash: passwordHash,
-        last_login: null,
-        created_at: Date.now(),
-      })
-      .execute();
-    if (roleIds.length > 0) await trx.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: id, role_id }))).execute();
+    await users.insert(trx, {
+      id,
+      login,
+      login_key: loginKey(login),
+      login_skeleton: loginSkeleton(login),
+      email: input.email ?? '',
+      display_name: input.display_name ?? '',
+      is_remote: Boolean(input.is_remote),
+      is_superuser: Boolean(input.is_superuser),
+      password_hash: passwordHash,
+      created_at: Date.now(),
+    });
+    await users.addRoles(trx, id, roleIds);
     await recordEvent(trx, {
       type: 'user-created',
       actor: context.actor,
@@ -222,30 +204,16 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
 }
 
 /**
- * Locks the user's row until the transaction ends and returns it. A no-op
- * UPDATE takes the row lock on PostgreSQL (SQLite's write transactions hold
- * the database lock already) with one statement that both dialects speak.
- */
-async function lockUserRow(trx: Transaction<Database>, id: string): Promise<UserRow | undefined> {
-  return trx
-    .updateTable('users')
-    .set((eb) => ({ id: eb.ref('id') }))
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/**
  * PUT /users/:sid. Decides and writes from one read inside the transaction,
  * with the user's row locked: of two concurrent edits of one user the second
  * sees the first one's result, so an edit sent with stale values cannot undo
  * an answered revocation or role removal, and is judged on what it would
  * really change.
  */
-export async function updateUser(db: Kysely<Database>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
+export async function updateUser(db: Db, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, by);
-    const row = await lockUserRow(trx, id);
+    const row = await users.lock(trx, id);
     const current = row ? await userFromRow(trx, row) : undefined;
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
@@ -259,7 +227,7 @@ export async function updateUser(db: Kysely<Database>, by: Requester, id: string
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
-      if (await findUserRowByLogin(trx, login)) throw loginTaken(login);
+      if (await findUserByLogin(trx, login)) throw loginTaken(login);
       await assertNotLookAlike(trx, login, id);
     }
     // A new login gets its skeleton; a re-spelling of the same login keeps the
@@ -273,7 +241,7 @@ export async function updateUser(db: Kysely<Database>, by: Requester, id: string
     };
     const subject = toParty(row);
     if (Object.keys(fields).length > 0) {
-      await trx.updateTable('users').set(fields).where('id', '=', id).execute();
+      await users.updateProfile(trx, id, fields);
       await recordEvent(trx, {
         type: 'user-edited',
         actor: context.actor,
@@ -296,8 +264,8 @@ async function replaceRoles(trx: Executor, user: Party & { id: string }, held: n
   await assertRolesExist(trx, roleIds);
   const added = roleIds.filter((roleId) => !held.includes(roleId));
   const removed = held.filter((roleId) => !roleIds.includes(roleId));
-  if (removed.length > 0) await trx.deleteFrom('user_roles').where('user_id', '=', user.id).where('role_id', 'in', removed).execute();
-  if (added.length > 0) await trx.insertInto('user_roles').values(added.map((role_id) => ({ user_id: user.id, role_id }))).execute();
+  await users.removeRoles(trx, user.id, removed);
+  await users.addRoles(trx, user.id, added);
   await recordEvents(trx, [
     ...added.map((role_id) => ({ type: 'role-assigned' as const, actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { role_id } })),
     ...removed.map((role_id) => ({ type: 'role-removed' as const, actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { role_id } })),
@@ -310,15 +278,11 @@ async function replaceRoles(trx: Executor, user: Party & { id: string }, held: n
  * after it still reinstates, which is what issuing it means). Un-revoking
  * clears the failed-attempt count so the user gets a full set of attempts.
  */
-export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
-  await trx
-    .updateTable('users')
-    // An administrator's decision either way: no lockout time, so no lockout duration lifts it.
-    .set(revoked ? { is_revoked: 1, locked_at: null } : { is_revoked: 0, failed_attempts: 0, locked_at: null })
-    .where('id', '=', user.id)
-    .execute();
+export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
+  const now = Date.now();
+  await users.setRevoked(trx, user.id, revoked);
   if (revoked) {
-    await revokeAllLoginTokens(trx, user.id);
+    await loginTokens.revokeAllOf(trx, user.id, now);
     await cancelResetTokens(trx, toParty(user), 'account-revoked', context);
   }
   await recordEvent(trx, {
@@ -330,17 +294,17 @@ export async function setRevoked(trx: Executor, user: Pick<UserRow, 'id' | 'logi
 }
 
 /** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
-export async function deleteUser(db: Kysely<Database>, by: Requester, id: string, context: Context): Promise<void> {
+export async function deleteUser(db: Db, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, by);
     await assertMayDeleteUser(trx, by, id);
-    const row = await lockUserRow(trx, id);
+    const row = await users.lock(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');
     }
     if (context.actor?.id === id) throw new ServiceError('permission-denied', 'You cannot delete your own account.');
-    await trx.deleteFrom('users').where('id', '=', id).execute();
+    await users.remove(trx, id);
     await recordEvent(trx, { type: 'user-deleted', actor: context.actor, subject: toParty(row), sourceAddress: context.sourceAddress });
   });
 }

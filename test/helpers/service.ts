@@ -5,11 +5,11 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
+import { openServices } from '../../src/services.js';
+import type { Store } from '../../src/store/database.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/passwords/hashing.js';
 import { SigningKeyRing } from '../../src/reset-tokens/signing-keys.js';
-import { openStore, type Store } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
 import type { DestinationStream } from 'pino';
 import { freshWorkspace, type DialectName, type Workspace } from './databases.js';
@@ -73,10 +73,11 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
     rateLimitPerAccount: 0,
     ...overrides,
   });
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  await migrateToLatest(store);
   sharedHasher ??= createPasswordHasher();
   const hasher = countingHasher(await sharedHasher);
+  // The same composition root as the server and the CLI, with a hasher that counts.
+  const services = await openServices(config, { hasher });
+  const { store, keys } = services;
   await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, ADMIN_PASSWORD);
   // RBAC_TEST_LOG=debug shows the service's log on stdout while debugging a test;
   // otherwise it goes to test-results/logs/ to be searched for secrets at the end.
@@ -85,9 +86,8 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
     : process.env.RBAC_TEST_LOG
       ? createLogger(process.env.RBAC_TEST_LOG)
       : createLogger('debug', suiteLogStream());
-  const keys = new SigningKeyRing(store.db);
   await keys.ensureKey();
-  const app = await buildApp({ store, config, hasher, keys }, { logger });
+  const app = await buildApp(services, { logger });
   await app.ready();
 
   let cachedAdminToken: string | undefined;

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { resetAdminPassword } from '../../users/admin-password.js';
-import { configOf, passwordHasher, print, withSettingOptions, withStore } from '../context.js';
+import { configOf, print, withServices, withSettingOptions } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
 export function resetAdminPasswordCommand(): Command {
@@ -15,8 +15,7 @@ export function resetAdminPasswordCommand(): Command {
     .action(async (options: { password?: string; passwordStdin?: boolean }, command: Command) => {
       const config = configOf(command);
       const password = await newPasswordFrom(options);
-      const hasher = await passwordHasher();
-      const { created } = await withStore(config, (store) =>
+      const { created } = await withServices(config, ({ store, hasher }) =>
         resetAdminPassword({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, password, {
           operator: safeUserName(),
         }),

@@ -8,8 +8,7 @@
 //                           reset tokens it signed can no longer be used
 
 import { Command } from 'commander';
-import { SigningKeyRing } from '../../reset-tokens/signing-keys.js';
-import { configOf, print, warn, OPERATOR, withSettingOptions, withStore } from '../context.js';
+import { configOf, print, warn, OPERATOR, withServices, withSettingOptions } from '../context.js';
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description('the keys that sign password reset tokens: list, rotate, retire');
@@ -19,14 +18,12 @@ export function keysCommand(): Command {
       .description('every signing key, newest first; the newest not retired signs')
       .option('--json', 'print JSON')
       .action(async (options: { json?: boolean }, command: Command) => {
-        await withStore(configOf(command), async (store) => {
-          const rows = await store.db.selectFrom('signing_keys').select(['kid', 'created_at', 'retired_at']).orderBy('created_at', 'desc').orderBy('kid').execute();
-          const signing = rows.find((row) => row.retired_at === null)?.kid;
-          const listed = rows.map((row) => ({
-            kid: row.kid,
-            created: new Date(Number(row.created_at)).toISOString(),
-            retired: row.retired_at === null ? null : new Date(Number(row.retired_at)).toISOString(),
-            signs: row.kid === signing,
+        await withServices(configOf(command), async ({ keys }) => {
+          const listed = (await keys.list()).map((key) => ({
+            kid: key.kid,
+            created: key.created.toISOString(),
+            retired: key.retired?.toISOString() ?? null,
+            signs: key.signs,
           }));
           if (options.json) return print(JSON.stringify(listed, null, 2));
           for (const key of listed) print(`${key.kid}  created ${key.created}  ${key.signs ? 'signs' : key.retired ? `retired ${key.retired}` : 'verifies'}`);
@@ -38,8 +35,8 @@ export function keysCommand(): Command {
     withSettingOptions(new Command('rotate'))
       .description('add a new signing key; reset tokens signed by older keys stay valid until they expire or the key is retired')
       .action(async (_options, command: Command) => {
-        await withStore(configOf(command), async (store) => {
-          const kid = await new SigningKeyRing(store.db).rotate(OPERATOR);
+        await withServices(configOf(command), async ({ keys }) => {
+          const kid = await keys.rotate(OPERATOR);
           print(kid);
           warn(`rbac: ${kid} signs new reset tokens from now on (every instance on this database)`);
         });
@@ -51,8 +48,8 @@ export function keysCommand(): Command {
       .description('retire a key: it stops signing, and the unused reset tokens it signed can no longer be used')
       .argument('<kid>', 'the key id, as `rbac keys list` prints it')
       .action(async (kid: string, _options, command: Command) => {
-        await withStore(configOf(command), async (store) => {
-          const cancelled = await new SigningKeyRing(store.db).retire(kid, OPERATOR);
+        await withServices(configOf(command), async ({ keys }) => {
+          const cancelled = await keys.retire(kid, OPERATOR);
           warn(`rbac: ${kid} retired; ${cancelled} unused reset token${cancelled === 1 ? '' : 's'} it signed can no longer be used`);
         });
       }),

@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import { ServiceError } from '../../errors.js';
 import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
-import { SigningKeyRing } from '../../reset-tokens/signing-keys.js';
-import { findUserRowByLogin } from '../../users/users.js';
+import { findUserByLogin } from '../../users/users.js';
 import { resetPageUrl } from '../../http/routes/reset-page.js';
-import { configOf, print, warn, withSettingOptions, withStore } from '../context.js';
+import { configOf, print, warn, withServices, withSettingOptions } from '../context.js';
 
 export function resetTokenCommand(): Command {
   return withSettingOptions(new Command('reset-token'))
@@ -13,10 +12,9 @@ export function resetTokenCommand(): Command {
     .option('--url', 'print the reset page link (token included) instead of the bare token')
     .action(async (login: string, options: { url?: boolean }, command: Command) => {
       const config = configOf(command);
-      const token = await withStore(config, async (store) => {
-        const user = await findUserRowByLogin(store.db, login);
+      const token = await withServices(config, async ({ store, keys }) => {
+        const user = await findUserByLogin(store.db, login);
         if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
-        const keys = new SigningKeyRing(store.db);
         await keys.ensureKey();
         return issueResetToken({ db: store.db, keys, config }, user.id, { actor: null, sourceAddress: 'cli' });
       });

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { ServiceError } from '../../errors.js';
-import { createUser, findUserRowByLogin, listUsers, setRevoked, type User } from '../../users/users.js';
-import { CliError, configOf, passwordHasher, print, OPERATOR, withSettingOptions, withStore } from '../context.js';
+import { inTransaction } from '../../store/transaction.js';
+import { createUser, findUserByLogin, listUsers, setRevoked, type User } from '../../users/users.js';
+import { CliError, configOf, print, OPERATOR, withServices, withSettingOptions } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
-import { inTransaction } from '../../audit/audit.js';
 
 function table(users: User[]): string[] {
   const rows = users.map((user) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : '']);
@@ -20,7 +20,7 @@ export function usersCommand(): Command {
       .description('list every user')
       .option('--json', 'print JSON, as GET /users returns it')
       .action(async (options: { json?: boolean }, command: Command) => {
-        const all = await withStore(configOf(command), (store) => listUsers(store.db));
+        const all = await withServices(configOf(command), ({ store }) => listUsers(store.db));
         if (options.json) print(JSON.stringify(all, null, 2));
         else for (const line of table(all)) print(line);
       }),
@@ -40,8 +40,7 @@ export function usersCommand(): Command {
         const wantsPassword = options.password !== undefined || options.passwordStdin;
         if (options.remote && wantsPassword) throw new CliError('a remote user has no password here', 2);
         const password = wantsPassword ? await newPasswordFrom(options) : undefined;
-        const hasher = await passwordHasher();
-        const user = await withStore(config, (store) =>
+        const user = await withServices(config, ({ store, hasher }) =>
           createUser(
             { db: store.db, hasher, config },
             null,
@@ -59,9 +58,9 @@ export function usersCommand(): Command {
         .description(revoked ? 'revoke a user: it can no longer log in and its login tokens stop working' : 'reinstate a revoked user and clear its failed-attempt count')
         .argument('<login>')
         .action(async (login: string, _options, command: Command) => {
-          await withStore(configOf(command), (store) =>
+          await withServices(configOf(command), ({ store }) =>
             inTransaction(store.db, async (trx) => {
-              const user = await findUserRowByLogin(trx, login);
+              const user = await findUserByLogin(trx, login);
               if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
               await setRevoked(trx, user, revoked, OPERATOR);
             }),

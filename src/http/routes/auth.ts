@@ -7,7 +7,7 @@ import { ServiceError } from '../../errors.js';
 import { loginKey } from '../../users/users.js';
 import { actorOf, requireActor } from '../auth.js';
 import { secretRateLimits } from '../rate-limits.js';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 import { ErrorBody, LoginBody, TokenResponse } from '../schemas.js';
 
 export function authRoutes(services: Services): FastifyPluginAsyncTypebox {

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { listEvents } from '../../audit/audit.js';
 import { permissionDenied } from '../../errors.js';
 import { actorOf, requireActor } from '../auth.js';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 import { ErrorBody } from '../schemas.js';
 
 const Party = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);

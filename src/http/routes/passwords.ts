@@ -9,7 +9,7 @@ import { assertGranted, userPermissions } from '../../permissions/permissions.js
 import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 import { ErrorBody, PasswordText, SidParams } from '../schemas.js';
 import { resetPageUrl } from './reset-page.js';
 import { secretRateLimits, tokenKey } from '../rate-limits.js';

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 
 export const RESET_PAGE_PATH = '/auth/reset';
 

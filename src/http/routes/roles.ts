@@ -4,9 +4,9 @@ import { notFound, permissionDenied } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { createRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 import { ErrorBody, NewRoleBody, Role, RoleParams } from '../schemas.js';
-import { inTransaction } from '../../audit/audit.js';
+import { inTransaction } from '../../store/transaction.js';
 
 const PermissionTypes = Type.Array(
   Type.Object({

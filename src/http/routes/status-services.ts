@@ -6,11 +6,11 @@
 // service name other than rbac-service.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { ServiceError } from '../../errors.js';
+import { ping } from '../../store/database.js';
 import { SERVICE_VERSION } from '../../version.js';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 import { ErrorBody } from '../schemas.js';
 
 export const SERVICE_NAME = 'rbac-service';
@@ -69,7 +69,7 @@ export function statusServiceRoutes(services: Services): FastifyPluginAsyncTypeb
     const now = Date.now();
     if (running && now - running.started < ABANDON_AFTER_MS) return running.promise;
     const started = now;
-    const promise = sql`select 1`.execute(store.db).then(
+    const promise = ping(store.db).then(
       (): DatabaseCheck => ({ state: 'running', response_time_ms: Date.now() - started }),
       // The driver's error code only (ECONNREFUSED, 3D000, …): its message may name hosts and databases.
       (error: unknown): DatabaseCheck => {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 
 export function statusRoutes(_services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {

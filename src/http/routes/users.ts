@@ -5,7 +5,7 @@ import { hasAnyUserPermission } from '../../permissions/permissions.js';
 import { isUuid } from '../../users/user-id.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
-import type { Services } from '../app.js';
+import type { Services } from '../../services.js';
 import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../schemas.js';
 
 /** A user id from the path, or 400 invalid-uuid. */

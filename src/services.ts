@@ -1,0 +1,55 @@
+// The one composition root. The server, the CLI and the tests all run on
+// what this builds: the migrated store, the password hasher, the signing key
+// ring and, when asked for, the instance's metrics — subscribed to the
+// store's committed security events.
+
+import type { Config } from './config/config.js';
+import { measuredHasher } from './metrics/hasher.js';
+import { ServiceMetrics } from './metrics/metrics.js';
+import { createPasswordHasher, lazyPasswordHasher, type PasswordHasher } from './passwords/hashing.js';
+import { SigningKeyRing } from './reset-tokens/signing-keys.js';
+import { openStore, type Store } from './store/database.js';
+import { migrateToLatest } from './store/migrate.js';
+import { onEventsCommitted } from './store/transaction.js';
+
+export interface Services {
+  store: Store;
+  config: Config;
+  hasher: PasswordHasher;
+  keys: SigningKeyRing;
+  /** This instance's metrics; undefined when not asked for, or metrics-port is 0. */
+  metrics: ServiceMetrics | undefined;
+}
+
+export interface ServiceOptions {
+  /** A hasher of the caller's (the tests count hashes), `eager` (start the pool now: the server) or `lazy` (on first use: the CLI). */
+  hasher?: PasswordHasher | 'eager' | 'lazy';
+  /** Collect metrics (the server, when metrics-port is not 0). */
+  metrics?: boolean;
+  /** PostgreSQL pool size; the CLI needs few connections. */
+  poolSize?: number;
+}
+
+export interface OpenServices extends Services {
+  /** Migrations this start applied, by name. */
+  migrations: string[];
+  /** Closes the store (the hashing pool's idle threads keep nothing alive). */
+  close(): Promise<void>;
+}
+
+export async function openServices(config: Config, options: ServiceOptions = {}): Promise<OpenServices> {
+  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, ...(options.poolSize ? { poolSize: options.poolSize } : {}) });
+  try {
+    const migrations = await migrateToLatest(store);
+    // Metrics are per instance, in a registry of their own.
+    const metrics = options.metrics && config.metricsPort !== 0 ? new ServiceMetrics({ pool: store.pool }) : undefined;
+    if (metrics) onEventsCommitted(store.db, (events) => events.forEach((event) => metrics.countSecurityEvent(event)));
+    const chosen = options.hasher ?? 'eager';
+    const plainHasher = chosen === 'eager' ? await createPasswordHasher() : chosen === 'lazy' ? lazyPasswordHasher() : chosen;
+    const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;
+    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, migrations, close: () => store.close() };
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}

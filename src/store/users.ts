@@ -1,0 +1,291 @@
+// The users and user_roles tables. Every read of a user, every change to one
+// and every lockout counter update is one named operation here; flags come
+// out as booleans and times as Dates. Conditional updates carry their rule in
+// their WHERE, so they hold across instances on one database.
+
+import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import type { Executor } from './transaction.js';
+import type { Database, UsersTable } from './schema.js';
+
+export interface UserRecord {
+  id: string;
+  login: string;
+  /** NFKC + lower-case login: identity ignores case. */
+  login_key: string;
+  email: string;
+  display_name: string;
+  is_remote: boolean;
+  is_superuser: boolean;
+  is_revoked: boolean;
+  /** argon2id PHC string; null for remote users and users without a password. */
+  password_hash: string | null;
+  failed_attempts: number;
+  /** When failed logins revoked the user; null otherwise (an administrator's revocation has none). */
+  locked_at: Date | null;
+  last_login: Date | null;
+  created_at: Date;
+}
+
+const date = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs));
+
+export function toRecord(row: Selectable<UsersTable>): UserRecord {
+  return {
+    id: row.id,
+    login: row.login,
+    login_key: row.login_key,
+    email: row.email,
+    display_name: row.display_name,
+    is_remote: row.is_remote === 1,
+    is_superuser: row.is_superuser === 1,
+    is_revoked: row.is_revoked === 1,
+    password_hash: row.password_hash,
+    failed_attempts: row.failed_attempts,
+    locked_at: date(row.locked_at),
+    last_login: date(row.last_login),
+    created_at: new Date(row.created_at),
+  };
+}
+
+// The two resets every path shares: a fresh set of attempts, and a
+// reinstatement (which always comes with one, and ends any lockout).
+const freshAttempts = { failed_attempts: 0 } as const;
+const reinstated = { ...freshAttempts, is_revoked: 0, locked_at: null } as const;
+
+const maybe = (row: Selectable<UsersTable> | undefined) => (row ? toRecord(row) : undefined);
+
+export async function byId(db: Executor, id: string): Promise<UserRecord | undefined> {
+  return maybe(await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst());
+}
+
+export async function byLoginKey(db: Executor, loginKey: string): Promise<UserRecord | undefined> {
+  return maybe(await db.selectFrom('users').selectAll().where('login_key', '=', loginKey).executeTakeFirst());
+}
+
+/** Whether a user other than `exceptId` has this login skeleton. */
+export async function skeletonTaken(db: Executor, skeleton: string, exceptId?: string): Promise<boolean> {
+  let query = db.selectFrom('users').select('id').where('login_skeleton', '=', skeleton);
+  if (exceptId !== undefined) query = query.where('id', '<>', exceptId);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+/** Every user, by login. */
+export async function list(db: Executor): Promise<UserRecord[]> {
+  return (await db.selectFrom('users').selectAll().orderBy('login_key').execute()).map(toRecord);
+}
+
+/** The ids and logins of those of `ids` that name a user. */
+export async function partiesOf(db: Executor, ids: readonly string[]): Promise<{ id: string; login: string }[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('users').select(['id', 'login']).where('id', 'in', [...ids]).execute();
+}
+
+/** Whether the user is revoked; undefined when there is no such user. */
+export async function isRevoked(db: Executor, id: string): Promise<boolean | undefined> {
+  const row = await db.selectFrom('users').select('is_revoked').where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : row.is_revoked === 1;
+}
+
+export async function isSuperuser(db: Executor, id: string): Promise<boolean> {
+  return (await db.selectFrom('users').select('is_superuser').where('id', '=', id).executeTakeFirst())?.is_superuser === 1;
+}
+
+/**
+ * Locks the user's row until the transaction ends and returns it. A no-op
+ * UPDATE takes the row lock on PostgreSQL (SQLite's write transactions hold
+ * the database lock already) with one statement that both dialects speak.
+ */
+export async function lock(trx: Executor, id: string): Promise<UserRecord | undefined> {
+  return maybe(
+    await trx
+      .updateTable('users')
+      .set((eb) => ({ id: eb.ref('id') }))
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst(),
+  );
+}
+
+export interface NewUserRecord {
+  id: string;
+  login: string;
+  login_key: string;
+  login_skeleton: string | null;
+  email: string;
+  display_name: string;
+  is_remote: boolean;
+  is_superuser: boolean;
+  password_hash: string | null;
+  created_at: number;
+}
+
+export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
+  await db
+    .insertInto('users')
+    .values({
+      ...user,
+      is_remote: user.is_remote ? 1 : 0,
+      is_superuser: user.is_superuser ? 1 : 0,
+      is_revoked: 0,
+      last_login: null,
+      locked_at: null,
+    })
+    .execute();
+}
+
+export interface ProfileChanges {
+  login?: string;
+  login_key?: string;
+  login_skeleton?: string | null;
+  email?: string;
+  display_name?: string;
+}
+
+export async function updateProfile(db: Executor, id: string, changes: ProfileChanges): Promise<void> {
+  if (Object.keys(changes).length > 0) await db.updateTable('users').set(changes).where('id', '=', id).execute();
+}
+
+export async function remove(db: Executor, id: string): Promise<void> {
+  await db.deleteFrom('users').where('id', '=', id).execute();
+}
+
+/**
+ * An administrator's decision, either way: revoking, or reinstating with a
+ * fresh set of attempts. Neither leaves a lockout time, so no lockout
+ * duration lifts an administrator's revocation.
+ */
+export async function setRevoked(db: Executor, id: string, revoked: boolean): Promise<void> {
+  await db
+    .updateTable('users')
+    .set(revoked ? { is_revoked: 1, locked_at: null } : reinstated)
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface SetPasswordOptions {
+  /** Also un-revoke (clearing any lockout). */
+  reinstate?: boolean;
+  /** Only while the user is not revoked (it may have been, while the hash was computed). */
+  onlyIfActive?: boolean;
+  /** Make the user the local superuser it must be (the admin reset script). */
+  asLocalSuperuser?: boolean;
+}
+
+/**
+ * Replaces the password hash and starts the failed-attempt count again from
+ * zero. False when `onlyIfActive` and the user is revoked (or gone).
+ */
+export async function setPassword(db: Executor, id: string, passwordHash: string, options: SetPasswordOptions = {}): Promise<boolean> {
+  let query = db
+    .updateTable('users')
+    .set({
+      password_hash: passwordHash,
+      ...(options.reinstate ? reinstated : freshAttempts),
+      ...(options.asLocalSuperuser ? { is_remote: 0, is_superuser: 1 } : {}),
+    })
+    .where('id', '=', id);
+  if (options.onlyIfActive) query = query.where('is_revoked', '=', 0);
+  return (await query.returning('id').executeTakeFirst()) !== undefined;
+}
+
+/** A hash made with older parameters, replaced only if nobody changed the password meanwhile. */
+export async function upgradeHash(db: Executor, id: string, previousHash: string, upgradedHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_hash: upgradedHash }).where('id', '=', id).where('password_hash', '=', previousHash).execute();
+}
+
+/** A successful login: the count starts again, last_login is now. False when the user was revoked meanwhile. */
+export async function recordLogin(db: Executor, id: string, now: number): Promise<boolean> {
+  const row = await db
+    .updateTable('users')
+    .set({ ...freshAttempts, last_login: now })
+    .where('id', '=', id)
+    .where('is_revoked', '=', 0)
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+// Lockout counters. A password check first claims one of the account's
+// remaining attempts with one conditional UPDATE, so however many checks run
+// at once, on however many instances, at most `limit` run before the account
+// is revoked (src/auth/password-check.ts; docs/decisions.md says why claims and not results).
+
+/** Claims one attempt; false when none is left (revoked, or as many checks as attempts are in flight). */
+export async function claimAttempt(db: Executor, id: string, limit: number): Promise<boolean> {
+  const claimed = await db
+    .updateTable('users')
+    .set({ failed_attempts: sql<number>`failed_attempts + 1` })
+    .where('id', '=', id)
+    .where('is_revoked', '=', 0)
+    .where('failed_attempts', '<', limit)
+    .returning('id')
+    .executeTakeFirst();
+  return claimed !== undefined;
+}
+
+/** Gives a claimed attempt back (its check could not finish). */
+export async function releaseAttempt(db: Executor, id: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ failed_attempts: sql<number>`failed_attempts - 1` })
+    .where('id', '=', id)
+    .where('failed_attempts', '>', 0)
+    .execute();
+}
+
+/** Revokes the account, with the lock time, if its attempts are used up; true when this call did. */
+export async function lockIfExhausted(db: Executor, id: string, limit: number, now: number): Promise<boolean> {
+  const locked = await db
+    .updateTable('users')
+    .set({ is_revoked: 1, locked_at: now })
+    .where('id', '=', id)
+    .where('is_revoked', '=', 0)
+    .where('failed_attempts', '>=', limit)
+    .returning('id')
+    .executeTakeFirst();
+  return locked !== undefined;
+}
+
+/**
+ * The rule for "this lockout is over": the account was revoked by failed
+ * logins (`locked_at` set; an administrator's revocation clears it) at least
+ * `durationSeconds` before `now`.
+ */
+export function lockoutIsOver(eb: ExpressionBuilder<Database, 'users'>, durationSeconds: number, now: number) {
+  return eb.and([eb('is_revoked', '=', 1), eb('locked_at', 'is not', null), eb('locked_at', '<=', now - durationSeconds * 1000)]);
+}
+
+/** Reinstates the user, with a fresh set of attempts, if its lockout is over; true only for the one call that did. */
+export async function liftExpiredLockout(db: Executor, id: string, durationSeconds: number, now: number): Promise<boolean> {
+  const lifted = await db
+    .updateTable('users')
+    .set(reinstated)
+    .where('id', '=', id)
+    .where((eb) => lockoutIsOver(eb, durationSeconds, now))
+    .returning('id')
+    .executeTakeFirst();
+  return lifted !== undefined;
+}
+
+/** Where an unknown login's check writes instead of claiming an attempt, so both cost one committed write. */
+export async function decoyWrite(db: Executor): Promise<void> {
+  await db.updateTable('decoy_attempts').set({ attempts: sql<number>`attempts + 1` }).where('id', '=', 1).execute();
+}
+
+// user_roles: which roles each user holds.
+
+/** The role ids of each user, ascending. */
+export async function roleIdsOf(db: Executor, userIds: readonly string[]): Promise<Map<string, number[]>> {
+  const byUser = new Map<string, number[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return byUser;
+  const rows = await db.selectFrom('user_roles').select(['user_id', 'role_id']).where('user_id', 'in', [...userIds]).orderBy('role_id').execute();
+  for (const row of rows) byUser.get(row.user_id)?.push(row.role_id);
+  return byUser;
+}
+
+export async function addRoles(db: Executor, userId: string, roleIds: readonly number[]): Promise<void> {
+  if (roleIds.length > 0) await db.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: userId, role_id }))).execute();
+}
+
+export async function removeRoles(db: Executor, userId: string, roleIds: readonly number[]): Promise<void> {
+  if (roleIds.length > 0) await db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', 'in', [...roleIds]).execute();
+}
