@@ -8,7 +8,7 @@ import { loginKey } from '../../users/users.js';
 import { actorOf, requireActor } from '../auth.js';
 import { secretRateLimits } from '../rate-limits.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, LoginBody, TokenResponse } from '../schemas.js';
+import { ErrorBody, LoginBody, TokenResponse } from '../../shapes.js';
 
 export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;

@@ -4,7 +4,7 @@ import { listEvents } from '../../audit/audit.js';
 import { permissionDenied } from '../../errors.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody } from '../schemas.js';
+import { ErrorBody } from '../../shapes.js';
 
 const Party = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
 

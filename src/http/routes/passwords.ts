@@ -10,7 +10,7 @@ import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, PasswordText, SidParams } from '../schemas.js';
+import { ErrorBody, PasswordText, SidParams } from '../../shapes.js';
 import { resetPageUrl } from './reset-page.js';
 import { secretRateLimits, tokenKey } from '../rate-limits.js';
 import { parseSid } from './users.js';

@@ -5,7 +5,7 @@ import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { createRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, NewRoleBody, Role, RoleParams } from '../schemas.js';
+import { ErrorBody, NewRoleBody, Role, RoleParams } from '../../shapes.js';
 import { inTransaction } from '../../store/transaction.js';
 
 const PermissionTypes = Type.Array(

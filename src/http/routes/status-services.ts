@@ -11,7 +11,7 @@ import { ServiceError } from '../../errors.js';
 import { ping } from '../../store/database.js';
 import { SERVICE_VERSION } from '../../version.js';
 import type { Services } from '../../services.js';
-import { ErrorBody } from '../schemas.js';
+import { ErrorBody } from '../../shapes.js';
 
 export const SERVICE_NAME = 'rbac-service';
 /** The longest a status request waits for the database, whatever `timeout` asks. */

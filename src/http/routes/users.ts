@@ -6,7 +6,7 @@ import { isUuid } from '../../users/user-id.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../schemas.js';
+import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../../shapes.js';
 
 /** A user id from the path, or 400 invalid-uuid. */
 export function parseSid(sid: string): string {
