@@ -1,5 +1,6 @@
 // Request and response shapes. One TypeBox declaration gives Fastify's
-// validation, the handler's types and (later) the OpenAPI document.
+// validation, the OpenAPI document, and the TypeScript types the domain
+// returns (Static<>), so a wire shape is written once.
 
 import { Type, type Static } from 'typebox';
 
@@ -27,6 +28,8 @@ export const User = Type.Object({
   is_revoked: Type.Boolean(),
   last_login: Type.Union([Type.String(), Type.Null()]),
 });
+/** A user as the API shows it: never a password or hash. */
+export type User = Static<typeof User>;
 
 // Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
 export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
@@ -79,6 +82,7 @@ export const Permission = Type.Object(
   },
   { additionalProperties: false },
 );
+export type Permission = Static<typeof Permission>;
 
 export const Role = Type.Object({
   id: Type.Integer(),
@@ -88,6 +92,7 @@ export const Role = Type.Object({
   user_ids: Type.Array(Type.String()),
   group_ids: Type.Array(Type.String()),
 });
+export type Role = Static<typeof Role>;
 
 export const NewRoleBody = Type.Object(
   {
@@ -117,3 +122,17 @@ export const LoginBody = Type.Object(
 export type LoginBody = Static<typeof LoginBody>;
 
 export const TokenResponse = Type.Object({ token: Type.String() });
+
+const EventParty = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
+
+/** A security event as GET /events lists it. */
+export const ListedEvent = Type.Object({
+  id: Type.Integer(),
+  time: Type.String(),
+  type: Type.String(),
+  actor: EventParty,
+  subject: EventParty,
+  source_address: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.Unknown()),
+});
+export type ListedEvent = Static<typeof ListedEvent>;

@@ -2,16 +2,13 @@
 // roles. Superusers may do everything. Object type `users` has the actions
 // create, edit, disable and reset_password; instance is "*" or a user id.
 
+import type { Permission } from '../shapes.js';
 import * as roles from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { permissionDenied } from '../errors.js';
 
-export interface Permission {
-  object_type: string;
-  action: string;
-  instance: string;
-}
+export type { Permission } from '../shapes.js';
 
 export interface Actor {
   id: string;

@@ -3,6 +3,7 @@
 import { ServiceError } from '../errors.js';
 import { type Party, recordEvents } from '../audit/audit.js';
 import { isKnownPermission, type Permission } from '../permissions/permissions.js';
+import type { Role } from '../shapes.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as roles from '../store/roles.js';
 import type { RoleRecord } from '../store/roles.js';
@@ -10,14 +11,7 @@ import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { isUuid, normalizeUserId } from '../users/user-id.js';
 
-export interface Role {
-  id: number;
-  display_name: string;
-  description: string;
-  permissions: Permission[];
-  user_ids: string[];
-  group_ids: string[];
-}
+export type { Role } from '../shapes.js';
 
 export interface NewRole {
   display_name: string;

@@ -1,7 +1,10 @@
 // The audit_events table: security events, written with the change they
 // record (same executor), listed newest first.
 
+import type { ListedEvent } from '../shapes.js';
 import { eventsWritten, type Executor } from './transaction.js';
+
+export type { ListedEvent } from '../shapes.js';
 
 export interface Party {
   id: string | null;
@@ -19,15 +22,6 @@ export interface SecurityEvent {
   details?: EventDetails;
 }
 
-export interface ListedEvent {
-  id: number;
-  time: string;
-  type: string;
-  actor: Party | null;
-  subject: Party | null;
-  source_address: string | null;
-  details: Record<string, unknown>;
-}
 
 const MAX_TEXT = 255;
 const clip = (value: string | null | undefined) => (value == null ? null : value.slice(0, MAX_TEXT));

@@ -2,22 +2,18 @@
 
 import type { Executor } from './transaction.js';
 
-export interface StoredPermission {
-  object_type: string;
-  action: string;
-  instance: string;
-}
+import type { Permission } from '../shapes.js';
 
 export interface RoleRecord {
   id: number;
   display_name: string;
   description: string;
-  permissions: StoredPermission[];
+  permissions: Permission[];
 }
 
 const toRecord = (row: { id: number; display_name: string; description: string; permissions: string }): RoleRecord => ({
   ...row,
-  permissions: JSON.parse(row.permissions) as StoredPermission[],
+  permissions: JSON.parse(row.permissions) as Permission[],
 });
 
 export async function list(db: Executor): Promise<RoleRecord[]> {
@@ -58,12 +54,12 @@ export async function addMembers(db: Executor, roleId: number, userIds: readonly
 }
 
 /** Every permission the user holds through its roles. */
-export async function permissionsOf(db: Executor, userId: string): Promise<StoredPermission[]> {
+export async function permissionsOf(db: Executor, userId: string): Promise<Permission[]> {
   const rows = await db
     .selectFrom('user_roles')
     .innerJoin('roles', 'roles.id', 'user_roles.role_id')
     .select('roles.permissions')
     .where('user_roles.user_id', '=', userId)
     .execute();
-  return rows.flatMap((row) => JSON.parse(row.permissions) as StoredPermission[]);
+  return rows.flatMap((row) => JSON.parse(row.permissions) as Permission[]);
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { type Party, recordEvent, recordEvents } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
+import type { User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import { cancelResetTokens } from '../reset-tokens/reset-token.js';
@@ -20,19 +21,7 @@ import { assertLoginVisible, loginKey, loginSkeleton } from './logins.js';
 
 export { loginKey, loginSkeleton } from './logins.js';
 
-/** A user as the API shows it: never a password or hash. */
-export interface User {
-  id: string;
-  login: string;
-  email: string;
-  display_name: string;
-  role_ids: number[];
-  is_group: false;
-  is_remote: boolean;
-  is_superuser: boolean;
-  is_revoked: boolean;
-  last_login: string | null;
-}
+export type { User } from '../shapes.js';
 
 export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
 

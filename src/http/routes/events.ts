@@ -4,9 +4,7 @@ import { listEvents } from '../../audit/audit.js';
 import { permissionDenied } from '../../errors.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody } from '../../shapes.js';
-
-const Party = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
+import { ErrorBody, ListedEvent } from '../../shapes.js';
 
 export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
@@ -24,17 +22,7 @@ export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
           }, { additionalProperties: false }),
           response: {
             200: Type.Object({
-              events: Type.Array(
-                Type.Object({
-                  id: Type.Integer(),
-                  time: Type.String(),
-                  type: Type.String(),
-                  actor: Party,
-                  subject: Party,
-                  source_address: Type.Union([Type.String(), Type.Null()]),
-                  details: Type.Record(Type.String(), Type.Unknown()),
-                }),
-              ),
+              events: Type.Array(ListedEvent),
               pagination: Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() }),
             }),
             403: ErrorBody,
