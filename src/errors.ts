@@ -1,4 +1,4 @@
-// The error kinds of the contract (CONTRACT §7). Domain code throws
+// The error kinds every answer uses (docs/clients.md). Domain code throws
 // ServiceError with a kind; src/http/errors.ts turns it into a response and
 // the CLI into a message and exit code.
 

@@ -1,4 +1,4 @@
-// Login tokens (CONTRACT §4): opaque random strings of 256 bits. Only their
+// Login tokens: opaque random strings of 256 bits. Only their
 // SHA-256 is stored, so a copy of the database gives no usable token. A
 // token is looked up by that hash (the primary key) on every request.
 

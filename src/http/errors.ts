@@ -1,4 +1,4 @@
-// Every error a client can get, in the contract's shape (CONTRACT §7):
+// Every error a client can get, in one shape (docs/clients.md):
 // `{"kind", "msg", "details"?}`, or the bare msg when the client accepts only
 // text/plain or text/html. Framework errors (bad JSON, too large, unknown
 // route, validation) are mapped here too, so no client input reaches a 5xx.
@@ -13,7 +13,7 @@ import { ServiceError, type ErrorKind } from '../errors.js';
 import { isConstraintViolation, isTransientConflict } from '../store/errors.js';
 import { REQUEST_ID_HEADER } from './observability.js';
 
-/** True only when the client accepts text but not JSON at all (CONTRACT §7: "accepts only text/html or text/plain"). */
+/** True only when the client accepts text but not JSON at all ("accepts only text/html or text/plain"). */
 export function prefersPlainText(request: FastifyRequest): boolean {
   if (!request.headers.accept) return false;
   const negotiator = new Negotiator(request);

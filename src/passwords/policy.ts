@@ -1,4 +1,4 @@
-// The password policy (CONTRACT §6): NIST SP 800-63B style. Length in
+// The password policy: NIST SP 800-63B style. Length in
 // Unicode code points after NFKC, an upper bound so hashing stays cheap, not
 // the login, not a common password, and no composition rules. Each broken
 // rule is reported on its own.

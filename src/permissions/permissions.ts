@@ -1,4 +1,4 @@
-// Permissions (CONTRACT §3): {object_type, action, instance}, granted through
+// Permissions: {object_type, action, instance}, granted through
 // roles. Superusers may do everything. Object type `users` has the actions
 // create, edit, disable and reset_password; instance is "*" or a user id.
 

@@ -1,4 +1,4 @@
-// Password reset tokens (CONTRACT §5): RS256 JWTs with kid, iss, sub (the
+// Password reset tokens: RS256 JWTs with kid, iss, sub (the
 // user id), iat, exp and jti. The signature proves the service made the
 // token; the token's row in `reset_tokens` decides whether it can still be
 // used (single use, superseded by a newer token, expired).

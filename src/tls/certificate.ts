@@ -1,4 +1,4 @@
-// HTTPS by default (CONTRACT §1). With no certificate configured the service
+// HTTPS by default. With no certificate configured the service
 // creates a self-signed one on first start, under <data-dir>/tls/, and reuses
 // it afterwards so clients can pin it with `curl --cacert`.
 

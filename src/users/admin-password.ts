@@ -1,4 +1,4 @@
-// The admin password reset script (CONTRACT §1): sets `admin`'s password,
+// The admin password reset script (`rbac reset-admin-password`, docs/operations.md): sets `admin`'s password,
 // un-revokes it, clears its failed-attempt count, revokes its login tokens
 // and records an audit event — in one transaction, so it is safe to run
 // while the service is serving requests. Creates `admin` if the database

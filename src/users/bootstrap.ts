@@ -1,4 +1,4 @@
-// The bootstrap superuser (CONTRACT §1): `admin` exists from the first start.
+// The bootstrap superuser: `admin` exists from the first start.
 // Its password is RBAC_ADMIN_PASSWORD when set on the first start, otherwise
 // a random one that the caller prints once.
 

@@ -1,4 +1,4 @@
-// Users (CONTRACT §3): local and remote, their API shape, and the rules for
+// Users: local and remote, their API shape, and the rules for
 // creating, editing, revoking and deleting them. Plain functions over the
 // store; routes and the CLI both call these.
 

@@ -1,4 +1,4 @@
-// The password endpoints (CONTRACT §5).
+// The password endpoints (docs/password-flows.md).
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Negotiator from 'negotiator';
