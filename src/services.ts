@@ -3,6 +3,7 @@
 // ring and, when asked for, the instance's metrics — subscribed to the
 // store's committed security events.
 
+import type { AuditEvent } from './audit/audit.js';
 import type { Config } from './config/config.js';
 import { measuredHasher } from './metrics/hasher.js';
 import { ServiceMetrics } from './metrics/metrics.js';
@@ -43,7 +44,8 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     const migrations = await migrateToLatest(store);
     // Metrics are per instance, in a registry of their own.
     const metrics = options.metrics && config.metricsPort !== 0 ? new ServiceMetrics({ pool: store.pool }) : undefined;
-    if (metrics) onEventsCommitted(store.db, (events) => events.forEach((event) => metrics.countSecurityEvent(event)));
+    // Only src/audit/audit.ts writes events, always as AuditEvents.
+    if (metrics) onEventsCommitted(store.db, (events) => events.forEach((event) => metrics.countSecurityEvent(event as AuditEvent)));
     const chosen = options.hasher ?? 'eager';
     const plainHasher = chosen === 'eager' ? await createPasswordHasher() : chosen === 'lazy' ? lazyPasswordHasher() : chosen;
     const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;

@@ -81,18 +81,18 @@ for (const target of DATABASES) {
     test('newest first: ids and times never increase down the list', async () => {
       // Events written with times out of id order still come out newest first.
       const now = Date.now();
-      await recordEvent(service.store.db, { type: 'account-revoked', subject: { id: null, login: 'events-order-later' }, details: { marker: 'later' } }, now + 1000);
-      await recordEvent(service.store.db, { type: 'account-revoked', subject: { id: null, login: 'events-order-earlier' }, details: { marker: 'earlier' } }, now - 1000);
+      await recordEvent(service.store.db, { type: 'account-revoked', subject: { id: null, login: 'events-order-later' } }, now + 1000);
+      await recordEvent(service.store.db, { type: 'account-revoked', subject: { id: null, login: 'events-order-earlier' } }, now - 1000);
       const events = await all();
       for (let i = 1; i < events.length; i++) {
         const [newer, older] = [events[i - 1]!, events[i]!];
         assert.ok(Date.parse(newer.time) >= Date.parse(older.time), `${newer.time} before ${older.time}`);
         if (newer.time === older.time) assert.ok(newer.id > older.id, 'same time: higher id first');
       }
-      const later = events.findIndex((event) => event.details.marker === 'later');
-      const earlier = events.findIndex((event) => event.details.marker === 'earlier');
+      const later = events.findIndex((event) => event.subject?.login === 'events-order-later');
+      const earlier = events.findIndex((event) => event.subject?.login === 'events-order-earlier');
       assert.ok(later >= 0 && earlier > later, 'ordered by time, not by id');
-      assert.equal(events[0]!.details.marker, 'later', 'the newest is first');
+      assert.equal(events[0]!.subject?.login, 'events-order-later', 'the newest is first');
     });
 
     test('pagination: limit and offset select a window; total counts every event', async () => {
@@ -241,7 +241,7 @@ for (const target of DATABASES) {
       onEventsCommitted(service.store.db, (events) => heard.push(events));
       try {
         const db = service.store.db;
-        const event = (marker: string) => ({ type: 'account-revoked' as const, subject: { id: null, login: `publish-${marker}` }, details: { marker } });
+        const event = (marker: string) => ({ type: 'account-revoked' as const, subject: { id: null, login: `publish-${marker}` } });
         await assert.rejects(
           inTransaction(db, async (trx) => {
             await recordEvent(trx, event('rolled-back'));

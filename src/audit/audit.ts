@@ -3,41 +3,71 @@
 // committed; the store hands committed events to its listener (the metrics).
 
 import * as eventStore from '../store/events.js';
-import type { Party, SecurityEvent } from '../store/events.js';
+import type { Party } from '../store/events.js';
 import type { Executor } from '../store/transaction.js';
 
 export type { ListedEvent, Party } from '../store/events.js';
 
-export const AUDIT_EVENT_TYPES = [
-  'login-succeeded',
-  'login-failed',
-  'logout',
-  'account-locked',
-  'account-unrevoked',
-  'account-revoked',
-  'user-created',
-  'user-edited',
-  'user-deleted',
-  'role-created',
-  'role-assigned',
-  'role-removed',
-  'reset-token-issued',
-  'reset-token-used',
-  'reset-rejected',
-  'reset-tokens-cancelled',
-  'password-changed',
-  'admin-password-reset-by-script',
-  'signing-key-rotated',
-  'signing-key-retired',
-] as const;
+/**
+ * Every security event, by type, with the facts it carries. A discriminated
+ * union: recording an event with the wrong details does not compile, and
+ * whoever reads events (the metrics) gets typed details.
+ */
+export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceAddress?: string | null } & (
+  | { type: 'login-succeeded'; details: { label: string | null; client: string | null } }
+  | { type: 'login-failed'; details: { reason: LoginFailure; purpose: CheckPurpose } }
+  | { type: 'logout'; details?: undefined }
+  | { type: 'account-locked'; details: { failed_attempts: number } }
+  | { type: 'account-revoked'; details?: undefined }
+  | { type: 'account-unrevoked'; details?: { via: 'reset-token' | 'lockout-expired' } }
+  | { type: 'user-created'; details: { is_remote: boolean; role_ids: readonly number[] } | { bootstrap: true } }
+  | { type: 'user-edited'; details: { fields: readonly string[]; previous_login?: string } }
+  | { type: 'user-deleted'; details?: undefined }
+  | { type: 'role-created'; details: { role_id: number; display_name: string; permissions: readonly string[] } }
+  | { type: 'role-assigned' | 'role-removed'; details: { role_id: number } }
+  | { type: 'reset-token-issued'; details: { jti: string; expires_at: string; superseded: number } }
+  | { type: 'reset-token-used'; details: { jti: string } }
+  | { type: 'reset-rejected'; details: { reason: ResetRejection; jti?: string } }
+  | { type: 'reset-tokens-cancelled'; details: { reason: string; count: number } }
+  | { type: 'password-changed'; details: { via: 'reset-token' | 'change-own-password' } }
+  | { type: 'admin-password-reset-by-script'; details: { operator: string; created: boolean } }
+  | { type: 'signing-key-rotated'; details: { kid: string } }
+  | { type: 'signing-key-retired'; details: { kid: string; reset_tokens_cancelled: number } }
+);
 
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+export type AuditEventType = AuditEvent['type'];
 
-export interface AuditEvent extends SecurityEvent {
-  type: AuditEventType;
-  actor?: Party | null;
-  subject?: Party | null;
-}
+/** Why a password check failed. */
+export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password';
+/** What the check was for. */
+export type CheckPurpose = 'login' | 'password-change';
+/** Why a reset by token was refused (never told to the client). */
+export type ResetRejection = 'bad-signature-or-expired' | 'remote-user' | 'unknown-user' | 'spent-superseded-or-expired' | 'spent-concurrently';
+
+// Every type once, for the metrics' label sets (checked against the union both ways).
+const EVENT_TYPES = {
+  'login-succeeded': true,
+  'login-failed': true,
+  logout: true,
+  'account-locked': true,
+  'account-revoked': true,
+  'account-unrevoked': true,
+  'user-created': true,
+  'user-edited': true,
+  'user-deleted': true,
+  'role-created': true,
+  'role-assigned': true,
+  'role-removed': true,
+  'reset-token-issued': true,
+  'reset-token-used': true,
+  'reset-rejected': true,
+  'reset-tokens-cancelled': true,
+  'password-changed': true,
+  'admin-password-reset-by-script': true,
+  'signing-key-rotated': true,
+  'signing-key-retired': true,
+} as const satisfies Record<AuditEventType, true>;
+export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as AuditEventType[];
 
 export async function recordEvent(db: Executor, event: AuditEvent, at = Date.now()): Promise<void> {
   await eventStore.record(db, [event], at);

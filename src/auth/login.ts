@@ -62,7 +62,7 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     throw badCredentials();
   }
 
-  const context = { actor: null, sourceAddress, purpose: 'login' };
+  const context = { actor: null, sourceAddress, purpose: 'login' as const };
   if (!(await checkUserPassword(checkDeps, user, request.password, context))) {
     throw badCredentials();
   }

@@ -11,7 +11,7 @@
 // once it is old enough; an administrator's revocation has no lock time and
 // stays.
 
-import { type Party, recordEvent } from '../audit/audit.js';
+import { type CheckPurpose, type LoginFailure, type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import * as loginTokens from '../store/login-tokens.js';
@@ -31,7 +31,7 @@ export interface CheckContext {
   actor: Party | null;
   sourceAddress: string | null;
   /** What was being attempted, for the audit trail: `login`, `password-change`. */
-  purpose: string;
+  purpose: CheckPurpose;
 }
 
 export const revokedError = () =>
@@ -108,7 +108,7 @@ const NO_USER = '00000000-0000-0000-0000-000000000000';
 export async function recordFailedCheck(
   deps: PasswordCheckDeps,
   subject: { id: string | null; login: string },
-  details: Record<string, string>,
+  details: { reason: LoginFailure; purpose: CheckPurpose },
   context: Omit<CheckContext, 'purpose'>,
 ): Promise<void> {
   await inTransaction(deps.db, async (trx) => {

@@ -5,7 +5,7 @@
 // The spend is a conditional UPDATE, so of any number of concurrent
 // requests with one token exactly one commits. It does not log the user in.
 
-import { recordEvent, recordEvents } from '../audit/audit.js';
+import { recordEvent, recordEvents, type ResetRejection } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
@@ -32,7 +32,7 @@ export interface ResetRequest {
 export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequest, sourceAddress: string | null): Promise<void> {
   const { db } = deps;
   let claims: ResetTokenClaims | undefined;
-  const reject = async (reason: string) => {
+  const reject = async (reason: ResetRejection) => {
     await recordEvent(db, {
       type: 'reset-rejected',
       actor: null,
@@ -70,7 +70,7 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
       [
         { type: 'reset-token-used', actor: subject, subject, sourceAddress, details: { jti: spentClaims.jti } },
         { type: 'password-changed', actor: subject, subject, sourceAddress, details: { via: 'reset-token' } },
-        ...(current.is_revoked ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' } }] : []),
+        ...(current.is_revoked ? [{ type: 'account-unrevoked' as const, actor: subject, subject, sourceAddress, details: { via: 'reset-token' as const } }] : []),
       ],
       now,
     );
