@@ -347,7 +347,7 @@ export function renderReport(report: Report): string {
       'every token the user had ever been issued; the index on (user_id, spent_at, superseded_at) finds the live ones directly, and replaces the index on user_id alone.',
     '- **One request log line per request** (src/http/observability.ts). Fastify logs `incoming request` and `request completed`; at `info` the service now writes only the second (which carries method, URL, status and time) and keeps the first for `debug`. ' +
       'Logging, with its redaction of secret fields, was the largest cost of a request after the socket writes.',
-    '- **GET /users/current answers from the row read with the token** (src/auth/login-tokens.ts): the token lookup joins the user anyway, so the user is not read a second time: two queries instead of three.',
+    '- **GET /users/current answers from the row read with the token** (src/login/login-tokens.ts): the token lookup joins the user anyway, so the user is not read a second time: two queries instead of three.',
     '- **argon2id in its own worker threads, at a lower priority** (src/passwords/hashing.ts, src/passwords/hash-worker.ts). On libuv\'s pool (four threads at the event loop\'s priority, on two cores) the event loop waited for a core behind the hashes, ' +
       'and GET probes took 30–40 ms at p99 while logins were saturated. One thread per core, each niced by 4, hashes as fast and lets the event loop and the database run first.',
     '- **PostgreSQL pool of 20 connections** (was 10): the hashing flows hold a connection only around their short transactions, but the fast flows keep up to 16 requests in flight.',

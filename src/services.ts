@@ -8,7 +8,7 @@ import type { Config } from './config/config.js';
 import { measuredHasher } from './metrics/hasher.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { createPasswordHasher, lazyPasswordHasher, type PasswordHasher } from './passwords/hashing.js';
-import { SigningKeyRing } from './reset-tokens/signing-keys.js';
+import { SigningKeyRing } from './password-reset/signing-keys.js';
 import { openStore, type Store } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { onEventsCommitted } from './store/transaction.js';

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { hashLoginToken } from '../src/auth/login-tokens.js';
+import { hashLoginToken } from '../src/login/login-tokens.js';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseOptions } from '@node-rs/argon2';
-import { newLoginToken, storeLoginToken } from '../src/auth/login-tokens.js';
+import { newLoginToken, storeLoginToken } from '../src/login/login-tokens.js';
 import { DATABASES } from './helpers/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
 

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
-import { drawKeyPair } from '../src/reset-tokens/signing-keys.js';
+import { drawKeyPair } from '../src/password-reset/signing-keys.js';
 import { DATABASES } from './helpers/databases.js';
 import { startTestService, type TestService } from './helpers/service.js';
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { openStore } from '../src/store/database.js';
 import { isUniqueViolation } from '../src/store/errors.js';
 import { migrateTo, migrateToLatest } from '../src/store/migrate.js';
-import { loginKey, loginSkeleton } from '../src/users/logins.js';
+import { loginKey, loginSkeleton } from '../src/logins.js';
 import { DATABASES, freshWorkspace } from './helpers/databases.js';
 import { assertError } from './helpers/errors.js';
 import { USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';

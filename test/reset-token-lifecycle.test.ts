@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { RESET_TOKEN_ISSUER } from '../src/reset-tokens/reset-token.js';
+import { RESET_TOKEN_ISSUER } from '../src/password-reset/reset-token.js';
 import { resetAdminPassword } from '../src/users/admin-password.js';
 import { DATABASES } from './helpers/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';

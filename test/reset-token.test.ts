@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { SigningKeyRing } from '../src/reset-tokens/signing-keys.js';
+import { SigningKeyRing } from '../src/password-reset/signing-keys.js';
 import { DATABASES } from './helpers/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
 

@@ -13,7 +13,7 @@ import { defaultConfig } from '../src/config/config.js';
 import { buildApp } from '../src/http/app.js';
 import { DATABASE_CHECK_TIMEOUT_MS } from '../src/http/routes/status-services.js';
 import { createPasswordHasher } from '../src/passwords/hashing.js';
-import { SigningKeyRing } from '../src/reset-tokens/signing-keys.js';
+import { SigningKeyRing } from '../src/password-reset/signing-keys.js';
 import { openStore, type Store } from '../src/store/database.js';
 import { SERVICE_VERSION } from '../src/version.js';
 import { DATABASES, POSTGRES_ADMIN_URL } from './helpers/databases.js';

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, describe, test } from 'node:test';
-import { RESET_TOKEN_ISSUER } from '../src/reset-tokens/reset-token.js';
+import { RESET_TOKEN_ISSUER } from '../src/password-reset/reset-token.js';
 import { DATABASES } from './helpers/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
 

@@ -2,7 +2,7 @@
 // header, or in the `token` query parameter (as PE allows).
 
 import type { FastifyRequest } from 'fastify';
-import { authenticateLoginToken, type Authenticated } from '../auth/login-tokens.js';
+import { authenticateLoginToken, type Authenticated } from '../login/login-tokens.js';
 import type { Party } from '../audit/audit.js';
 import type { Db } from '../store/transaction.js';
 

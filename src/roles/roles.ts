@@ -9,7 +9,7 @@ import * as roles from '../store/roles.js';
 import type { RoleRecord } from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { isUuid, normalizeUserId } from '../users/user-id.js';
+import { isUuid, normalizeUserId } from '../permissions/user-ids.js';
 
 export type { Role } from '../shapes.js';
 

@@ -207,7 +207,7 @@ export async function recordLogin(db: Executor, id: string, now: number): Promis
 // Lockout counters. A password check first claims one of the account's
 // remaining attempts with one conditional UPDATE, so however many checks run
 // at once, on however many instances, at most `limit` run before the account
-// is revoked (src/auth/password-check.ts; docs/decisions.md says why claims and not results).
+// is revoked (src/login/password-check.ts; docs/decisions.md says why claims and not results).
 
 /** Claims one attempt; false when none is left (revoked, or as many checks as attempts are in flight). */
 export async function claimAttempt(db: Executor, id: string, limit: number): Promise<boolean> {

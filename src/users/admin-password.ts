@@ -7,7 +7,7 @@
 import { recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import { replacePassword } from '../passwords/replace-password.js';
+import { replacePassword } from '../passwords/credentials.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import { bootstrapAdmin, insertBootstrapAdmin } from './bootstrap.js';
 import { BOOTSTRAP_ADMIN_LOGIN } from './users.js';

@@ -9,7 +9,7 @@ import { ServiceError, notFound } from '../errors.js';
 import type { User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import { cancelResetTokens } from '../reset-tokens/reset-token.js';
+import { cancelResetTokens } from '../password-reset/reset-token.js';
 import { assertRolesExist } from '../roles/roles.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as loginTokens from '../store/login-tokens.js';
@@ -17,9 +17,9 @@ import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
-import { assertLoginVisible, loginKey, loginSkeleton } from './logins.js';
+import { assertLoginVisible, loginKey, loginSkeleton } from '../logins.js';
 
-export { loginKey, loginSkeleton } from './logins.js';
+export { loginKey, loginSkeleton } from '../logins.js';
 
 export type { User } from '../shapes.js';
 

@@ -9,7 +9,7 @@ import { openServices } from '../../src/services.js';
 import type { Store } from '../../src/store/database.js';
 import { createLogger } from '../../src/http/logging.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/passwords/hashing.js';
-import { SigningKeyRing } from '../../src/reset-tokens/signing-keys.js';
+import { SigningKeyRing } from '../../src/password-reset/signing-keys.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
 import type { DestinationStream } from 'pino';
 import { freshWorkspace, type DialectName, type Workspace } from './databases.js';

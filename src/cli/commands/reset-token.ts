@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ServiceError } from '../../errors.js';
-import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
+import { issueResetToken } from '../../password-reset/issue-reset-token.js';
 import { findUserByLogin } from '../../users/users.js';
 import { resetPageUrl } from '../../http/routes/reset-page.js';
 import { configOf, print, warn, withServices, withSettingOptions } from '../context.js';

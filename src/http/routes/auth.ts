@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { login } from '../../auth/login.js';
-import { logOut } from '../../auth/login-tokens.js';
+import { login } from '../../login/login.js';
+import { logOut } from '../../login/login-tokens.js';
 import { ServiceError } from '../../errors.js';
 import { loginKey } from '../../users/users.js';
 import { actorOf, requireActor } from '../auth.js';

@@ -3,11 +3,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Negotiator from 'negotiator';
 import { Type } from 'typebox';
-import { changeOwnPassword } from '../../passwords/change-password.js';
-import { validatePasswordFor } from '../../passwords/validate-password.js';
+import { changeOwnPassword } from '../../self-service/change-password.js';
+import { validatePasswordFor } from '../../self-service/validate-password.js';
 import { assertGranted, userPermissions } from '../../permissions/permissions.js';
-import { issueResetToken } from '../../reset-tokens/issue-reset-token.js';
-import { resetPasswordWithToken } from '../../reset-tokens/reset-password.js';
+import { issueResetToken } from '../../password-reset/issue-reset-token.js';
+import { resetPasswordWithToken } from '../../password-reset/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
 import { ErrorBody, PasswordText, SidParams } from '../../shapes.js';

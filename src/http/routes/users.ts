@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError, permissionDenied } from '../../errors.js';
 import { hasAnyUserPermission } from '../../permissions/permissions.js';
-import { isUuid } from '../../users/user-id.js';
+import { isUuid } from '../../permissions/user-ids.js';
 import { createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';

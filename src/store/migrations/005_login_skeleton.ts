@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { loginKey, loginSkeleton } from '../../users/logins.js';
+import { loginKey, loginSkeleton } from '../../logins.js';
 
 // Look-alike logins (`аdmin` with a Cyrillic а next to `admin`) are refused by
 // a unique index on each login's TR39 skeleton, which holds under concurrent

@@ -2,14 +2,14 @@
 // user submits. The caller proves who it is with a login token or a usable
 // reset token; the answer lists every rule the password breaks.
 
-import { authenticateLoginToken } from '../auth/login-tokens.js';
+import { authenticateLoginToken } from '../login/login-tokens.js';
 import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
-import { verifyUsableResetToken } from '../reset-tokens/reset-token.js';
-import type { SigningKeyRing } from '../reset-tokens/signing-keys.js';
+import { verifyUsableResetToken } from '../password-reset/reset-token.js';
+import type { SigningKeyRing } from '../password-reset/signing-keys.js';
 import type { Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { checkPassword, type PolicyViolation } from './policy.js';
+import { checkPassword, type PolicyViolation } from '../passwords/policy.js';
 
 export interface ValidateDeps {
   db: Db;

@@ -3,7 +3,7 @@
 // existing rows.
 
 import unhomoglyph from 'unhomoglyph';
-import { ServiceError } from '../errors.js';
+import { ServiceError } from './errors.js';
 
 /** Logins compare without regard to case or Unicode spelling: `Admin` is `admin`. */
 export function loginKey(login: string): string {

@@ -6,7 +6,7 @@
 // records what happened, in its own words.
 
 import type { Party } from '../audit/audit.js';
-import { cancelResetTokens, type CancelReason } from '../reset-tokens/reset-token.js';
+import { cancelResetTokens, type CancelReason } from '../password-reset/reset-token.js';
 import * as loginTokens from '../store/login-tokens.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';

@@ -7,7 +7,7 @@ import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { loginKey } from '../users/logins.js';
+import { loginKey } from '../logins.js';
 import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
 import { checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError, revokedError } from './password-check.js';
 

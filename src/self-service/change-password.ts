@@ -3,16 +3,16 @@
 // other login token of the user is revoked; the one used here keeps working.
 
 import { recordEvent } from '../audit/audit.js';
-import type { Authenticated } from '../auth/login-tokens.js';
-import { checkUserPassword, releasingOnError, revokedError } from '../auth/password-check.js';
+import type { Authenticated } from '../login/login-tokens.js';
+import { checkUserPassword, releasingOnError, revokedError } from '../login/password-check.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { toParty } from '../users/users.js';
-import type { PasswordHasher } from './hashing.js';
-import { assertPasswordAcceptable } from './policy.js';
-import { replacePassword } from './replace-password.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { replacePassword } from '../passwords/credentials.js';
 
 export interface ChangeDeps {
   db: Db;

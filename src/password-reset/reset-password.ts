@@ -9,7 +9,7 @@ import { recordEvent, recordEvents, type ResetRejection } from '../audit/audit.j
 import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import { replacePassword } from '../passwords/replace-password.js';
+import { replacePassword } from '../passwords/credentials.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
