@@ -8,6 +8,11 @@ import type { Executor } from '../store/transaction.js';
 
 export type { ListedEvent, Party } from '../store/events.js';
 
+/** A user as an event names it (actor or subject). */
+export function partyOf(user: { id: string; login: string }): Party & { id: string; login: string } {
+  return { id: user.id, login: user.login };
+}
+
 /**
  * Every security event, by type, with the facts it carries. A discriminated
  * union: recording an event with the wrong details does not compile, and

@@ -2,14 +2,14 @@
 // reset token for a local user (also `rbac reset-token`). Works for revoked
 // users: getting a locked-out user back in is its main use.
 
-import { type Party, recordEvent } from '../audit/audit.js';
+import { type Party, partyOf, recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { toParty } from '../users/users.js';
-import { cancelResetTokens, signResetToken } from './reset-token.js';
+import { cancelResetTokens } from '../passwords/credentials.js';
+import { signResetToken } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
 
 export interface IssueDeps {
@@ -37,7 +37,7 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
 
   await inTransaction(deps.db, async (trx) => {
     // A new token supersedes the user's earlier unused ones.
-    const superseded = await cancelResetTokens(trx, toParty(user), 'superseded', context, now);
+    const superseded = await cancelResetTokens(trx, partyOf(user), 'superseded', context, now);
     await resetTokens.insert(trx, {
       jti: claims.jti,
       user_id: user.id,
@@ -49,7 +49,7 @@ export async function issueResetToken(deps: IssueDeps, userId: string, context: 
     await recordEvent(trx, {
       type: 'reset-token-issued',
       actor: context.actor,
-      subject: toParty(user),
+      subject: partyOf(user),
       sourceAddress: context.sourceAddress,
       details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), superseded },
     });

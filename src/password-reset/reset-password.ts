@@ -5,7 +5,7 @@
 // The spend is a conditional UPDATE, so of any number of concurrent
 // requests with one token exactly one commits. It does not log the user in.
 
-import { recordEvent, recordEvents, type ResetRejection } from '../audit/audit.js';
+import { partyOf, recordEvent, recordEvents, type ResetRejection } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
@@ -13,7 +13,6 @@ import { replacePassword } from '../passwords/credentials.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { toParty } from '../users/users.js';
 import { invalidResetToken, isUsableNow, verifyResetTokenSignature, type ResetTokenClaims } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
 
@@ -63,7 +62,7 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
     if (!(await resetTokens.spend(trx, spentClaims, now))) return false;
     const current = await users.byId(trx, user.id);
     if (!current || current.is_remote) throw invalidResetToken(); // changed meanwhile: roll the spend back
-    const subject = toParty(user);
+    const subject = partyOf(user);
     await replacePassword(trx, subject, passwordHash, { reinstate: true, context: { actor: subject, sourceAddress } }, now);
     await recordEvents(
       trx,

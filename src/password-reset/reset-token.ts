@@ -5,7 +5,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
-import { type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import type { Executor } from '../store/transaction.js';
@@ -87,30 +86,6 @@ export function isCanonicalCompactJws(token: string): boolean {
 /** Whether the token's row says it can be used now (src/store/reset-tokens.ts has the rule). */
 export async function isUsableNow(db: Executor, claims: ResetTokenClaims, now = Date.now()): Promise<boolean> {
   return resetTokens.isUsableNow(db, claims, now);
-}
-
-/** Why a user's unused reset tokens stop working, for the audit trail. */
-export type CancelReason = 'superseded' | 'password-changed' | 'account-revoked' | 'user-deleted' | 'admin-password-reset-by-script';
-
-/**
- * Cancels the user's unused reset tokens: a token issued before its user's
- * password changed, or before the user was revoked, must not later reinstate
- * the account and set the holder's password. Records `reset-tokens-cancelled`
- * when there was one. Returns how many were cancelled.
- */
-export async function cancelResetTokens(
-  trx: Executor,
-  user: Party & { id: string },
-  reason: CancelReason,
-  context: { actor: Party | null; sourceAddress: string | null },
-  now = Date.now(),
-): Promise<number> {
-  const cancelled = await resetTokens.cancelLiveOf(trx, user.id, now);
-  // A superseding issue records its own event, which says so.
-  if (cancelled > 0 && reason !== 'superseded') {
-    await recordEvent(trx, { type: 'reset-tokens-cancelled', actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { reason, count: cancelled } }, now);
-  }
-  return cancelled;
 }
 
 /** Signature and row both check out: the claims of a token that can be used now. */

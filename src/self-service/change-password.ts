@@ -2,14 +2,13 @@
 // password. A wrong current password counts toward lockout. On success every
 // other login token of the user is revoked; the one used here keeps working.
 
-import { recordEvent } from '../audit/audit.js';
+import { partyOf, recordEvent } from '../audit/audit.js';
 import type { Authenticated } from '../login/login-tokens.js';
 import { checkUserPassword, releasingOnError, revokedError } from '../login/password-check.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { toParty } from '../users/users.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
 import { replacePassword } from '../passwords/credentials.js';
@@ -34,7 +33,7 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
   // The policy first: a request that would be refused anyway spends no attempt and no hash.
   assertPasswordAcceptable(request.password, { minimumLength: deps.config.passwordMinimumLength, login: user.login });
 
-  const party = toParty(user);
+  const party = partyOf(user);
   const matches = await checkUserPassword(
     {
       db: deps.db,

@@ -3,13 +3,13 @@
 // store; routes and the CLI both call these.
 
 import { randomUUID } from 'node:crypto';
-import { type Party, recordEvent, recordEvents } from '../audit/audit.js';
+import { type Party, partyOf, recordEvent, recordEvents } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable } from '../passwords/policy.js';
-import { cancelResetTokens } from '../password-reset/reset-token.js';
+import { cancelResetTokens } from '../passwords/credentials.js';
 import { assertRolesExist } from '../roles/roles.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as loginTokens from '../store/login-tokens.js';
@@ -28,9 +28,6 @@ export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
 /** By login key, not spelling: a case-only rename to `Admin` must not lift the admin's protections. */
 const isBootstrapAdmin = (row: Pick<UserRecord, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
 
-export function toParty(user: Pick<UserRecord, 'id' | 'login'>): Party & { id: string; login: string } {
-  return { id: user.id, login: user.login };
-}
 
 /** What the API shows of a user row. */
 type PublicUserRow = Pick<UserRecord, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
@@ -228,7 +225,7 @@ export async function updateUser(db: Db, by: Requester, id: string, changes: Use
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
     };
-    const subject = toParty(row);
+    const subject = partyOf(row);
     if (Object.keys(fields).length > 0) {
       await users.updateProfile(trx, id, fields);
       await recordEvent(trx, {
@@ -272,12 +269,12 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
   await users.setRevoked(trx, user.id, revoked);
   if (revoked) {
     await loginTokens.revokeAllOf(trx, user.id, now);
-    await cancelResetTokens(trx, toParty(user), 'account-revoked', context);
+    await cancelResetTokens(trx, partyOf(user), 'account-revoked', context);
   }
   await recordEvent(trx, {
     type: revoked ? 'account-revoked' : 'account-unrevoked',
     actor: context.actor,
-    subject: toParty(user),
+    subject: partyOf(user),
     sourceAddress: context.sourceAddress,
   });
 }
@@ -294,6 +291,6 @@ export async function deleteUser(db: Db, by: Requester, id: string, context: Con
     }
     if (context.actor?.id === id) throw new ServiceError('permission-denied', 'You cannot delete your own account.');
     await users.remove(trx, id);
-    await recordEvent(trx, { type: 'user-deleted', actor: context.actor, subject: toParty(row), sourceAddress: context.sourceAddress });
+    await recordEvent(trx, { type: 'user-deleted', actor: context.actor, subject: partyOf(row), sourceAddress: context.sourceAddress });
   });
 }
