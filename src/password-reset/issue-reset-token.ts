@@ -8,6 +8,7 @@ import { ServiceError, notFound } from '../errors.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
+import { assertMayIssueResetToken, type Requester } from '../users/authorization.js';
 import { cancelResetTokens } from '../passwords/credentials.js';
 import { signResetToken } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
@@ -19,12 +20,13 @@ export interface IssueDeps {
 }
 
 export interface IssueContext {
-  /** Who asks (their permission is checked by the caller); null for the operator at the server (`rbac reset-token`). */
   actor: Party | null;
   sourceAddress: string | null;
 }
 
-export async function issueResetToken(deps: IssueDeps, userId: string, context: IssueContext): Promise<string> {
+/** `by` is who asks, its permission checked here; null for the operator at the server (`rbac reset-token`). */
+export async function issueResetToken(deps: IssueDeps, by: Requester, userId: string, context: IssueContext): Promise<string> {
+  await assertMayIssueResetToken(deps.db, by, userId);
   const user = await users.byId(deps.db, userId);
   if (!user) throw notFound('The user');
   if (user.is_remote) {

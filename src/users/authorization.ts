@@ -7,7 +7,7 @@
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { ServiceError, notFound, permissionDenied } from '../errors.js';
-import { assertGranted, hasPermission, userPermissions, type Actor } from '../permissions/permissions.js';
+import { assertGranted, hasAnyUserPermission, hasPermission, userPermissions, type Actor } from '../permissions/permissions.js';
 
 /** Who asks: a user with a login token, or null for the operator at the server's shell (the CLI), who may do everything. */
 export type Requester = Actor | null;
@@ -67,4 +67,15 @@ export async function assertMayEditUser(trx: Executor, by: Requester, userId: st
 /** DELETE /users/:sid needs users:disable on the user (a superuser for a superuser). */
 export async function assertMayDeleteUser(trx: Executor, by: Requester, userId: string): Promise<void> {
   if (by) assertGranted((await userPermissions(trx, by, userId)).disable, 'Deleting this user needs users:disable.');
+}
+
+/** POST /users/:sid/password/reset needs users:reset_password on the user (a superuser for a superuser: setting their password makes one them). */
+export async function assertMayIssueResetToken(db: Executor, by: Requester, userId: string): Promise<void> {
+  if (by) assertGranted((await userPermissions(db, by, userId)).reset_password, 'Issuing a reset token for this user needs users:reset_password.');
+}
+
+/** Reading users: everyone reads their own record; others need a superuser or any permission on users (those callers need ids). */
+export async function assertMayReadUser(db: Executor, by: Requester, userId: string | 'all'): Promise<void> {
+  if (!by || by.id === userId || (await hasAnyUserPermission(db, by))) return;
+  throw permissionDenied(userId === 'all' ? 'Listing users needs a permission on users.' : undefined);
 }

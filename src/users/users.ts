@@ -16,7 +16,7 @@ import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { UserRecord } from '../store/users.js';
-import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginVisible, loginKey, loginSkeleton } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
@@ -47,7 +47,8 @@ function toUser(row: PublicUserRow, roleIds: number[]): User {
   };
 }
 
-export async function listUsers(db: Executor): Promise<User[]> {
+export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
+  await assertMayReadUser(db, by, 'all');
   const rows = await users.list(db);
   const roles = await users.roleIdsOf(
     db,
@@ -65,6 +66,12 @@ export async function getUser(db: Executor, id: string): Promise<User> {
   if (!row) throw notFound('The user');
   const roles = await users.roleIdsOf(db, [id]);
   return toUser(row, roles.get(id) ?? []);
+}
+
+/** GET /users/:sid: one user, for whoever may read it. */
+export async function readUser(db: Executor, by: Requester, id: string): Promise<User> {
+  await assertMayReadUser(db, by, id);
+  return getUser(db, id);
 }
 
 /** A user whose row is already at hand (read with the login token): only the roles are read. */

@@ -16,7 +16,7 @@ export function resetTokenCommand(): Command {
         const user = await findUserByLogin(store.db, login);
         if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
         await keys.ensureKey();
-        return issueResetToken({ db: store.db, keys, config }, user.id, { actor: null, sourceAddress: 'cli' });
+        return issueResetToken({ db: store.db, keys, config }, null, user.id, { actor: null, sourceAddress: 'cli' });
       });
       const link = resetPageUrl(config.publicUrl ?? `${config.insecureHttp ? 'http' : 'https'}://localhost:${config.port}`, token);
       if (options.url) {

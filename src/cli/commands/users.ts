@@ -20,7 +20,7 @@ export function usersCommand(): Command {
       .description('list every user')
       .option('--json', 'print JSON, as GET /users returns it')
       .action(async (options: { json?: boolean }, command: Command) => {
-        const all = await withServices(configOf(command), ({ store }) => listUsers(store.db));
+        const all = await withServices(configOf(command), ({ store }) => listUsers(store.db, null));
         if (options.json) print(JSON.stringify(all, null, 2));
         else for (const line of table(all)) print(line);
       }),

@@ -5,7 +5,6 @@ import Negotiator from 'negotiator';
 import { Type } from 'typebox';
 import { changeOwnPassword } from '../../self-service/change-password.js';
 import { validatePasswordFor } from '../../self-service/validate-password.js';
-import { assertGranted, userPermissions } from '../../permissions/permissions.js';
 import { issueResetToken } from '../../password-reset/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../password-reset/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
@@ -42,8 +41,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
-        assertGranted((await userPermissions(db, actorOf(request), sid)).reset_password, 'Issuing a reset token for this user needs users:reset_password.');
-        const token = await issueResetToken({ db, keys, config }, sid, contextOf(request));
+        const token = await issueResetToken({ db, keys, config }, actorOf(request), sid, contextOf(request));
         reply.code(201).header('cache-control', 'no-store');
         const wantsJson = new Negotiator(request).mediaType(['text/plain', 'application/json']) === 'application/json';
         if (wantsJson) {

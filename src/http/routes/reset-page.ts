@@ -8,7 +8,7 @@ import type { Services } from '../../services.js';
 
 export const RESET_PAGE_PATH = '/auth/reset';
 
-const ASSETS = new URL('../../../web/reset', import.meta.url);
+const ASSETS = new URL('../../../web/reset/', import.meta.url);
 
 export const PAGE_SECURITY_HEADERS = {
   'content-security-policy':

@@ -1,9 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ServiceError, permissionDenied } from '../../errors.js';
-import { hasAnyUserPermission } from '../../permissions/permissions.js';
+import { ServiceError } from '../../errors.js';
 import { isUuid } from '../../permissions/user-ids.js';
-import { createUser, deleteUser, getUser, listUsers, updateUser, userFromRow } from '../../users/users.js';
+import { createUser, deleteUser, listUsers, readUser, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
 import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../../shapes.js';
@@ -24,8 +23,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users',
       { onRequest: authenticated, schema: { summary: 'List users', response: { 200: Type.Array(User), 403: ErrorBody } } },
       async (request) => {
-        if (!(await hasAnyUserPermission(db, actorOf(request)))) throw permissionDenied('Listing users needs a permission on users.');
-        return listUsers(db);
+        return listUsers(db, actorOf(request));
       },
     );
 
@@ -39,10 +37,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users/:sid',
       { onRequest: authenticated, schema: { summary: 'One user', params: SidParams, response: { 200: User, 403: ErrorBody, 404: ErrorBody } } },
       async (request) => {
-        const sid = parseSid(request.params.sid);
-        const actor = actorOf(request);
-        if (actor.id !== sid && !(await hasAnyUserPermission(db, actor))) throw permissionDenied();
-        return getUser(db, sid);
+        return readUser(db, actorOf(request), parseSid(request.params.sid));
       },
     );
 
