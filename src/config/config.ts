@@ -10,33 +10,6 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
 
-export interface Config {
-  port: number;
-  host: string | undefined;
-  dataDir: string;
-  databaseUrl: string | undefined;
-  insecureHttp: boolean;
-  tlsCert: string | undefined;
-  tlsKey: string | undefined;
-  logLevel: string;
-  metricsPort: number;
-  metricsHost: string;
-  metricsAllowedHosts: string | undefined;
-  publicUrl: string | undefined;
-  trustedProxies: string | undefined;
-  requestTimeoutSeconds: number;
-  tlsHandshakeTimeoutSeconds: number;
-  maxConnectionsPerAddress: number;
-  rateLimitPerAddress: number;
-  rateLimitPerAccount: number;
-  failedAttemptsLockout: number;
-  /** Seconds after which a lockout by failed logins lifts itself; undefined: never (PE's behaviour). */
-  failedAttemptsLockoutDurationSeconds: number | undefined;
-  passwordResetExpirationHours: number;
-  tokenAuthLifetimeSeconds: number;
-  tokenMaximumLifetimeSeconds: number;
-  passwordMinimumLength: number;
-}
 
 export class ConfigError extends Error {
   constructor(
@@ -50,12 +23,17 @@ export class ConfigError extends Error {
 
 type Raw = string | number | boolean;
 
-interface Setting<K extends keyof Config> {
+interface Setting<Field extends string, Value, Default extends Value | undefined> {
   key: string; // the PE name, also the config-file key and the flag name
-  field: K;
+  field: Field;
   description: string;
-  default: Config[K];
-  parse(raw: Raw): Config[K];
+  default: Default;
+  parse(raw: Raw): Value;
+}
+
+/** One entry of the settings table; its parser's type and its default decide its field's type in Config. */
+function setting<Field extends string, Value, Default extends Value | undefined>(entry: Setting<Field, Value, Default>): Setting<Field, Value, Default> {
+  return entry;
 }
 
 function integer(min: number, max: number) {
@@ -167,134 +145,137 @@ function logLevel(raw: Raw): string {
 
 const DAY = 24 * 60 * 60;
 
-// `as const satisfies` keeps each entry's field type checked against Config.
 export const SETTINGS = [
-  { key: 'port', field: 'port', description: 'TCP port to listen on', default: 4433, parse: integer(0, 65535) },
-  {
+  setting({ key: 'port', field: 'port', description: 'TCP port to listen on', default: 4433, parse: integer(0, 65535) }),
+  setting({
     key: 'host',
     field: 'host',
     description: 'address to bind; default all interfaces for HTTPS, 127.0.0.1 with --insecure-http',
     default: undefined,
     parse: text,
-  },
-  { key: 'data-dir', field: 'dataDir', description: 'directory for the SQLite database and TLS files', default: './data', parse: text },
-  {
+  }),
+  setting({ key: 'data-dir', field: 'dataDir', description: 'directory for the SQLite database and TLS files', default: './data', parse: text }),
+  setting({
     key: 'database-url',
     field: 'databaseUrl',
     description: 'postgres:// URL; unset means the embedded SQLite database in the data dir',
     default: undefined,
     parse: databaseUrl,
-  },
-  { key: 'insecure-http', field: 'insecureHttp', description: 'serve plain HTTP (binds to loopback unless host is set)', default: false, parse: boolean },
-  { key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, parse: text },
-  { key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, parse: text },
-  {
+  }),
+  setting({ key: 'insecure-http', field: 'insecureHttp', description: 'serve plain HTTP (binds to loopback unless host is set)', default: false, parse: boolean }),
+  setting({ key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, parse: text }),
+  setting({ key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, parse: text }),
+  setting({
     key: 'public-url',
     field: 'publicUrl',
     description: 'base URL users reach the service at, for reset links; default from the request, or https://localhost:<port>',
     default: undefined,
     parse: publicUrl,
-  },
-  {
+  }),
+  setting({
     key: 'trusted-proxies',
     field: 'trustedProxies',
     description:
       'reverse proxies (addresses, CIDR ranges, loopback, linklocal, uniquelocal) whose X-Forwarded-For, -Proto and -Host are believed; unset means none: the connecting address is the client',
     default: undefined,
     parse: addressList,
-  },
-  {
+  }),
+  setting({
     key: 'request-timeout',
     field: 'requestTimeoutSeconds',
     description: 'time a client has to send a whole request, headers and body (30s, 2m; no unit = seconds); a slower one gets 408',
     default: 30,
     parse: timeout,
-  },
-  {
+  }),
+  setting({
     key: 'tls-handshake-timeout',
     field: 'tlsHandshakeTimeoutSeconds',
     description: 'time a client has to complete the TLS handshake before the connection is closed',
     default: 10,
     parse: timeout,
-  },
-  {
+  }),
+  setting({
     key: 'max-connections-per-address',
     field: 'maxConnectionsPerAddress',
     description:
       'open connections one client address (an IPv6 /64 counts as one) may hold; more are closed at once. Addresses in trusted-proxies are exempt (0 = no limit)',
     default: 100,
     parse: integer(0, 1_000_000),
-  },
-  { key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel },
-  { key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) },
-  { key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', parse: text },
-  {
+  }),
+  setting({ key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel }),
+  setting({ key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) }),
+  setting({ key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', parse: text }),
+  setting({
     key: 'metrics-allowed-hosts',
     field: 'metricsAllowedHosts',
     description:
       'host names (comma-separated) the /metrics listener answers to besides IP literals and localhost; any other Host header gets 403 (against DNS rebinding)',
     default: undefined,
     parse: hostNameList,
-  },
-  {
+  }),
+  setting({
     key: 'rate-limit-per-address',
     field: 'rateLimitPerAddress',
     description:
       'requests a minute one source address (an IPv6 /64 counts as one) may make to each of /auth/token, /auth/reset, /command/validate-password, PUT /users/current/password (0 = no limit)',
     default: 120,
     parse: integer(0, 1_000_000),
-  },
-  {
+  }),
+  setting({
     key: 'rate-limit-per-account',
     field: 'rateLimitPerAccount',
     description: 'requests a minute for one account (login, reset token, or the authenticated user) to each of those endpoints (0 = no limit)',
     default: 30,
     parse: integer(0, 1_000_000),
-  },
-  {
+  }),
+  setting({
     key: 'failed-attempts-lockout',
     field: 'failedAttemptsLockout',
     description: 'failed logins allowed before the account is revoked',
     default: 10,
     parse: integer(1, 1_000_000),
-  },
-  {
+  }),
+  setting({
     key: 'failed-attempts-lockout-duration',
     field: 'failedAttemptsLockoutDurationSeconds',
     description:
       'how long a lockout by failed logins lasts before it lifts itself (15m, 1h, 1d); unset means until someone reinstates the user. An administrator\'s revocation always stays',
     default: undefined,
     parse: positiveDuration,
-  },
-  {
+  }),
+  setting({
     key: 'password-reset-expiration',
     field: 'passwordResetExpirationHours',
     description: 'hours a password reset token stays valid',
     default: 24,
     parse: integer(1, 24 * 365),
-  },
-  {
+  }),
+  setting({
     key: 'token-auth-lifetime',
     field: 'tokenAuthLifetimeSeconds',
     description: 'default lifetime of a login token (30s, 15m, 4h, 2d, 1y; no unit = seconds)',
     default: 60 * 60,
     parse: duration,
-  },
-  {
+  }),
+  setting({
     key: 'token-maximum-lifetime',
     field: 'tokenMaximumLifetimeSeconds',
     description: 'longest lifetime a caller may ask for (0 = no limit)',
     default: 10 * 365 * DAY,
     parse: duration,
-  },
-  {
+  }),
+  setting({
     key: 'password-minimum-length',
     field: 'passwordMinimumLength',
     description: 'shortest accepted new password, in characters',
     default: 12,
     parse: integer(8, 1024),
-  },
-] as const satisfies readonly Setting<keyof Config>[];
+  }),
+] as const;
+
+type Entry = (typeof SETTINGS)[number];
+/** The effective settings, one field per entry of the table: what its parser returns, or its default. */
+export type Config = { [E in Entry as E['field']]: E extends Setting<string, infer Value, infer Default> ? Value | Default : never };
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
 
@@ -317,7 +298,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const config: Record<string, unknown> = {};
 
-  for (const setting of SETTINGS as readonly Setting<keyof Config>[]) {
+  for (const setting of SETTINGS as readonly Setting<string, unknown, unknown>[]) {
     const candidates: [string, Raw | undefined][] = [
       [`flag --${setting.key}`, sources.flags?.[setting.key]],
       [`environment variable ${envName(setting.key)}`, env[envName(setting.key)]],
