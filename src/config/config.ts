@@ -5,7 +5,7 @@
 // naming the key; nothing falls back silently.
 
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { compile as compileTrust } from '@fastify/proxy-addr';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
@@ -101,24 +101,22 @@ function publicUrl(raw: Raw): string {
   return value.replace(/\/+$/, '');
 }
 
-// What proxy-addr (Fastify's trustProxy) takes: its named ranges, addresses and CIDR ranges.
-const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+// Checked by proxy-addr itself, the library that Fastify's trustProxy and the
+// connection limit use for this list: addresses, CIDR ranges or netmasks, and
+// its named ranges (loopback, linklocal, uniquelocal).
 function addressList(raw: Raw): string {
   const entries = text(raw)
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
+  if (entries.length === 0) throw new Error('must name at least one address');
   for (const entry of entries) {
-    if (NAMED_RANGES.includes(entry)) continue;
-    const [address = '', prefix, ...rest] = entry.split('/');
-    const family = isIP(address);
-    const maxPrefix = family === 4 ? 32 : 128;
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
-    if (family === 0 || !prefixOk || rest.length > 0) {
-      throw new Error(`must be a comma-separated list of addresses, CIDR ranges (10.0.0.0/8) or ${NAMED_RANGES.join(', ')}; ${JSON.stringify(entry)} is none of them`);
+    try {
+      compileTrust([entry]);
+    } catch {
+      throw new Error(`must be a comma-separated list of addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal; ${JSON.stringify(entry)} is none of them`);
     }
   }
-  if (entries.length === 0) throw new Error('must name at least one address');
   return entries.join(',');
 }
 
