@@ -10,8 +10,8 @@ import { defaultConfig } from '../src/config/config.js';
 import { ERROR_STATUS } from '../src/errors.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './helpers/databases.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+import { freshWorkspace, type Workspace } from './kit/databases.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from './kit/service.js';
 
 const RUNS = 1200;
 

@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { defaultConfig } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './helpers/databases.js';
-import { ADMIN_PASSWORD } from './helpers/service.js';
+import { freshWorkspace, type Workspace } from './kit/databases.js';
+import { ADMIN_PASSWORD } from './kit/service.js';
 import { readFileSync } from 'node:fs';
 
 interface Answer {

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
-import { callApi as call, spawnService, type ServiceProcess } from './helpers/process.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
+import { POSTGRES, freshWorkspace, type Workspace } from './kit/databases.js';
+import { callApi as call } from './kit/api.js';
+import { spawnService, type ServiceProcess } from './kit/processes.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
 
-const postgres = DATABASES.find((target) => target.dialect === 'postgres');
 
-describe('two service processes on one PostgreSQL database', { skip: postgres?.skip ?? 'no PostgreSQL' }, () => {
+describe('two service processes on one PostgreSQL database', { skip: POSTGRES.skip }, () => {
   let workspace: Workspace;
   let first: ServiceProcess;
   let second: ServiceProcess;

@@ -9,8 +9,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { defaultConfig } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './helpers/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
+import { freshWorkspace, type Workspace } from './kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = 'test-results';
