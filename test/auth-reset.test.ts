@@ -1,4 +1,4 @@
-// CONTRACT §5, POST /auth/reset: one transaction that spends the token,
+// Reset by token, POST /auth/reset: one transaction that spends the token,
 // replaces the password, reinstates the account and revokes its login
 // tokens; one answer for every bad token; a policy failure leaves the token
 // unspent; of concurrent requests with one token exactly one succeeds.

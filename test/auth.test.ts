@@ -1,4 +1,4 @@
-// CONTRACT §4: login tokens, how requests authenticate, revocation.
+// Login tokens, how requests authenticate, revocation.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

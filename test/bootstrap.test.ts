@@ -1,4 +1,4 @@
-// The bootstrap admin (CONTRACT §1) with a generated password: it always
+// The bootstrap admin with a generated password: it always
 // meets the configured policy, however long the minimum length is set.
 
 import assert from 'node:assert/strict';

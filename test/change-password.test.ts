@@ -1,4 +1,4 @@
-// CONTRACT §5, PUT /users/current/password: 200 with an empty body; every
+// Changing one's own password, PUT /users/current/password: 200 with an empty body; every
 // other login token of the user revoked, the calling one kept; 403 naming the
 // cause for remote users and a wrong current password, which counts toward
 // lockout; 400 invalid-password for the policy, checked before the current

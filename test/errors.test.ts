@@ -1,4 +1,4 @@
-// CONTRACT §7: every error is {kind, msg, details?} (or the bare msg for a
+// Every error is {kind, msg, details?} (or the bare msg for a
 // client that accepts only text), framework errors included; no client
 // input reaches a 5xx.
 

@@ -1,4 +1,4 @@
-// CONTRACT §8, GET /events: superusers only, newest first, paginated with
+// The audit trail, GET /events: superusers only, newest first, paginated with
 // ?limit=&offset=, each event with time, type, actor, subject and source
 // address; security events of the password flows are all there, and no
 // event carries a password or a token.

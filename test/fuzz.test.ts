@@ -1,4 +1,4 @@
-// No client input gets a 5xx (CONTRACT §7): property-based requests against
+// No client input gets a 5xx: property-based requests against
 // every JSON route (bodies, headers, path parameters), and hand-made raw
 // socket cases against a real listening service.
 

@@ -1,4 +1,4 @@
-// CONTRACT §4, lockout: failed password checks count; at failed-attempts-lockout
+// Lockout (docs/operations.md, Locked-out accounts): failed password checks count; at failed-attempts-lockout
 // the account is revoked; concurrent failures never get more checks than the
 // setting; a revoked account is refused before any hash is computed. And the
 // optional failed-attempts-lockout-duration: a lockout by failed logins lifts

@@ -1,4 +1,4 @@
-// CONTRACT §7: passwords and tokens never appear in logs. Every flow runs
+// Passwords and tokens never appear in logs. Every flow runs
 // with the service logging at debug level into memory; then the log is
 // searched for every secret used.
 

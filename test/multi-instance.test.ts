@@ -1,4 +1,4 @@
-// CONTRACT §1: several service instances on one database behave as one
+// Several service instances on one database behave as one
 // service — a token issued by one is accepted or consumed by another, and
 // lockout counts are shared. (SQLite too: two processes may share its file.)
 

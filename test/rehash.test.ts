@@ -1,4 +1,4 @@
-// CONTRACT §6: hashes made with older parameters are upgraded on the next
+// Hashes made with older parameters are upgraded on the next
 // successful login — and only then: a failed login, or a hash that is already
 // current, leaves the row alone.
 

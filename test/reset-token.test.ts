@@ -1,4 +1,4 @@
-// CONTRACT §5, POST /users/:sid/password/reset: who may issue a reset token,
+// Issuing reset tokens, POST /users/:sid/password/reset: who may issue a reset token,
 // what the token is, and that a new one supersedes the old.
 
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// CONTRACT §3 (roles and permissions): GET /roles, GET /roles/:rid, POST /roles
+// Roles and permissions: GET /roles, GET /roles/:rid, POST /roles
 // (superusers only), GET /types; permissions {object_type, action, instance}
 // of known types only; a role's permissions on "*" or on one user id.
 

@@ -1,4 +1,4 @@
-// Slow and greedy clients (CONTRACT §7): a request whose headers or body do
+// Slow and greedy clients: a request whose headers or body do
 // not arrive within request-timeout is answered 408 request-timeout in the
 // error shape and its connection closed; one address cannot hold more than
 // max-connections-per-address connections (trusted proxies excepted); a TLS

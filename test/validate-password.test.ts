@@ -1,6 +1,6 @@
-// CONTRACT §5, POST /command/validate-password: body {password, reset_token?}
+// POST /command/validate-password: body {password, reset_token?}
 // (PE's console sends `reset-token`); authenticated by a login token or a
-// usable reset token; 200 {valid, violations} with the policy of §6 for the
+// usable reset token; 200 {valid, violations} with the password policy for the
 // caller's own login; 401 without credentials; 403 invalid-token for a reset
 // token that cannot be used. It checks, and changes nothing.
 

@@ -1,7 +1,7 @@
 // Runs last in `npm test` (node sorts test files by path, hence zz-end/):
 // searches everything the services logged during the whole suite
 // (test-results/logs/) for every password and token the suite used. None may
-// appear (CONTRACT §7).
+// appear.
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
