@@ -147,7 +147,8 @@ describe('raw-socket requests to a listening service', () => {
   let port: number;
   before(async () => {
     workspace = await freshWorkspace('sqlite');
-    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0 }), {
+    // No metrics listener: test files run in parallel, and its default port is fixed.
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0 }), {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
     });

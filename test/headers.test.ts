@@ -40,7 +40,8 @@ describe('security headers over HTTPS', () => {
 
   before(async () => {
     workspace = await freshWorkspace('sqlite');
-    service = await startService(defaultConfig({ dataDir: workspace.dataDir, port: 0, host: '127.0.0.1' }), {
+    // No metrics listener: test files run in parallel, and its default port is fixed.
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, port: 0, metricsPort: 0, host: '127.0.0.1' }), {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
     });

@@ -62,7 +62,8 @@ describe('reset page in Chromium', { skip: missing }, () => {
   before(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     workspace = await freshWorkspace('sqlite');
-    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0 }), {
+    // No metrics listener: test files run in parallel, and its default port is fixed.
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0 }), {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
     });

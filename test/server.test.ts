@@ -40,7 +40,8 @@ async function adminToken(service: RunningService, password: string, ca?: string
 }
 
 function configFor(workspace: Workspace, overrides: Partial<Config> = {}): Config {
-  return defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, port: 0, logLevel: 'silent', ...overrides });
+  // No metrics listener: test files run in parallel, and its default port is fixed.
+  return defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, port: 0, metricsPort: 0, logLevel: 'silent', ...overrides });
 }
 
 const silent = createLogger('silent');

@@ -9,7 +9,9 @@ export const POSTGRES_ADMIN_URL = process.env.RBAC_TEST_POSTGRES_URL ?? 'postgre
 
 /** The reason PostgreSQL at `adminUrl` cannot be used, or false when it can. */
 export async function postgresUnreachable(adminUrl = POSTGRES_ADMIN_URL): Promise<string | false> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
+  // Patient: with test files running in parallel a busy server can take
+  // seconds to accept, and a refused connection fails at once anyway.
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 15_000 });
   try {
     await client.connect();
     await client.query('select 1');
