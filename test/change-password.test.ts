@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseOptions } from '@node-rs/argon2';
 import { newLoginToken, storeLoginToken } from '../src/auth/login-tokens.js';
+import { atOnce } from './kit/concurrency.js';
 import { describeEachDatabase } from './kit/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
 
@@ -126,7 +127,7 @@ describeEachDatabase('change own password', (target) => {
     const id = await service.createUser('change-concurrent');
     const token = await service.login('change-concurrent', USER_PASSWORD);
     const before = service.hasher.counts.verify;
-    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => change(token, `concurrent wrong ${i} passphrase`, NEW_PASSWORD)));
+    const responses = await atOnce(20, (i) => change(token, `concurrent wrong ${i} passphrase`, NEW_PASSWORD));
     assert.ok(responses.every((response) => [401, 403, 429].includes(response.statusCode)), 'all refused');
     assert.equal(service.hasher.counts.verify - before, LIMIT, 'never more checks than the setting');
     const row = await userRow(id);

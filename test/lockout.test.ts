@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resetAdminPassword } from '../src/users/admin-password.js';
+import { atOnce } from './kit/concurrency.js';
 import { describeEachDatabase } from './kit/databases.js';
 import { assertError } from './kit/errors.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
@@ -56,7 +57,7 @@ describeEachDatabase('lockout', (target) => {
   test(`50 concurrent wrong logins: exactly ${LIMIT} password checks, then revoked at ${LIMIT}`, async () => {
     const id = await service.createUser('lock-concurrent');
     const before = service.hasher.counts.verify;
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) => attempt('lock-concurrent', `concurrent wrong ${i}`)));
+    const responses = await atOnce(50, (i) => attempt('lock-concurrent', `concurrent wrong ${i}`));
     assert.ok(responses.every((response) => response.statusCode === 401 || response.statusCode === 429), 'all refused');
     assert.ok(responses.every((response) => ['user-unauthenticated', 'user-revoked', 'rate-limited'].includes((response.json() as { kind: string }).kind)));
     assert.equal(service.hasher.counts.verify - before, LIMIT, 'never more checks than the setting');
@@ -223,7 +224,7 @@ describeEachDatabase('lockout that lifts itself: failed-attempts-lockout-duratio
     const id = await service.createUser('lift-concurrently');
     await lockByFailures('lift-concurrently');
     await lockedAgo(id, HOUR_MS + 1_000);
-    const responses = await Promise.all(Array.from({ length: 6 }, () => attempt('lift-concurrently', USER_PASSWORD)));
+    const responses = await atOnce(6, () => attempt('lift-concurrently', USER_PASSWORD));
     assert.deepEqual(
       responses.map((response) => response.statusCode),
       Array<number>(6).fill(200),

@@ -11,6 +11,7 @@ import { openStore } from '../src/store/database.js';
 import { isUniqueViolation } from '../src/store/errors.js';
 import { migrateTo, migrateToLatest } from '../src/store/migrate.js';
 import { loginKey, loginSkeleton } from '../src/users/logins.js';
+import { atOnce } from './kit/concurrency.js';
 import { describeEachDatabase, freshWorkspace } from './kit/databases.js';
 import { assertError } from './kit/errors.js';
 import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
@@ -119,7 +120,7 @@ describeEachDatabase('look-alike logins', (target) => {
 
   test('concurrent creation of admin2 and аdmin2 (Cyrillic а) leaves exactly one, the other 409, never a 5xx', async () => {
     const candidates = ['admin2', '\u0430dmin2'];
-    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => postUser(candidates[i % 2] as string)));
+    const responses = await atOnce(8, (i) => postUser(candidates[i % 2] as string));
     const statuses = responses.map((response) => response.statusCode).sort();
     assert.deepEqual(statuses, [201, ...Array<number>(7).fill(409)], responses.map((response) => response.body).join('\n'));
     for (const response of responses.filter((candidate) => candidate.statusCode === 409)) assertError(response, 409, 'conflict');

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { atOnce } from './kit/concurrency.js';
 import { describeEachDatabase } from './kit/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
 
@@ -52,9 +53,7 @@ describeEachDatabase('two instances on one database', (target) => {
     const attempt = (service: TestService, password: string) =>
       service.request({ method: 'POST', url: '/rbac-api/v1/auth/token', payload: { login: 'shared-lockout', password } });
     const checksBefore = first.hasher.counts.verify + second.hasher.counts.verify;
-    const responses = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => attempt(i % 2 ? first : second, `wrong password ${i}`)),
-    );
+    const responses = await atOnce(12, (i) => attempt(i % 2 ? first : second, `wrong password ${i}`));
     assert.ok(responses.every((response) => response.statusCode === 401 || response.statusCode === 429));
     const checks = first.hasher.counts.verify + second.hasher.counts.verify - checksBefore;
     assert.equal(checks, LIMIT, 'exactly the limit of password checks across both instances');

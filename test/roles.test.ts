@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { atOnce } from './kit/concurrency.js';
 import { describeEachDatabase } from './kit/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
 import { assertError } from './kit/errors.js';
@@ -187,7 +188,7 @@ describeEachDatabase('roles and permission types', (target) => {
 
   test('concurrent creations of one role name: exactly one 201, the rest 409, never a 5xx', async () => {
     const count = await roleCount();
-    const responses = await Promise.all(Array.from({ length: 12 }, () => postRole({ display_name: 'Race role', permissions: [users('edit')] })));
+    const responses = await atOnce(12, () => postRole({ display_name: 'Race role', permissions: [users('edit')] }));
     const statuses = responses.map((response) => response.statusCode).sort();
     assert.deepEqual(statuses, [201, ...Array<number>(11).fill(409)], responses.map((response) => response.body).join('\n'));
     for (const response of responses.filter((candidate) => candidate.statusCode === 409)) assertError(response, 409, 'conflict');

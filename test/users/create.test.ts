@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
 import { USER_PASSWORD, type TestService } from '../kit/service.js';
@@ -99,10 +100,8 @@ describeEachDatabase('users', (target) => {
     test('concurrent creations of one login: exactly one 201, the rest 409, never a 5xx', async () => {
       const count = await userCount();
       const logins = ['race-login', 'RACE-LOGIN', 'Race-Login', 'rAcE-lOgIn'];
-      const responses = await Promise.all(
-        Array.from({ length: 12 }, (_, i) =>
-          service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: logins[i % logins.length], is_remote: true } }),
-        ),
+      const responses = await atOnce(12, (i) =>
+        service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: logins[i % logins.length], is_remote: true } }),
       );
       const statuses = responses.map((response) => response.statusCode).sort();
       assert.deepEqual(statuses, [201, ...Array<number>(11).fill(409)], responses.map((response) => response.body).join('\n'));
