@@ -12,7 +12,7 @@ import { hash } from '@node-rs/argon2';
 import { SignJWT, generateKeyPair } from 'jose';
 import { CURRENT_PARAMETERS } from '../src/passwords/hashing.js';
 import { type LoadResult, expectClean, load } from './lib/load.js';
-import { freePort, startChild } from './lib/processes.js';
+import { freePort, startChild } from '../test/kit/processes.js';
 
 const ARGON2ID = 2; // Algorithm.Argon2id, as in src/passwords/hashing.ts
 

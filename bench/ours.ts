@@ -8,14 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { callPort } from '../test/kit/api.js';
+import { mapLimit } from '../test/kit/concurrency.js';
+import { ADMIN_PASSWORD } from '../test/kit/passwords.js';
+import { createThrowawayDatabase, type ThrowawayDatabase } from '../test/kit/postgres.js';
+import { type Child, freePort, startChild } from '../test/kit/processes.js';
 import { type Connection, type LoadResult, expectClean, load, perConnection, startLoad } from './lib/load.js';
 import { type Rate, rawHashRate, rawSignRate } from './baselines.js';
 import { type CpuUse, cpuBetween, sampleCpu } from './lib/cpu.js';
-import { type Child, freePort, startChild } from './lib/processes.js';
 
 export const POSTGRES_ADMIN_URL = process.env.RBAC_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const ADMIN_PASSWORD = 'correct horse battery staple';
 // Two good passwords to alternate between, and the one resets set.
 export const PASSWORD_A = 'quiet river stone garden';
 export const PASSWORD_B = 'lantern harbor morning tide';
@@ -35,25 +37,11 @@ export interface Service {
 
 export async function startService(dialect: Dialect, extraArgs: string[] = []): Promise<Service> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rbac-bench-'));
-  let database: string | undefined;
-  let databaseUrl: string | undefined;
-  if (dialect === 'postgres') {
-    database = `rbac_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`create database ${database}`);
-    await admin.end();
-    const url = new URL(POSTGRES_ADMIN_URL);
-    url.pathname = `/${database}`;
-    databaseUrl = url.toString();
-  }
+  const database: ThrowawayDatabase | undefined = dialect === 'postgres' ? await createThrowawayDatabase('rbac_bench', POSTGRES_ADMIN_URL) : undefined;
+  const databaseUrl = database?.url;
   const dropDatabase = async () => {
     rmSync(dataDir, { recursive: true, force: true });
-    if (!database) return;
-    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${database} with (force)`);
-    await admin.end();
+    await database?.drop();
   };
   const port = await freePort();
   const metricsPort = await freePort();
@@ -98,12 +86,9 @@ export async function startService(dialect: Dialect, extraArgs: string[] = []): 
 // --- plain API calls for setting up users and tokens ---------------------------
 
 async function call(service: Service, method: string, url: string, options: { token?: string; body?: unknown } = {}) {
-  const response = await fetch(`${service.url}${url}`, {
-    method,
-    headers: { ...(options.token ? { 'x-authentication': options.token } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  return { status: response.status, text: await response.text() };
+  // Accepting anything, as fetch() does: a reset token then comes as plain text.
+  const reply = await callPort(service.url, { method, path: url, json: options.body, token: options.token, accept: '*/*', timeoutMs: 300_000 });
+  return { status: reply.status, text: reply.body };
 }
 
 async function expectStatus(service: Service, status: number, method: string, url: string, options: { token?: string; body?: unknown } = {}) {
@@ -125,21 +110,6 @@ async function createUser(service: Service, adminToken: string, loginName: strin
 
 async function issueResetToken(service: Service, adminToken: string, sid: string): Promise<string> {
   return expectStatus(service, 201, 'POST', `${V1}/users/${sid}/password/reset`, { token: adminToken });
-}
-
-/** Runs `work` over `items`, `limit` at a time, keeping the order of results. */
-export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index] as T, index);
-      }
-    }),
-  );
-  return results;
 }
 
 // --- the flows ----------------------------------------------------------------

@@ -14,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { bareRouteLoad, rawHashRate, rawSignRate } from './baselines.js';
-import { REPO_ROOT } from './lib/processes.js';
+import { REPO_ROOT } from '../test/kit/processes.js';
 import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
 import { runPeerFlows } from './peer/flows.js';
 import { renderReport, type Report } from './report.js';

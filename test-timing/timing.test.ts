@@ -6,9 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { signResetToken } from '../src/reset-tokens/reset-token.js';
-import { DATABASES } from '../test/helpers/databases.js';
-import { startTestService, type TestService } from '../test/helpers/service.js';
+import { signResetToken } from '../src/password-reset/reset-token.js';
+import { DATABASES } from '../test/kit/databases.js';
+import { startTestService, type TestService } from '../test/kit/service.js';
 
 const TRIES = 220;
 

@@ -1,38 +1,36 @@
-// The bootstrap admin (CONTRACT §1) with a generated password: it always
+// The bootstrap admin with a generated password: it always
 // meets the configured policy, however long the minimum length is set.
 
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
 import { createPasswordHasher } from '../src/passwords/hashing.js';
 import { checkPassword } from '../src/passwords/policy.js';
 import { openStore } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrate.js';
 import { ensureBootstrapAdmin } from '../src/users/bootstrap.js';
-import { DATABASES, freshWorkspace } from './helpers/databases.js';
+import { describeEachDatabase, freshWorkspace } from './kit/databases.js';
 
-for (const target of DATABASES) {
-  describe(`bootstrap admin [${target.dialect}]`, { skip: target.skip }, () => {
-    const cleanups: (() => Promise<void>)[] = [];
-    after(async () => {
-      for (const cleanup of cleanups.reverse()) await cleanup();
-    });
-
-    for (const minimumLength of [12, 40]) {
-      test(`with password-minimum-length ${minimumLength} the generated password meets the policy and is the admin's password`, async () => {
-        const workspace = await freshWorkspace(target.dialect);
-        const store = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl });
-        cleanups.push(workspace.cleanup, () => store.close());
-        await migrateToLatest(store);
-        const hasher = await createPasswordHasher();
-        const result = await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: minimumLength }, undefined);
-        assert.equal(result.created, true);
-        const password = result.generatedPassword as string;
-        assert.ok(password.length >= Math.max(24, minimumLength), `${password.length} characters`);
-        assert.deepEqual(checkPassword(password, { minimumLength, login: 'admin' }), []);
-        const row = await store.db.selectFrom('users').select('password_hash').where('login', '=', 'admin').executeTakeFirstOrThrow();
-        assert.ok(await hasher.verify(row.password_hash as string, password));
-        assert.deepEqual(await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: minimumLength }, undefined), { created: false }, 'only once');
-      });
-    }
+describeEachDatabase('bootstrap admin', (target) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
-}
+
+  for (const minimumLength of [12, 40]) {
+    test(`with password-minimum-length ${minimumLength} the generated password meets the policy and is the admin's password`, async () => {
+      const workspace = await freshWorkspace(target.dialect);
+      const store = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl });
+      cleanups.push(workspace.cleanup, () => store.close());
+      await migrateToLatest(store);
+      const hasher = await createPasswordHasher();
+      const result = await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: minimumLength }, undefined);
+      assert.equal(result.created, true);
+      const password = result.generatedPassword as string;
+      assert.ok(password.length >= Math.max(24, minimumLength), `${password.length} characters`);
+      assert.deepEqual(checkPassword(password, { minimumLength, login: 'admin' }), []);
+      const row = await store.db.selectFrom('users').select('password_hash').where('login', '=', 'admin').executeTakeFirstOrThrow();
+      assert.ok(await hasher.verify(row.password_hash as string, password));
+      assert.deepEqual(await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: minimumLength }, undefined), { created: false }, 'only once');
+    });
+  }
+});

@@ -1,4 +1,4 @@
-// CONTRACT §1 and §2: the settings, their defaults, where they come from
+// The settings (docs/operations.md, Configuration reference), their defaults, where they come from
 // (flags > RBAC_* environment > config file > defaults), JSON and YAML config
 // files with keys under `rbac`, and bad values that stop start-up with a
 // message naming the key. Pure unit tests: no database.
@@ -41,7 +41,7 @@ function assertConfigError(run: () => unknown, key: string, label = key): void {
   );
 }
 
-describe('configuration defaults (CONTRACT §2)', () => {
+describe('configuration defaults', () => {
   test('with no flags, no RBAC_* variables and no file, every setting has its documented default', () => {
     const config = loadConfig({ env: {} });
     assert.equal(config.failedAttemptsLockout, 10);

@@ -1,4 +1,4 @@
-// No client input gets a 5xx (CONTRACT §7): property-based requests against
+// No client input gets a 5xx: property-based requests against
 // every JSON route (bodies, headers, path parameters), and hand-made raw
 // socket cases against a real listening service.
 
@@ -10,8 +10,8 @@ import { defaultConfig } from '../src/config/config.js';
 import { ERROR_STATUS } from '../src/errors.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './helpers/databases.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+import { freshWorkspace, type Workspace } from './kit/databases.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from './kit/service.js';
 
 const RUNS = 1200;
 
@@ -147,7 +147,8 @@ describe('raw-socket requests to a listening service', () => {
   let port: number;
   before(async () => {
     workspace = await freshWorkspace('sqlite');
-    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0 }), {
+    // No metrics listener: test files run in parallel, and its default port is fixed.
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0 }), {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
     });

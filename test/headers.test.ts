@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { defaultConfig } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './helpers/databases.js';
-import { ADMIN_PASSWORD } from './helpers/service.js';
+import { freshWorkspace, type Workspace } from './kit/databases.js';
+import { ADMIN_PASSWORD } from './kit/service.js';
 import { readFileSync } from 'node:fs';
 
 interface Answer {
@@ -40,7 +40,8 @@ describe('security headers over HTTPS', () => {
 
   before(async () => {
     workspace = await freshWorkspace('sqlite');
-    service = await startService(defaultConfig({ dataDir: workspace.dataDir, port: 0, host: '127.0.0.1' }), {
+    // No metrics listener: test files run in parallel, and its default port is fixed.
+    service = await startService(defaultConfig({ dataDir: workspace.dataDir, port: 0, metricsPort: 0, host: '127.0.0.1' }), {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
     });

@@ -5,29 +5,17 @@
 // tokens unusable; the only signing key cannot be retired.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
 import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { drawKeyPair } from '../src/password-reset/signing-keys.js';
-import { DATABASES } from './helpers/databases.js';
-import { startTestService, type TestService } from './helpers/service.js';
+import { describeEachDatabase } from './kit/databases.js';
+import { runCli, type CliResult } from './kit/processes.js';
+import { startTestService, type TestService } from './kit/service.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-function rbac(service: TestService, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('RBAC_')) env[name] = value;
+/** `rbac <args>` against the service's store. */
+function rbac(service: TestService, args: string[]): Promise<CliResult> {
   const where = ['--data-dir', service.config.dataDir, ...(service.config.databaseUrl ? ['--database-url', service.config.databaseUrl] : [])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, ...where], { cwd: REPO_ROOT, env, timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli([...args, ...where]);
 }
 
 interface ListedKey {
@@ -36,71 +24,69 @@ interface ListedKey {
   signs: boolean;
 }
 
-for (const target of DATABASES) {
-  describe(`rbac keys [${target.dialect}]`, { skip: target.skip }, () => {
-    let service: TestService;
-    before(async () => {
-      service = await startTestService(target.dialect);
-    });
-    after(() => service?.close());
-
-    const issue = async (userId: string) => {
-      const response = await service.request({ method: 'POST', url: `/rbac-api/v1/users/${userId}/password/reset`, token: await service.adminToken() });
-      assert.equal(response.statusCode, 201, response.body);
-      return response.body;
-    };
-    const usable = async (resetToken: string) =>
-      (await service.request({ method: 'POST', url: '/rbac-api/v1/command/validate-password', payload: { password: 'x', reset_token: resetToken } })).statusCode === 200;
-
-    test('rotate, then retire the old key: old tokens work until the retirement, new ones are signed by the new key', async () => {
-      const first = await service.createUser('keys-first');
-      const second = await service.createUser('keys-second');
-      const oldToken = await issue(first);
-      const oldKid = decodeProtectedHeader(oldToken).kid;
-
-      const rotated = await rbac(service, ['keys', 'rotate']);
-      assert.equal(rotated.code, 0, rotated.stderr);
-      const newKid = rotated.stdout.trim();
-      assert.ok(newKid && newKid !== oldKid, 'a new key id is printed');
-
-      const listed = await rbac(service, ['keys', 'list', '--json']);
-      assert.equal(listed.code, 0, listed.stderr);
-      const keys = JSON.parse(listed.stdout) as ListedKey[];
-      assert.deepEqual(
-        keys.map((key) => [key.kid, key.signs, key.retired]),
-        [
-          [newKid, true, null],
-          [oldKid, false, null],
-        ],
-      );
-
-      const newToken = await issue(second);
-      assert.equal(decodeProtectedHeader(newToken).kid, newKid, 'the running service signs with the new key at once');
-      assert.ok(await usable(oldToken), 'a token signed by the old key still works after the rotation');
-
-      const retired = await rbac(service, ['keys', 'retire', oldKid as string]);
-      assert.equal(retired.code, 0, retired.stderr);
-      assert.match(retired.stderr, /1 unused reset token/);
-      assert.ok(!(await usable(oldToken)), "the retired key's unused token is refused");
-      assert.ok(await usable(newToken), "the new key's token still works");
-
-      const again = JSON.parse((await rbac(service, ['keys', 'list', '--json'])).stdout) as ListedKey[];
-      assert.ok(again.find((key) => key.kid === oldKid)?.retired, 'listed as retired');
-    });
-
-    test('the only signing key cannot be retired, and an unknown kid is an error', async () => {
-      const keys = JSON.parse((await rbac(service, ['keys', 'list', '--json'])).stdout) as ListedKey[];
-      const signing = keys.filter((key) => key.retired === null);
-      assert.equal(signing.length, 1);
-      const refused = await rbac(service, ['keys', 'retire', signing[0]?.kid as string]);
-      assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /only key that signs/);
-      const unknown = await rbac(service, ['keys', 'retire', 'no-such-kid']);
-      assert.equal(unknown.code, 1);
-      assert.match(unknown.stderr, /no signing key/);
-    });
+describeEachDatabase('rbac keys', (target) => {
+  let service: TestService;
+  before(async () => {
+    service = await startTestService(target.dialect);
   });
-}
+  after(() => service?.close());
+
+  const issue = async (userId: string) => {
+    const response = await service.request({ method: 'POST', url: `/rbac-api/v1/users/${userId}/password/reset`, token: await service.adminToken() });
+    assert.equal(response.statusCode, 201, response.body);
+    return response.body;
+  };
+  const usable = async (resetToken: string) =>
+    (await service.request({ method: 'POST', url: '/rbac-api/v1/command/validate-password', payload: { password: 'x', reset_token: resetToken } })).statusCode === 200;
+
+  test('rotate, then retire the old key: old tokens work until the retirement, new ones are signed by the new key', async () => {
+    const first = await service.createUser('keys-first');
+    const second = await service.createUser('keys-second');
+    const oldToken = await issue(first);
+    const oldKid = decodeProtectedHeader(oldToken).kid;
+
+    const rotated = await rbac(service, ['keys', 'rotate']);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const newKid = rotated.stdout.trim();
+    assert.ok(newKid && newKid !== oldKid, 'a new key id is printed');
+
+    const listed = await rbac(service, ['keys', 'list', '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const keys = JSON.parse(listed.stdout) as ListedKey[];
+    assert.deepEqual(
+      keys.map((key) => [key.kid, key.signs, key.retired]),
+      [
+        [newKid, true, null],
+        [oldKid, false, null],
+      ],
+    );
+
+    const newToken = await issue(second);
+    assert.equal(decodeProtectedHeader(newToken).kid, newKid, 'the running service signs with the new key at once');
+    assert.ok(await usable(oldToken), 'a token signed by the old key still works after the rotation');
+
+    const retired = await rbac(service, ['keys', 'retire', oldKid as string]);
+    assert.equal(retired.code, 0, retired.stderr);
+    assert.match(retired.stderr, /1 unused reset token/);
+    assert.ok(!(await usable(oldToken)), "the retired key's unused token is refused");
+    assert.ok(await usable(newToken), "the new key's token still works");
+
+    const again = JSON.parse((await rbac(service, ['keys', 'list', '--json'])).stdout) as ListedKey[];
+    assert.ok(again.find((key) => key.kid === oldKid)?.retired, 'listed as retired');
+  });
+
+  test('the only signing key cannot be retired, and an unknown kid is an error', async () => {
+    const keys = JSON.parse((await rbac(service, ['keys', 'list', '--json'])).stdout) as ListedKey[];
+    const signing = keys.filter((key) => key.retired === null);
+    assert.equal(signing.length, 1);
+    const refused = await rbac(service, ['keys', 'retire', signing[0]?.kid as string]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /only key that signs/);
+    const unknown = await rbac(service, ['keys', 'retire', 'no-such-kid']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no signing key/);
+  });
+});
 
 test('a key id never starts with "-" (it would read as an option in `rbac keys retire <kid>`): such a key pair is drawn again', async () => {
   // EC pairs are quick to make; which algorithm does not matter to the kid rule.

@@ -12,9 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { defaultConfig, loadConfig, type Config } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService } from '../src/server.js';
-import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
-import { freePort } from './helpers/process.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
+import { describeEachDatabase, freshWorkspace, type Workspace } from './kit/databases.js';
+import { freePort } from './kit/processes.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
 
 async function configFor(workspace: Workspace, overrides: Partial<Config> = {}): Promise<Config> {
   return defaultConfig({
@@ -81,113 +81,111 @@ async function loginToken(service: RunningService, login: string, password: stri
   return (JSON.parse(response.body) as { token: string }).token;
 }
 
-for (const target of DATABASES) {
-  describe(`metrics [${target.dialect}]`, { skip: target.skip }, () => {
-    let workspace: Workspace;
-    let service: RunningService;
+describeEachDatabase('metrics', (target) => {
+  let workspace: Workspace;
+  let service: RunningService;
 
-    before(async () => {
-      workspace = await freshWorkspace(target.dialect);
-      service = await startService(await configFor(workspace), { logger: silent, adminPassword: ADMIN_PASSWORD });
-    });
-    after(async () => {
-      await service?.close();
-      await workspace?.cleanup();
-    });
-
-    test('logins, a lockout and a reset token issued, used and rejected move their counters; labels carry no token or id', async () => {
-      assert.match(service.metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'bound to loopback by default');
-      const before = (await scrape(service)).samples;
-
-      const admin = await loginToken(service, 'admin', ADMIN_PASSWORD);
-      const created = await api(service, 'POST', '/rbac-api/v1/users', {
-        token: admin,
-        json: { login: 'metrics-user', email: 'm@example.com', display_name: 'M', password: USER_PASSWORD },
-      });
-      assert.equal(created.status, 201, created.body);
-      const userId = (JSON.parse(created.body) as { id: string }).id;
-      await loginToken(service, 'metrics-user', USER_PASSWORD);
-
-      // Three wrong passwords: three failed logins, the third locks the account (failed-attempts-lockout 3).
-      for (let attempt = 0; attempt < 3; attempt++) {
-        assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/token', { json: { login: 'metrics-user', password: 'wrong password' } })).status, 401);
-      }
-      assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/token', { json: { login: 'metrics-user', password: USER_PASSWORD } })).status, 401, 'locked');
-      // An unknown login fails too, with its own reason.
-      assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/token', { json: { login: 'nobody-here', password: 'wrong password' } })).status, 401);
-
-      // A reset token: issued, rejected (forged, then spent), used.
-      const issued = await api(service, 'POST', `/rbac-api/v1/users/${userId}/password/reset`, { token: admin, accept: 'text/plain' });
-      assert.equal(issued.status, 201, issued.body);
-      const resetToken = issued.body;
-      assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/reset', { json: { token: `${resetToken}x`, password: 'lantern harbor morning tide' } })).status, 403);
-      assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/reset', { json: { token: resetToken, password: 'lantern harbor morning tide' } })).status, 200);
-      assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/reset', { json: { token: resetToken, password: 'quiet river stone garden' } })).status, 403);
-
-      // Tokens and ids in URLs must not become labels.
-      assert.equal((await api(service, 'GET', `/rbac-api/v1/users/current?token=${encodeURIComponent(admin)}`)).status, 200);
-      assert.equal((await api(service, 'GET', `/rbac-api/v1/users/${userId}`, { token: admin })).status, 200);
-      assert.equal((await api(service, 'GET', `/auth/reset?token=${encodeURIComponent(resetToken)}`, { accept: 'text/html' })).status, 200);
-      assert.equal((await api(service, 'GET', `/no/such/${admin}`)).status, 404);
-
-      const { text, samples, contentType } = await scrape(service);
-      assert.match(contentType, /^text\/plain; version=0\.0\.4/);
-      const moved = (name: string, labels: Record<string, string> = {}) => total(samples, name, labels) - total(before, name, labels);
-
-      assert.equal(moved('rbac_logins_failed_total', { purpose: 'login', reason: 'wrong-password' }), 3);
-      assert.equal(moved('rbac_logins_failed_total', { purpose: 'login', reason: 'unknown-login' }), 1);
-      assert.equal(moved('rbac_accounts_locked_total'), 1);
-      assert.equal(moved('rbac_reset_tokens_issued_total'), 1);
-      assert.equal(moved('rbac_reset_tokens_used_total'), 1);
-      assert.equal(moved('rbac_reset_tokens_rejected_total'), 2);
-      assert.equal(moved('rbac_reset_tokens_rejected_total', { reason: 'bad-signature-or-expired' }), 1);
-      assert.equal(moved('rbac_security_events_total', { type: 'login-failed' }), 4);
-      assert.equal(moved('rbac_security_events_total', { type: 'user-created' }), 1);
-
-      const login = { method: 'POST', route: '/rbac-api/v1/auth/token' };
-      assert.equal(moved('rbac_http_requests_total', { ...login, status_code: '200' }), 2);
-      assert.equal(moved('rbac_http_requests_total', { ...login, status_code: '401' }), 5);
-      assert.equal(moved('rbac_http_request_duration_seconds_count', { ...login, status_code: '401' }), 5);
-      assert.ok(moved('rbac_http_request_duration_seconds_sum', { ...login, status_code: '200' }) > 0, 'latency is recorded');
-      assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: '/rbac-api/v1/users/:sid', status_code: '200' }), 1);
-      assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: '/rbac-api/v1/users/current', status_code: '200' }), 1);
-      assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: '/auth/reset', status_code: '200' }), 1);
-      assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' }), 1);
-
-      // argon2id: logins verify (the unknown login spends a dummy check), the reset and user creation hash.
-      assert.ok(moved('rbac_password_hash_duration_seconds_count', { operation: 'verify' }) >= 5);
-      assert.equal(moved('rbac_password_hash_duration_seconds_count', { operation: 'verify-dummy' }), 1);
-      assert.ok(moved('rbac_password_hash_duration_seconds_count', { operation: 'hash' }) >= 2);
-      assert.ok(moved('rbac_password_hash_duration_seconds_sum', { operation: 'verify' }) > 0);
-
-      for (const secret of [admin, resetToken, userId, ADMIN_PASSWORD, USER_PASSWORD]) {
-        assert.ok(!text.includes(secret), 'no token, password or user id anywhere in the metrics');
-      }
-      const routes = new Set(samples.filter((sample) => sample.name === 'rbac_http_requests_total').map((sample) => sample.labels.route));
-      for (const route of routes) {
-        assert.ok(route === 'unmatched' || (route?.startsWith('/') && !route.includes('?')), `route label ${route} is a pattern`);
-        assert.doesNotMatch(route ?? '', /[0-9a-f]{8}-[0-9a-f]{4}-/, 'no id in a route label');
-      }
-
-      const pool = total(samples, 'rbac_db_pool_connections');
-      if (target.dialect === 'postgres') {
-        assert.ok(pool >= 1, 'the pool gauge reads the pg pool');
-        assert.ok(samples.some((sample) => sample.name === 'rbac_db_pool_waiting_requests'));
-        assert.ok(samples.some((sample) => sample.name === 'rbac_db_pool_idle_connections'));
-      } else {
-        assert.ok(!samples.some((sample) => sample.name.startsWith('rbac_db_pool_')), 'SQLite has no pool');
-      }
-      assert.ok(samples.some((sample) => sample.name === 'process_cpu_user_seconds_total'), 'process metrics are there too');
-    });
-
-    test('/metrics is not served on the API port, and the listener serves nothing else', async () => {
-      assert.equal((await api(service, 'GET', '/metrics')).status, 404);
-      const other = await fetch((service.metricsUrl ?? '').replace(/\/metrics$/, '/rbac-api/v1/users'));
-      assert.equal(other.status, 404);
-      await other.text();
-    });
+  before(async () => {
+    workspace = await freshWorkspace(target.dialect);
+    service = await startService(await configFor(workspace), { logger: silent, adminPassword: ADMIN_PASSWORD });
   });
-}
+  after(async () => {
+    await service?.close();
+    await workspace?.cleanup();
+  });
+
+  test('logins, a lockout and a reset token issued, used and rejected move their counters; labels carry no token or id', async () => {
+    assert.match(service.metricsUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, 'bound to loopback by default');
+    const before = (await scrape(service)).samples;
+
+    const admin = await loginToken(service, 'admin', ADMIN_PASSWORD);
+    const created = await api(service, 'POST', '/rbac-api/v1/users', {
+      token: admin,
+      json: { login: 'metrics-user', email: 'm@example.com', display_name: 'M', password: USER_PASSWORD },
+    });
+    assert.equal(created.status, 201, created.body);
+    const userId = (JSON.parse(created.body) as { id: string }).id;
+    await loginToken(service, 'metrics-user', USER_PASSWORD);
+
+    // Three wrong passwords: three failed logins, the third locks the account (failed-attempts-lockout 3).
+    for (let attempt = 0; attempt < 3; attempt++) {
+      assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/token', { json: { login: 'metrics-user', password: 'wrong password' } })).status, 401);
+    }
+    assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/token', { json: { login: 'metrics-user', password: USER_PASSWORD } })).status, 401, 'locked');
+    // An unknown login fails too, with its own reason.
+    assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/token', { json: { login: 'nobody-here', password: 'wrong password' } })).status, 401);
+
+    // A reset token: issued, rejected (forged, then spent), used.
+    const issued = await api(service, 'POST', `/rbac-api/v1/users/${userId}/password/reset`, { token: admin, accept: 'text/plain' });
+    assert.equal(issued.status, 201, issued.body);
+    const resetToken = issued.body;
+    assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/reset', { json: { token: `${resetToken}x`, password: 'lantern harbor morning tide' } })).status, 403);
+    assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/reset', { json: { token: resetToken, password: 'lantern harbor morning tide' } })).status, 200);
+    assert.equal((await api(service, 'POST', '/rbac-api/v1/auth/reset', { json: { token: resetToken, password: 'quiet river stone garden' } })).status, 403);
+
+    // Tokens and ids in URLs must not become labels.
+    assert.equal((await api(service, 'GET', `/rbac-api/v1/users/current?token=${encodeURIComponent(admin)}`)).status, 200);
+    assert.equal((await api(service, 'GET', `/rbac-api/v1/users/${userId}`, { token: admin })).status, 200);
+    assert.equal((await api(service, 'GET', `/auth/reset?token=${encodeURIComponent(resetToken)}`, { accept: 'text/html' })).status, 200);
+    assert.equal((await api(service, 'GET', `/no/such/${admin}`)).status, 404);
+
+    const { text, samples, contentType } = await scrape(service);
+    assert.match(contentType, /^text\/plain; version=0\.0\.4/);
+    const moved = (name: string, labels: Record<string, string> = {}) => total(samples, name, labels) - total(before, name, labels);
+
+    assert.equal(moved('rbac_logins_failed_total', { purpose: 'login', reason: 'wrong-password' }), 3);
+    assert.equal(moved('rbac_logins_failed_total', { purpose: 'login', reason: 'unknown-login' }), 1);
+    assert.equal(moved('rbac_accounts_locked_total'), 1);
+    assert.equal(moved('rbac_reset_tokens_issued_total'), 1);
+    assert.equal(moved('rbac_reset_tokens_used_total'), 1);
+    assert.equal(moved('rbac_reset_tokens_rejected_total'), 2);
+    assert.equal(moved('rbac_reset_tokens_rejected_total', { reason: 'bad-signature-or-expired' }), 1);
+    assert.equal(moved('rbac_security_events_total', { type: 'login-failed' }), 4);
+    assert.equal(moved('rbac_security_events_total', { type: 'user-created' }), 1);
+
+    const login = { method: 'POST', route: '/rbac-api/v1/auth/token' };
+    assert.equal(moved('rbac_http_requests_total', { ...login, status_code: '200' }), 2);
+    assert.equal(moved('rbac_http_requests_total', { ...login, status_code: '401' }), 5);
+    assert.equal(moved('rbac_http_request_duration_seconds_count', { ...login, status_code: '401' }), 5);
+    assert.ok(moved('rbac_http_request_duration_seconds_sum', { ...login, status_code: '200' }) > 0, 'latency is recorded');
+    assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: '/rbac-api/v1/users/:sid', status_code: '200' }), 1);
+    assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: '/rbac-api/v1/users/current', status_code: '200' }), 1);
+    assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: '/auth/reset', status_code: '200' }), 1);
+    assert.equal(moved('rbac_http_requests_total', { method: 'GET', route: 'unmatched', status_code: '404' }), 1);
+
+    // argon2id: logins verify (the unknown login spends a dummy check), the reset and user creation hash.
+    assert.ok(moved('rbac_password_hash_duration_seconds_count', { operation: 'verify' }) >= 5);
+    assert.equal(moved('rbac_password_hash_duration_seconds_count', { operation: 'verify-dummy' }), 1);
+    assert.ok(moved('rbac_password_hash_duration_seconds_count', { operation: 'hash' }) >= 2);
+    assert.ok(moved('rbac_password_hash_duration_seconds_sum', { operation: 'verify' }) > 0);
+
+    for (const secret of [admin, resetToken, userId, ADMIN_PASSWORD, USER_PASSWORD]) {
+      assert.ok(!text.includes(secret), 'no token, password or user id anywhere in the metrics');
+    }
+    const routes = new Set(samples.filter((sample) => sample.name === 'rbac_http_requests_total').map((sample) => sample.labels.route));
+    for (const route of routes) {
+      assert.ok(route === 'unmatched' || (route?.startsWith('/') && !route.includes('?')), `route label ${route} is a pattern`);
+      assert.doesNotMatch(route ?? '', /[0-9a-f]{8}-[0-9a-f]{4}-/, 'no id in a route label');
+    }
+
+    const pool = total(samples, 'rbac_db_pool_connections');
+    if (target.dialect === 'postgres') {
+      assert.ok(pool >= 1, 'the pool gauge reads the pg pool');
+      assert.ok(samples.some((sample) => sample.name === 'rbac_db_pool_waiting_requests'));
+      assert.ok(samples.some((sample) => sample.name === 'rbac_db_pool_idle_connections'));
+    } else {
+      assert.ok(!samples.some((sample) => sample.name.startsWith('rbac_db_pool_')), 'SQLite has no pool');
+    }
+    assert.ok(samples.some((sample) => sample.name === 'process_cpu_user_seconds_total'), 'process metrics are there too');
+  });
+
+  test('/metrics is not served on the API port, and the listener serves nothing else', async () => {
+    assert.equal((await api(service, 'GET', '/metrics')).status, 404);
+    const other = await fetch((service.metricsUrl ?? '').replace(/\/metrics$/, '/rbac-api/v1/users'));
+    assert.equal(other.status, 404);
+    await other.text();
+  });
+});
 
 describe('metrics per service', () => {
   test('two services in one process count separately; close() stops the listener; metrics-port 0 runs none', async () => {

@@ -1,8 +1,8 @@
-// CONTRACT §6, pure unit tests: the password policy (length in code points
-// after NFKC, at most 1024, not containing the login, not a common password,
-// no composition rules) and the storage (argon2id, memory ≥ 19 MiB,
-// iterations ≥ 2, salted, off the event loop, weaker hashes flagged for
-// upgrade).
+// Pure unit tests: the password policy (docs/password-flows.md, The policy:
+// length in code points after NFKC, at most 1024, not containing the login,
+// not a common password, no composition rules) and the storage (argon2id,
+// memory ≥ 19 MiB, iterations ≥ 2, salted, off the event loop, weaker hashes
+// flagged for upgrade).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { DATABASES, freshWorkspace, type Workspace } from './helpers/databases.js';
-import { callApi as call, spawnService, type ServiceProcess } from './helpers/process.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
+import { atOnce } from './kit/concurrency.js';
+import { POSTGRES, freshWorkspace, type Workspace } from './kit/databases.js';
+import { callApi as call } from './kit/api.js';
+import { spawnService, type ServiceProcess } from './kit/processes.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
 
-const postgres = DATABASES.find((target) => target.dialect === 'postgres');
 
-describe('two service processes on one PostgreSQL database', { skip: postgres?.skip ?? 'no PostgreSQL' }, () => {
+describe('two service processes on one PostgreSQL database', { skip: POSTGRES.skip }, () => {
   let workspace: Workspace;
   let first: ServiceProcess;
   let second: ServiceProcess;
@@ -38,9 +39,7 @@ describe('two service processes on one PostgreSQL database', { skip: postgres?.s
   test('100 concurrent resets with one token across both processes: exactly one succeeds', async () => {
     const id = await createUser('proc-reset');
     const token = (await call(second.url, 'POST', `/users/${id}/password/reset`, undefined, admin)).text;
-    const responses = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => call(i % 2 ? first.url : second.url, 'POST', '/auth/reset', { token, password: `process passphrase ${i}` })),
-    );
+    const responses = await atOnce(100, (i) => call(i % 2 ? first.url : second.url, 'POST', '/auth/reset', { token, password: `process passphrase ${i}` }));
     const statuses = responses.map((response) => response.status);
     assert.equal(statuses.filter((status) => status === 200).length, 1, statuses.join(','));
     assert.equal(statuses.filter((status) => status === 403).length, 99);
@@ -50,9 +49,7 @@ describe('two service processes on one PostgreSQL database', { skip: postgres?.s
 
   test('50 concurrent wrong logins across both processes with lockout 10: revoked at exactly 10', async () => {
     const id = await createUser('proc-lockout');
-    const responses = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => call(i % 2 ? first.url : second.url, 'POST', '/auth/token', { login: 'proc-lockout', password: `wrong ${i}` })),
-    );
+    const responses = await atOnce(50, (i) => call(i % 2 ? first.url : second.url, 'POST', '/auth/token', { login: 'proc-lockout', password: `wrong ${i}` }));
     assert.ok(responses.every((response) => [401, 429].includes(response.status)), responses.map((response) => response.status).join(','));
     const client = new pg.Client({ connectionString: workspace.databaseUrl });
     await client.connect();
@@ -126,7 +123,7 @@ describe('two service processes on one PostgreSQL database', { skip: postgres?.s
         ['a', 'b'].map(async (name) => (JSON.parse((await call(first.url, 'POST', '/roles', { display_name: `same roles ${name}`, permissions: [] }, admin)).text) as { id: number }).id),
       )
     ).sort((a, b) => a - b);
-    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => call(i % 2 ? first.url : second.url, 'PUT', `/users/${id}`, { role_ids: roles }, admin)));
+    const responses = await atOnce(20, (i) => call(i % 2 ? first.url : second.url, 'PUT', `/users/${id}`, { role_ids: roles }, admin));
     assert.deepEqual(
       responses.map((response) => response.status),
       responses.map(() => 200),

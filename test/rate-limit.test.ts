@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addressGroup } from '../src/http/address-group.js';
-import { DATABASES } from './helpers/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+import { describeEachDatabase } from './kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
 
 function assertLimited(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) {
   assert.equal(response.statusCode, 429);
@@ -97,48 +97,46 @@ describe('rate limits', () => {
   });
 });
 
-for (const target of DATABASES) {
-  describe(`rate limits on PUT /users/current/password [${target.dialect}]`, { skip: target.skip }, () => {
-    let service: TestService;
-    const tokens: string[] = [];
-    before(async () => {
-      service = await startTestService(target.dialect, { rateLimitPerAddress: 5, rateLimitPerAccount: 3 });
-      for (const name of ['change-a', 'change-b', 'change-c', 'change-d']) {
-        await service.createUser(name);
-        tokens.push(await service.login(name, USER_PASSWORD));
-      }
-    });
-    after(() => service?.close());
-
-    // A wrong current password: each attempt costs a hash.
-    const change = (token: string, remoteAddress: string) =>
-      service.request({
-        method: 'PUT',
-        url: '/rbac-api/v1/users/current/password',
-        token,
-        payload: { current_password: 'not the current password', password: 'a brand new long passphrase' },
-        remoteAddress,
-      });
-
-    test('per account: the fourth change attempt by one user in a minute is refused, from any address', async () => {
-      const [a, b] = tokens as [string, string];
-      for (let i = 0; i < 3; i++) assert.equal((await change(a, `10.8.0.${i}`)).statusCode, 403);
-      const before = { ...service.hasher.counts };
-      assertLimited(await change(a, '10.8.0.9'));
-      assert.deepEqual(service.hasher.counts, before, 'a refused request computes no hash');
-      assert.equal((await change(b, '10.8.0.10')).statusCode, 403, 'another user is not affected');
-    });
-
-    test('per address: the sixth change attempt in a minute from one address is refused, whoever sends it', async () => {
-      const [, b, c, d] = tokens as [string, string, string, string];
-      for (let i = 0; i < 2; i++) assert.equal((await change(c, `2001:db8:9:1::${i + 1}`)).statusCode, 403);
-      for (let i = 0; i < 3; i++) assert.equal((await change(d, `2001:db8:9:1:${i}::1`)).statusCode, 403);
-      // b has spent one of its three attempts: only the address (one /64) refuses it.
-      assertLimited(await change(b, '2001:db8:9:1::99'));
-      assert.equal((await change(b, '2001:db8:9:2::1')).statusCode, 403, 'from another /64 the same user goes on');
-      // Counted before authentication, like the other secret-checking routes.
-      const unauthenticated = { method: 'PUT' as const, url: '/rbac-api/v1/users/current/password', token: 'junk-token-value-0123456789', payload: {} };
-      assertLimited(await service.request({ ...unauthenticated, remoteAddress: '2001:db8:9:1::100' }));
-    });
+describeEachDatabase('rate limits on PUT /users/current/password', (target) => {
+  let service: TestService;
+  const tokens: string[] = [];
+  before(async () => {
+    service = await startTestService(target.dialect, { rateLimitPerAddress: 5, rateLimitPerAccount: 3 });
+    for (const name of ['change-a', 'change-b', 'change-c', 'change-d']) {
+      await service.createUser(name);
+      tokens.push(await service.login(name, USER_PASSWORD));
+    }
   });
-}
+  after(() => service?.close());
+
+  // A wrong current password: each attempt costs a hash.
+  const change = (token: string, remoteAddress: string) =>
+    service.request({
+      method: 'PUT',
+      url: '/rbac-api/v1/users/current/password',
+      token,
+      payload: { current_password: 'not the current password', password: 'a brand new long passphrase' },
+      remoteAddress,
+    });
+
+  test('per account: the fourth change attempt by one user in a minute is refused, from any address', async () => {
+    const [a, b] = tokens as [string, string];
+    for (let i = 0; i < 3; i++) assert.equal((await change(a, `10.8.0.${i}`)).statusCode, 403);
+    const before = { ...service.hasher.counts };
+    assertLimited(await change(a, '10.8.0.9'));
+    assert.deepEqual(service.hasher.counts, before, 'a refused request computes no hash');
+    assert.equal((await change(b, '10.8.0.10')).statusCode, 403, 'another user is not affected');
+  });
+
+  test('per address: the sixth change attempt in a minute from one address is refused, whoever sends it', async () => {
+    const [, b, c, d] = tokens as [string, string, string, string];
+    for (let i = 0; i < 2; i++) assert.equal((await change(c, `2001:db8:9:1::${i + 1}`)).statusCode, 403);
+    for (let i = 0; i < 3; i++) assert.equal((await change(d, `2001:db8:9:1:${i}::1`)).statusCode, 403);
+    // b has spent one of its three attempts: only the address (one /64) refuses it.
+    assertLimited(await change(b, '2001:db8:9:1::99'));
+    assert.equal((await change(b, '2001:db8:9:2::1')).statusCode, 403, 'from another /64 the same user goes on');
+    // Counted before authentication, like the other secret-checking routes.
+    const unauthenticated = { method: 'PUT' as const, url: '/rbac-api/v1/users/current/password', token: 'junk-token-value-0123456789', payload: {} };
+    assertLimited(await service.request({ ...unauthenticated, remoteAddress: '2001:db8:9:1::100' }));
+  });
+});

@@ -1,4 +1,4 @@
-// CONTRACT §1: starting the real service. HTTPS by default with a self-signed
+// Starting the real service (docs/operations.md). HTTPS by default with a self-signed
 // certificate created once under <data-dir>/tls and reused; readiness at
 // /status/v1/simple; the bootstrap `admin` (RBAC_ADMIN_PASSWORD or a generated
 // password announced once); plain HTTP only when asked, bound to loopback;
@@ -6,24 +6,20 @@
 // talks to it over node:https / node:http, for SQLite and PostgreSQL.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { defaultConfig, type Config } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService, type StartOptions } from '../src/server.js';
-import { DATABASES, freshWorkspace, type DialectName, type Workspace } from './helpers/databases.js';
-import { callPort, type CallOptions, type Reply } from './helpers/http.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './helpers/service.js';
-
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { POSTGRES, describeEachDatabase, freshWorkspace, withWorkspace, type Workspace } from './kit/databases.js';
+import { runCli } from './kit/processes.js';
+import { callPort, type CallOptions, type Reply } from './kit/api.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
 
 /** One request to a running service: HTTPS trusting only `ca` (checked against the name localhost), or plain HTTP. */
 function call(service: RunningService, options: Omit<CallOptions, 'ca'>, ca?: string): Promise<Reply> {
@@ -44,7 +40,8 @@ async function adminToken(service: RunningService, password: string, ca?: string
 }
 
 function configFor(workspace: Workspace, overrides: Partial<Config> = {}): Config {
-  return defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, port: 0, logLevel: 'silent', ...overrides });
+  // No metrics listener: test files run in parallel, and its default port is fixed.
+  return defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, port: 0, metricsPort: 0, logLevel: 'silent', ...overrides });
 }
 
 const silent = createLogger('silent');
@@ -59,33 +56,6 @@ async function withService<T>(config: Config, options: StartOptions, body: (serv
   }
 }
 
-/** Drops a PostgreSQL workspace's schema, so the per-process test database stays small. Harmless on SQLite. */
-async function dropSchema(workspace: Workspace): Promise<void> {
-  if (!workspace.databaseUrl) return;
-  const url = new URL(workspace.databaseUrl);
-  const schema = /search_path=(\w+)/.exec(url.searchParams.get('options') ?? '')?.[1];
-  if (!schema) return;
-  url.searchParams.delete('options');
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists ${schema} cascade`);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh workspace for one test, always cleaned up (data dir and, on PostgreSQL, its schema). */
-async function inWorkspace(dialect: DialectName, body: (workspace: Workspace) => Promise<void>): Promise<void> {
-  const workspace = await freshWorkspace(dialect);
-  try {
-    await body(workspace);
-  } finally {
-    await workspace.cleanup();
-    await dropSchema(workspace);
-  }
-}
-
 /** The password line of the one-time announcement. */
 function passwordIn(message: string): string {
   const match = /^\s+([A-Za-z0-9_-]{16,})\s*$/m.exec(message);
@@ -97,246 +67,243 @@ function failOnAnnounce(message: string): never {
   throw new Error(`announce must not be called here, got ${JSON.stringify(message)}`);
 }
 
-for (const target of DATABASES) {
-  describe(`service start [${target.dialect}]`, { skip: target.skip }, () => {
-    test('HTTPS by default: a self-signed certificate and 0600 key are created under <data-dir>/tls and reused on the next start', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        const certFile = path.join(workspace.dataDir, 'tls', 'cert.pem');
-        const keyFile = path.join(workspace.dataDir, 'tls', 'key.pem');
-        assert.equal(existsSync(certFile), false, 'no certificate before the first start');
-        const config = configFor(workspace);
+describeEachDatabase('service start', (target) => {
+  test('HTTPS by default: a self-signed certificate and 0600 key are created under <data-dir>/tls and reused on the next start', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const certFile = path.join(workspace.dataDir, 'tls', 'cert.pem');
+      const keyFile = path.join(workspace.dataDir, 'tls', 'key.pem');
+      assert.equal(existsSync(certFile), false, 'no certificate before the first start');
+      const config = configFor(workspace);
 
-        const firstCert = await withService(config, { adminPassword: ADMIN_PASSWORD }, async (service) => {
-          assert.match(service.url, /^https:\/\//);
-          assert.equal(service.certPath, certFile);
-          assert.ok(existsSync(certFile), 'cert.pem created');
-          assert.ok(existsSync(keyFile), 'key.pem created');
-          assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'key.pem is readable by its owner only');
-          const cert = readFileSync(certFile, 'utf8');
-          assert.match(cert, /-----BEGIN CERTIFICATE-----/);
-          assert.match(readFileSync(keyFile, 'utf8'), /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+      const firstCert = await withService(config, { adminPassword: ADMIN_PASSWORD }, async (service) => {
+        assert.match(service.url, /^https:\/\//);
+        assert.equal(service.certPath, certFile);
+        assert.ok(existsSync(certFile), 'cert.pem created');
+        assert.ok(existsSync(keyFile), 'key.pem created');
+        assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'key.pem is readable by its owner only');
+        const cert = readFileSync(certFile, 'utf8');
+        assert.match(cert, /-----BEGIN CERTIFICATE-----/);
+        assert.match(readFileSync(keyFile, 'utf8'), /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
 
-          // A client pinning the certificate (curl --cacert) reaches it as localhost.
-          const status = await call(service, { path: '/status/v1/simple' }, cert);
-          assert.equal(status.status, 200);
-          assert.equal(status.body, 'running');
-          return cert;
-        });
-
-        const firstKey = readFileSync(keyFile, 'utf8');
-        await withService(config, { adminPassword: ADMIN_PASSWORD }, async (service) => {
-          assert.equal(readFileSync(certFile, 'utf8'), firstCert, 'the same certificate is reused');
-          assert.equal(readFileSync(keyFile, 'utf8'), firstKey, 'the same key is reused');
-          assert.equal(statSync(keyFile).mode & 0o777, 0o600);
-          // The pinned certificate from the first start still works.
-          const status = await call(service, { path: '/status/v1/simple' }, firstCert);
-          assert.equal(status.status, 200);
-          assert.equal(status.body, 'running');
-        });
+        // A client pinning the certificate (curl --cacert) reaches it as localhost.
+        const status = await call(service, { path: '/status/v1/simple' }, cert);
+        assert.equal(status.status, 200);
+        assert.equal(status.body, 'running');
+        return cert;
       });
-    });
 
-    test('HTTPS refuses a client that does not trust the certificate, and plain HTTP gets no answer', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        await withService(configFor(workspace), { adminPassword: ADMIN_PASSWORD }, async (service) => {
-          // No `ca`: the system roots do not include our self-signed certificate.
-          await assert.rejects(
-            new Promise((resolve, reject) => {
-              const port = (service.app.server.address() as AddressInfo).port;
-              https.get({ hostname: 'localhost', family: 4, port, path: '/status/v1/simple', agent: false }, resolve).on('error', reject);
-            }),
-            /self[- ]signed|unable to verify|certificate/i,
-          );
-          // Speaking plain HTTP to the HTTPS port gets no HTTP 200.
-          const plain = await call(service, { path: '/status/v1/simple' }).catch((error: Error) => error);
-          assert.ok(plain instanceof Error || plain.status !== 200, 'plain HTTP is not served on the HTTPS port');
-        });
-      });
-    });
-
-    test('admin logs in over HTTPS and uses the token with X-Authentication', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        await withService(configFor(workspace), { adminPassword: ADMIN_PASSWORD, announce: failOnAnnounce }, async (service) => {
-          const ca = readFileSync(service.certPath as string, 'utf8');
-          const token = await adminToken(service, ADMIN_PASSWORD, ca);
-          const current = await call(service, { path: '/rbac-api/v1/users/current', token }, ca);
-          assert.equal(current.status, 200, current.body);
-          const user = JSON.parse(current.body) as { login: string; is_superuser: boolean; is_revoked: boolean };
-          assert.equal(user.login, 'admin');
-          assert.equal(user.is_superuser, true);
-          assert.equal(user.is_revoked, false);
-
-          const wrong = await login(service, 'not the admin password', ca);
-          assert.equal(wrong.status, 401, 'only the RBAC_ADMIN_PASSWORD logs in');
-          const anonymous = await call(service, { path: '/rbac-api/v1/users/current' }, ca);
-          assert.equal(anonymous.status, 401);
-        });
-      });
-    });
-
-    test('without RBAC_ADMIN_PASSWORD a generated password is announced exactly once, on the first start, and logs in', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        const config = configFor(workspace);
-        const firstAnnouncements: string[] = [];
-        const logLines: string[] = [];
-        const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
-
-        const generated = await withService(config, { logger, announce: (message) => firstAnnouncements.push(message) }, async (service) => {
-          assert.equal(firstAnnouncements.length, 1, 'announced exactly once');
-          const password = passwordIn(firstAnnouncements[0] as string);
-          assert.ok(password.length >= config.passwordMinimumLength, 'the generated password meets the policy length');
-          const ca = readFileSync(service.certPath as string, 'utf8');
-          const token = await adminToken(service, password, ca);
-          const current = await call(service, { path: '/rbac-api/v1/users/current', token }, ca);
-          assert.equal(current.status, 200);
-          assert.equal((JSON.parse(current.body) as { login: string }).login, 'admin');
-          return password;
-        });
-        assert.ok(logLines.length > 0, 'the capturing logger saw the start-up');
-        assert.ok(!logLines.join('').includes(generated), 'the generated password is announced, never logged');
-
-        const secondAnnouncements: string[] = [];
-        await withService(config, { announce: (message) => secondAnnouncements.push(message) }, async (service) => {
-          assert.deepEqual(secondAnnouncements, [], 'nothing is announced on the second start');
-          const ca = readFileSync(service.certPath as string, 'utf8');
-          await adminToken(service, generated, ca);
-        });
-      });
-    });
-
-    test('each first start generates a different admin password', async () => {
-      const generated: string[] = [];
-      // One workspace after the other (not nested): see dropSchema().
-      for (let round = 0; round < 2; round++) {
-        await inWorkspace(target.dialect, async (workspace) => {
-          const announced: string[] = [];
-          await withService(configFor(workspace, { insecureHttp: true }), { announce: (message) => announced.push(message) }, async (service) => {
-            assert.equal(announced.length, 1);
-            const password = passwordIn(announced[0] as string);
-            await adminToken(service, password);
-            generated.push(password);
-          });
-        });
-      }
-      assert.equal(generated.length, 2);
-      assert.notEqual(generated[0], generated[1]);
-    });
-
-    test('RBAC_ADMIN_PASSWORD is the admin password on the first start; later starts do not change it', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        const config = configFor(workspace, { insecureHttp: true });
-        await withService(config, { adminPassword: ADMIN_PASSWORD, announce: failOnAnnounce }, async (service) => {
-          await adminToken(service, ADMIN_PASSWORD);
-        });
-        await withService(config, { adminPassword: 'a different long passphrase', announce: failOnAnnounce }, async (service) => {
-          await adminToken(service, ADMIN_PASSWORD);
-          assert.equal((await login(service, 'a different long passphrase')).status, 401);
-        });
-      });
-    });
-
-    test('an RBAC_ADMIN_PASSWORD that breaks the password policy stops the first start', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        await assert.rejects(startService(configFor(workspace, { insecureHttp: true }), { logger: silent, adminPassword: 'short', announce: failOnAnnounce }));
-      });
-    });
-
-    test('--insecure-http without --host serves plain HTTP on 127.0.0.1 only', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        await withService(configFor(workspace, { insecureHttp: true }), { adminPassword: ADMIN_PASSWORD }, async (service) => {
-          const address = service.app.server.address() as AddressInfo;
-          assert.equal(address.address, '127.0.0.1');
-          assert.match(service.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-          assert.equal(service.url, `http://127.0.0.1:${address.port}`);
-          assert.equal(service.certPath, undefined);
-          const status = await call(service, { path: '/status/v1/simple' });
-          assert.equal(status.status, 200);
-          assert.equal(status.body, 'running');
-          const token = await adminToken(service, ADMIN_PASSWORD);
-          assert.equal((await call(service, { path: '/rbac-api/v1/users/current', token })).status, 200);
-        });
-      });
-    });
-
-    test('--insecure-http with --host binds where --host says', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        await withService(configFor(workspace, { insecureHttp: true, host: '0.0.0.0' }), { adminPassword: ADMIN_PASSWORD }, async (service) => {
-          assert.equal((service.app.server.address() as AddressInfo).address, '0.0.0.0');
-          assert.equal((await call(service, { path: '/status/v1/simple' })).body, 'running');
-        });
-      });
-    });
-
-    test('migrations are applied at start; the second start applies none and keeps the users', async () => {
-      await inWorkspace(target.dialect, async (workspace) => {
-        const config = configFor(workspace);
-        type Applied = { name: string; timestamp: unknown };
-        const migrationRows = async (service: RunningService) =>
-          (await sql<Applied>`select name, timestamp from kysely_migration order by name`.execute(service.store.db)).rows.map((row) => ({
-            name: row.name,
-            timestamp: String(row.timestamp),
-          }));
-        const migratedMessages = (lines: string[]) =>
-          lines.map((line) => JSON.parse(line) as { msg: string; migrations?: string[] }).filter((entry) => entry.msg === 'database migrated');
-
-        const firstLog: string[] = [];
-        const first = await withService(
-          config,
-          { adminPassword: ADMIN_PASSWORD, logger: createLogger('info', { write: (line: string) => void firstLog.push(line) }) },
-          async (service) => {
-            const applied = await migrationRows(service);
-            assert.ok(applied.length > 0, 'the schema is versioned by migrations');
-            const logged = migratedMessages(firstLog);
-            assert.equal(logged.length, 1, 'the first start reports the migrations it applied');
-            assert.deepEqual(logged[0]?.migrations, applied.map((row) => row.name));
-
-            const ca = readFileSync(service.certPath as string, 'utf8');
-            const token = await adminToken(service, ADMIN_PASSWORD, ca);
-            const created = await call(
-              service,
-              {
-                method: 'POST',
-                path: '/rbac-api/v1/users',
-                token,
-                json: { login: 'kept-user', email: 'kept@example.com', display_name: 'Kept', password: USER_PASSWORD },
-              },
-              ca,
-            );
-            assert.equal(created.status, 201, created.body);
-            const admin = JSON.parse((await call(service, { path: '/rbac-api/v1/users/current', token }, ca)).body) as { id: string };
-            return { applied, adminId: admin.id, keptId: (JSON.parse(created.body) as { id: string }).id };
-          },
-        );
-
-        const secondLog: string[] = [];
-        await withService(
-          config,
-          { adminPassword: ADMIN_PASSWORD, announce: failOnAnnounce, logger: createLogger('info', { write: (line: string) => void secondLog.push(line) }) },
-          async (service) => {
-            assert.deepEqual(await migrationRows(service), first.applied, 'no migration ran again');
-            assert.equal(migratedMessages(secondLog).length, 0, 'the second start applies no migration');
-
-            const ca = readFileSync(service.certPath as string, 'utf8');
-            const token = await adminToken(service, ADMIN_PASSWORD, ca);
-            const users = JSON.parse((await call(service, { path: '/rbac-api/v1/users', token }, ca)).body) as { id: string; login: string }[];
-            assert.ok(users.some((user) => user.id === first.keptId && user.login === 'kept-user'), 'the user created before the restart is still there');
-            const admins = users.filter((user) => user.login === 'admin');
-            assert.deepEqual(
-              admins.map((user) => user.id),
-              [first.adminId],
-              'admin is the same single user',
-            );
-            const kept = await call(service, { method: 'POST', path: '/rbac-api/v1/auth/token', json: { login: 'kept-user', password: USER_PASSWORD } }, ca);
-            assert.equal(kept.status, 200, 'the kept user still logs in with the password set before the restart');
-          },
-        );
+      const firstKey = readFileSync(keyFile, 'utf8');
+      await withService(config, { adminPassword: ADMIN_PASSWORD }, async (service) => {
+        assert.equal(readFileSync(certFile, 'utf8'), firstCert, 'the same certificate is reused');
+        assert.equal(readFileSync(keyFile, 'utf8'), firstKey, 'the same key is reused');
+        assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+        // The pinned certificate from the first start still works.
+        const status = await call(service, { path: '/status/v1/simple' }, firstCert);
+        assert.equal(status.status, 200);
+        assert.equal(status.body, 'running');
       });
     });
   });
-}
 
-const postgres = DATABASES.find((target) => target.dialect === 'postgres');
-describe('PostgreSQL: services in two schemas of one database', { skip: postgres?.skip ?? 'no PostgreSQL target' }, () => {
+  test('HTTPS refuses a client that does not trust the certificate, and plain HTTP gets no answer', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      await withService(configFor(workspace), { adminPassword: ADMIN_PASSWORD }, async (service) => {
+        // No `ca`: the system roots do not include our self-signed certificate.
+        await assert.rejects(
+          new Promise((resolve, reject) => {
+            const port = (service.app.server.address() as AddressInfo).port;
+            https.get({ hostname: 'localhost', family: 4, port, path: '/status/v1/simple', agent: false }, resolve).on('error', reject);
+          }),
+          /self[- ]signed|unable to verify|certificate/i,
+        );
+        // Speaking plain HTTP to the HTTPS port gets no HTTP 200.
+        const plain = await call(service, { path: '/status/v1/simple' }).catch((error: Error) => error);
+        assert.ok(plain instanceof Error || plain.status !== 200, 'plain HTTP is not served on the HTTPS port');
+      });
+    });
+  });
+
+  test('admin logs in over HTTPS and uses the token with X-Authentication', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      await withService(configFor(workspace), { adminPassword: ADMIN_PASSWORD, announce: failOnAnnounce }, async (service) => {
+        const ca = readFileSync(service.certPath as string, 'utf8');
+        const token = await adminToken(service, ADMIN_PASSWORD, ca);
+        const current = await call(service, { path: '/rbac-api/v1/users/current', token }, ca);
+        assert.equal(current.status, 200, current.body);
+        const user = JSON.parse(current.body) as { login: string; is_superuser: boolean; is_revoked: boolean };
+        assert.equal(user.login, 'admin');
+        assert.equal(user.is_superuser, true);
+        assert.equal(user.is_revoked, false);
+
+        const wrong = await login(service, 'not the admin password', ca);
+        assert.equal(wrong.status, 401, 'only the RBAC_ADMIN_PASSWORD logs in');
+        const anonymous = await call(service, { path: '/rbac-api/v1/users/current' }, ca);
+        assert.equal(anonymous.status, 401);
+      });
+    });
+  });
+
+  test('without RBAC_ADMIN_PASSWORD a generated password is announced exactly once, on the first start, and logs in', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const config = configFor(workspace);
+      const firstAnnouncements: string[] = [];
+      const logLines: string[] = [];
+      const logger = createLogger('info', { write: (line: string) => void logLines.push(line) });
+
+      const generated = await withService(config, { logger, announce: (message) => firstAnnouncements.push(message) }, async (service) => {
+        assert.equal(firstAnnouncements.length, 1, 'announced exactly once');
+        const password = passwordIn(firstAnnouncements[0] as string);
+        assert.ok(password.length >= config.passwordMinimumLength, 'the generated password meets the policy length');
+        const ca = readFileSync(service.certPath as string, 'utf8');
+        const token = await adminToken(service, password, ca);
+        const current = await call(service, { path: '/rbac-api/v1/users/current', token }, ca);
+        assert.equal(current.status, 200);
+        assert.equal((JSON.parse(current.body) as { login: string }).login, 'admin');
+        return password;
+      });
+      assert.ok(logLines.length > 0, 'the capturing logger saw the start-up');
+      assert.ok(!logLines.join('').includes(generated), 'the generated password is announced, never logged');
+
+      const secondAnnouncements: string[] = [];
+      await withService(config, { announce: (message) => secondAnnouncements.push(message) }, async (service) => {
+        assert.deepEqual(secondAnnouncements, [], 'nothing is announced on the second start');
+        const ca = readFileSync(service.certPath as string, 'utf8');
+        await adminToken(service, generated, ca);
+      });
+    });
+  });
+
+  test('each first start generates a different admin password', async () => {
+    const generated: string[] = [];
+    // One workspace after the other (not nested): see dropSchema().
+    for (let round = 0; round < 2; round++) {
+      await withWorkspace(target.dialect, async (workspace) => {
+        const announced: string[] = [];
+        await withService(configFor(workspace, { insecureHttp: true }), { announce: (message) => announced.push(message) }, async (service) => {
+          assert.equal(announced.length, 1);
+          const password = passwordIn(announced[0] as string);
+          await adminToken(service, password);
+          generated.push(password);
+        });
+      });
+    }
+    assert.equal(generated.length, 2);
+    assert.notEqual(generated[0], generated[1]);
+  });
+
+  test('RBAC_ADMIN_PASSWORD is the admin password on the first start; later starts do not change it', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const config = configFor(workspace, { insecureHttp: true });
+      await withService(config, { adminPassword: ADMIN_PASSWORD, announce: failOnAnnounce }, async (service) => {
+        await adminToken(service, ADMIN_PASSWORD);
+      });
+      await withService(config, { adminPassword: 'a different long passphrase', announce: failOnAnnounce }, async (service) => {
+        await adminToken(service, ADMIN_PASSWORD);
+        assert.equal((await login(service, 'a different long passphrase')).status, 401);
+      });
+    });
+  });
+
+  test('an RBAC_ADMIN_PASSWORD that breaks the password policy stops the first start', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      await assert.rejects(startService(configFor(workspace, { insecureHttp: true }), { logger: silent, adminPassword: 'short', announce: failOnAnnounce }));
+    });
+  });
+
+  test('--insecure-http without --host serves plain HTTP on 127.0.0.1 only', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      await withService(configFor(workspace, { insecureHttp: true }), { adminPassword: ADMIN_PASSWORD }, async (service) => {
+        const address = service.app.server.address() as AddressInfo;
+        assert.equal(address.address, '127.0.0.1');
+        assert.match(service.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+        assert.equal(service.url, `http://127.0.0.1:${address.port}`);
+        assert.equal(service.certPath, undefined);
+        const status = await call(service, { path: '/status/v1/simple' });
+        assert.equal(status.status, 200);
+        assert.equal(status.body, 'running');
+        const token = await adminToken(service, ADMIN_PASSWORD);
+        assert.equal((await call(service, { path: '/rbac-api/v1/users/current', token })).status, 200);
+      });
+    });
+  });
+
+  test('--insecure-http with --host binds where --host says', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      await withService(configFor(workspace, { insecureHttp: true, host: '0.0.0.0' }), { adminPassword: ADMIN_PASSWORD }, async (service) => {
+        assert.equal((service.app.server.address() as AddressInfo).address, '0.0.0.0');
+        assert.equal((await call(service, { path: '/status/v1/simple' })).body, 'running');
+      });
+    });
+  });
+
+  test('migrations are applied at start; the second start applies none and keeps the users', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const config = configFor(workspace);
+      type Applied = { name: string; timestamp: unknown };
+      const migrationRows = async (service: RunningService) =>
+        (await sql<Applied>`select name, timestamp from kysely_migration order by name`.execute(service.store.db)).rows.map((row) => ({
+          name: row.name,
+          timestamp: String(row.timestamp),
+        }));
+      const migratedMessages = (lines: string[]) =>
+        lines.map((line) => JSON.parse(line) as { msg: string; migrations?: string[] }).filter((entry) => entry.msg === 'database migrated');
+
+      const firstLog: string[] = [];
+      const first = await withService(
+        config,
+        { adminPassword: ADMIN_PASSWORD, logger: createLogger('info', { write: (line: string) => void firstLog.push(line) }) },
+        async (service) => {
+          const applied = await migrationRows(service);
+          assert.ok(applied.length > 0, 'the schema is versioned by migrations');
+          const logged = migratedMessages(firstLog);
+          assert.equal(logged.length, 1, 'the first start reports the migrations it applied');
+          assert.deepEqual(logged[0]?.migrations, applied.map((row) => row.name));
+
+          const ca = readFileSync(service.certPath as string, 'utf8');
+          const token = await adminToken(service, ADMIN_PASSWORD, ca);
+          const created = await call(
+            service,
+            {
+              method: 'POST',
+              path: '/rbac-api/v1/users',
+              token,
+              json: { login: 'kept-user', email: 'kept@example.com', display_name: 'Kept', password: USER_PASSWORD },
+            },
+            ca,
+          );
+          assert.equal(created.status, 201, created.body);
+          const admin = JSON.parse((await call(service, { path: '/rbac-api/v1/users/current', token }, ca)).body) as { id: string };
+          return { applied, adminId: admin.id, keptId: (JSON.parse(created.body) as { id: string }).id };
+        },
+      );
+
+      const secondLog: string[] = [];
+      await withService(
+        config,
+        { adminPassword: ADMIN_PASSWORD, announce: failOnAnnounce, logger: createLogger('info', { write: (line: string) => void secondLog.push(line) }) },
+        async (service) => {
+          assert.deepEqual(await migrationRows(service), first.applied, 'no migration ran again');
+          assert.equal(migratedMessages(secondLog).length, 0, 'the second start applies no migration');
+
+          const ca = readFileSync(service.certPath as string, 'utf8');
+          const token = await adminToken(service, ADMIN_PASSWORD, ca);
+          const users = JSON.parse((await call(service, { path: '/rbac-api/v1/users', token }, ca)).body) as { id: string; login: string }[];
+          assert.ok(users.some((user) => user.id === first.keptId && user.login === 'kept-user'), 'the user created before the restart is still there');
+          const admins = users.filter((user) => user.login === 'admin');
+          assert.deepEqual(
+            admins.map((user) => user.id),
+            [first.adminId],
+            'admin is the same single user',
+          );
+          const kept = await call(service, { method: 'POST', path: '/rbac-api/v1/auth/token', json: { login: 'kept-user', password: USER_PASSWORD } }, ca);
+          assert.equal(kept.status, 200, 'the kept user still logs in with the password set before the restart');
+        },
+      );
+    });
+  });
+});
+
+describe('PostgreSQL: services in two schemas of one database', { skip: POSTGRES.skip }, () => {
   test(
     'a second schema gets its own migrations even while another schema of the database has them',
     async () => {
@@ -348,41 +315,20 @@ describe('PostgreSQL: services in two schemas of one database', { skip: postgres
           await adminToken(service, ADMIN_PASSWORD);
         });
       } finally {
-        for (const workspace of [first, second]) {
-          await workspace.cleanup();
-          await dropSchema(workspace);
-        }
+        for (const workspace of [first, second]) await workspace.cleanup();
       }
     },
   );
 });
 
 describe('the rbac CLI (subprocess)', () => {
-  function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
-    // A clean environment: no RBAC_* variable from the caller leaks in.
-    const baseEnv: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) {
-      if (!name.startsWith('RBAC_')) baseEnv[name] = value;
-    }
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-        cwd: REPO_ROOT,
-        env: { ...baseEnv, ...env },
-        stdio: ['ignore', 'ignore', 'pipe'],
-        timeout: 60_000,
-      });
-      let stderr = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
-  }
+  // Serve would run forever on success; these must exit at once, within a patient bound.
+  const runServe = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { env, timeoutMs: 60_000 });
 
   test('serve with --failed-attempts-lockout abc exits with code 2, names the key and starts nothing', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'rbac-cli-test-'));
     try {
-      const result = await runCli(['serve', '--failed-attempts-lockout', 'abc', '--data-dir', dataDir]);
+      const result = await runServe(['serve', '--failed-attempts-lockout', 'abc', '--data-dir', dataDir]);
       assert.equal(result.code, 2, `exit code (stderr: ${result.stderr})`);
       assert.match(result.stderr, /failed-attempts-lockout/);
       assert.deepEqual(readdirSync(dataDir), [], 'no database or certificate was created');
@@ -394,7 +340,7 @@ describe('the rbac CLI (subprocess)', () => {
   test('serve with a bad RBAC_* environment variable exits with code 2 and names the key', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'rbac-cli-test-'));
     try {
-      const result = await runCli(['serve', '--data-dir', dataDir], { RBAC_TOKEN_AUTH_LIFETIME: 'forever' });
+      const result = await runServe(['serve', '--data-dir', dataDir], { RBAC_TOKEN_AUTH_LIFETIME: 'forever' });
       assert.equal(result.code, 2, `exit code (stderr: ${result.stderr})`);
       assert.match(result.stderr, /token-auth-lifetime/);
       assert.deepEqual(readdirSync(dataDir), []);

@@ -1,4 +1,4 @@
-// Slow and greedy clients (CONTRACT §7): a request whose headers or body do
+// Slow and greedy clients: a request whose headers or body do
 // not arrive within request-timeout is answered 408 request-timeout in the
 // error shape and its connection closed; one address cannot hold more than
 // max-connections-per-address connections (trusted proxies excepted); a TLS
@@ -13,9 +13,9 @@ import { defaultConfig } from '../src/config/config.js';
 import { trustedProxyMatcher } from '../src/http/connection-limits.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService } from '../src/server.js';
-import { freshWorkspace } from './helpers/databases.js';
-import { assertError } from './helpers/errors.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from './helpers/service.js';
+import { freshWorkspace } from './kit/databases.js';
+import { assertError } from './kit/errors.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from './kit/service.js';
 
 interface Exchange {
   socket: Socket;

@@ -11,7 +11,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { inTransaction } from '../src/store/transaction.js';
 import { SQLITE_FILE, openStore, type Store } from '../src/store/database.js';
 import { migrateToLatest } from '../src/store/migrate.js';
-import { freshWorkspace, type Workspace } from './helpers/databases.js';
+import { freshWorkspace, type Workspace } from './kit/databases.js';
 
 let workspace: Workspace;
 let store: Store;

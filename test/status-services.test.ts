@@ -16,8 +16,8 @@ import { createPasswordHasher } from '../src/passwords/hashing.js';
 import { SigningKeyRing } from '../src/password-reset/signing-keys.js';
 import { openStore, type Store } from '../src/store/database.js';
 import { SERVICE_VERSION } from '../src/version.js';
-import { DATABASES, POSTGRES_ADMIN_URL } from './helpers/databases.js';
-import { startTestService, type TestService } from './helpers/service.js';
+import { POSTGRES, POSTGRES_ADMIN_URL, describeEachDatabase } from './kit/databases.js';
+import { startTestService, type TestService } from './kit/service.js';
 
 interface ServiceStatus {
   service_version: string;
@@ -29,48 +29,46 @@ interface ServiceStatus {
   service_name: string;
 }
 
-for (const target of DATABASES) {
-  describe(`GET /status/v1/services [${target.dialect}]`, { skip: target.skip }, () => {
-    let service: TestService;
-    before(async () => {
-      service = await startTestService(target.dialect);
-    });
-    after(() => service?.close());
-
-    test("answers 200 in PE's shape with the database running", async () => {
-      const response = await service.request({ method: 'GET', url: '/status/v1/services' });
-      assert.equal(response.statusCode, 200, response.body);
-      assert.match(String(response.headers['content-type']), /^application\/json/);
-      const body = response.json() as Record<string, ServiceStatus>;
-      assert.deepEqual(Object.keys(body), ['rbac-service']);
-      const status = body['rbac-service'] as ServiceStatus;
-      assert.equal(status.service_version, SERVICE_VERSION);
-      assert.equal(status.service_status_version, 1);
-      assert.equal(status.detail_level, 'info');
-      assert.equal(status.state, 'running');
-      assert.equal(status.service_name, 'rbac-service');
-      assert.deepEqual(status.active_alerts, []);
-      assert.equal(status.status.db_up, true);
-      assert.equal(status.status.database.state, 'running');
-      assert.equal(status.status.database.dialect, target.dialect);
-      assert.equal(typeof status.status.database.response_time_ms, 'number');
-    });
-
-    test('one service by name, the levels, and the errors PE gives', async () => {
-      const one = await service.request({ method: 'GET', url: '/status/v1/services/rbac-service?level=debug&timeout=5' });
-      assert.equal(one.statusCode, 200);
-      const status = one.json() as ServiceStatus;
-      assert.equal(status.detail_level, 'debug');
-      assert.equal(status.state, 'running');
-      if (target.dialect === 'postgres') assert.ok((status.status.db_pool?.total ?? 0) >= 1, 'debug shows the pool');
-      else assert.equal(status.status.db_pool, undefined);
-
-      assert.equal((await service.request({ method: 'GET', url: '/status/v1/services?level=critical' })).statusCode, 200);
-      assert.equal((await service.request({ method: 'GET', url: '/status/v1/services?level=loud' })).statusCode, 400);
-      assert.equal((await service.request({ method: 'GET', url: '/status/v1/services/classifier-service' })).statusCode, 404);
-    });
+describeEachDatabase('GET /status/v1/services', (target) => {
+  let service: TestService;
+  before(async () => {
+    service = await startTestService(target.dialect);
   });
-}
+  after(() => service?.close());
+
+  test("answers 200 in PE's shape with the database running", async () => {
+    const response = await service.request({ method: 'GET', url: '/status/v1/services' });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.match(String(response.headers['content-type']), /^application\/json/);
+    const body = response.json() as Record<string, ServiceStatus>;
+    assert.deepEqual(Object.keys(body), ['rbac-service']);
+    const status = body['rbac-service'] as ServiceStatus;
+    assert.equal(status.service_version, SERVICE_VERSION);
+    assert.equal(status.service_status_version, 1);
+    assert.equal(status.detail_level, 'info');
+    assert.equal(status.state, 'running');
+    assert.equal(status.service_name, 'rbac-service');
+    assert.deepEqual(status.active_alerts, []);
+    assert.equal(status.status.db_up, true);
+    assert.equal(status.status.database.state, 'running');
+    assert.equal(status.status.database.dialect, target.dialect);
+    assert.equal(typeof status.status.database.response_time_ms, 'number');
+  });
+
+  test('one service by name, the levels, and the errors PE gives', async () => {
+    const one = await service.request({ method: 'GET', url: '/status/v1/services/rbac-service?level=debug&timeout=5' });
+    assert.equal(one.statusCode, 200);
+    const status = one.json() as ServiceStatus;
+    assert.equal(status.detail_level, 'debug');
+    assert.equal(status.state, 'running');
+    if (target.dialect === 'postgres') assert.ok((status.status.db_pool?.total ?? 0) >= 1, 'debug shows the pool');
+    else assert.equal(status.status.db_pool, undefined);
+
+    assert.equal((await service.request({ method: 'GET', url: '/status/v1/services?level=critical' })).statusCode, 200);
+    assert.equal((await service.request({ method: 'GET', url: '/status/v1/services?level=loud' })).statusCode, 400);
+    assert.equal((await service.request({ method: 'GET', url: '/status/v1/services/classifier-service' })).statusCode, 404);
+  });
+});
 
 /** A TCP proxy to PostgreSQL that the test can stop (refuse), blackhole (accept, never answer) and restart. */
 class Proxy {
@@ -107,9 +105,8 @@ class Proxy {
   }
 }
 
-const postgres = DATABASES.find((target) => target.dialect === 'postgres');
 
-describe('status when PostgreSQL goes away and comes back', { skip: postgres?.skip ?? false }, () => {
+describe('status when PostgreSQL goes away and comes back', { skip: POSTGRES.skip }, () => {
   const opened: { app: FastifyInstance; store: Store }[] = [];
 
   /** An app on a store for `url`; no migration or query happens before the first status check. */

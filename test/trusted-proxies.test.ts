@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/config.js';
-import { DATABASES } from './helpers/databases.js';
-import { startTestService, type TestService } from './helpers/service.js';
+import { describeEachDatabase } from './kit/databases.js';
+import { startTestService, type TestService } from './kit/service.js';
 
 const PROXY = '10.20.0.1';
 const TOKEN_URL = '/rbac-api/v1/auth/token';
@@ -42,72 +42,70 @@ async function resetLinkThroughProxy(service: TestService, admin: string, login:
   return (response.json() as { url: string }).url;
 }
 
-for (const target of DATABASES) {
-  describe(`trusted proxies [${target.dialect}]`, { skip: target.skip }, () => {
-    describe('unset (the default)', () => {
-      let service: TestService;
-      let admin: string;
-      before(async () => {
-        service = await startTestService(target.dialect, { rateLimitPerAddress: 3, rateLimitPerAccount: 0 });
-        admin = await service.adminToken();
-        await service.createUser('direct-user');
-      });
-      after(() => service?.close());
+describeEachDatabase('trusted proxies', (target) => {
+  describe('unset (the default)', () => {
+    let service: TestService;
+    let admin: string;
+    before(async () => {
+      service = await startTestService(target.dialect, { rateLimitPerAddress: 3, rateLimitPerAccount: 0 });
+      admin = await service.adminToken();
+      await service.createUser('direct-user');
+    });
+    after(() => service?.close());
 
-      test('X-Forwarded-For is ignored: events record the connecting address, and spoofed addresses share its rate limit', async () => {
-        assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.1')).statusCode, 401);
-        assert.deepEqual(await failedLoginAddresses(service, admin, 'direct-user'), [PROXY]);
-        assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.2')).statusCode, 401);
-        assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.3')).statusCode, 401);
-        assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.4')).statusCode, 429, 'a new X-Forwarded-For does not buy a new allowance');
-      });
-
-      test('reset links take the Host header, not X-Forwarded-Host', async () => {
-        assert.match(await resetLinkThroughProxy(service, admin, 'direct-reset'), /^http:\/\/rbac\.internal:4433\/auth\/reset\?token=/);
-      });
+    test('X-Forwarded-For is ignored: events record the connecting address, and spoofed addresses share its rate limit', async () => {
+      assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.1')).statusCode, 401);
+      assert.deepEqual(await failedLoginAddresses(service, admin, 'direct-user'), [PROXY]);
+      assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.2')).statusCode, 401);
+      assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.3')).statusCode, 401);
+      assert.equal((await wrongLogin(service, 'direct-user', '198.51.100.4')).statusCode, 429, 'a new X-Forwarded-For does not buy a new allowance');
     });
 
-    describe(`set to ${PROXY}`, () => {
-      let service: TestService;
-      let admin: string;
-      before(async () => {
-        service = await startTestService(target.dialect, { trustedProxies: `${PROXY},loopback`, rateLimitPerAddress: 3, rateLimitPerAccount: 0 });
-        admin = await service.adminToken();
-        await service.createUser('proxied-user');
-      });
-      after(() => service?.close());
-
-      test("the forwarded client is the source address of events and of the per-address limit", async () => {
-        for (let i = 0; i < 3; i++) assert.equal((await wrongLogin(service, 'proxied-user', '198.51.100.10')).statusCode, 401);
-        assert.equal((await wrongLogin(service, 'proxied-user', '198.51.100.10')).statusCode, 429, 'the fourth from one client is limited');
-        assert.equal((await wrongLogin(service, 'proxied-user', '198.51.100.11')).statusCode, 401, 'another client behind the same proxy is not');
-        assert.deepEqual(await failedLoginAddresses(service, admin, 'proxied-user'), ['198.51.100.11', '198.51.100.10', '198.51.100.10', '198.51.100.10']);
-      });
-
-      test('a client cannot pass itself off through the proxy: the address the trusted proxy saw is used, not one the client prepended', async () => {
-        // The client sent "X-Forwarded-For: 192.0.2.66"; the proxy appended the address it saw.
-        assert.equal((await wrongLogin(service, 'proxied-spoofer', '192.0.2.66, 198.51.100.20')).statusCode, 401);
-        assert.deepEqual(await failedLoginAddresses(service, admin, 'proxied-spoofer'), ['198.51.100.20']);
-      });
-
-      test('an untrusted peer still cannot forward: its own address is used', async () => {
-        const response = await service.request({
-          method: 'POST',
-          url: TOKEN_URL,
-          payload: { login: 'proxied-outsider', password: 'not the password at all' },
-          remoteAddress: '10.20.0.99',
-          headers: { 'x-forwarded-for': '198.51.100.30' },
-        });
-        assert.equal(response.statusCode, 401);
-        assert.deepEqual(await failedLoginAddresses(service, admin, 'proxied-outsider'), ['10.20.0.99']);
-      });
-
-      test('reset links use the X-Forwarded-Proto and -Host the proxy sends', async () => {
-        assert.match(await resetLinkThroughProxy(service, admin, 'proxied-reset'), /^https:\/\/rbac\.example\.com\/auth\/reset\?token=/);
-      });
+    test('reset links take the Host header, not X-Forwarded-Host', async () => {
+      assert.match(await resetLinkThroughProxy(service, admin, 'direct-reset'), /^http:\/\/rbac\.internal:4433\/auth\/reset\?token=/);
     });
   });
-}
+
+  describe(`set to ${PROXY}`, () => {
+    let service: TestService;
+    let admin: string;
+    before(async () => {
+      service = await startTestService(target.dialect, { trustedProxies: `${PROXY},loopback`, rateLimitPerAddress: 3, rateLimitPerAccount: 0 });
+      admin = await service.adminToken();
+      await service.createUser('proxied-user');
+    });
+    after(() => service?.close());
+
+    test("the forwarded client is the source address of events and of the per-address limit", async () => {
+      for (let i = 0; i < 3; i++) assert.equal((await wrongLogin(service, 'proxied-user', '198.51.100.10')).statusCode, 401);
+      assert.equal((await wrongLogin(service, 'proxied-user', '198.51.100.10')).statusCode, 429, 'the fourth from one client is limited');
+      assert.equal((await wrongLogin(service, 'proxied-user', '198.51.100.11')).statusCode, 401, 'another client behind the same proxy is not');
+      assert.deepEqual(await failedLoginAddresses(service, admin, 'proxied-user'), ['198.51.100.11', '198.51.100.10', '198.51.100.10', '198.51.100.10']);
+    });
+
+    test('a client cannot pass itself off through the proxy: the address the trusted proxy saw is used, not one the client prepended', async () => {
+      // The client sent "X-Forwarded-For: 192.0.2.66"; the proxy appended the address it saw.
+      assert.equal((await wrongLogin(service, 'proxied-spoofer', '192.0.2.66, 198.51.100.20')).statusCode, 401);
+      assert.deepEqual(await failedLoginAddresses(service, admin, 'proxied-spoofer'), ['198.51.100.20']);
+    });
+
+    test('an untrusted peer still cannot forward: its own address is used', async () => {
+      const response = await service.request({
+        method: 'POST',
+        url: TOKEN_URL,
+        payload: { login: 'proxied-outsider', password: 'not the password at all' },
+        remoteAddress: '10.20.0.99',
+        headers: { 'x-forwarded-for': '198.51.100.30' },
+      });
+      assert.equal(response.statusCode, 401);
+      assert.deepEqual(await failedLoginAddresses(service, admin, 'proxied-outsider'), ['10.20.0.99']);
+    });
+
+    test('reset links use the X-Forwarded-Proto and -Host the proxy sends', async () => {
+      assert.match(await resetLinkThroughProxy(service, admin, 'proxied-reset'), /^https:\/\/rbac\.example\.com\/auth\/reset\?token=/);
+    });
+  });
+});
 
 describe('trusted-proxies setting', () => {
   test('addresses, CIDR ranges and named ranges are accepted, separated by commas', () => {

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Connection, type LoadResult, expectClean, load, perConnection } from '../lib/load.js';
-import { freePort, startChild } from '../lib/processes.js';
-import { PASSWORD_A, PASSWORD_B, PASSWORD_C, type Settings, mapLimit } from '../ours.js';
+import { freePort, startChild } from '../../test/kit/processes.js';
+import { mapLimit } from '../../test/kit/concurrency.js';
+import { PASSWORD_A, PASSWORD_B, PASSWORD_C, type Settings } from '../ours.js';
 
 export interface PeerResults {
   signIn: LoadResult;

@@ -1,14 +1,14 @@
 // Runs last in `npm test` (node sorts test files by path, hence zz-end/):
 // searches everything the services logged during the whole suite
 // (test-results/logs/) for every password and token the suite used. None may
-// appear (CONTRACT §7).
+// appear.
 
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { SUITE_LOG_DIR } from '../helpers/suite-log.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from '../helpers/service.js';
+import { SUITE_LOG_DIR } from '../kit/suite-log.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
 
 test('no password or token used by the suite appears in any service log', { skip: existsSync(SUITE_LOG_DIR) ? false : 'no suite logs' }, () => {
   const files = readdirSync(SUITE_LOG_DIR);

@@ -1,6 +1,6 @@
 // Everything services log during the test run goes to test-results/logs/,
 // and every login token and reset token the helpers obtain is noted beside
-// it; test/final/log-secrets.test.ts then searches the logs for them.
+// it; test/zz-end/log-secrets.test.ts then searches the logs for them.
 
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';

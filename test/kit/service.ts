@@ -13,10 +13,10 @@ import { SigningKeyRing } from '../../src/password-reset/signing-keys.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
 import type { DestinationStream } from 'pino';
 import { freshWorkspace, type DialectName, type Workspace } from './databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from './passwords.js';
 import { noteTokensIn, suiteLogStream } from './suite-log.js';
 
-export const ADMIN_PASSWORD = 'correct horse battery staple';
-export const USER_PASSWORD = 'a perfectly long passphrase';
+export { ADMIN_PASSWORD, USER_PASSWORD } from './passwords.js';
 
 export interface HashCounts {
   hash: number;

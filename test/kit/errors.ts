@@ -1,4 +1,5 @@
-// The contract's error format (CONTRACT §7), checked the same way by every suite.
+// The error body every refusal has — {kind, msg, details?} as JSON
+// (docs/decisions.md, Requests and errors) — checked the same way by every suite.
 
 import assert from 'node:assert/strict';
 

@@ -1,0 +1,105 @@
+// `rbac migrate` and `rbac users create|list|revoke|unrevoke`, driven as a
+// subprocess on SQLite and PostgreSQL, checked against the store opened
+// in-process.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sql } from 'kysely';
+import { openStore } from '../../src/store/database.js';
+import { runLimited } from '../kit/concurrency.js';
+import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
+import { USER_PASSWORD } from '../kit/passwords.js';
+import { runCli, type CliResult } from '../kit/processes.js';
+import { expectExit, openWorkspace, storeArgs, tokenKind, tryLogin, userRow } from './support.js';
+
+describeEachDatabase('rbac migrate and users', (target) => {
+  test('migrate applies the migrations once; users create/list/revoke/unrevoke; reset-token for an unknown login exits 1', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const store = storeArgs(workspace);
+      const first = await runCli(['migrate', ...store]);
+      expectExit(first, 0, 'first migrate');
+      // What the CLI recorded as applied, read without migrating.
+      const check = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, poolSize: 1 });
+      const applied = await sql<{ name: string }>`select name from kysely_migration order by name`
+        .execute(check.db)
+        .then((result) => result.rows.map((row) => row.name))
+        .finally(() => check.close());
+      assert.equal(applied[0], '001_initial');
+      assert.ok(applied.includes('002_password_reset'));
+      assert.equal(first.stdout, `applied: ${applied.join(', ')}\n`, 'migrate names every migration it applied');
+
+      const [second, bob, carol] = await runLimited([
+        () => runCli(['migrate', ...store]),
+        () => runCli(['users', 'create', 'bob', '--email', 'bob@example.com', '--display-name', 'Bob B', '--password-stdin', ...store], { input: `${USER_PASSWORD}\n` }),
+        () => runCli(['users', 'create', 'carol', '--remote', '--display-name', 'Carol C', ...store]),
+      ]);
+      expectExit(second as CliResult, 0, 'second migrate');
+      assert.match((second as CliResult).stdout, /is up to date/);
+      assert.doesNotMatch((second as CliResult).stdout, /applied/);
+      expectExit(bob as CliResult, 0, 'create bob');
+      expectExit(carol as CliResult, 0, 'create carol');
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+      const bobId = (bob as CliResult).stdout.trim();
+      const carolId = (carol as CliResult).stdout.trim();
+      assert.match(bobId, uuid, 'users create prints the new id');
+      assert.match(carolId, uuid);
+
+      const [duplicate, listJson, tokenForNobody] = await runLimited([
+        () => runCli(['users', 'create', 'BOB', '--password-stdin', ...store], { input: `${USER_PASSWORD}\n` }),
+        () => runCli(['users', 'list', '--json', ...store]),
+        () => runCli(['reset-token', 'nobody', ...store]),
+      ]);
+      expectExit(duplicate as CliResult, 1, 'duplicate login (other case)');
+      assert.match((duplicate as CliResult).stderr, /^rbac: A user with the login "BOB" already exists/m);
+      expectExit(tokenForNobody as CliResult, 1, 'reset-token for an unknown login');
+      assert.match((tokenForNobody as CliResult).stderr, /^rbac: No user has the login "nobody"/m);
+      assert.equal((tokenForNobody as CliResult).stdout, '', 'no token printed');
+
+      expectExit(listJson as CliResult, 0, 'users list --json');
+      const listed = JSON.parse((listJson as CliResult).stdout) as { id: string; login: string; email: string; display_name: string; is_remote: boolean; is_revoked: boolean }[];
+      assert.deepEqual(
+        listed.map((user) => user.login),
+        ['bob', 'carol'],
+        'exactly the created users (no duplicate)',
+      );
+      const listedBob = listed.find((user) => user.login === 'bob');
+      assert.deepEqual(
+        { id: listedBob?.id, email: listedBob?.email, display_name: listedBob?.display_name, is_remote: listedBob?.is_remote, is_revoked: listedBob?.is_revoked },
+        { id: bobId, email: 'bob@example.com', display_name: 'Bob B', is_remote: false, is_revoked: false },
+      );
+      const listedCarol = listed.find((user) => user.login === 'carol');
+      assert.equal(listedCarol?.id, carolId);
+      assert.equal(listedCarol?.is_remote, true);
+      assert.ok(!(listJson as CliResult).stdout.includes('$argon2'), 'no password hash is listed');
+
+      const opened = await openWorkspace(workspace);
+      try {
+        const bobToken = (await tryLogin(opened, 'bob', USER_PASSWORD)).token;
+        assert.ok(bobToken, 'bob logs in with the password given on stdin');
+
+        const revoke = await runCli(['users', 'revoke', 'bob', ...store]);
+        expectExit(revoke, 0, 'users revoke bob');
+        assert.match(revoke.stdout, /bob is revoked/);
+        assert.equal((await tryLogin(opened, 'bob', USER_PASSWORD)).kind, 'user-revoked', 'a revoked user cannot log in');
+        assert.equal(await tokenKind(opened, bobToken), 'user-unauthenticated', "revoking revokes the user's login tokens");
+        assert.equal((await userRow(opened, 'bob'))?.is_revoked, 1);
+
+        await opened.store.db.updateTable('users').set({ failed_attempts: 4 }).where('id', '=', bobId).execute();
+        const unrevoke = await runCli(['users', 'unrevoke', 'bob', ...store]);
+        expectExit(unrevoke, 0, 'users unrevoke bob');
+        assert.match(unrevoke.stdout, /bob is active/);
+        assert.equal((await userRow(opened, 'bob'))?.failed_attempts, 0, 'unrevoke clears the failed-attempt count');
+        assert.ok((await tryLogin(opened, 'bob', USER_PASSWORD)).token, 'bob logs in again after unrevoke');
+        const trail = (await opened.store.db.selectFrom('audit_events').select(['type', 'source_address']).where('subject_id', '=', bobId).orderBy('id').execute()).filter(
+          (event) => event.type.startsWith('account-'),
+        );
+        assert.deepEqual(trail, [
+          { type: 'account-revoked', source_address: 'cli' },
+          { type: 'account-unrevoked', source_address: 'cli' },
+        ]);
+      } finally {
+        await opened.store.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,88 @@
+// Every store test runs against SQLite and PostgreSQL. PostgreSQL tests use a
+// throwaway database created for this test process (dropped at the end) and
+// a fresh schema per workspace (dropped by its cleanup), so tests never see
+// each other's rows. Without a reachable PostgreSQL the PostgreSQL suite is
+// skipped with a message — except under CI, where it must run.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, type SuiteContext } from 'node:test';
+import { POSTGRES_ADMIN_URL, createThrowawayDatabase, createThrowawaySchema, postgresUnreachable, type ThrowawayDatabase } from './postgres.js';
+
+export { POSTGRES_ADMIN_URL } from './postgres.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseTarget {
+  dialect: DialectName;
+  /** Set when PostgreSQL is not reachable here: the reason to show. */
+  skip: string | false;
+}
+
+let runDatabase: Promise<ThrowawayDatabase> | undefined;
+
+// Registered at import time, so it belongs to the root of the test file and runs after every suite.
+after(async () => {
+  const database = await runDatabase?.catch(() => undefined);
+  await database?.drop();
+});
+
+const unreachable = await postgresUnreachable();
+if (unreachable && process.env.CI) {
+  throw new Error(`PostgreSQL at ${POSTGRES_ADMIN_URL} is not reachable (${unreachable}); CI must run the PostgreSQL suite.`);
+}
+if (unreachable) {
+  process.stderr.write(`\n*** PostgreSQL suite SKIPPED: ${POSTGRES_ADMIN_URL} not reachable (${unreachable}) ***\n\n`);
+}
+
+export const DATABASES: DatabaseTarget[] = [
+  { dialect: 'sqlite', skip: false },
+  { dialect: 'postgres', skip: unreachable ? `PostgreSQL not reachable at ${POSTGRES_ADMIN_URL}` : false },
+];
+
+/** The PostgreSQL target (skipped when the server is unreachable). */
+export const POSTGRES = DATABASES.find((target) => target.dialect === 'postgres') as DatabaseTarget;
+
+/** `describe(\`${title} [sqlite]\`)` and `describe(\`${title} [postgres]\`)`, the latter skipped without PostgreSQL. */
+export function describeEachDatabase(title: string, fn: (target: DatabaseTarget, suite: SuiteContext) => void | Promise<void>): void {
+  for (const target of DATABASES) {
+    describe(`${title} [${target.dialect}]`, { skip: target.skip }, (suite) => fn(target, suite));
+  }
+}
+
+export interface Workspace {
+  dataDir: string;
+  /** Undefined for SQLite. */
+  databaseUrl: string | undefined;
+  /** Removes the data dir and, on PostgreSQL, drops the schema. */
+  cleanup(): Promise<void>;
+}
+
+/** A fresh, empty place to keep data: a temporary data dir, plus a new schema when on PostgreSQL. */
+export async function freshWorkspace(dialect: DialectName): Promise<Workspace> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'rbac-test-'));
+  const removeDir = async () => rmSync(dataDir, { recursive: true, force: true });
+  if (dialect === 'sqlite') return { dataDir, databaseUrl: undefined, cleanup: removeDir };
+
+  runDatabase ??= createThrowawayDatabase('rbac_test');
+  const schema = await createThrowawaySchema((await runDatabase).url);
+  return {
+    dataDir,
+    databaseUrl: schema.url,
+    async cleanup() {
+      await removeDir();
+      await schema.drop();
+    },
+  };
+}
+
+/** A fresh workspace for one test, always cleaned up. */
+export async function withWorkspace<T>(dialect: DialectName, body: (workspace: Workspace) => Promise<T>): Promise<T> {
+  const workspace = await freshWorkspace(dialect);
+  try {
+    return await body(workspace);
+  } finally {
+    await workspace.cleanup();
+  }
+}
