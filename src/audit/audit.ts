@@ -2,6 +2,7 @@
 // as the change it records, so an event exists exactly when its change
 // committed; the store hands committed events to its listener (the metrics).
 
+import { permissionDenied } from '../errors.js';
 import * as eventStore from '../store/events.js';
 import type { Party } from '../store/events.js';
 import type { Executor } from '../store/transaction.js';
@@ -83,5 +84,8 @@ export async function recordEvents(db: Executor, events: readonly AuditEvent[], 
   await eventStore.record(db, events, at);
 }
 
-/** Newest first. */
-export const listEvents = eventStore.page;
+/** GET /events: newest first, for superusers only (the trail records what administrators did). */
+export async function listEvents(db: Executor, by: { is_superuser: boolean } | null, window: { limit: number; offset: number }) {
+  if (by && !by.is_superuser) throw permissionDenied('Only superusers can read security events.');
+  return eventStore.page(db, window);
+}

@@ -1,8 +1,8 @@
 // Roles: a named set of permissions, assigned to users.
 
-import { ServiceError } from '../errors.js';
+import { ServiceError, permissionDenied } from '../errors.js';
 import { type Party, recordEvents } from '../audit/audit.js';
-import { isKnownPermission, type Permission } from '../permissions/permissions.js';
+import { isKnownPermission, type Actor, type Permission } from '../permissions/permissions.js';
 import type { Role } from '../shapes.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as roles from '../store/roles.js';
@@ -41,7 +41,9 @@ export async function assertRolesExist(db: Executor, roleIds: readonly number[])
   if (missing !== undefined) throw new ServiceError('schema-violation', `No role has the id ${missing}.`);
 }
 
-export async function createRole(db: Executor, input: NewRole, context: { actor: Party | null; sourceAddress: string | null }): Promise<Role> {
+/** POST /roles. Creating roles is not delegated: only a superuser (or the operator, `by` null) may. Runs in the caller's transaction. */
+export async function createRole(db: Executor, by: Actor | null, input: NewRole, context: { actor: Party | null; sourceAddress: string | null }): Promise<Role> {
+  if (by && !by.is_superuser) throw permissionDenied('Only superusers can create roles.');
   const permissions = (input.permissions ?? []).map((permission) => ({ ...permission, instance: normalizeUserId(permission.instance) }));
   const unknown = permissions.find((permission) => !isKnownPermission(permission));
   if (unknown) {

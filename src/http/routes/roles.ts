@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { notFound, permissionDenied } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { createRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
@@ -43,8 +43,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: { summary: 'Create a role (superusers only)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
-        if (!actorOf(request).is_superuser) throw permissionDenied('Only superusers can create roles.');
-        const role = await inTransaction(db, (trx) => createRole(trx, request.body, contextOf(request)));
+        const role = await inTransaction(db, (trx) => createRole(trx, actorOf(request), request.body, contextOf(request)));
         return reply.code(201).header('location', `${request.url.split('?')[0]}/${role.id}`).send(role);
       },
     );
