@@ -131,7 +131,9 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
   const roleIds = [...new Set(input.role_ids ?? [])].sort((a, b) => a - b);
-  // Refused before any hash is computed; decided again below, inside the transaction.
+  // Refused before any hash is computed (no one without users:create makes the
+  // service hash for them); decided again below, inside the transaction.
+  await assertMayCreateUsers(deps.db, by);
   if (roleIds.length > 0) assertMayAssignRoles(by);
   let passwordHash: string | null = null;
   if (input.password !== undefined) {

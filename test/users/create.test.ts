@@ -61,12 +61,14 @@ describeEachDatabase('users', (target) => {
     test('POST /users needs users:create: 403 without it, 201 with users:create on "*"', async () => {
       const plain = await actorWith('create-plain', [users('edit'), users('disable'), users('reset_password')]);
       const count = await userCount();
+      const hashes = service.hasher.counts.hash;
       assertError(
         await service.request({ method: 'POST', url: api('/users'), token: plain.token, payload: { login: 'create-denied', password: USER_PASSWORD } }),
         403,
         'permission-denied',
       );
       assert.equal(await userCount(), count, 'no user was created');
+      assert.equal(service.hasher.counts.hash, hashes, 'refused before the password is hashed');
 
       const creator = await actorWith('create-allowed', [users('create')]);
       const countBefore = await userCount();
