@@ -1,6 +1,6 @@
 // Prints the configuration reference — one row per setting of SETTINGS in
 // src/config/config.ts — as the Markdown table docs/operations.md carries.
-// test/config-reference.test.ts fails when the two differ, so after adding or
+// test/config/reference.test.ts fails when the two differ, so after adding or
 // changing a setting run:
 //
 //   node --import tsx scripts/config-reference.ts

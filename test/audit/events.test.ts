@@ -5,11 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { recordEvent } from '../src/audit/audit.js';
-import type { SecurityEvent } from '../src/store/events.js';
-import { inTransaction, onEventsCommitted } from '../src/store/transaction.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { recordEvent } from '../../src/audit/audit.js';
+import type { SecurityEvent } from '../../src/store/events.js';
+import { inTransaction, onEventsCommitted } from '../../src/store/transaction.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const URL = '/rbac-api/v1/events';
 

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError, envName, loadConfig } from '../src/config/config.js';
-import { parseDuration } from '../src/config/duration.js';
+import { ConfigError, envName, loadConfig } from '../../src/config/config.js';
+import { parseDuration } from '../../src/config/duration.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;

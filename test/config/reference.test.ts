@@ -8,10 +8,10 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BEGIN_MARKER, END_MARKER, configReference } from '../scripts/config-reference.js';
-import { SETTINGS, envName } from '../src/config/config.js';
+import { BEGIN_MARKER, END_MARKER, configReference } from '../../scripts/config-reference.js';
+import { SETTINGS, envName } from '../../src/config/config.js';
 
-const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 test('the reference has one row per setting, with its flag and environment variable', () => {
   const rows = configReference()
@@ -27,7 +27,7 @@ test('the reference has one row per setting, with its flag and environment varia
 test('docs/operations.md contains exactly the current output of scripts/config-reference.ts', async () => {
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/config-reference.ts'], { cwd: REPO_ROOT });
   assert.equal(stdout, `${configReference()}\n`, 'the script prints the reference');
-  const operations = readFileSync(new URL('../docs/operations.md', import.meta.url), 'utf8');
+  const operations = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
   const start = operations.indexOf(BEGIN_MARKER);
   const end = operations.indexOf(END_MARKER);
   assert.ok(start >= 0 && end > start, 'docs/operations.md has the reference markers');

@@ -9,13 +9,13 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { defaultConfig } from '../src/config/config.js';
-import { trustedProxyMatcher } from '../src/http/connection-limits.js';
-import { createLogger } from '../src/http/logging.js';
-import { startService } from '../src/server.js';
-import { freshWorkspace } from './kit/databases.js';
-import { assertError } from './kit/errors.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { trustedProxyMatcher } from '../../src/http/connection-limits.js';
+import { createLogger } from '../../src/http/logging.js';
+import { startService } from '../../src/server.js';
+import { freshWorkspace } from '../kit/databases.js';
+import { assertError } from '../kit/errors.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 interface Exchange {
   socket: Socket;

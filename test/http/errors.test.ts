@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import { describeEachDatabase } from './kit/databases.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from './kit/service.js';
-import { assertError } from './kit/errors.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { assertError } from '../kit/errors.js';
 
 describeEachDatabase('error model', (target) => {
   let service: TestService;

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { defaultConfig } from '../src/config/config.js';
-import { ERROR_STATUS } from '../src/errors.js';
-import { createLogger } from '../src/http/logging.js';
-import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './kit/databases.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { ERROR_STATUS } from '../../src/errors.js';
+import { createLogger } from '../../src/http/logging.js';
+import { startService, type RunningService } from '../../src/server.js';
+import { freshWorkspace, type Workspace } from '../kit/databases.js';
+import { ADMIN_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const RUNS = 1200;
 

@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, test } from 'node:test';
-import { defaultConfig } from '../src/config/config.js';
-import { createLogger } from '../src/http/logging.js';
-import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './kit/databases.js';
-import { ADMIN_PASSWORD } from './kit/service.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/http/logging.js';
+import { startService, type RunningService } from '../../src/server.js';
+import { freshWorkspace, type Workspace } from '../kit/databases.js';
+import { ADMIN_PASSWORD } from '../kit/service.js';
 import { readFileSync } from 'node:fs';
 
 interface Answer {

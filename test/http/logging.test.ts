@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { maskTokenInUrl } from '../src/http/logging.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { maskTokenInUrl } from '../../src/http/logging.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 class MemoryLog extends Writable {
   text = '';

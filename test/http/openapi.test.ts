@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { UNDECLARED_RESPONSES } from '../src/http/openapi.js';
-import { SERVICE_VERSION } from '../src/version.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { UNDECLARED_RESPONSES } from '../../src/http/openapi.js';
+import { SERVICE_VERSION } from '../../src/version.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 interface Operation {
   parameters?: { name: string; in: string }[];

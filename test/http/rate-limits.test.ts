@@ -5,9 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { addressGroup } from '../src/http/address-group.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { addressGroup } from '../../src/http/address-group.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 function assertLimited(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) {
   assert.equal(response.statusCode, 429);

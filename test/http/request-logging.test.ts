@@ -7,8 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ADMIN_PASSWORD } from './kit/service.js';
-import { spawnService, type LogLine } from './kit/processes.js';
+import { ADMIN_PASSWORD } from '../kit/service.js';
+import { spawnService, type LogLine } from '../kit/processes.js';
 
 const JSON_BODY = { 'content-type': 'application/json' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

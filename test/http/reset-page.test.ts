@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { defaultConfig } from '../src/config/config.js';
-import { createLogger } from '../src/http/logging.js';
-import { startService, type RunningService } from '../src/server.js';
-import { freshWorkspace, type Workspace } from './kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/http/logging.js';
+import { startService, type RunningService } from '../../src/server.js';
+import { freshWorkspace, type Workspace } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = 'test-results';

@@ -9,15 +9,15 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { defaultConfig } from '../src/config/config.js';
-import { buildApp } from '../src/http/app.js';
-import { DATABASE_CHECK_TIMEOUT_MS } from '../src/http/routes/status-services.js';
-import { createPasswordHasher } from '../src/passwords/hashing.js';
-import { SigningKeyRing } from '../src/password-reset/signing-keys.js';
-import { openStore, type Store } from '../src/store/database.js';
-import { SERVICE_VERSION } from '../src/version.js';
-import { POSTGRES, POSTGRES_ADMIN_URL, describeEachDatabase } from './kit/databases.js';
-import { startTestService, type TestService } from './kit/service.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { DATABASE_CHECK_TIMEOUT_MS } from '../../src/http/routes/status-services.js';
+import { createPasswordHasher } from '../../src/passwords/hashing.js';
+import { SigningKeyRing } from '../../src/password-reset/signing-keys.js';
+import { openStore, type Store } from '../../src/store/database.js';
+import { SERVICE_VERSION } from '../../src/version.js';
+import { POSTGRES, POSTGRES_ADMIN_URL, describeEachDatabase } from '../kit/databases.js';
+import { startTestService, type TestService } from '../kit/service.js';
 
 interface ServiceStatus {
   service_version: string;

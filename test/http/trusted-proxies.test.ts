@@ -5,9 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config/config.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { startTestService, type TestService } from './kit/service.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { startTestService, type TestService } from '../kit/service.js';
 
 const PROXY = '10.20.0.1';
 const TOKEN_URL = '/rbac-api/v1/auth/token';

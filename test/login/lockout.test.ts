@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resetAdminPassword } from '../src/users/admin-password.js';
-import { atOnce } from './kit/concurrency.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { assertError } from './kit/errors.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { resetAdminPassword } from '../../src/users/admin-password.js';
+import { atOnce } from '../kit/concurrency.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { assertError } from '../kit/errors.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const LIMIT = 10;
 

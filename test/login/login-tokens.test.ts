@@ -2,9 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { hashLoginToken } from '../src/login/login-tokens.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { hashLoginToken } from '../../src/login/login-tokens.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 describeEachDatabase('authentication', (target) => {
   let service: TestService;

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { defaultConfig, loadConfig, type Config } from '../src/config/config.js';
-import { createLogger } from '../src/http/logging.js';
-import { startService, type RunningService } from '../src/server.js';
-import { describeEachDatabase, freshWorkspace, type Workspace } from './kit/databases.js';
-import { freePort } from './kit/processes.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
+import { defaultConfig, loadConfig, type Config } from '../../src/config/config.js';
+import { createLogger } from '../../src/http/logging.js';
+import { startService, type RunningService } from '../../src/server.js';
+import { describeEachDatabase, freshWorkspace, type Workspace } from '../kit/databases.js';
+import { freePort } from '../kit/processes.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
 
 async function configFor(workspace: Workspace, overrides: Partial<Config> = {}): Promise<Config> {
   return defaultConfig({

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { SigningKeyRing } from '../src/password-reset/signing-keys.js';
-import { atOnce } from './kit/concurrency.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { SigningKeyRing } from '../../src/password-reset/signing-keys.js';
+import { atOnce } from '../kit/concurrency.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 

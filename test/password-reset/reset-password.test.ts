@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader, base64url } from 'jose';
 import { after, before, test } from 'node:test';
-import { RESET_TOKEN_ISSUER, signResetToken } from '../src/password-reset/reset-token.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { RESET_TOKEN_ISSUER, signResetToken } from '../../src/password-reset/reset-token.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const INVALID_BODY = { kind: 'invalid-token', msg: 'The reset token is invalid or expired. Ask an administrator for a new one.' };

@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import { RESET_TOKEN_ISSUER } from '../src/password-reset/reset-token.js';
-import { resetAdminPassword } from '../src/users/admin-password.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { RESET_TOKEN_ISSUER } from '../../src/password-reset/reset-token.js';
+import { resetAdminPassword } from '../../src/users/admin-password.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const OPERATOR = { actor: null, sourceAddress: null };

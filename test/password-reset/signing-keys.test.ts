@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
-import { drawKeyPair } from '../src/password-reset/signing-keys.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { runCli, type CliResult } from './kit/processes.js';
-import { startTestService, type TestService } from './kit/service.js';
+import { drawKeyPair } from '../../src/password-reset/signing-keys.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { runCli, type CliResult } from '../kit/processes.js';
+import { startTestService, type TestService } from '../kit/service.js';
 
 /** `rbac <args>` against the service's store. */
 function rbac(service: TestService, args: string[]): Promise<CliResult> {

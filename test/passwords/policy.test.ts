@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hash as argon2Hash, parseOptions, type Algorithm, type Version } from '@node-rs/argon2';
-import { ServiceError } from '../src/errors.js';
-import { commonPasswordCount, isCommonPassword } from '../src/passwords/common-passwords.js';
-import { CURRENT_PARAMETERS, createPasswordHasher, normalizePassword, type PasswordHasher } from '../src/passwords/hashing.js';
-import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, checkPassword } from '../src/passwords/policy.js';
+import { ServiceError } from '../../src/errors.js';
+import { commonPasswordCount, isCommonPassword } from '../../src/passwords/common-passwords.js';
+import { CURRENT_PARAMETERS, createPasswordHasher, normalizePassword, type PasswordHasher } from '../../src/passwords/hashing.js';
+import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, checkPassword } from '../../src/passwords/policy.js';
 
 // The package's enums are `const` and not importable at run time.
 const ARGON2I = 1 as Algorithm;

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hash as argon2Hash, parseOptions, type Algorithm, type Options, type Version } from '@node-rs/argon2';
-import { CURRENT_PARAMETERS } from '../src/passwords/hashing.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { CURRENT_PARAMETERS } from '../../src/passwords/hashing.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const ARGON2I = 1 as Algorithm;
 const ARGON2ID = 2 as Algorithm;

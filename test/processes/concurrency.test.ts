@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { atOnce } from './kit/concurrency.js';
-import { POSTGRES, freshWorkspace, type Workspace } from './kit/databases.js';
-import { callApi as call } from './kit/api.js';
-import { spawnService, type ServiceProcess } from './kit/processes.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
+import { atOnce } from '../kit/concurrency.js';
+import { POSTGRES, freshWorkspace, type Workspace } from '../kit/databases.js';
+import { callApi as call } from '../kit/api.js';
+import { spawnService, type ServiceProcess } from '../kit/processes.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
 
 
 describe('two service processes on one PostgreSQL database', { skip: POSTGRES.skip }, () => {

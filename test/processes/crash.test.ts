@@ -10,11 +10,11 @@ import { test } from 'node:test';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { decodeJwt } from 'jose';
-import { SQLITE_FILE } from '../src/store/database.js';
-import { describeEachDatabase, freshWorkspace } from './kit/databases.js';
-import { callApi as call } from './kit/api.js';
-import { spawnService } from './kit/processes.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from './kit/service.js';
+import { SQLITE_FILE } from '../../src/store/database.js';
+import { describeEachDatabase, freshWorkspace } from '../kit/databases.js';
+import { callApi as call } from '../kit/api.js';
+import { spawnService } from '../kit/processes.js';
+import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
 
 const USERS = 24;
 const NO_LIMITS = ['--rate-limit-per-address', '0', '--rate-limit-per-account', '0', '--failed-attempts-lockout', '100'];

@@ -12,8 +12,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { ADMIN_PASSWORD } from './kit/service.js';
-import { spawnService } from './kit/processes.js';
+import { ADMIN_PASSWORD } from '../kit/service.js';
+import { spawnService } from '../kit/processes.js';
 
 interface Answer {
   status: number;

@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { atOnce } from './kit/concurrency.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
-import { assertError } from './kit/errors.js';
+import { atOnce } from '../kit/concurrency.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { assertError } from '../kit/errors.js';
 
 interface Permission {
   object_type: string;

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { parseOptions } from '@node-rs/argon2';
-import { newLoginToken, storeLoginToken } from '../src/login/login-tokens.js';
-import { atOnce } from './kit/concurrency.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { newLoginToken, storeLoginToken } from '../../src/login/login-tokens.js';
+import { atOnce } from '../kit/concurrency.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const LIMIT = 4;
 const NEW_PASSWORD = 'a fresh and different passphrase';

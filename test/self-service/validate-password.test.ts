@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, test } from 'node:test';
-import { RESET_TOKEN_ISSUER } from '../src/password-reset/reset-token.js';
-import { describeEachDatabase } from './kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { RESET_TOKEN_ISSUER } from '../../src/password-reset/reset-token.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const URL = '/rbac-api/v1/command/validate-password';
 const GOOD = 'correct horse battery staple';

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
-import { inTransaction } from '../src/store/transaction.js';
-import { SQLITE_FILE, openStore, type Store } from '../src/store/database.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { freshWorkspace, type Workspace } from './kit/databases.js';
+import { inTransaction } from '../../src/store/transaction.js';
+import { SQLITE_FILE, openStore, type Store } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { freshWorkspace, type Workspace } from '../kit/databases.js';
 
 let workspace: Workspace;
 let store: Store;

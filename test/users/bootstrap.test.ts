@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createPasswordHasher } from '../src/passwords/hashing.js';
-import { checkPassword } from '../src/passwords/policy.js';
-import { openStore } from '../src/store/database.js';
-import { migrateToLatest } from '../src/store/migrate.js';
-import { ensureBootstrapAdmin } from '../src/users/bootstrap.js';
-import { describeEachDatabase, freshWorkspace } from './kit/databases.js';
+import { createPasswordHasher } from '../../src/passwords/hashing.js';
+import { checkPassword } from '../../src/passwords/policy.js';
+import { openStore } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
+import { describeEachDatabase, freshWorkspace } from '../kit/databases.js';
 
 describeEachDatabase('bootstrap admin', (target) => {
   const cleanups: (() => Promise<void>)[] = [];
