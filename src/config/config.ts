@@ -269,6 +269,54 @@ export const SETTINGS = [
     default: 12,
     parse: integer(8, 1024),
   }),
+  // PE's password and login rules (PE 2021.1 and later), under PE's names.
+  setting({ key: 'login-minimum-length', field: 'loginMinimumLength', description: 'shortest login for a new or renamed user, in characters', default: 1, parse: integer(1, 255) }),
+  setting({ key: 'letters-required', field: 'lettersRequired', description: 'letters (any script) a new password must contain', default: 0, parse: integer(0, 1024) }),
+  setting({ key: 'lowercase-letters-required', field: 'lowercaseLettersRequired', description: 'lower-case letters a new password must contain', default: 0, parse: integer(0, 1024) }),
+  setting({ key: 'uppercase-letters-required', field: 'uppercaseLettersRequired', description: 'upper-case letters a new password must contain', default: 0, parse: integer(0, 1024) }),
+  setting({ key: 'numbers-required', field: 'numbersRequired', description: 'digits (any script) a new password must contain', default: 0, parse: integer(0, 1024) }),
+  setting({
+    key: 'special-characters-required',
+    field: 'specialCharactersRequired',
+    description: 'characters that are neither letters nor digits a new password must contain',
+    default: 0,
+    parse: integer(0, 1024),
+  }),
+  setting({
+    key: 'number-of-previous-passwords',
+    field: 'numberOfPreviousPasswords',
+    description: "a new password may not be any of the user's last N passwords (0 = keep no history); each one kept costs one hash check per change",
+    default: 5,
+    parse: integer(0, 50),
+  }),
+  setting({
+    key: 'username-substring-match',
+    field: 'usernameSubstringMatch',
+    description: 'refuse passwords that share a run of substring-character-limit characters with the login (case-insensitive)',
+    default: false,
+    parse: boolean,
+  }),
+  setting({
+    key: 'substring-character-limit',
+    field: 'substringCharacterLimit',
+    description: 'length of the run username-substring-match looks for',
+    default: 0,
+    parse: integer(0, 255),
+  }),
+  setting({
+    key: 'account-expiry-days',
+    field: 'accountExpiryDays',
+    description: 'revoke non-superusers who have not logged in for this many days (since creation if never); unset means never',
+    default: undefined,
+    parse: integer(1, 36_500),
+  }),
+  setting({
+    key: 'account-expiry-check-minutes',
+    field: 'accountExpiryCheckMinutes',
+    description: 'how often idle accounts are looked for, when account-expiry-days is set',
+    default: 60,
+    parse: integer(1, 7 * 24 * 60),
+  }),
 ] as const;
 
 type Entry = (typeof SETTINGS)[number];
@@ -327,6 +375,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   if (result.tokenAuthLifetimeSeconds === 0) {
     throw new ConfigError('token-auth-lifetime', 'must be longer than 0');
+  }
+  if (result.usernameSubstringMatch && result.substringCharacterLimit === 0) {
+    throw new ConfigError('substring-character-limit', 'must be at least 1 when username-substring-match is true');
+  }
+  const composition = result.lettersRequired + result.numbersRequired + result.specialCharactersRequired;
+  const cased = result.lowercaseLettersRequired + result.uppercaseLettersRequired;
+  if (Math.max(composition, cased + result.numbersRequired + result.specialCharactersRequired) > 1024) {
+    throw new ConfigError('letters-required', 'the composition rules together ask for more characters than a password may have (1024)');
   }
   result.dataDir = path.resolve(result.dataDir);
   return result;
