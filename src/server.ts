@@ -41,7 +41,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     if (services.migrations.length > 0) logger.info({ migrations: services.migrations }, 'database migrated');
 
     const bootstrap = await ensureBootstrapAdmin(
-      { db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength },
+      { db: store.db, hasher, rules: config },
       options.adminPassword,
     );
     if (bootstrap.generatedPassword) {

@@ -44,7 +44,8 @@ export const NewUserBody = Type.Object(
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
     role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
-    password: Type.Optional(PasswordText),
+    // null: a local user without a password (PE's client always sends the key).
+    password: Type.Optional(Type.Union([PasswordText, Type.Null()])),
     is_remote: Type.Optional(Type.Boolean()),
     // Accepted so that a user fetched with GET can be posted back; must be false.
     is_group: Type.Optional(Type.Literal(false)),
@@ -122,6 +123,21 @@ export const LoginBody = Type.Object(
 export type LoginBody = Static<typeof LoginBody>;
 
 export const TokenResponse = Type.Object({ token: Type.String() });
+
+/** One broken rule in PE's answer to validate-password and validate-login, and in `details.failures` of 400 invalid-password. */
+export const RuleFailure = Type.Object({
+  'rule-identifier': Type.String({ description: "the setting's name for PE's rules (letters-required, …), the service's own name for its rules" }),
+  'friendly-error': Type.String(),
+});
+
+/** PE's answer to validate-password and validate-login: `{valid: true}`, or `{valid: false, failures}`. */
+export const Validation = Type.Union([
+  Type.Object({ valid: Type.Literal(true) }),
+  Type.Object({ valid: Type.Literal(false), failures: Type.Array(RuleFailure, { minItems: 1 }) }),
+]);
+export type Validation = Static<typeof Validation>;
+
+export const ValidateLoginBody = Type.Object({ login: Type.String({ maxLength: 255 }) }, { additionalProperties: false });
 
 const EventParty = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
 

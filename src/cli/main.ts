@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { ServiceError } from '../errors.js';
+import type { RuleFailure } from '../passwords/policy.js';
 import { resetAdminPasswordCommand } from './commands/admin-password.js';
 import { keysCommand } from './commands/keys.js';
 import { configCommand, migrateCommand } from './commands/maintenance.js';
@@ -35,8 +36,9 @@ export function buildProgram(): Command {
 }
 
 function describe(error: ServiceError): string {
-  const violations = (error.details as { violations?: { msg: string }[] } | undefined)?.violations;
-  return violations ? violations.map((violation) => violation.msg).join('\n  ') : error.message;
+  // One line per broken password or login rule, as PE's failures list them.
+  const failures = (error.details as { failures?: RuleFailure[] } | undefined)?.failures;
+  return failures ? failures.map((failure) => failure['friendly-error']).join('\n  ') : error.message;
 }
 
 export async function main(argv: string[]): Promise<number> {

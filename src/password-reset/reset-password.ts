@@ -6,9 +6,8 @@
 // requests with one token exactly one commits. It does not log the user in.
 
 import { partyOf, recordEvent, recordEvents, type ResetRejection } from '../audit/audit.js';
-import type { Config } from '../config/config.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
 import { replacePassword } from '../passwords/credentials.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import { inTransaction, type Db } from '../store/transaction.js';
@@ -20,7 +19,7 @@ export interface ResetDeps {
   db: Db;
   keys: SigningKeyRing;
   hasher: PasswordHasher;
-  config: Pick<Config, 'passwordMinimumLength'>;
+  config: PasswordRules;
 }
 
 export interface ResetRequest {
@@ -53,7 +52,7 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
   if (!(await isUsableNow(db, claims))) throw await reject('spent-superseded-or-expired');
 
   // A policy violation leaves the token unspent, so the user can try again.
-  assertPasswordAcceptable(request.password, { minimumLength: deps.config.passwordMinimumLength, login: user.login });
+  assertPasswordAcceptable(request.password, deps.config, user.login);
   const passwordHash = await deps.hasher.hash(request.password);
 
   const now = Date.now();

@@ -10,13 +10,13 @@ import { ServiceError, notFound } from '../errors.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
 import { replacePassword } from '../passwords/credentials.js';
 
 export interface ChangeDeps {
   db: Db;
   hasher: PasswordHasher;
-  config: Pick<Config, 'passwordMinimumLength' | 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
+  config: PasswordRules & Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
 }
 
 export interface ChangeRequest {
@@ -31,7 +31,7 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
     throw new ServiceError('permission-denied', 'Remote users cannot change their password here: change it in your directory service.');
   }
   // The policy first: a request that would be refused anyway spends no attempt and no hash.
-  assertPasswordAcceptable(request.password, { minimumLength: deps.config.passwordMinimumLength, login: user.login });
+  assertPasswordAcceptable(request.password, deps.config, user.login);
 
   const party = partyOf(user);
   const matches = await checkUserPassword(

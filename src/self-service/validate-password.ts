@@ -1,32 +1,28 @@
 // POST /command/validate-password — lets a page show the policy before the
 // user submits. The caller proves who it is with a login token or a usable
-// reset token; the answer lists every rule the password breaks.
+// reset token; the answer, in PE's shape, lists every rule the password
+// breaks for that user.
 
 import { authenticateLoginToken } from '../login/login-tokens.js';
-import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
 import { verifyUsableResetToken } from '../password-reset/reset-token.js';
 import type { SigningKeyRing } from '../password-reset/signing-keys.js';
+import type { Validation } from '../shapes.js';
 import type { Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { checkPassword, type PolicyViolation } from '../passwords/policy.js';
+import { passwordFailures, validation, type PasswordRules } from '../passwords/policy.js';
 
 export interface ValidateDeps {
   db: Db;
   keys: SigningKeyRing;
-  config: Pick<Config, 'passwordMinimumLength'>;
-}
-
-export interface ValidationResult {
-  valid: boolean;
-  violations: PolicyViolation[];
+  config: PasswordRules;
 }
 
 export async function validatePasswordFor(
   deps: ValidateDeps,
   password: string,
   credentials: { loginToken?: string | undefined; resetToken?: string | undefined },
-): Promise<ValidationResult> {
+): Promise<Validation> {
   let userId: string;
   // A reset token in the body is what the caller chose to send for this check,
   // so it wins over a (perhaps stale) login token the browser also sent.
@@ -38,6 +34,5 @@ export async function validatePasswordFor(
     throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');
   }
   const user = await users.byId(deps.db, userId);
-  const violations = checkPassword(password, { minimumLength: deps.config.passwordMinimumLength, login: user?.login });
-  return { valid: violations.length === 0, violations };
+  return validation(passwordFailures(password, deps.config, user?.login));
 }

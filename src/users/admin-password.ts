@@ -6,7 +6,7 @@
 
 import { recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
 import { replacePassword } from '../passwords/credentials.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import { bootstrapAdmin, insertBootstrapAdmin } from './bootstrap.js';
@@ -15,11 +15,11 @@ import { BOOTSTRAP_ADMIN_LOGIN } from './users.js';
 export interface AdminResetDeps {
   db: Db;
   hasher: PasswordHasher;
-  passwordMinimumLength: number;
+  rules: PasswordRules;
 }
 
 export async function resetAdminPassword(deps: AdminResetDeps, password: string, context: { operator: string }): Promise<{ created: boolean }> {
-  assertPasswordAcceptable(password, { minimumLength: deps.passwordMinimumLength, login: BOOTSTRAP_ADMIN_LOGIN });
+  assertPasswordAcceptable(password, deps.rules, BOOTSTRAP_ADMIN_LOGIN);
   const passwordHash = await deps.hasher.hash(password);
   const now = Date.now();
   return inTransaction(deps.db, async (trx) => {

@@ -74,8 +74,13 @@ export async function assertMayIssueResetToken(db: Executor, by: Requester, user
   if (by) assertGranted((await userPermissions(db, by, userId)).reset_password, 'Issuing a reset token for this user needs users:reset_password.');
 }
 
-/** Reading users: everyone reads their own record; others need a superuser or any permission on users (those callers need ids). */
+/** Reading every user (and learning which logins exist) needs a superuser or any permission on users: those callers need ids. */
+export async function mayReadAllUsers(db: Executor, by: Requester): Promise<boolean> {
+  return !by || (await hasAnyUserPermission(db, by));
+}
+
+/** Reading users: everyone reads their own record; others need what mayReadAllUsers asks. */
 export async function assertMayReadUser(db: Executor, by: Requester, userId: string | 'all'): Promise<void> {
-  if (!by || by.id === userId || (await hasAnyUserPermission(db, by))) return;
+  if ((by && by.id === userId) || (await mayReadAllUsers(db, by))) return;
   throw permissionDenied(userId === 'all' ? 'Listing users needs a permission on users.' : undefined);
 }

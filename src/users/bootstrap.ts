@@ -2,11 +2,11 @@
 // Its password is RBAC_ADMIN_PASSWORD when set on the first start, otherwise
 // a random one that the caller prints once.
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { ServiceError } from '../errors.js';
-import { checkPassword } from '../passwords/policy.js';
+import { generatePassword } from '../passwords/generate-password.js';
+import { invalidPassword, passwordFailures, type PasswordRules } from '../passwords/policy.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { UserRecord } from '../store/users.js';
@@ -24,20 +24,18 @@ export interface BootstrapResult {
 }
 
 export async function ensureBootstrapAdmin(
-  deps: { db: Db; hasher: PasswordHasher; passwordMinimumLength: number },
+  deps: { db: Db; hasher: PasswordHasher; rules: PasswordRules },
   adminPassword: string | undefined,
 ): Promise<BootstrapResult> {
   if (await bootstrapAdmin(deps.db)) return { created: false };
 
-  const generated = adminPassword === undefined ? generatePassword(deps.passwordMinimumLength) : undefined;
+  const generated = adminPassword === undefined ? generatePassword(deps.rules, BOOTSTRAP_ADMIN_LOGIN) : undefined;
   const password = adminPassword ?? (generated as string);
-  const violations = checkPassword(password, { minimumLength: deps.passwordMinimumLength, login: BOOTSTRAP_ADMIN_LOGIN });
-  if (violations.length > 0) {
-    throw new ServiceError(
-      'invalid-password',
-      `RBAC_ADMIN_PASSWORD is not acceptable: ${violations.map((violation) => violation.msg).join(' ')}`,
-      { violations },
-    );
+  const failures = passwordFailures(password, deps.rules, BOOTSTRAP_ADMIN_LOGIN);
+  if (failures.length > 0) {
+    const refusal = invalidPassword(failures);
+    refusal.message = `RBAC_ADMIN_PASSWORD is not acceptable: ${refusal.message}`;
+    throw refusal;
   }
   const passwordHash = await deps.hasher.hash(password);
 
@@ -53,18 +51,6 @@ export async function ensureBootstrapAdmin(
     throw error;
   });
   return created ? { created: true, ...(generated ? { generatedPassword: generated } : {}) } : { created: false };
-}
-
-// 24 random base64url characters (144 bits), or as many as the policy asks for.
-const GENERATED_PASSWORD_LENGTH = 24;
-
-function generatePassword(minimumLength: number): string {
-  const length = Math.max(GENERATED_PASSWORD_LENGTH, minimumLength);
-  for (;;) {
-    const candidate = randomBytes(Math.ceil((length * 3) / 4)).toString('base64url').slice(0, length);
-    // Random text all but never breaks the policy (it would have to contain "admin"); never print one that does.
-    if (checkPassword(candidate, { minimumLength, login: BOOTSTRAP_ADMIN_LOGIN }).length === 0) return candidate;
-  }
 }
 
 /** The `admin` row: a local superuser. Used at first start and by the reset script on an empty database. */

@@ -4,11 +4,10 @@
 
 import { randomUUID } from 'node:crypto';
 import { type Party, partyOf, recordEvent, recordEvents } from '../audit/audit.js';
-import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable } from '../passwords/policy.js';
+import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
 import { cancelResetTokens } from '../passwords/credentials.js';
 import { assertRolesExist } from '../roles/roles.js';
 import { isUniqueViolation } from '../store/errors.js';
@@ -17,7 +16,7 @@ import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
-import { assertLoginVisible, loginKey, loginSkeleton } from '../logins.js';
+import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
 
@@ -85,7 +84,8 @@ export interface NewUser {
   email?: string | undefined;
   display_name?: string | undefined;
   role_ids?: number[] | undefined;
-  password?: string | undefined;
+  /** null (PE's client always sends the key) or absent: a local user without a password, who gets one through a reset token. */
+  password?: string | null | undefined;
   is_remote?: boolean | undefined;
   is_superuser?: boolean | undefined;
 }
@@ -93,7 +93,7 @@ export interface NewUser {
 export interface UserDeps {
   db: Db;
   hasher: PasswordHasher;
-  config: Pick<Config, 'passwordMinimumLength'>;
+  config: PasswordRules & LoginRules;
 }
 
 export interface Context {
@@ -101,9 +101,8 @@ export interface Context {
   sourceAddress: string | null;
 }
 
-const loginTaken = (login: string) => new ServiceError('conflict', `A user with the login "${login}" already exists.`);
-const looksTaken = (login: string) =>
-  new ServiceError('conflict', `The login "${login}" looks like the login of an existing user; choose one that cannot be mistaken for it.`);
+const loginTaken = (login: string) => new ServiceError('conflict', loginTakenFailure(login)['friendly-error']);
+const looksTaken = (login: string) => new ServiceError('conflict', loginLookAlikeFailure(login)['friendly-error']);
 
 /**
  * The rule that no two logins may look alike (Unicode TR39 confusables):
@@ -125,9 +124,8 @@ function conflictFor(error: unknown, login: string | undefined): unknown {
 
 export async function createUser(deps: UserDeps, by: Requester, input: NewUser, context: Context): Promise<User> {
   const login = input.login.trim();
-  if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
-  assertLoginVisible(login);
-  if (input.is_remote && input.password !== undefined) {
+  assertLoginAcceptable(login, deps.config);
+  if (input.is_remote && input.password != null) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
   const roleIds = [...new Set(input.role_ids ?? [])].sort((a, b) => a - b);
@@ -136,8 +134,8 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   await assertMayCreateUsers(deps.db, by);
   if (roleIds.length > 0) assertMayAssignRoles(by);
   let passwordHash: string | null = null;
-  if (input.password !== undefined) {
-    assertPasswordAcceptable(input.password, { minimumLength: deps.config.passwordMinimumLength, login });
+  if (input.password != null) {
+    assertPasswordAcceptable(input.password, deps.config, login);
     passwordHash = await deps.hasher.hash(input.password);
   }
   const id = randomUUID();
@@ -205,8 +203,8 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
  * an answered revocation or role removal, and is judged on what it would
  * really change.
  */
-export async function updateUser(db: Db, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
-  await inTransaction(db, async (trx) => {
+export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
+  await inTransaction(deps.db, async (trx) => {
     await assertRequesterActive(trx, by);
     const row = await users.lock(trx, id);
     const current = row ? await userFromRow(trx, row) : undefined;
@@ -217,8 +215,7 @@ export async function updateUser(db: Db, by: Requester, id: string, changes: Use
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
     if (login !== undefined && loginKey(login) !== row.login_key) {
-      if (login === '') throw new ServiceError('schema-violation', 'The login must not be empty.');
-      assertLoginVisible(login);
+      assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
@@ -250,7 +247,7 @@ export async function updateUser(db: Db, by: Requester, id: string, changes: Use
   }).catch((error: unknown) => {
     throw conflictFor(error, changes.login?.trim());
   });
-  return getUser(db, id);
+  return getUser(deps.db, id);
 }
 
 /** Gives the user exactly `wanted` roles, recording each one given and taken. */

@@ -135,7 +135,7 @@ describeEachDatabase('rbac reset-admin-password', (target) => {
         assert.ok((await tryLogin(opened, 'admin', NEW_ADMIN_PASSWORD)).token, 'admin logs in with the new password');
         assert.equal((await tryLogin(opened, 'admin', ADMIN_PASSWORD)).kind, 'user-unauthenticated');
         // A later service start keeps this admin and its password rather than bootstrapping another.
-        const bootstrap = await ensureBootstrapAdmin({ db: opened.store.db, hasher: opened.hasher, passwordMinimumLength: 12 }, ADMIN_PASSWORD);
+        const bootstrap = await ensureBootstrapAdmin({ db: opened.store.db, hasher: opened.hasher, rules: opened.config }, ADMIN_PASSWORD);
         assert.equal(bootstrap.created, false);
       } finally {
         await opened.store.close();

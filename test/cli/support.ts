@@ -60,7 +60,7 @@ export async function openWorkspace(workspace: Workspace): Promise<Opened> {
 /** A workspace whose store has the bootstrap admin (password ADMIN_PASSWORD). */
 async function seededWorkspace(workspace: Workspace): Promise<Opened> {
   const opened = await openWorkspace(workspace);
-  await ensureBootstrapAdmin({ db: opened.store.db, hasher: opened.hasher, passwordMinimumLength: opened.config.passwordMinimumLength }, ADMIN_PASSWORD);
+  await ensureBootstrapAdmin({ db: opened.store.db, hasher: opened.hasher, rules: opened.config }, ADMIN_PASSWORD);
   return opened;
 }
 

@@ -78,7 +78,7 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
   // The same composition root as the server and the CLI, with a hasher that counts.
   const services = await openServices(config, { hasher });
   const { store, keys } = services;
-  await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, ADMIN_PASSWORD);
+  await ensureBootstrapAdmin({ db: store.db, hasher, rules: config }, ADMIN_PASSWORD);
   // RBAC_TEST_LOG=debug shows the service's log on stdout while debugging a test;
   // otherwise it goes to test-results/logs/ to be searched for secrets at the end.
   const logger = options.logStream

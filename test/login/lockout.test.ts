@@ -239,7 +239,7 @@ describeEachDatabase('lockout that lifts itself: failed-attempts-lockout-duratio
     const adminId = (await service.store.db.selectFrom('users').select('id').where('login', '=', 'admin').executeTakeFirstOrThrow()).id;
     await lockByFailures('admin');
     assert.notEqual((await userRow(adminId)).locked_at, null);
-    await resetAdminPassword({ db: service.store.db, hasher: service.hasher, passwordMinimumLength: service.config.passwordMinimumLength }, ADMIN_PASSWORD, {
+    await resetAdminPassword({ db: service.store.db, hasher: service.hasher, rules: service.config }, ADMIN_PASSWORD, {
       operator: 'test',
     });
     assert.deepEqual(await stateOf(adminId), { is_revoked: 0, failed_attempts: 0, locked_at: null });

@@ -126,7 +126,7 @@ describeEachDatabase('the life of a reset token', (target) => {
   test("the admin password reset script cancels admin's unused reset tokens", async () => {
     const adminId = (await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: admin })).json() as { id: string };
     const token = await issue(adminId.id);
-    await resetAdminPassword({ db: service.store.db, hasher: service.hasher, passwordMinimumLength: 12 }, ADMIN_PASSWORD, { operator: 'test' });
+    await resetAdminPassword({ db: service.store.db, hasher: service.hasher, rules: service.config }, ADMIN_PASSWORD, { operator: 'test' });
     admin = await service.login('admin', ADMIN_PASSWORD);
     assert.equal((await reset(token, 'a takeover passphrase here')).statusCode, 403);
     assert.ok(await service.login('admin', ADMIN_PASSWORD), "admin's password is the script's");

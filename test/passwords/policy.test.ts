@@ -10,7 +10,8 @@ import { hash as argon2Hash, parseOptions, type Algorithm, type Version } from '
 import { ServiceError } from '../../src/errors.js';
 import { commonPasswordCount, isCommonPassword } from '../../src/passwords/common-passwords.js';
 import { CURRENT_PARAMETERS, createPasswordHasher, normalizePassword, type PasswordHasher } from '../../src/passwords/hashing.js';
-import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, checkPassword } from '../../src/passwords/policy.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, passwordFailures, type PasswordRules, type RuleFailure } from '../../src/passwords/policy.js';
 
 // The package's enums are `const` and not importable at run time.
 const ARGON2I = 1 as Algorithm;
@@ -18,8 +19,11 @@ const ARGON2ID = 2 as Algorithm;
 const V0x10 = 0 as Version;
 
 const MIN = 12;
+/** The default rules (no composition rules), with the minimum length and any other setting given. */
+const rules = (passwordMinimumLength = MIN, overrides: Partial<PasswordRules> = {}): PasswordRules => ({ ...defaultConfig(), passwordMinimumLength, ...overrides });
+const ruleOf = (failure: RuleFailure) => failure['rule-identifier'];
 const rulesOf = (password: string, options: { minimumLength?: number; login?: string } = {}) =>
-  checkPassword(password, { minimumLength: options.minimumLength ?? MIN, login: options.login }).map((violation) => violation.rule);
+  passwordFailures(password, rules(options.minimumLength), options.login).map(ruleOf);
 
 // Strings checked by hand not to be on the common list.
 const TWELVE = 'vbnmzxqkjwpt';
@@ -27,23 +31,23 @@ const ELEVEN = TWELVE.slice(0, 11);
 
 describe('password policy: each rule on its own', () => {
   test('a good passphrase has no violations', () => {
-    assert.deepEqual(checkPassword('correct horse battery staple', { minimumLength: MIN, login: 'alice' }), []);
+    assert.deepEqual(passwordFailures('correct horse battery staple', rules(MIN), 'alice'), []);
   });
 
   test('too-short fires alone for a short, uncommon password', () => {
-    assert.deepEqual(rulesOf(ELEVEN, { login: 'alice' }), ['too-short']);
+    assert.deepEqual(rulesOf(ELEVEN, { login: 'alice' }), ['password-minimum-length']);
   });
 
   test('exactly the minimum length is accepted; one less is too-short', () => {
     assert.equal([...TWELVE].length, MIN);
     assert.deepEqual(rulesOf(TWELVE), []);
-    assert.deepEqual(rulesOf(ELEVEN), ['too-short']);
+    assert.deepEqual(rulesOf(ELEVEN), ['password-minimum-length']);
   });
 
   test('the minimum length is the configured one, not a constant', () => {
-    assert.deepEqual(rulesOf(TWELVE, { minimumLength: 13 }), ['too-short']);
+    assert.deepEqual(rulesOf(TWELVE, { minimumLength: 13 }), ['password-minimum-length']);
     assert.deepEqual(rulesOf(TWELVE.slice(0, 8), { minimumLength: 8 }), []);
-    assert.deepEqual(rulesOf(`${TWELVE}${TWELVE}`.slice(0, 19), { minimumLength: 20 }), ['too-short']);
+    assert.deepEqual(rulesOf(`${TWELVE}${TWELVE}`.slice(0, 19), { minimumLength: 20 }), ['password-minimum-length']);
     assert.deepEqual(rulesOf(`${TWELVE}${TWELVE}`.slice(0, 20), { minimumLength: 20 }), []);
   });
 
@@ -52,7 +56,7 @@ describe('password policy: each rule on its own', () => {
     const long = 'abcd'.repeat(256);
     assert.equal(long.length, 1024);
     assert.deepEqual(rulesOf(long), []);
-    assert.deepEqual(rulesOf(`${long}e`), ['too-long']);
+    assert.deepEqual(rulesOf(`${long}e`), ['password-maximum-length']);
   });
 
   test('contains-login fires alone when the password contains the login, whatever the case', () => {
@@ -64,10 +68,10 @@ describe('password policy: each rule on its own', () => {
   });
 
   test('a login of one or two characters is refused as the whole password, not as a part of it', () => {
-    assert.deepEqual(checkPassword('jo', { minimumLength: 1, login: 'jo' }).map((violation) => violation.rule), ['contains-login']);
-    assert.deepEqual(checkPassword('a long passphrase with jo in it', { minimumLength: 12, login: 'jo' }), []);
+    assert.deepEqual(passwordFailures('jo', rules(1), 'jo').map(ruleOf), ['contains-login']);
+    assert.deepEqual(passwordFailures('a long passphrase with jo in it', rules(12), 'jo'), []);
     assert.deepEqual(
-      checkPassword('bob likes long passphrases', { minimumLength: 12, login: 'bob' }).map((violation) => violation.rule),
+      passwordFailures('bob likes long passphrases', rules(12), 'bob').map(ruleOf),
       ['contains-login'],
       'three characters and more are checked as a part',
     );
@@ -121,38 +125,39 @@ describe('password policy: each rule on its own', () => {
 
 describe('password policy: rules together', () => {
   test('a short, common password containing the login breaks three rules, each reported', () => {
-    const violations = checkPassword('Password1', { minimumLength: MIN, login: 'pass' });
-    assert.deepEqual(violations.map((violation) => violation.rule).sort(), ['common-password', 'contains-login', 'too-short']);
+    const violations = passwordFailures('Password1', rules(MIN), 'pass');
+    assert.deepEqual(violations.map(ruleOf).sort(), ['common-password', 'contains-login', 'password-minimum-length']);
     for (const violation of violations) {
-      assert.ok(violation.msg.length > 0);
-      assert.ok(!violation.msg.includes('Password1'), 'the message does not echo the password');
+      assert.ok(violation['friendly-error'].length > 0);
+      assert.ok(!violation['friendly-error'].includes('Password1'), 'the message does not echo the password');
     }
   });
 
   test('too-long and contains-login together', () => {
-    assert.deepEqual(rulesOf(`alice${'x'.repeat(1100)}`, { login: 'alice' }).sort(), ['contains-login', 'too-long']);
+    assert.deepEqual(rulesOf(`alice${'x'.repeat(1100)}`, { login: 'alice' }).sort(), ['contains-login', 'password-maximum-length']);
   });
 
   test('too-short and contains-login together', () => {
-    assert.deepEqual(rulesOf('I am alice', { login: 'alice' }).sort(), ['contains-login', 'too-short']);
+    assert.deepEqual(rulesOf('I am alice', { login: 'alice' }).sort(), ['contains-login', 'password-minimum-length']);
   });
 
   test('assertPasswordAcceptable throws invalid-password listing every violation, without the password', () => {
     const password = 'Password1';
     assert.throws(
-      () => assertPasswordAcceptable(password, { minimumLength: MIN, login: 'pass' }),
+      () => assertPasswordAcceptable(password, rules(), 'pass'),
       (error: unknown) => {
         assert.ok(error instanceof ServiceError);
         assert.equal(error.kind, 'invalid-password');
         assert.equal(error.status, 400);
-        const { violations } = error.details as { violations: { rule: string }[] };
-        assert.deepEqual(violations.map((violation) => violation.rule).sort(), ['common-password', 'contains-login', 'too-short']);
+        const { failures, violations } = error.details as { failures: RuleFailure[]; violations: RuleFailure[] };
+        assert.deepEqual(failures.map(ruleOf).sort(), ['common-password', 'contains-login', 'password-minimum-length']);
+        assert.deepEqual(violations, failures, 'details.violations carries the same list');
         assert.ok(!error.message.includes(password));
         assert.ok(!JSON.stringify(error.details).includes(password));
         return true;
       },
     );
-    assert.doesNotThrow(() => assertPasswordAcceptable('correct horse battery staple', { minimumLength: MIN, login: 'pass' }));
+    assert.doesNotThrow(() => assertPasswordAcceptable('correct horse battery staple', rules(), 'pass'));
   });
 });
 
@@ -161,7 +166,7 @@ describe('password policy: length in code points after NFKC', () => {
     const fullwidth = 'ｖｂｎｍｚｘｑｋｊｗｐｔ';
     assert.equal(normalizePassword(fullwidth), TWELVE);
     assert.deepEqual(rulesOf(fullwidth), []);
-    assert.deepEqual(rulesOf(fullwidth.slice(0, 11)), ['too-short']);
+    assert.deepEqual(rulesOf(fullwidth.slice(0, 11)), ['password-minimum-length']);
   });
 
   test("a password of 'ﬃ' ligatures is measured after NFKC (each is three letters)", () => {
@@ -169,25 +174,25 @@ describe('password policy: length in code points after NFKC', () => {
     // 4 characters as typed, 12 after NFKC: long enough.
     assert.deepEqual(rulesOf('ﬃ'.repeat(4)), []);
     // 3 as typed, 9 after NFKC: too short — and would still be if measured before NFKC.
-    assert.deepEqual(rulesOf('ﬃ'.repeat(3)), ['too-short']);
+    assert.deepEqual(rulesOf('ﬃ'.repeat(3)), ['password-minimum-length']);
     // 342 as typed, 1026 after NFKC: too long, which only NFKC reveals.
-    assert.deepEqual(rulesOf('ﬃ'.repeat(342)), ['too-long']);
+    assert.deepEqual(rulesOf('ﬃ'.repeat(342)), ['password-maximum-length']);
   });
 
   test('combining sequences are composed before counting', () => {
     const decomposed = 'e\u0301'; // e + combining acute: one character after NFKC
     assert.equal(normalizePassword(decomposed).length, 1);
-    assert.deepEqual(rulesOf(decomposed.repeat(11)), ['too-short'], '22 code points typed, 11 after NFKC');
+    assert.deepEqual(rulesOf(decomposed.repeat(11)), ['password-minimum-length'], '22 code points typed, 11 after NFKC');
     assert.deepEqual(rulesOf(decomposed.repeat(12)), []);
   });
 
   test('emoji count as one character each, not two UTF-16 units', () => {
     const emoji = '😀';
     assert.equal(emoji.length, 2);
-    assert.deepEqual(rulesOf(emoji.repeat(11)), ['too-short'], '22 UTF-16 units, 11 code points');
+    assert.deepEqual(rulesOf(emoji.repeat(11)), ['password-minimum-length'], '22 UTF-16 units, 11 code points');
     assert.deepEqual(rulesOf(emoji.repeat(12)), []);
     assert.deepEqual(rulesOf(emoji.repeat(1024)), [], '2048 UTF-16 units, 1024 code points');
-    assert.deepEqual(rulesOf(emoji.repeat(1025)), ['too-long']);
+    assert.deepEqual(rulesOf(emoji.repeat(1025)), ['password-maximum-length']);
   });
 });
 

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { createPasswordHasher } from '../../src/passwords/hashing.js';
-import { checkPassword } from '../../src/passwords/policy.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { passwordFailures } from '../../src/passwords/policy.js';
 import { openStore } from '../../src/store/database.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
@@ -23,14 +24,14 @@ describeEachDatabase('bootstrap admin', (target) => {
       cleanups.push(workspace.cleanup, () => store.close());
       await migrateToLatest(store);
       const hasher = await createPasswordHasher();
-      const result = await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: minimumLength }, undefined);
+      const result = await ensureBootstrapAdmin({ db: store.db, hasher, rules: defaultConfig({ passwordMinimumLength: minimumLength }) }, undefined);
       assert.equal(result.created, true);
       const password = result.generatedPassword as string;
       assert.ok(password.length >= Math.max(24, minimumLength), `${password.length} characters`);
-      assert.deepEqual(checkPassword(password, { minimumLength, login: 'admin' }), []);
+      assert.deepEqual(passwordFailures(password, defaultConfig({ passwordMinimumLength: minimumLength }), 'admin'), []);
       const row = await store.db.selectFrom('users').select('password_hash').where('login', '=', 'admin').executeTakeFirstOrThrow();
       assert.ok(await hasher.verify(row.password_hash as string, password));
-      assert.deepEqual(await ensureBootstrapAdmin({ db: store.db, hasher, passwordMinimumLength: minimumLength }, undefined), { created: false }, 'only once');
+      assert.deepEqual(await ensureBootstrapAdmin({ db: store.db, hasher, rules: defaultConfig({ passwordMinimumLength: minimumLength }) }, undefined), { created: false }, 'only once');
     });
   }
 });

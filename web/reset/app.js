@@ -71,20 +71,22 @@ async function post(path, body) {
   return { status: response.status, data };
 }
 
-function renderPolicy(violations) {
+// `failures` as PE lists them ({rule-identifier, friendly-error}); none is a pass, null clears the list.
+function renderPolicy(failures) {
   policy.replaceChildren();
-  if (!violations) return;
-  if (violations.length === 0) {
+  if (!failures) return;
+  if (failures.length === 0) {
     const ok = document.createElement('li');
     ok.className = 'ok';
     ok.textContent = 'This password meets the policy.';
     policy.append(ok);
     return;
   }
-  for (const violation of violations) {
+  for (const failure of failures) {
     const item = document.createElement('li');
     item.className = 'bad';
-    item.textContent = violation.msg;
+    item.dataset.rule = failure['rule-identifier'];
+    item.textContent = failure['friendly-error'];
     policy.append(item);
   }
 }
@@ -105,7 +107,7 @@ async function checkPolicy() {
   try {
     const { status: code, data } = await post('/command/validate-password', { password: password.value, reset_token: tokenInput.value.trim() });
     if (sequence !== checkSequence) return; // a newer check is on its way
-    if (code === 200 && data) renderPolicy(data.violations);
+    if (code === 200 && data) renderPolicy(data.failures || []);
     else if (code === 403) tokenProblem();
   } catch {
     // Live feedback is a convenience; submitting reports network trouble.
@@ -168,9 +170,9 @@ form.addEventListener('submit', async (event) => {
     }
     if (code === 403) return tokenProblem();
     if (code === 400 && data && data.kind === 'invalid-password') {
-      const violations = (data.details && data.details.violations) || [];
-      renderPolicy(violations);
-      show('error', 'Choose another password:', violations.map((violation) => violation.msg));
+      const failures = (data.details && data.details.failures) || [];
+      renderPolicy(failures);
+      show('error', 'Choose another password:', failures.map((failure) => failure['friendly-error']));
       password.focus();
       return;
     }

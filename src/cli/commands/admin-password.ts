@@ -16,7 +16,7 @@ export function resetAdminPasswordCommand(): Command {
       const config = configOf(command);
       const password = await newPasswordFrom(options);
       const { created } = await withServices(config, ({ store, hasher }) =>
-        resetAdminPassword({ db: store.db, hasher, passwordMinimumLength: config.passwordMinimumLength }, password, {
+        resetAdminPassword({ db: store.db, hasher, rules: config }, password, {
           operator: safeUserName(),
         }),
       );

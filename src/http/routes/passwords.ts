@@ -9,7 +9,7 @@ import { issueResetToken } from '../../password-reset/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../password-reset/reset-password.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, PasswordText, SidParams } from '../../shapes.js';
+import { ErrorBody, PasswordText, SidParams, Validation } from '../../shapes.js';
 import { resetPageUrl } from './reset-page.js';
 import { secretRateLimits, tokenKey } from '../rate-limits.js';
 import { parseSid } from './users.js';
@@ -19,8 +19,6 @@ const ResetTokenText = Type.String({ maxLength: 8192, description: 'a reset toke
 // Success answers with an empty body, as PE does: there is nothing to return,
 // and clients that parse JSON only when the Content-Type says so skip it.
 const EMPTY = undefined as unknown as null;
-
-const Violation = Type.Object({ rule: Type.String(), msg: Type.String() });
 
 export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
@@ -110,7 +108,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ valid: Type.Boolean(), violations: Type.Array(Violation) }), 401: ErrorBody, 403: ErrorBody },
+          response: { 200: Validation, 401: ErrorBody, 403: ErrorBody },
         },
       },
       async (request) =>

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { describeRules } from '../../passwords/policy.js';
 import type { Services } from '../../services.js';
 
 export const RESET_PAGE_PATH = '/auth/reset';
@@ -24,7 +25,7 @@ export function resetPageUrl(baseUrl: string, token: string): string {
 }
 
 export function resetPageRoutes(services: Services): FastifyPluginAsyncTypebox {
-  const html = readFileSync(new URL('index.html', ASSETS), 'utf8').replace('{{MIN_LENGTH}}', String(services.config.passwordMinimumLength));
+  const html = readFileSync(new URL('index.html', ASSETS), 'utf8').replace('{{POLICY}}', describeRules(services.config));
   const script = readFileSync(new URL('app.js', ASSETS), 'utf8');
   const style = readFileSync(new URL('style.css', ASSETS), 'utf8');
 

@@ -5,7 +5,8 @@ import { isUuid } from '../../permissions/user-ids.js';
 import { createUser, deleteUser, listUsers, readUser, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, NewUserBody, SidParams, User } from '../../shapes.js';
+import { EditUserBody, ErrorBody, NewUserBody, SidParams, User, ValidateLoginBody, Validation } from '../../shapes.js';
+import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path, or 400 invalid-uuid. */
 export function parseSid(sid: string): string {
@@ -53,6 +54,20 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    app.post(
+      '/command/validate-login',
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: 'Check a login against the login rules before creating or renaming a user',
+          description: 'Whether the login is taken, or looks like an existing one, is told only to callers who may list users.',
+          body: ValidateLoginBody,
+          response: { 200: Validation, 401: ErrorBody },
+        },
+      },
+      async (request) => validateLogin(userDeps, actorOf(request), request.body.login),
+    );
+
     app.put(
       '/users/:sid',
       {
@@ -72,7 +87,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
           throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
         }
         // Who may change what is decided inside the edit's transaction (src/users/authorization.ts).
-        return updateUser(db, actor, sid, body, contextOf(request));
+        return updateUser(userDeps, actor, sid, body, contextOf(request));
       },
     );
 
