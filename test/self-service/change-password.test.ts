@@ -19,7 +19,7 @@ const URL = '/rbac-api/v1/users/current/password';
 interface ErrorBody {
   kind: string;
   msg: string;
-  details?: { violations?: { rule: string; msg: string }[] };
+  details?: { failures?: { 'rule-identifier': string; 'friendly-error': string }[] };
 }
 
 describeEachDatabase('change own password', (target) => {
@@ -157,17 +157,17 @@ describeEachDatabase('change own password', (target) => {
     assert.equal((await userRow(id)).is_revoked, 0, 'a fresh set of attempts after the success');
   });
 
-  test('400 invalid-password with details.violations for each policy rule; the password is unchanged', async () => {
+  test('400 invalid-password with details.failures for each policy rule; the password is unchanged', async () => {
     await service.createUser('change-policy');
     const token = await service.login('change-policy', USER_PASSWORD);
     const cases: [string, string[]][] = [
-      ['short one', ['too-short']],
-      ['x'.repeat(1025), ['too-long']],
+      ['short one', ['password-minimum-length']],
+      ['x'.repeat(1025), ['password-maximum-length']],
       ['my login is change-policy!', ['contains-login']],
       ['MY LOGIN IS CHANGE-POLICY!', ['contains-login']],
       ['qwerty123456', ['common-password']],
       ['Administrator', ['common-password']],
-      ['qwerty', ['common-password', 'too-short']],
+      ['qwerty', ['common-password', 'password-minimum-length']],
       ['Change-Policy', ['contains-login']],
     ];
     for (const [password, rules] of cases) {
@@ -175,7 +175,7 @@ describeEachDatabase('change own password', (target) => {
       assert.equal(response.statusCode, 400, password);
       const body = response.json() as ErrorBody;
       assert.equal(body.kind, 'invalid-password');
-      assert.deepEqual(body.details?.violations?.map((violation) => violation.rule).sort(), rules, password);
+      assert.deepEqual(body.details?.failures?.map((failure) => failure['rule-identifier']).sort(), rules, password);
       assert.ok(!response.body.includes(password), `the body does not echo ${password.slice(0, 20)}`);
       assert.ok(!response.body.includes(USER_PASSWORD), 'nor the current password');
     }
@@ -209,7 +209,7 @@ describeEachDatabase('change own password', (target) => {
       assert.equal([...tooShort].length, 27);
       const response = await strict.request({ method: 'PUT', url: URL, token, payload: { current_password: current, password: tooShort } });
       assert.equal(response.statusCode, 400);
-      assert.deepEqual((response.json() as ErrorBody).details?.violations?.map((violation) => violation.rule), ['too-short']);
+      assert.deepEqual((response.json() as ErrorBody).details?.failures?.map((failure) => failure['rule-identifier']), ['password-minimum-length']);
       const longEnough = `${tooShort}!`;
       const ok = await strict.request({ method: 'PUT', url: URL, token, payload: { current_password: current, password: longEnough } });
       assert.equal(ok.statusCode, 200, ok.body);

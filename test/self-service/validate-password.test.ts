@@ -1,6 +1,6 @@
 // POST /command/validate-password: body {password, reset_token?}
 // (PE's console sends `reset-token`); authenticated by a login token or a
-// usable reset token; 200 {valid, violations} with the password policy for the
+// usable reset token; 200 {valid: true} or {valid: false, failures} (PE's shape) with the password policy for the
 // caller's own login; 401 without credentials; 403 invalid-token for a reset
 // token that cannot be used. It checks, and changes nothing.
 
@@ -16,10 +16,10 @@ const GOOD = 'correct horse battery staple';
 
 interface Result {
   valid: boolean;
-  violations: { rule: string; msg: string }[];
+  failures?: { 'rule-identifier': string; 'friendly-error': string }[];
 }
 
-const rules = (result: Result) => result.violations.map((violation) => violation.rule).sort();
+const rules = (result: Result) => (result.failures ?? []).map((failure) => failure['rule-identifier']).sort();
 
 describeEachDatabase('validate-password', (target) => {
   let service: TestService;
@@ -42,16 +42,16 @@ describeEachDatabase('validate-password', (target) => {
     const response = await validate({ password: GOOD }, admin);
     assert.equal(response.statusCode, 200);
     assert.match(response.headers['content-type'] as string, /application\/json/);
-    assert.deepEqual(response.json(), { valid: true, violations: [] });
+    assert.deepEqual(response.json(), { valid: true });
   });
 
   test('with a login token: every broken rule is listed, each with a message', async () => {
     const cases: [string, string[]][] = [
-      ['vbnmzx', ['too-short']],
-      ['x'.repeat(1025), ['too-long']],
+      ['vbnmzx', ['password-minimum-length']],
+      ['x'.repeat(1025), ['password-maximum-length']],
       ['qwerty123456', ['common-password']],
       ['QWERTY123456', ['common-password']],
-      ['password', ['common-password', 'too-short']],
+      ['password', ['common-password', 'password-minimum-length']],
       ['this is the admin passphrase', ['contains-login']],
     ];
     for (const [password, expected] of cases) {
@@ -60,7 +60,7 @@ describeEachDatabase('validate-password', (target) => {
       const result = response.json() as Result;
       assert.equal(result.valid, false, password);
       assert.deepEqual(rules(result), expected, password);
-      assert.ok(result.violations.every((violation) => violation.msg.length > 0));
+      assert.ok((result.failures ?? []).every((failure) => failure['friendly-error'].length > 0));
       // ('password' itself is a word of the messages.)
       if (password !== 'password') assert.ok(!response.body.includes(password), 'the password is not echoed');
     }
@@ -82,14 +82,14 @@ describeEachDatabase('validate-password', (target) => {
     const password = 'I am VALIDATE-LOGIN-OWNER, hi';
     assert.deepEqual(rules((await validate({ password }, token)).json() as Result), ['contains-login']);
     // The same password is fine for someone else.
-    assert.deepEqual((await validate({ password }, admin)).json(), { valid: true, violations: [] });
+    assert.deepEqual((await validate({ password }, admin)).json(), { valid: true });
   });
 
   test('NFKC and code points: fullwidth letters and emoji are measured as characters', async () => {
     const fullwidth = (await validate({ password: 'ｖｂｎｍｚｘｑｋｊｗｐｔ' }, admin)).json() as Result;
-    assert.deepEqual(fullwidth, { valid: true, violations: [] });
+    assert.deepEqual(fullwidth, { valid: true });
     const emoji = (await validate({ password: '😀'.repeat(11) }, admin)).json() as Result;
-    assert.deepEqual(rules(emoji), ['too-short']);
+    assert.deepEqual(rules(emoji), ['password-minimum-length']);
   });
 
   test('the token may be given as the token query parameter', async () => {
@@ -118,7 +118,7 @@ describeEachDatabase('validate-password', (target) => {
     for (const key of ['reset_token', 'reset-token']) {
       const good = await validate({ password: GOOD, [key]: token });
       assert.equal(good.statusCode, 200, key);
-      assert.deepEqual(good.json(), { valid: true, violations: [] });
+      assert.deepEqual(good.json(), { valid: true });
       const bad = await validate({ password: 'my login: validate-reset-user', [key]: token });
       assert.equal(bad.statusCode, 200);
       assert.deepEqual(rules(bad.json() as Result), ['contains-login'], 'the login is the token subject’s');
@@ -140,7 +140,7 @@ describeEachDatabase('validate-password', (target) => {
     const token = await issue(id);
     const response = await validate({ password: 'vbnmzx', reset_token: token });
     assert.equal(response.statusCode, 200);
-    assert.deepEqual(rules(response.json() as Result), ['too-short']);
+    assert.deepEqual(rules(response.json() as Result), ['password-minimum-length']);
   });
 
   test('a reset token that cannot be used: 403 invalid-token (garbage, forged, spent, superseded)', async () => {
@@ -177,8 +177,8 @@ describeEachDatabase('validate-password', (target) => {
       const token = await strict.adminToken();
       const at = async (password: string) =>
         (await strict.request({ method: 'POST', url: URL, token, payload: { password } })).json() as Result;
-      assert.deepEqual(rules(await at('twenty-seven characters, ok')), ['too-short']);
-      assert.deepEqual(await at('twenty-seven characters, ok!'), { valid: true, violations: [] });
+      assert.deepEqual(rules(await at('twenty-seven characters, ok')), ['password-minimum-length']);
+      assert.deepEqual(await at('twenty-seven characters, ok!'), { valid: true });
     } finally {
       await strict.close();
     }

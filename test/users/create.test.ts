@@ -141,12 +141,12 @@ describeEachDatabase('users', (target) => {
       const count = await userCount();
       for (const [password, violation] of [
         ['password1234', 'common-password'],
-        ['Zq8#vW', 'too-short'],
+        ['Zq8#vW', 'password-minimum-length'],
         ['policy-login-x-1234567', 'contains-login'],
       ] as const) {
         const response = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'policy-login', password } });
         const body = assertError(response, 400, 'invalid-password');
-        const violations = (body.details as { violations: { rule: string }[] }).violations.map((entry) => entry.rule);
+        const violations = (body.details as { failures: { 'rule-identifier': string }[] }).failures.map((entry) => entry['rule-identifier']);
         assert.ok(violations.includes(violation), `${violation} in ${JSON.stringify(violations)}`);
         assert.ok(!response.body.includes(password), 'the password is not echoed');
       }
