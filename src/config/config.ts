@@ -1,5 +1,5 @@
 // The service's configuration: one table of settings, each with its PE name,
-// environment variable, default and parser. Sources, lowest to highest
+// environment variable, default and value schema. Sources, lowest to highest
 // precedence: defaults, config file (keys under `rbac`), RBAC_* environment
 // variables, command-line flags. A bad value stops start-up with a message
 // naming the key; nothing falls back silently.
@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { compile as compileTrust } from '@fastify/proxy-addr';
 import path from 'node:path';
+import { Type, type Static, type TInteger, type TNumberOptions, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from './duration.js';
-
 
 export class ConfigError extends Error {
   constructor(
@@ -23,92 +24,123 @@ export class ConfigError extends Error {
 
 type Raw = string | number | boolean;
 
-interface Setting<Field extends string, Value, Default extends Value | undefined> {
+interface Setting<Field extends string, Schema extends TSchema, Value, Default extends Value | undefined> {
   key: string; // the PE name, also the config-file key and the flag name
   field: Field;
   description: string;
   default: Default;
-  parse(raw: Raw): Value;
+  /** The value's type and limits: TypeBox converts a raw value to it and checks it. */
+  schema: Schema;
+  /** A format TypeBox cannot express (durations, URLs, address lists), read from the checked value. */
+  refine?: (value: Static<Schema>) => Value;
 }
 
-/** One entry of the settings table; its parser's type and its default decide its field's type in Config. */
-function setting<Field extends string, Value, Default extends Value | undefined>(entry: Setting<Field, Value, Default>): Setting<Field, Value, Default> {
+/** One entry of the settings table; its schema (or its refine) and its default decide its field's type in Config. */
+function setting<Field extends string, Schema extends TSchema, Value = Static<Schema>, const Default extends Value | undefined = undefined>(
+  entry: Setting<Field, Schema, Value, Default>,
+): Setting<Field, Schema, Value, Default> {
   return entry;
 }
 
-function integer(min: number, max: number) {
-  return (raw: Raw): number => {
-    const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(String(raw)) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new Error(`must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-    }
-    return value;
-  };
+// The kinds of value TypeBox checks directly; expected() puts each in words.
+const wholeNumber = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum });
+const SWITCH = Type.Boolean();
+const TEXT = Type.String({ minLength: 1 });
+const LOG_LEVEL = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * The one way a raw value becomes a setting's value: TypeBox converts it to the
+ * schema's type ("8443" → 8443, "true" → true, 90 in a file → "90") and checks
+ * it; a value that does not fit is refused with what the schema expects and what
+ * was given. Surrounding blanks never matter.
+ */
+export function parseValue<Schema extends TSchema>(schema: Schema, raw: Raw): Static<Schema> {
+  const value = convert(schema, typeof raw === 'string' ? raw.trim() : raw);
+  if (!Value.Check(schema, value)) throw new Error(`must be ${expected(schema)}, got ${JSON.stringify(raw)}`);
+  return value;
 }
 
-function duration(raw: Raw): number {
-  const seconds = typeof raw === 'boolean' ? undefined : parseDuration(raw);
+// Convert knows true/false/1/0; the environment also says yes/no and on/off.
+// An empty value is off, as it always was here.
+const SWITCH_WORDS: Record<string, boolean> = { yes: true, on: true, no: false, off: false, '': false };
+
+function convert(schema: TSchema, raw: Raw): unknown {
+  if (Type.IsInteger(schema)) {
+    // Convert reads a number as Number() does and then truncates it: "12.5" would
+    // become 12, "1e3" 1000, "0x10" 16, "" 0 and true 1. A whole number is written
+    // in decimal digits; anything else is left as given, for the check to refuse.
+    return typeof raw === 'string' && /^-?\d+$/.test(raw) ? Value.Convert(schema, raw) : raw;
+  }
+  if (typeof raw === 'string' && Type.IsBoolean(schema)) return Value.Convert(schema, SWITCH_WORDS[raw.toLowerCase()] ?? raw);
+  // Words from a fixed list (log levels) ignore case.
+  if (typeof raw === 'string' && Type.IsEnum(schema)) return Value.Convert(schema, raw.toLowerCase());
+  return Value.Convert(schema, raw);
+}
+
+/** What a schema accepts, in words taken from its keywords. */
+function expected(schema: TSchema): string {
+  if (Type.IsInteger(schema)) {
+    const { minimum, maximum } = schema as TInteger & TNumberOptions;
+    return `a whole number from ${minimum} to ${maximum}`;
+  }
+  if (Type.IsBoolean(schema)) return 'true or false';
+  if (Type.IsEnum(schema)) return `one of ${schema.enum.join(', ')}`;
+  return 'a non-empty string';
+}
+
+function duration(text: string): number {
+  const seconds = parseDuration(text);
   if (seconds === undefined) {
-    throw new Error(`must be a duration such as 30s, 15m, 4h, 2d or 1y, got ${JSON.stringify(raw)}`);
+    throw new Error(`must be a duration such as 30s, 15m, 4h, 2d or 1y, got ${JSON.stringify(text)}`);
   }
   return seconds;
 }
 
 /** A duration where 0 would mean "no limit" and make no sense: a lockout that lifts at once is no lockout. */
-function positiveDuration(raw: Raw): number {
-  const seconds = duration(raw);
+function positiveDuration(text: string): number {
+  const seconds = duration(text);
   if (seconds === 0) throw new Error('must be longer than 0 (leave it unset for a lockout that lasts until someone reinstates the user)');
   return seconds;
 }
 
 // A timeout: never off, and short enough for Node's timers (an hour at most).
-function timeout(raw: Raw): number {
-  const seconds = duration(raw);
-  if (seconds < 1 || seconds > 3600) throw new Error(`must be from 1s to 1h, got ${JSON.stringify(raw)}`);
+function timeout(text: string): number {
+  const seconds = duration(text);
+  if (seconds < 1 || seconds > 3600) throw new Error(`must be from 1s to 1h, got ${JSON.stringify(text)}`);
   return seconds;
 }
 
-function boolean(raw: Raw): boolean {
-  if (typeof raw === 'boolean') return raw;
-  const text = String(raw).trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(text)) return true;
-  if (['false', '0', 'no', 'off', ''].includes(text)) return false;
-  throw new Error(`must be true or false, got ${JSON.stringify(raw)}`);
-}
-
-function text(raw: Raw): string {
-  if (typeof raw !== 'string' || raw.trim() === '') throw new Error('must be a non-empty string');
-  return raw.trim();
-}
-
-function databaseUrl(raw: Raw): string {
-  const value = text(raw);
-  if (!/^postgres(ql)?:\/\//.test(value)) {
+function databaseUrl(url: string): string {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new Error('must be a postgres:// URL (leave it unset for the embedded SQLite database)');
   }
-  return value;
+  return url;
 }
 
-function publicUrl(raw: Raw): string {
-  const value = text(raw);
+function publicUrl(url: string): string {
   let parsed: URL;
   try {
-    parsed = new URL(value);
+    parsed = new URL(url);
   } catch {
-    throw new Error(`must be an absolute URL such as https://rbac.example.com:4433, got ${JSON.stringify(value)}`);
+    throw new Error(`must be an absolute URL such as https://rbac.example.com:4433, got ${JSON.stringify(url)}`);
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('must be an http:// or https:// URL');
-  return value.replace(/\/+$/, '');
+  return url.replace(/\/+$/, '');
+}
+
+/** The non-blank entries of a comma-separated list. */
+function listEntries(list: string): string[] {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 // Checked by proxy-addr itself, the library that Fastify's trustProxy and the
 // connection limit use for this list: addresses, CIDR ranges or netmasks, and
 // its named ranges (loopback, linklocal, uniquelocal).
-function addressList(raw: Raw): string {
-  const entries = text(raw)
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
+function addressList(list: string): string {
+  const entries = listEntries(list);
   if (entries.length === 0) throw new Error('must name at least one address');
   for (const entry of entries) {
     try {
@@ -122,11 +154,8 @@ function addressList(raw: Raw): string {
 
 // DNS names (RFC 1123 labels); IP literals and localhost are always allowed.
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-function hostNameList(raw: Raw): string {
-  const entries = text(raw)
-    .split(',')
-    .map((entry) => entry.trim().toLowerCase())
-    .filter((entry) => entry !== '');
+function hostNameList(list: string): string {
+  const entries = listEntries(list.toLowerCase());
   for (const entry of entries) {
     if (!HOST_NAME.test(entry)) throw new Error(`must be a comma-separated list of host names (no ports); ${JSON.stringify(entry)} is not one`);
   }
@@ -134,41 +163,36 @@ function hostNameList(raw: Raw): string {
   return entries.join(',');
 }
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-function logLevel(raw: Raw): string {
-  const value = text(raw).toLowerCase();
-  if (!LOG_LEVELS.includes(value)) throw new Error(`must be one of ${LOG_LEVELS.join(', ')}`);
-  return value;
-}
-
 const DAY = 24 * 60 * 60;
 
 export const SETTINGS = [
-  setting({ key: 'port', field: 'port', description: 'TCP port to listen on', default: 4433, parse: integer(0, 65535) }),
+  setting({ key: 'port', field: 'port', description: 'TCP port to listen on', default: 4433, schema: wholeNumber(0, 65535) }),
   setting({
     key: 'host',
     field: 'host',
     description: 'address to bind; default all interfaces for HTTPS, 127.0.0.1 with --insecure-http',
     default: undefined,
-    parse: text,
+    schema: TEXT,
   }),
-  setting({ key: 'data-dir', field: 'dataDir', description: 'directory for the SQLite database and TLS files', default: './data', parse: text }),
+  setting({ key: 'data-dir', field: 'dataDir', description: 'directory for the SQLite database and TLS files', default: './data', schema: TEXT }),
   setting({
     key: 'database-url',
     field: 'databaseUrl',
     description: 'postgres:// URL; unset means the embedded SQLite database in the data dir',
     default: undefined,
-    parse: databaseUrl,
+    schema: TEXT,
+    refine: databaseUrl,
   }),
-  setting({ key: 'insecure-http', field: 'insecureHttp', description: 'serve plain HTTP (binds to loopback unless host is set)', default: false, parse: boolean }),
-  setting({ key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, parse: text }),
-  setting({ key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, parse: text }),
+  setting({ key: 'insecure-http', field: 'insecureHttp', description: 'serve plain HTTP (binds to loopback unless host is set)', default: false, schema: SWITCH }),
+  setting({ key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, schema: TEXT }),
+  setting({ key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, schema: TEXT }),
   setting({
     key: 'public-url',
     field: 'publicUrl',
     description: 'base URL users reach the service at, for reset links; default from the request, or https://localhost:<port>',
     default: undefined,
-    parse: publicUrl,
+    schema: TEXT,
+    refine: publicUrl,
   }),
   setting({
     key: 'trusted-proxies',
@@ -176,21 +200,24 @@ export const SETTINGS = [
     description:
       'reverse proxies (addresses, CIDR ranges, loopback, linklocal, uniquelocal) whose X-Forwarded-For, -Proto and -Host are believed; unset means none: the connecting address is the client',
     default: undefined,
-    parse: addressList,
+    schema: TEXT,
+    refine: addressList,
   }),
   setting({
     key: 'request-timeout',
     field: 'requestTimeoutSeconds',
     description: 'time a client has to send a whole request, headers and body (30s, 2m; no unit = seconds); a slower one gets 408',
     default: 30,
-    parse: timeout,
+    schema: TEXT,
+    refine: timeout,
   }),
   setting({
     key: 'tls-handshake-timeout',
     field: 'tlsHandshakeTimeoutSeconds',
     description: 'time a client has to complete the TLS handshake before the connection is closed',
     default: 10,
-    parse: timeout,
+    schema: TEXT,
+    refine: timeout,
   }),
   setting({
     key: 'max-connections-per-address',
@@ -198,18 +225,19 @@ export const SETTINGS = [
     description:
       'open connections one client address (an IPv6 /64 counts as one) may hold; more are closed at once. Addresses in trusted-proxies are exempt (0 = no limit)',
     default: 100,
-    parse: integer(0, 1_000_000),
+    schema: wholeNumber(0, 1_000_000),
   }),
-  setting({ key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', parse: logLevel }),
-  setting({ key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, parse: integer(0, 65535) }),
-  setting({ key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', parse: text }),
+  setting({ key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', schema: LOG_LEVEL }),
+  setting({ key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, schema: wholeNumber(0, 65535) }),
+  setting({ key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', schema: TEXT }),
   setting({
     key: 'metrics-allowed-hosts',
     field: 'metricsAllowedHosts',
     description:
       'host names (comma-separated) the /metrics listener answers to besides IP literals and localhost; any other Host header gets 403 (against DNS rebinding)',
     default: undefined,
-    parse: hostNameList,
+    schema: TEXT,
+    refine: hostNameList,
   }),
   setting({
     key: 'rate-limit-per-address',
@@ -217,21 +245,21 @@ export const SETTINGS = [
     description:
       'requests a minute one source address (an IPv6 /64 counts as one) may make to each of /auth/token, /auth/reset, /command/validate-password, PUT /users/current/password (0 = no limit)',
     default: 120,
-    parse: integer(0, 1_000_000),
+    schema: wholeNumber(0, 1_000_000),
   }),
   setting({
     key: 'rate-limit-per-account',
     field: 'rateLimitPerAccount',
     description: 'requests a minute for one account (login, reset token, or the authenticated user) to each of those endpoints (0 = no limit)',
     default: 30,
-    parse: integer(0, 1_000_000),
+    schema: wholeNumber(0, 1_000_000),
   }),
   setting({
     key: 'failed-attempts-lockout',
     field: 'failedAttemptsLockout',
     description: 'failed logins allowed before the account is revoked',
     default: 10,
-    parse: integer(1, 1_000_000),
+    schema: wholeNumber(1, 1_000_000),
   }),
   setting({
     key: 'failed-attempts-lockout-duration',
@@ -239,89 +267,92 @@ export const SETTINGS = [
     description:
       'how long a lockout by failed logins lasts before it lifts itself (15m, 1h, 1d); unset means until someone reinstates the user. An administrator\'s revocation always stays',
     default: undefined,
-    parse: positiveDuration,
+    schema: TEXT,
+    refine: positiveDuration,
   }),
   setting({
     key: 'password-reset-expiration',
     field: 'passwordResetExpirationHours',
     description: 'hours a password reset token stays valid',
     default: 24,
-    parse: integer(1, 24 * 365),
+    schema: wholeNumber(1, 24 * 365),
   }),
   setting({
     key: 'token-auth-lifetime',
     field: 'tokenAuthLifetimeSeconds',
     description: 'default lifetime of a login token (30s, 15m, 4h, 2d, 1y; no unit = seconds)',
     default: 60 * 60,
-    parse: duration,
+    schema: TEXT,
+    refine: duration,
   }),
   setting({
     key: 'token-maximum-lifetime',
     field: 'tokenMaximumLifetimeSeconds',
     description: 'longest lifetime a caller may ask for (0 = no limit)',
     default: 10 * 365 * DAY,
-    parse: duration,
+    schema: TEXT,
+    refine: duration,
   }),
   setting({
     key: 'password-minimum-length',
     field: 'passwordMinimumLength',
     description: 'shortest accepted new password, in characters',
     default: 12,
-    parse: integer(8, 1024),
+    schema: wholeNumber(8, 1024),
   }),
   // PE's password and login rules (PE 2021.1 and later), under PE's names.
-  setting({ key: 'login-minimum-length', field: 'loginMinimumLength', description: 'shortest login for a new or renamed user, in characters', default: 1, parse: integer(1, 255) }),
-  setting({ key: 'letters-required', field: 'lettersRequired', description: 'letters (any script) a new password must contain', default: 0, parse: integer(0, 1024) }),
-  setting({ key: 'lowercase-letters-required', field: 'lowercaseLettersRequired', description: 'lower-case letters a new password must contain', default: 0, parse: integer(0, 1024) }),
-  setting({ key: 'uppercase-letters-required', field: 'uppercaseLettersRequired', description: 'upper-case letters a new password must contain', default: 0, parse: integer(0, 1024) }),
-  setting({ key: 'numbers-required', field: 'numbersRequired', description: 'digits (any script) a new password must contain', default: 0, parse: integer(0, 1024) }),
+  setting({ key: 'login-minimum-length', field: 'loginMinimumLength', description: 'shortest login for a new or renamed user, in characters', default: 1, schema: wholeNumber(1, 255) }),
+  setting({ key: 'letters-required', field: 'lettersRequired', description: 'letters (any script) a new password must contain', default: 0, schema: wholeNumber(0, 1024) }),
+  setting({ key: 'lowercase-letters-required', field: 'lowercaseLettersRequired', description: 'lower-case letters a new password must contain', default: 0, schema: wholeNumber(0, 1024) }),
+  setting({ key: 'uppercase-letters-required', field: 'uppercaseLettersRequired', description: 'upper-case letters a new password must contain', default: 0, schema: wholeNumber(0, 1024) }),
+  setting({ key: 'numbers-required', field: 'numbersRequired', description: 'digits (any script) a new password must contain', default: 0, schema: wholeNumber(0, 1024) }),
   setting({
     key: 'special-characters-required',
     field: 'specialCharactersRequired',
     description: 'characters that are neither letters nor digits a new password must contain',
     default: 0,
-    parse: integer(0, 1024),
+    schema: wholeNumber(0, 1024),
   }),
   setting({
     key: 'number-of-previous-passwords',
     field: 'numberOfPreviousPasswords',
     description: "a new password may not be any of the user's last N passwords (0 = keep no history); each one kept costs one hash check per change",
     default: 5,
-    parse: integer(0, 50),
+    schema: wholeNumber(0, 50),
   }),
   setting({
     key: 'username-substring-match',
     field: 'usernameSubstringMatch',
     description: 'refuse passwords that share a run of substring-character-limit characters with the login (case-insensitive)',
     default: false,
-    parse: boolean,
+    schema: SWITCH,
   }),
   setting({
     key: 'substring-character-limit',
     field: 'substringCharacterLimit',
     description: 'length of the run username-substring-match looks for',
     default: 0,
-    parse: integer(0, 255),
+    schema: wholeNumber(0, 255),
   }),
   setting({
     key: 'account-expiry-days',
     field: 'accountExpiryDays',
     description: 'revoke non-superusers who have not logged in for this many days (since creation if never); unset means never',
     default: undefined,
-    parse: integer(1, 36_500),
+    schema: wholeNumber(1, 36_500),
   }),
   setting({
     key: 'account-expiry-check-minutes',
     field: 'accountExpiryCheckMinutes',
     description: 'how often idle accounts are looked for, when account-expiry-days is set',
     default: 60,
-    parse: integer(1, 7 * 24 * 60),
+    schema: wholeNumber(1, 7 * 24 * 60),
   }),
 ] as const;
 
 type Entry = (typeof SETTINGS)[number];
-/** The effective settings, one field per entry of the table: what its parser returns, or its default. */
-export type Config = { [E in Entry as E['field']]: E extends Setting<string, infer Value, infer Default> ? Value | Default : never };
+/** The effective settings, one field per entry of the table: its schema's type (or what its refine returns), or its default. */
+export type Config = { [E in Entry as E['field']]: E extends Setting<string, TSchema, infer Value, infer Default> ? Value | Default : never };
 
 export type SettingKey = (typeof SETTINGS)[number]['key'];
 
@@ -344,7 +375,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const config: Record<string, unknown> = {};
 
-  for (const setting of SETTINGS as readonly Setting<string, unknown, unknown>[]) {
+  for (const setting of SETTINGS as readonly Setting<string, TSchema, unknown, unknown>[]) {
     const candidates: [string, Raw | undefined][] = [
       [`flag --${setting.key}`, sources.flags?.[setting.key]],
       [`environment variable ${envName(setting.key)}`, env[envName(setting.key)]],
@@ -357,7 +388,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     const [origin, raw] = found;
     try {
-      config[setting.field] = setting.parse(raw as Raw);
+      const value = parseValue(setting.schema, raw as Raw);
+      config[setting.field] = setting.refine ? setting.refine(value) : value;
     } catch (error) {
       throw new ConfigError(setting.key, `${(error as Error).message} (from ${origin})`);
     }

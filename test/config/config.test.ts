@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError, envName, loadConfig } from '../../src/config/config.js';
+import { Type } from 'typebox';
+import { ConfigError, SETTINGS, envName, loadConfig, parseValue, type SettingKey } from '../../src/config/config.js';
 import { parseDuration } from '../../src/config/duration.js';
 
 const MINUTE = 60;
@@ -292,6 +293,112 @@ describe('bad configuration stops start-up, naming the key', () => {
   test('an rbac section that is not a mapping is refused', () => {
     const file = configFile('yaml', 'rbac:\n  - port\n');
     assertConfigError(() => loadConfig({ env: {}, configFile: file }), 'rbac');
+  });
+});
+
+describe('parseValue: TypeBox converts and checks every setting value', () => {
+  const PORT = Type.Integer({ minimum: 0, maximum: 65535 });
+
+  test('a whole number within its bounds, from text or a number; surrounding blanks are ignored', () => {
+    assert.equal(parseValue(PORT, '0'), 0);
+    assert.equal(parseValue(PORT, '65535'), 65535);
+    assert.equal(parseValue(PORT, ' 7 '), 7);
+    assert.equal(parseValue(PORT, 8443), 8443);
+    for (const raw of ['-1', '65536', -1, 65536]) {
+      assert.throws(() => parseValue(PORT, raw), { message: `must be a whole number from 0 to 65535, got ${JSON.stringify(raw)}` }, String(raw));
+    }
+  });
+
+  test('anything but decimal digits is refused as a whole number, never truncated or read as 0', () => {
+    for (const raw of ['abc', '12.5', '1e3', '0x10', '443x', '', ' ', 'true', true, false, 12.5]) {
+      assert.throws(() => parseValue(PORT, raw), { message: `must be a whole number from 0 to 65535, got ${JSON.stringify(raw)}` }, JSON.stringify(raw));
+    }
+  });
+
+  test('a boolean is true/false, 1/0, yes/no or on/off in any case; an empty value is false', () => {
+    for (const raw of ['true', 'TRUE', '1', 'yes', 'Yes', 'on', ' on ', true, 1]) assert.equal(parseValue(Type.Boolean(), raw), true, JSON.stringify(raw));
+    for (const raw of ['false', 'False', '0', 'no', 'off', 'OFF', '', false, 0]) assert.equal(parseValue(Type.Boolean(), raw), false, JSON.stringify(raw));
+    for (const raw of ['maybe', 'y', '2', 2]) {
+      assert.throws(() => parseValue(Type.Boolean(), raw), { message: `must be true or false, got ${JSON.stringify(raw)}` }, JSON.stringify(raw));
+    }
+  });
+
+  test('a choice of words (log-level) ignores case and names the choices when refused', () => {
+    assert.equal(loadConfig({ env: { RBAC_LOG_LEVEL: 'debug' } }).logLevel, 'debug');
+    assert.equal(loadConfig({ env: { RBAC_LOG_LEVEL: ' WARN ' } }).logLevel, 'warn');
+    assert.equal(loadConfig({ env: {} }).logLevel, 'info');
+    assert.throws(() => loadConfig({ env: { RBAC_LOG_LEVEL: 'loud' } }), {
+      message: 'configuration key "log-level": must be one of fatal, error, warn, info, debug, trace, silent, got "loud" (from environment variable RBAC_LOG_LEVEL)',
+    });
+  });
+
+  test('text is trimmed and must not be empty; a number from a config file is its text', () => {
+    const text = Type.String({ minLength: 1 });
+    assert.equal(parseValue(text, '  ./data  '), './data');
+    assert.equal(parseValue(text, 90), '90');
+    assert.throws(() => parseValue(text, '  '), { message: 'must be a non-empty string, got "  "' });
+  });
+
+  test('a bad value names its key and where it came from: config file, environment variable or flag', () => {
+    const file = configFile('yaml', 'rbac:\n  port: 12.5\n');
+    assert.throws(() => loadConfig({ env: {}, configFile: file }), {
+      message: `configuration key "port": must be a whole number from 0 to 65535, got 12.5 (from config file ${file})`,
+    });
+    assert.throws(() => loadConfig({ env: { RBAC_PORT: '1e3' } }), {
+      message: 'configuration key "port": must be a whole number from 0 to 65535, got "1e3" (from environment variable RBAC_PORT)',
+    });
+    assert.throws(() => loadConfig({ env: {}, flags: { 'insecure-http': 'sometimes' } }), {
+      message: 'configuration key "insecure-http": must be true or false, got "sometimes" (from flag --insecure-http)',
+    });
+  });
+
+  // One bad value per setting; a setting added to the table without one fails to compile.
+  const BAD_VALUES: Record<SettingKey, string> = {
+    port: '65536',
+    host: ' ',
+    'data-dir': '',
+    'database-url': 'mysql://x',
+    'insecure-http': 'maybe',
+    'tls-cert': '',
+    'tls-key': ' ',
+    'public-url': 'ftp://rbac.example.com',
+    'trusted-proxies': 'the-proxy',
+    'request-timeout': '2h',
+    'tls-handshake-timeout': '0',
+    'max-connections-per-address': '-1',
+    'log-level': 'loud',
+    'metrics-port': '65536',
+    'metrics-host': '',
+    'metrics-allowed-hosts': 'metrics.example.com:9464',
+    'rate-limit-per-address': '1000001',
+    'rate-limit-per-account': 'many',
+    'failed-attempts-lockout': '0',
+    'failed-attempts-lockout-duration': '0s',
+    'password-reset-expiration': '1h',
+    'token-auth-lifetime': '1w',
+    'token-maximum-lifetime': 'forever',
+    'password-minimum-length': '7',
+    'login-minimum-length': '0',
+    'letters-required': '1025',
+    'lowercase-letters-required': '1.5',
+    'uppercase-letters-required': '1e3',
+    'numbers-required': '0x10',
+    'special-characters-required': '',
+    'number-of-previous-passwords': '51',
+    'username-substring-match': 'sometimes',
+    'substring-character-limit': '256',
+    'account-expiry-days': '0',
+    'account-expiry-check-minutes': '10081',
+  };
+
+  test('every setting of the table refuses a bad value, naming its key and its environment variable', () => {
+    for (const { key } of SETTINGS) {
+      const variable = envName(key);
+      const run = () => loadConfig({ env: { [variable]: BAD_VALUES[key] } });
+      const label = `${variable}=${JSON.stringify(BAD_VALUES[key])}`;
+      assertConfigError(run, key, label);
+      assert.throws(run, (error: Error) => error.message.endsWith(`(from environment variable ${variable})`), label);
+    }
   });
 });
 
