@@ -14,7 +14,7 @@ import { loginKey, loginSkeleton } from '../src/logins.js';
 import { atOnce } from './kit/concurrency.js';
 import { describeEachDatabase, freshWorkspace } from './kit/databases.js';
 import { assertError } from './kit/errors.js';
-import { USER_PASSWORD, startTestService, type TestService } from './kit/service.js';
+import { USER_PASSWORD, startServiceWithAdmin, type TestService } from './kit/service.js';
 
 const api = (path: string) => `/rbac-api/v1${path}`;
 
@@ -47,10 +47,7 @@ const codePoint = (char: string) => `U+${(char.codePointAt(0) ?? 0).toString(16)
 describeEachDatabase('look-alike logins', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect)));
   after(() => service?.close());
 
   const postUser = (login: string) => service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login, password: USER_PASSWORD } });

@@ -2,6 +2,7 @@
 // that hash (the primary key) on every authenticated request.
 
 import type { Executor } from './transaction.js';
+import { PUBLIC_COLUMNS, toPublicRecord, type PublicUserRecord } from './users.js';
 
 export interface NewLoginToken {
   token_hash: string;
@@ -19,15 +20,7 @@ export async function insert(db: Executor, token: NewLoginToken): Promise<void> 
 }
 
 /** A token and the public fields of its user, as the one lookup of every authenticated request reads them. */
-export interface TokenHolder {
-  id: string;
-  login: string;
-  email: string;
-  display_name: string;
-  is_superuser: boolean;
-  is_remote: boolean;
-  is_revoked: boolean;
-  last_login: Date | null;
+export interface TokenHolder extends PublicUserRecord {
   token_expires_at: number | null;
   token_revoked: boolean;
 }
@@ -36,30 +29,12 @@ export async function holderOf(db: Executor, tokenHash: string): Promise<TokenHo
   const row = await db
     .selectFrom('login_tokens')
     .innerJoin('users', 'users.id', 'login_tokens.user_id')
-    .select([
-      'users.id',
-      'users.login',
-      'users.email',
-      'users.display_name',
-      'users.is_superuser',
-      'users.is_remote',
-      'users.is_revoked',
-      'users.last_login',
-      'login_tokens.expires_at',
-      'login_tokens.revoked_at',
-    ])
+    .select([...PUBLIC_COLUMNS, 'login_tokens.expires_at', 'login_tokens.revoked_at'])
     .where('login_tokens.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) return undefined;
   return {
-    id: row.id,
-    login: row.login,
-    email: row.email,
-    display_name: row.display_name,
-    is_superuser: row.is_superuser === 1,
-    is_remote: row.is_remote === 1,
-    is_revoked: row.is_revoked === 1,
-    last_login: row.last_login === null ? null : new Date(row.last_login),
+    ...toPublicRecord(row),
     token_expires_at: row.expires_at,
     token_revoked: row.revoked_at !== null,
   };

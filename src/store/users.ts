@@ -28,20 +28,32 @@ export interface UserRecord {
 
 const date = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs));
 
-export function toRecord(row: Selectable<UsersTable>): UserRecord {
+/** The columns of a user the API may show, for reads that join users to another table. */
+export const PUBLIC_COLUMNS = ['users.id', 'users.login', 'users.email', 'users.display_name', 'users.is_remote', 'users.is_superuser', 'users.is_revoked', 'users.last_login'] as const;
+type PublicColumns = Pick<Selectable<UsersTable>, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
+export type PublicUserRecord = Pick<UserRecord, keyof PublicColumns>;
+
+/** Flags to booleans, times to Dates: the one conversion of the columns every user read returns. */
+export function toPublicRecord(row: PublicColumns): PublicUserRecord {
   return {
     id: row.id,
     login: row.login,
-    login_key: row.login_key,
     email: row.email,
     display_name: row.display_name,
     is_remote: row.is_remote === 1,
     is_superuser: row.is_superuser === 1,
     is_revoked: row.is_revoked === 1,
+    last_login: date(row.last_login),
+  };
+}
+
+export function toRecord(row: Selectable<UsersTable>): UserRecord {
+  return {
+    ...toPublicRecord(row),
+    login_key: row.login_key,
     password_hash: row.password_hash,
     failed_attempts: row.failed_attempts,
     locked_at: date(row.locked_at),
-    last_login: date(row.last_login),
     created_at: new Date(row.created_at),
   };
 }

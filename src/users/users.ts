@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import type { UserRecord } from '../store/users.js';
+import type { PublicUserRecord, UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
@@ -28,10 +28,8 @@ export const BOOTSTRAP_ADMIN_LOGIN = 'admin';
 const isBootstrapAdmin = (row: Pick<UserRecord, 'login_key'>) => row.login_key === loginKey(BOOTSTRAP_ADMIN_LOGIN);
 
 
-/** What the API shows of a user row. */
-type PublicUserRow = Pick<UserRecord, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
 
-function toUser(row: PublicUserRow, roleIds: number[]): User {
+function toUser(row: PublicUserRecord, roleIds: number[]): User {
   return {
     id: row.id,
     login: row.login,
@@ -74,7 +72,7 @@ export async function readUser(db: Executor, by: Requester, id: string): Promise
 }
 
 /** A user whose row is already at hand (read with the login token): only the roles are read. */
-export async function userFromRow(db: Executor, row: PublicUserRow): Promise<User> {
+export async function userFromRow(db: Executor, row: PublicUserRecord): Promise<User> {
   const roles = await users.roleIdsOf(db, [row.id]);
   return toUser(row, roles.get(row.id) ?? []);
 }

@@ -9,7 +9,7 @@ import { recordEvent } from '../../src/audit/audit.js';
 import type { SecurityEvent } from '../../src/store/events.js';
 import { inTransaction, onEventsCommitted } from '../../src/store/transaction.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 
 const URL = '/rbac-api/v1/events';
 
@@ -36,10 +36,7 @@ interface EventPage {
 describeEachDatabase('events', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect, { failedAttemptsLockout: 3 });
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect, { failedAttemptsLockout: 3 })));
   after(() => service?.close());
 
   const list = async (query = '', token = admin) => {

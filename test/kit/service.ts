@@ -131,3 +131,9 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
   };
   return service;
 }
+
+/** A service and a login token of its bootstrap admin: what most suites start with, in `before`. */
+export async function startServiceWithAdmin(...args: Parameters<typeof startTestService>): Promise<{ service: TestService; admin: string }> {
+  const service = await startTestService(...args);
+  return { service, admin: await service.adminToken() };
+}

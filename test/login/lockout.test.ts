@@ -11,7 +11,7 @@ import { resetAdminPassword } from '../../src/users/admin-password.js';
 import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, startTestService, type TestService } from '../kit/service.js';
 
 const LIMIT = 10;
 
@@ -124,10 +124,7 @@ const HOUR_MS = 60 * 60 * 1000;
 describeEachDatabase('lockout that lifts itself: failed-attempts-lockout-duration 1h', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect, { failedAttemptsLockout: LIMIT, failedAttemptsLockoutDurationSeconds: 60 * 60 });
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect, { failedAttemptsLockout: LIMIT, failedAttemptsLockoutDurationSeconds: 60 * 60 })));
   after(() => service?.close());
 
   const attempt = (login: string, password: string) =>
@@ -249,10 +246,7 @@ describeEachDatabase('lockout that lifts itself: failed-attempts-lockout-duratio
 describeEachDatabase('lockout with a 2s failed-attempts-lockout-duration, in real time', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect, { failedAttemptsLockout: 3, failedAttemptsLockoutDurationSeconds: 2 });
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect, { failedAttemptsLockout: 3, failedAttemptsLockoutDurationSeconds: 2 })));
   after(() => service?.close());
 
   const attempt = (login: string, password: string) =>

@@ -8,17 +8,14 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from '
 import { SigningKeyRing } from '../../src/password-reset/signing-keys.js';
 import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, startServiceWithAdmin, startTestService, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 
 describeEachDatabase('issuing reset tokens', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect, { passwordResetExpirationHours: 24 });
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect, { passwordResetExpirationHours: 24 })));
   after(() => service?.close());
 
   const issue = (sid: string, token: string = admin, headers: Record<string, string> = {}) =>

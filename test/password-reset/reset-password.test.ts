@@ -8,7 +8,7 @@ import { generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader, base64url }
 import { after, before, test } from 'node:test';
 import { RESET_TOKEN_ISSUER, signResetToken } from '../../src/password-reset/reset-token.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const INVALID_BODY = { kind: 'invalid-token', msg: 'The reset token is invalid or expired. Ask an administrator for a new one.' };
@@ -16,10 +16,7 @@ const INVALID_BODY = { kind: 'invalid-token', msg: 'The reset token is invalid o
 describeEachDatabase('reset by token', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect)));
   after(() => service?.close());
 
   const issue = async (sid: string) => (await service.request({ method: 'POST', url: `/rbac-api/v1/users/${sid}/password/reset`, token: admin })).body;
@@ -75,9 +72,9 @@ describeEachDatabase('reset by token', (target) => {
     const token = await issue(id);
     const weak = await reset(token, 'short');
     assert.equal(weak.statusCode, 400);
-    const body = weak.json() as { kind: string; details: { violations: { rule: string }[] } };
+    const body = weak.json() as { kind: string; details: { failures: { 'rule-identifier': string }[] } };
     assert.equal(body.kind, 'invalid-password');
-    assert.deepEqual(body.details.violations.map((violation) => violation.rule).sort(), ['common-password', 'too-short']);
+    assert.deepEqual(body.details.failures.map((failure) => failure['rule-identifier']).sort(), ['common-password', 'password-minimum-length']);
     assert.equal((await tokenRow(token)).spent_at, null);
     const containsLogin = await reset(token, 'my login is reset-policy!');
     assert.equal(containsLogin.statusCode, 400);

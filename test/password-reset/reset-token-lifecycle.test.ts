@@ -11,7 +11,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from '
 import { RESET_TOKEN_ISSUER } from '../../src/password-reset/reset-token.js';
 import { resetAdminPassword } from '../../src/users/admin-password.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const OPERATOR = { actor: null, sourceAddress: null };
@@ -25,10 +25,7 @@ interface Event {
 describeEachDatabase('the life of a reset token', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect)));
   after(() => service?.close());
 
   const issue = async (sid: string) => {

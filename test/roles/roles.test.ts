@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 import { assertError } from '../kit/errors.js';
 
 interface Permission {
@@ -43,10 +43,7 @@ const users = (action: string, instance = '*'): Permission => ({ object_type: 'u
 describeEachDatabase('roles and permission types', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect)));
   after(() => service?.close());
 
   const postRole = (payload: unknown, token = admin) =>

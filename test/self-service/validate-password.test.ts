@@ -9,7 +9,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, test } from 'node:test';
 import { RESET_TOKEN_ISSUER } from '../../src/password-reset/reset-token.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, startServiceWithAdmin, startTestService, type TestService } from '../kit/service.js';
 
 const URL = '/rbac-api/v1/command/validate-password';
 const GOOD = 'correct horse battery staple';
@@ -24,10 +24,7 @@ const rules = (result: Result) => (result.failures ?? []).map((failure) => failu
 describeEachDatabase('validate-password', (target) => {
   let service: TestService;
   let admin: string;
-  before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
-  });
+  before(async () => ({ service, admin } = await startServiceWithAdmin(target.dialect)));
   after(() => service?.close());
 
   const validate = (payload: Record<string, unknown>, token?: string) =>
@@ -38,7 +35,7 @@ describeEachDatabase('validate-password', (target) => {
     return response.body;
   };
 
-  test('with a login token: 200 {valid: true, violations: []} for a good password', async () => {
+  test('with a login token: 200 {valid: true} and nothing else for a good password', async () => {
     const response = await validate({ password: GOOD }, admin);
     assert.equal(response.statusCode, 200);
     assert.match(response.headers['content-type'] as string, /application\/json/);
