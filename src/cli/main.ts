@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { ServiceError } from '../errors.js';
-import type { RuleFailure } from '../passwords/policy.js';
+import type { RuleFailure } from '../rule-failures.js';
 import { resetAdminPasswordCommand } from './commands/admin-password.js';
 import { keysCommand } from './commands/keys.js';
 import { configCommand, migrateCommand } from './commands/maintenance.js';

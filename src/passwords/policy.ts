@@ -8,7 +8,9 @@
 
 import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
-import type { Validation } from '../shapes.js';
+import { failure, plural, type RuleFailure } from '../rule-failures.js';
+
+export { type RuleFailure, validation } from '../rule-failures.js';
 import { isCommonPassword } from './common-passwords.js';
 import { normalizePassword } from './hashing.js';
 
@@ -42,19 +44,6 @@ export type PasswordRuleIdentifier =
   | 'contains-login'
   | 'common-password'
   | 'previous-password';
-
-/** One broken rule, as PE's validate-password and validate-login answer it. */
-export interface RuleFailure<Identifier extends string = string> {
-  'rule-identifier': Identifier;
-  'friendly-error': string;
-}
-
-export const failure = <Identifier extends string>(rule: Identifier, message: string): RuleFailure<Identifier> => ({
-  'rule-identifier': rule,
-  'friendly-error': message,
-});
-
-export const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
 
 // Character classes by Unicode property, so a password in Greek or Japanese
 // has letters and one with Arabic-Indic digits has numbers. Combining marks
@@ -139,11 +128,6 @@ export function describeRules(rules: PasswordRules): string {
   return kinds.length === 0
     ? `${length}. Long passphrases are best; no special characters are required.`
     : `${length}, with at least ${kinds.join(', ')}. Long passphrases are best.`;
-}
-
-/** PE's answer to validate-password and validate-login for a list of failures. */
-export function validation(failures: RuleFailure[]): Validation {
-  return failures.length === 0 ? { valid: true } : { valid: false, failures };
 }
 
 /**

@@ -5,7 +5,7 @@
 // the answer tells nobody else which logins exist.
 
 import { loginFailures, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
-import { validation } from '../passwords/policy.js';
+import { validation } from '../rule-failures.js';
 import type { Validation } from '../shapes.js';
 import type { Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
