@@ -5,7 +5,7 @@
 import unhomoglyph from 'unhomoglyph';
 import type { Config } from './config/config.js';
 import { ServiceError } from './errors.js';
-import { failure, plural, type RuleFailure } from './passwords/policy.js';
+import { failure, plural, type RuleFailure } from './rule-failures.js';
 
 /** Logins compare without regard to case or Unicode spelling: `Admin` is `admin`. */
 export function loginKey(login: string): string {

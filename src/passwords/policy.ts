@@ -8,6 +8,7 @@
 
 import type { Config } from '../config/config.js';
 import { ServiceError } from '../errors.js';
+import { failure, plural, type RuleFailure } from '../rule-failures.js';
 import type { Validation } from '../shapes.js';
 import { isCommonPassword } from './common-passwords.js';
 import { normalizePassword } from './hashing.js';
@@ -43,18 +44,7 @@ export type PasswordRuleIdentifier =
   | 'common-password'
   | 'previous-password';
 
-/** One broken rule, as PE's validate-password and validate-login answer it. */
-export interface RuleFailure<Identifier extends string = string> {
-  'rule-identifier': Identifier;
-  'friendly-error': string;
-}
-
-export const failure = <Identifier extends string>(rule: Identifier, message: string): RuleFailure<Identifier> => ({
-  'rule-identifier': rule,
-  'friendly-error': message,
-});
-
-export const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+export { failure, plural, type RuleFailure } from '../rule-failures.js';
 
 // Character classes by Unicode property, so a password in Greek or Japanese
 // has letters and one with Arabic-Indic digits has numbers. Combining marks
