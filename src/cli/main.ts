@@ -36,9 +36,15 @@ export function buildProgram(): Command {
 }
 
 function describe(error: ServiceError): string {
-  // One line per broken password or login rule, as PE's failures list them.
+  // One line per broken password or login rule, as PE's failures list them,
+  // after what the message says before them (`RBAC_ADMIN_PASSWORD is not
+  // acceptable:`), which names the password the rules were applied to.
   const failures = (error.details as { failures?: RuleFailure[] } | undefined)?.failures;
-  return failures ? failures.map((failure) => failure['friendly-error']).join('\n  ') : error.message;
+  if (!failures) return error.message;
+  const listed = failures.map((failure) => failure['friendly-error']);
+  const joined = listed.join(' ');
+  const lead = error.message.endsWith(joined) ? error.message.slice(0, error.message.length - joined.length).trim() : '';
+  return [...(lead ? [lead] : []), ...listed].join('\n  ');
 }
 
 export async function main(argv: string[]): Promise<number> {

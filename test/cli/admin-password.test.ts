@@ -114,6 +114,24 @@ describeEachDatabase('rbac reset-admin-password', (target) => {
     });
   });
 
+  test('a password breaking configured composition rules exits 1 listing their friendly errors, and changes nothing', async () => {
+    await withSeeded(target.dialect, async (workspace, opened) => {
+      const before = await adminRow(opened);
+      const eventsBefore = await eventCount(opened);
+      const result = await runCli(['reset-admin-password', '--password-stdin', '--uppercase-letters-required', '1', ...storeArgs(workspace)], {
+        input: `${NEW_ADMIN_PASSWORD}\n`,
+        env: { RBAC_NUMBERS_REQUIRED: '2' },
+      });
+      expectExit(result, 1, 'composition rules broken');
+      assert.match(result.stderr, /^rbac: The password must contain at least 1 upper-case letter\.\n {2}The password must contain at least 2 digits\.$/m);
+      assert.equal(result.stdout, '');
+      assert.ok(!result.stderr.includes(NEW_ADMIN_PASSWORD), 'the password is not echoed');
+      assert.deepEqual(await adminRow(opened), before, 'the admin row is untouched');
+      assert.equal(await eventCount(opened), eventsBefore, 'no audit event');
+      assert.ok((await tryLogin(opened, 'admin', ADMIN_PASSWORD)).token, 'the old password still works');
+    });
+  });
+
   test('--password on a fresh data dir creates admin with that password and warns on stderr', async () => {
     await withWorkspace(target.dialect, async (workspace) => {
       const result = await runCli(['reset-admin-password', '--password', NEW_ADMIN_PASSWORD, ...storeArgs(workspace)]);

@@ -1,12 +1,14 @@
 // `rbac serve` as an operator runs it, on SQLite and PostgreSQL: it serves
-// until SIGTERM, then exits 0.
+// until SIGTERM, then exits 0; an RBAC_ADMIN_PASSWORD the rules refuse stops
+// the first start.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { callPort, loginOver } from '../kit/api.js';
 import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD } from '../kit/passwords.js';
-import { spawnService } from '../kit/processes.js';
+import { runCli, spawnService } from '../kit/processes.js';
+import { expectExit, openWorkspace, storeArgs } from './support.js';
 
 describeEachDatabase('rbac serve', (target) => {
   test('serve runs the service until SIGTERM, then exits 0', async () => {
@@ -22,6 +24,24 @@ describeEachDatabase('rbac serve', (target) => {
         assert.equal(await service.stop('SIGTERM'), 0, `exit code after SIGTERM; stderr: ${service.stderr()}`);
       } finally {
         await service.cleanup();
+      }
+    });
+  });
+
+  test('an RBAC_ADMIN_PASSWORD breaking a composition rule stops the first start: exit 1, the message names RBAC_ADMIN_PASSWORD and the rule', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const result = await runCli(['serve', '--insecure-http', '--port', '0', '--metrics-port', '0', '--numbers-required', '3', ...storeArgs(workspace)], {
+        env: { RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      });
+      expectExit(result, 1, 'serve with an RBAC_ADMIN_PASSWORD without digits');
+      assert.match(result.stderr, /^rbac: RBAC_ADMIN_PASSWORD is not acceptable:\n {2}The password must contain at least 3 digits\.$/m);
+      assert.doesNotMatch(result.stderr, /running at/);
+      assert.ok(!result.stderr.includes(ADMIN_PASSWORD) && !result.stdout.includes(ADMIN_PASSWORD), 'the password is not echoed');
+      const opened = await openWorkspace(workspace);
+      try {
+        assert.deepEqual(await opened.store.db.selectFrom('users').select('login').execute(), [], 'no admin was created');
+      } finally {
+        await opened.store.close();
       }
     });
   });

@@ -102,4 +102,40 @@ describeEachDatabase('rbac migrate and users', (target) => {
       }
     });
   });
+  test('users create: a login shorter than login-minimum-length or a password breaking a composition rule exits 1 naming the rule and creates nothing; without a password option the user is local with none', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const store = storeArgs(workspace);
+      const [shortByFlag, shortByEnv, noDigits] = await runLimited([
+        () => runCli(['users', 'create', 'bob', '--login-minimum-length', '6', '--password-stdin', ...store], { input: `${USER_PASSWORD}\n` }),
+        () => runCli(['users', 'create', 'carol', '--remote', ...store], { env: { RBAC_LOGIN_MINIMUM_LENGTH: '6' } }),
+        () => runCli(['users', 'create', 'dorothea', '--password-stdin', ...store], { input: `${USER_PASSWORD}\n`, env: { RBAC_NUMBERS_REQUIRED: '2' } }),
+      ]);
+      for (const [result, what] of [
+        [shortByFlag, '--login-minimum-length 6'],
+        [shortByEnv, 'RBAC_LOGIN_MINIMUM_LENGTH=6'],
+      ] as const) {
+        expectExit(result as CliResult, 1, what);
+        assert.match((result as CliResult).stderr, /^rbac: The login must be at least 6 characters long\.$/m, what);
+        assert.equal((result as CliResult).stdout, '', `${what}: no id printed`);
+      }
+      expectExit(noDigits as CliResult, 1, 'RBAC_NUMBERS_REQUIRED=2');
+      assert.match((noDigits as CliResult).stderr, /^rbac: The password must contain at least 2 digits\.$/m);
+      assert.ok(!(noDigits as CliResult).stderr.includes(USER_PASSWORD), 'the password is not echoed');
+
+      const passwordless = await runCli(['users', 'create', 'no-password-user', '--login-minimum-length', '6', ...store]);
+      expectExit(passwordless, 0, 'users create without a password option');
+      const issued = await runCli(['reset-token', 'no-password-user', ...store]);
+      expectExit(issued, 0, 'reset-token for the user without a password');
+      assert.match(issued.stdout.trim(), /^[\w-]+\.[\w-]+\.[\w-]+$/);
+
+      const opened = await openWorkspace(workspace);
+      try {
+        const rows = await opened.store.db.selectFrom('users').select(['id', 'login', 'is_remote', 'password_hash']).execute();
+        assert.deepEqual(rows, [{ id: passwordless.stdout.trim(), login: 'no-password-user', is_remote: 0, password_hash: null }], 'only the user without a password exists');
+        assert.equal((await tryLogin(opened, 'no-password-user', USER_PASSWORD)).kind, 'user-unauthenticated', 'no password logs it in');
+      } finally {
+        await opened.store.close();
+      }
+    });
+  });
 });

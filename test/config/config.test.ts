@@ -11,6 +11,7 @@ import { after, describe, test } from 'node:test';
 import { Type } from 'typebox';
 import { ConfigError, SETTINGS, envName, loadConfig, parseValue, type SettingKey } from '../../src/config/config.js';
 import { parseDuration } from '../../src/config/duration.js';
+import type { Config, ConfigSources } from '../../src/config/config.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -431,5 +432,79 @@ describe('parseDuration (PE duration notation)', () => {
 
   test('durations too large to count exactly are rejected, not rounded', () => {
     assert.equal(parseDuration('999999999999y'), undefined);
+  });
+});
+
+describe("PE's password and login rule settings", () => {
+  const RULES = {
+    'login-minimum-length': 'loginMinimumLength',
+    'letters-required': 'lettersRequired',
+    'lowercase-letters-required': 'lowercaseLettersRequired',
+    'uppercase-letters-required': 'uppercaseLettersRequired',
+    'numbers-required': 'numbersRequired',
+    'special-characters-required': 'specialCharactersRequired',
+    'substring-character-limit': 'substringCharacterLimit',
+  } as const;
+  /** A different small number per setting, so a value landing in the wrong field shows. */
+  const values = Object.fromEntries(Object.keys(RULES).map((key, index) => [key, index + 2]));
+  const fieldsOf = (config: Config) => Object.fromEntries(Object.entries(RULES).map(([key, field]) => [key, config[field]]));
+
+  test('defaults: login-minimum-length 1, no composition rule, username-substring-match off with limit 0', () => {
+    const config = loadConfig({ env: {} });
+    assert.deepEqual(fieldsOf(config), { ...Object.fromEntries(Object.keys(RULES).map((key) => [key, 0])), 'login-minimum-length': 1 });
+    assert.equal(config.usernameSubstringMatch, false);
+  });
+
+  test('each is read from a config file (JSON and YAML), an RBAC_* variable and a flag', () => {
+    const sources: [string, ConfigSources][] = [
+      ['JSON', { env: {}, configFile: configFile('json', JSON.stringify({ rbac: { ...values, 'username-substring-match': true } })) }],
+      ['YAML', { env: {}, configFile: configFile('yaml', `rbac:\n${Object.entries({ ...values, 'username-substring-match': true }).map(([key, value]) => `  ${key}: ${value}\n`).join('')}`) }],
+      ['environment', { env: { ...Object.fromEntries(Object.entries(values).map(([key, value]) => [envName(key), String(value)])), RBAC_USERNAME_SUBSTRING_MATCH: 'true' } }],
+      ['flags', { env: {}, flags: { ...Object.fromEntries(Object.entries(values).map(([key, value]) => [key, String(value)])), 'username-substring-match': true } }],
+    ];
+    for (const [source, options] of sources) {
+      const config = loadConfig(options);
+      assert.deepEqual(fieldsOf(config), values, source);
+      assert.equal(config.usernameSubstringMatch, true, source);
+    }
+  });
+
+  test('flags beat the environment, which beats the file, for these settings too', () => {
+    const file = configFile('json', JSON.stringify({ rbac: { 'numbers-required': 1, 'login-minimum-length': 4 } }));
+    const config = loadConfig({ configFile: file, env: { RBAC_NUMBERS_REQUIRED: '2', RBAC_LOGIN_MINIMUM_LENGTH: '5' }, flags: { 'numbers-required': '3' } });
+    assert.equal(config.numbersRequired, 3);
+    assert.equal(config.loginMinimumLength, 5);
+  });
+
+  test('username-substring-match true with substring-character-limit 0 is refused, naming substring-character-limit', () => {
+    assertConfigError(() => loadConfig({ env: { RBAC_USERNAME_SUBSTRING_MATCH: 'true' } }), 'substring-character-limit', 'limit left at its default 0');
+    assertConfigError(() => loadConfig({ env: {}, flags: { 'username-substring-match': true, 'substring-character-limit': '0' } }), 'substring-character-limit', 'limit 0 from a flag');
+    assert.equal(loadConfig({ env: { RBAC_USERNAME_SUBSTRING_MATCH: 'true', RBAC_SUBSTRING_CHARACTER_LIMIT: '1' } }).substringCharacterLimit, 1);
+    assert.equal(loadConfig({ env: { RBAC_SUBSTRING_CHARACTER_LIMIT: '0' } }).usernameSubstringMatch, false, 'limit 0 is fine while the rule is off');
+  });
+
+  test('composition counts that together ask for more than 1024 characters are refused; exactly 1024 is accepted', () => {
+    const load = (env: Record<string, string>) => () => loadConfig({ env });
+    assertConfigError(load({ RBAC_LETTERS_REQUIRED: '500', RBAC_NUMBERS_REQUIRED: '500', RBAC_SPECIAL_CHARACTERS_REQUIRED: '25' }), 'letters-required', 'letters + digits + special');
+    assertConfigError(
+      load({ RBAC_UPPERCASE_LETTERS_REQUIRED: '600', RBAC_LOWERCASE_LETTERS_REQUIRED: '400', RBAC_NUMBERS_REQUIRED: '25' }),
+      'letters-required',
+      'upper + lower + digits',
+    );
+    assert.equal(load({ RBAC_LETTERS_REQUIRED: '500', RBAC_NUMBERS_REQUIRED: '500', RBAC_SPECIAL_CHARACTERS_REQUIRED: '24' })().specialCharactersRequired, 24);
+    assert.equal(load({ RBAC_UPPERCASE_LETTERS_REQUIRED: '600', RBAC_LOWERCASE_LETTERS_REQUIRED: '400', RBAC_NUMBERS_REQUIRED: '24' })().numbersRequired, 24);
+  });
+
+  test('out-of-range values are refused, naming the key', () => {
+    const cases: [string, string][] = [
+      ['login-minimum-length', '0'],
+      ['login-minimum-length', '256'],
+      ['letters-required', '-1'],
+      ['numbers-required', '1025'],
+      ['special-characters-required', 'some'],
+      ['substring-character-limit', '256'],
+      ['username-substring-match', 'sometimes'],
+    ];
+    for (const [key, value] of cases) assertConfigError(() => loadConfig({ env: { [envName(key)]: value } }), key, `${key}=${value}`);
   });
 });

@@ -1,6 +1,7 @@
 // The reset page in a real browser (Debian's Chromium driven by
 // playwright-core): the success path, a reused token, policy feedback before
-// submitting, and keyboard-only use. Screenshots go to test-results/.
+// submitting, a composition rule in the help text and the failures, and
+// keyboard-only use. Screenshots go to test-results/.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -19,6 +20,7 @@ if (missing && process.env.CI) throw new Error(`${missing}: CI must run the brow
 if (missing) process.stderr.write(`\n*** browser tests SKIPPED: ${missing} ***\n\n`);
 
 const NEW_PASSWORD = 'lantern harbor morning tide';
+const LETTERS_REQUIRED = 16;
 
 describe('reset page in Chromium', { skip: missing }, () => {
   let workspace: Workspace;
@@ -63,7 +65,9 @@ describe('reset page in Chromium', { skip: missing }, () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     workspace = await freshWorkspace('sqlite');
     // No metrics listener: test files run in parallel, and its default port is fixed.
-    service = await startService(defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0 }), {
+    // One composition rule, which every password these tests mean to succeed with meets (each has 21 letters or more).
+    const config = defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0, lettersRequired: LETTERS_REQUIRED });
+    service = await startService(config, {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
     });
@@ -132,6 +136,28 @@ describe('reset page in Chromium', { skip: missing }, () => {
     await page.screenshot({ path: `${SCREENSHOTS}/reset-page-policy-phone.png`, fullPage: true });
     // Nothing was submitted: the token still works.
     assert.equal((await api('POST', '/auth/reset', { token, password: NEW_PASSWORD })).status, 200);
+    await page.context().close();
+  });
+
+  test(`letters-required ${LETTERS_REQUIRED}: the help text says it, a password short of letters is listed before submitting, and submitting shows the failure`, async () => {
+    const { url } = await userWithResetLink('page-composition');
+    const { page } = await newPage();
+    await page.goto(url);
+    assert.match((await page.textContent('#password-help')) ?? '', new RegExp(`at least ${LETTERS_REQUIRED} letters`));
+    const weak = '8264 1937 5502 vbnm'; // 4 letters; long enough and not a common password
+    await page.fill('#password', weak);
+    const item = await page.waitForSelector('#policy li.bad[data-rule="letters-required"]');
+    assert.equal(await item.textContent(), `The password must contain at least ${LETTERS_REQUIRED} letters.`);
+    assert.deepEqual(await page.$$eval('#policy li', (nodes) => nodes.map((node) => node.getAttribute('data-rule'))), ['letters-required'], 'that rule alone');
+    await page.fill('#confirm', weak);
+    await page.click('#submit');
+    await page.waitForSelector('#status.error');
+    const status = (await page.textContent('#status')) ?? '';
+    assert.match(status, /Choose another password/);
+    assert.ok(status.includes(`The password must contain at least ${LETTERS_REQUIRED} letters.`), status);
+    await page.screenshot({ path: `${SCREENSHOTS}/reset-page-composition.png`, fullPage: true });
+    assert.equal(await loginStatus('page-composition', weak), 401);
+    assert.equal(await loginStatus('page-composition', USER_PASSWORD), 200, 'the password did not change');
     await page.context().close();
   });
 

@@ -24,3 +24,10 @@ export function assertError(response: { statusCode: number; headers: Record<stri
   );
   return body;
 }
+
+/** The rule-identifiers of PE's failure list in a refusal's details (400 invalid-password, or schema-violation for a login), in order. */
+export function failedRules(body: ErrorBody): string[] {
+  const failures = (body.details as { failures?: { 'rule-identifier': string }[] } | undefined)?.failures;
+  assert.ok(Array.isArray(failures), `details.failures in ${JSON.stringify(body)}`);
+  return failures.map((failure) => failure['rule-identifier']);
+}

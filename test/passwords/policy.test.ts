@@ -11,7 +11,7 @@ import { ServiceError } from '../../src/errors.js';
 import { commonPasswordCount, isCommonPassword } from '../../src/passwords/common-passwords.js';
 import { CURRENT_PARAMETERS, createPasswordHasher, normalizePassword, type PasswordHasher } from '../../src/passwords/hashing.js';
 import { defaultConfig } from '../../src/config/config.js';
-import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, passwordFailures, type PasswordRules, type RuleFailure } from '../../src/passwords/policy.js';
+import { MAXIMUM_PASSWORD_LENGTH, assertPasswordAcceptable, describeRules, passwordFailures, type PasswordRules, type RuleFailure } from '../../src/passwords/policy.js';
 
 // The package's enums are `const` and not importable at run time.
 const ARGON2I = 1 as Algorithm;
@@ -296,5 +296,212 @@ describe('password hashing', () => {
     await h.verify(stored, 'wrong password here');
     const real = Number(process.hrtime.bigint() - realStart) / 1e6;
     assert.ok(dummy > real / 4, `dummy ${dummy.toFixed(1)} ms vs real ${real.toFixed(1)} ms`);
+  });
+});
+
+describe("password policy: PE's composition rules", () => {
+  /** The rules broken under the default rules (minimum length 8) plus `settings`. */
+  const brokenWith = (password: string, settings: Partial<PasswordRules>, login?: string) => passwordFailures(password, rules(8, settings), login).map(ruleOf);
+
+  // Each rule with a filler of 8 characters holding none of its kind, and one character of the kind.
+  const ALONE = [
+    { rule: 'letters-required', setting: 'lettersRequired', filler: '1234-567', kind: 'k', words: '3 letters' },
+    { rule: 'lowercase-letters-required', setting: 'lowercaseLettersRequired', filler: 'QWER-123', kind: 'k', words: '3 lower-case letters' },
+    { rule: 'uppercase-letters-required', setting: 'uppercaseLettersRequired', filler: 'qwer-123', kind: 'K', words: '3 upper-case letters' },
+    { rule: 'numbers-required', setting: 'numbersRequired', filler: 'qwer-QWE', kind: '7', words: '3 digits' },
+    { rule: 'special-characters-required', setting: 'specialCharactersRequired', filler: 'qwerQW12', kind: '#', words: '3 characters that are neither letters nor digits' },
+  ] as const;
+
+  for (const { rule, setting, filler, kind, words } of ALONE) {
+    test(`${rule} alone: exactly 3 pass, 2 fail with ${rule}, and the message says "${words}"`, () => {
+      assert.deepEqual(brokenWith(filler + kind.repeat(3), { [setting]: 3 }), []);
+      assert.deepEqual(brokenWith(filler + kind.repeat(2), { [setting]: 3 }), [rule]);
+      assert.deepEqual(brokenWith(filler, { [setting]: 1 }), [rule], 'none of the kind at all');
+      const [failure] = passwordFailures(filler + kind.repeat(2), rules(8, { [setting]: 3 }));
+      assert.equal(failure?.['friendly-error'], `The password must contain at least ${words}.`);
+      assert.deepEqual(brokenWith(filler, {}), [], 'off (0) by default');
+    });
+  }
+
+  describe('all five together', () => {
+    const together = { lettersRequired: 5, lowercaseLettersRequired: 2, uppercaseLettersRequired: 2, numbersRequired: 2, specialCharactersRequired: 2 };
+
+    test('a password exactly at every count passes', () => {
+      assert.deepEqual(brokenWith('abCDe12-#', together), []);
+    });
+
+    test('one fewer of one kind fails with exactly that rule', () => {
+      const cases: [string, string][] = [
+        ['abCD12-#!', 'letters-required'],
+        ['aBCDE12-#', 'lowercase-letters-required'],
+        ['abcdE12-#', 'uppercase-letters-required'],
+        ['abCDe1-#!', 'numbers-required'],
+        ['abCDe12-3', 'special-characters-required'],
+      ];
+      for (const [password, rule] of cases) assert.deepEqual(brokenWith(password, together), [rule], password);
+    });
+
+    test('a password short of everything gets every failure, in the order of the settings', () => {
+      assert.deepEqual(brokenWith('aB1-', together), [
+        'password-minimum-length',
+        'letters-required',
+        'lowercase-letters-required',
+        'uppercase-letters-required',
+        'numbers-required',
+        'special-characters-required',
+      ]);
+    });
+  });
+});
+
+describe('password policy: composition counted by Unicode class', () => {
+  const brokenWith = (password: string, settings: Partial<PasswordRules>) => passwordFailures(password, rules(8, settings)).map(ruleOf);
+
+  test('Greek letters are letters, lower-case ones lower-case', () => {
+    const greek = 'αβγδεζηθικλμ';
+    assert.deepEqual(brokenWith(greek, { lettersRequired: 12, lowercaseLettersRequired: 12 }), []);
+    assert.deepEqual(brokenWith(greek, { lettersRequired: 13 }), ['letters-required']);
+    assert.deepEqual(brokenWith(`${greek}ΑΒ`, { uppercaseLettersRequired: 2 }), []);
+    assert.deepEqual(brokenWith(greek, { uppercaseLettersRequired: 1 }), ['uppercase-letters-required']);
+  });
+
+  test('a Japanese password is not "without letters": every kana and kanji counts, and none is special', () => {
+    const japanese = 'パスワードはとても長いです';
+    assert.equal([...japanese].length, 13);
+    assert.deepEqual(brokenWith(japanese, { lettersRequired: 13 }), []);
+    assert.deepEqual(brokenWith(japanese, { lettersRequired: 14 }), ['letters-required']);
+    assert.deepEqual(brokenWith(japanese, { specialCharactersRequired: 1 }), ['special-characters-required']);
+    // Kana and kanji have no case.
+    assert.deepEqual(brokenWith(japanese, { lowercaseLettersRequired: 1 }), ['lowercase-letters-required']);
+  });
+
+  test('Cyrillic letters count by their case', () => {
+    const cyrillic = 'ПарольНадёжный';
+    assert.deepEqual(brokenWith(cyrillic, { lettersRequired: 14, uppercaseLettersRequired: 2, lowercaseLettersRequired: 12 }), []);
+    assert.deepEqual(brokenWith(cyrillic, { uppercaseLettersRequired: 3 }), ['uppercase-letters-required']);
+    assert.deepEqual(brokenWith(cyrillic, { lowercaseLettersRequired: 13 }), ['lowercase-letters-required']);
+  });
+
+  test('Arabic-Indic and Devanagari digits are digits, not letters or special characters', () => {
+    assert.deepEqual(brokenWith('vbnmzxqk٣٣', { numbersRequired: 2 }), []);
+    assert.deepEqual(brokenWith('vbnmzxqk٣٣', { numbersRequired: 3 }), ['numbers-required']);
+    assert.deepEqual(brokenWith('vbnmzxqk٣٣', { specialCharactersRequired: 1 }), ['special-characters-required']);
+    assert.deepEqual(brokenWith('vbnmzxqk०७', { numbersRequired: 2 }), []);
+  });
+
+  test('upper and lower case by Unicode case: Ä, Ö are upper-case, ü and ß lower-case', () => {
+    const german = '1234-ÄÖüß';
+    assert.deepEqual(brokenWith(german, { uppercaseLettersRequired: 2, lowercaseLettersRequired: 2, lettersRequired: 4 }), []);
+    assert.deepEqual(brokenWith(german, { uppercaseLettersRequired: 3 }), ['uppercase-letters-required']);
+    assert.deepEqual(brokenWith(german, { lowercaseLettersRequired: 3 }), ['lowercase-letters-required']);
+  });
+
+  test('a Devanagari word with vowel signs and a virama has no special characters: the marks belong to their letters', () => {
+    const word = 'नमस्ते'; // न म स ् त े: two of its six code points are combining marks
+    assert.ok(/\p{M}/u.test(word));
+    assert.deepEqual(brokenWith(`${word}${word}`, { specialCharactersRequired: 1 }), ['special-characters-required']);
+    assert.deepEqual(brokenWith(`${word} ${word}`, { specialCharactersRequired: 1 }), [], 'the space is the one special character');
+    assert.deepEqual(brokenWith(`${word} ${word}`, { specialCharactersRequired: 2 }), ['special-characters-required']);
+    assert.deepEqual(brokenWith(`${word}${word}`, { lettersRequired: 8 }), [], 'four letters a word');
+    assert.deepEqual(brokenWith(`${word}${word}`, { lettersRequired: 9 }), ['letters-required'], 'the marks are not letters either');
+  });
+
+  test('emoji and punctuation, ASCII or not, are special characters', () => {
+    const password = 'vbnmzxqk😀!¿€';
+    assert.deepEqual(brokenWith(password, { specialCharactersRequired: 4 }), []);
+    assert.deepEqual(brokenWith(password, { specialCharactersRequired: 5 }), ['special-characters-required']);
+    assert.deepEqual(brokenWith('vbnmzxqk😀😀', { specialCharactersRequired: 2 }), [], 'an emoji is one character, not two UTF-16 units');
+    assert.deepEqual(brokenWith('vbnmzxqk😀😀', { specialCharactersRequired: 3 }), ['special-characters-required']);
+  });
+
+  test('NFKC comes first: fullwidth Ａ is an upper-case letter, ① a digit, the ﬃ ligature three letters, Ⅻ three upper-case letters', () => {
+    assert.deepEqual(brokenWith('ｖｂｎｍｚｘｑＡ', { uppercaseLettersRequired: 1, lowercaseLettersRequired: 7 }), []);
+    assert.deepEqual(brokenWith('ｖｂｎｍｚｘｑＡ', { uppercaseLettersRequired: 2 }), ['uppercase-letters-required']);
+    // Before NFKC these are no digits and no letters: they count only because NFKC comes first.
+    assert.deepEqual(brokenWith('vbnmzxqk①②', { numbersRequired: 2 }), []);
+    assert.deepEqual(brokenWith('vbnmzxqk①②', { specialCharactersRequired: 1 }), ['special-characters-required'], '① is 1 after NFKC, no special character');
+    assert.deepEqual(brokenWith('1234-567ﬃ', { lettersRequired: 3 }), []);
+    assert.deepEqual(brokenWith('1234-567Ⅻ', { uppercaseLettersRequired: 3 }), []);
+  });
+});
+
+describe("password policy: PE's username-substring-match", () => {
+  const LOGIN = 'Bartholomew';
+  // Digits and dashes: no character of the login.
+  const FILLER = '1234-5678-';
+  const brokenWith = (password: string, settings: Partial<PasswordRules>, login = LOGIN) => passwordFailures(password, rules(8, settings), login).map(ruleOf);
+
+  for (const limit of [1, 3, 4]) {
+    test(`with substring-character-limit ${limit}: ${limit} consecutive characters of the login fail, ${limit - 1} pass`, () => {
+      const settings = { usernameSubstringMatch: true, substringCharacterLimit: limit };
+      assert.deepEqual(brokenWith(FILLER + 'thol'.slice(0, limit), settings), ['username-substring-match']);
+      assert.deepEqual(brokenWith(FILLER + 'thol'.slice(0, limit - 1), settings), []);
+      // Runs shorter than the limit, several of them, still pass.
+      if (limit > 1) assert.deepEqual(brokenWith(`${FILLER}${'bartholomew'.match(new RegExp(`.{1,${limit - 1}}`, 'g'))?.join('-')}`, settings), []);
+    });
+  }
+
+  test('runs at the start and at the very end of the login count', () => {
+    const settings = { usernameSubstringMatch: true, substringCharacterLimit: 3 };
+    assert.deepEqual(brokenWith(`${FILLER}bar`, settings), ['username-substring-match']);
+    assert.deepEqual(brokenWith(`${FILLER}mew`, settings), ['username-substring-match']);
+    assert.deepEqual(brokenWith(`${FILLER}bartholome`, { ...settings, substringCharacterLimit: 10 }), ['username-substring-match'], 'the first 10 of 11');
+    assert.deepEqual(brokenWith(`${FILLER}artholomew`, { ...settings, substringCharacterLimit: 10 }), ['username-substring-match'], 'the last 10 of 11');
+  });
+
+  test('case-insensitive, both ways', () => {
+    const settings = { usernameSubstringMatch: true, substringCharacterLimit: 3 };
+    assert.deepEqual(brokenWith(`${FILLER}THO`, settings), ['username-substring-match']);
+    assert.deepEqual(brokenWith(`${FILLER}tho`, settings, 'BARTHOLOMEW'), ['username-substring-match']);
+  });
+
+  test('the message names the limit and not the login or the password', () => {
+    const password = `${FILLER}THO`;
+    const [failure] = passwordFailures(password, rules(8, { usernameSubstringMatch: true, substringCharacterLimit: 3 }), LOGIN);
+    assert.equal(failure?.['friendly-error'], 'The password must not share 3 characters in a row with the login.');
+  });
+
+  test('off by default, even with a limit set', () => {
+    assert.deepEqual(brokenWith(`${FILLER}thol`, {}), []);
+    assert.deepEqual(brokenWith(`${FILLER}thol`, { substringCharacterLimit: 2 }), []);
+  });
+});
+
+describe('password policy: describing the rules and not echoing the password', () => {
+  const PHRASES = {
+    lettersRequired: ['3 letters', 3],
+    lowercaseLettersRequired: ['1 lower-case letter', 1],
+    uppercaseLettersRequired: ['2 upper-case letters', 2],
+    numbersRequired: ['2 digits', 2],
+    specialCharactersRequired: ['1 character that is neither a letter nor a digit', 1],
+  } as const;
+
+  test('describeRules names the minimum length and each configured requirement, and only those', () => {
+    const settings = Object.fromEntries(Object.entries(PHRASES).map(([setting, [, count]]) => [setting, count]));
+    const all = describeRules(rules(14, settings));
+    assert.match(all, /^At least 14 characters/);
+    for (const [phrase] of Object.values(PHRASES)) assert.ok(all.includes(phrase), `${phrase} in ${all}`);
+    for (const [setting, [phrase, count]] of Object.entries(PHRASES)) {
+      const alone = describeRules(rules(12, { [setting]: count }));
+      assert.ok(alone.includes(phrase), `${phrase} in ${alone}`);
+      for (const [other] of Object.values(PHRASES)) if (other !== phrase) assert.ok(!alone.includes(other), `${other} not in ${alone}`);
+    }
+  });
+
+  test('without composition rules describeRules says none are required', () => {
+    assert.equal(describeRules(rules(12)), 'At least 12 characters. Long passphrases are best; no special characters are required.');
+  });
+
+  test('no friendly-error echoes the password or the run it shares with the login', () => {
+    const password = 'Gh#Thol';
+    const failures = passwordFailures(
+      password,
+      rules(20, { lettersRequired: 12, lowercaseLettersRequired: 6, uppercaseLettersRequired: 4, numbersRequired: 2, specialCharactersRequired: 3, usernameSubstringMatch: true, substringCharacterLimit: 4 }),
+      'Bartholomew',
+    );
+    assert.equal(failures.length, 7);
+    for (const { 'friendly-error': message } of failures) {
+      assert.ok(!message.includes(password) && !message.toLowerCase().includes('thol'), message);
+    }
   });
 });

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, test } from 'node:test';
+import { SETTINGS } from '../../src/config/config.js';
 import { RESET_TOKEN_ISSUER } from '../../src/password-reset/reset-token.js';
+import { COMPOSED_PASSWORD, COMPOSITION_RULES } from '../kit/passwords.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { USER_PASSWORD, startServiceWithAdmin, startTestService, type TestService } from '../kit/service.js';
 
@@ -29,11 +31,7 @@ describeEachDatabase('validate-password', (target) => {
 
   const validate = (payload: Record<string, unknown>, token?: string) =>
     service.request({ method: 'POST', url: URL, payload, ...(token ? { token } : {}) });
-  const issue = async (sid: string) => {
-    const response = await service.request({ method: 'POST', url: `/rbac-api/v1/users/${sid}/password/reset`, token: admin });
-    assert.equal(response.statusCode, 201, response.body);
-    return response.body;
-  };
+  const issue = (sid: string) => service.resetToken(sid);
 
   test('with a login token: 200 {valid: true} and nothing else for a good password', async () => {
     const response = await validate({ password: GOOD }, admin);
@@ -200,5 +198,85 @@ describeEachDatabase('validate-password', (target) => {
       assert.equal((response.json() as { kind: string }).kind, 'schema-violation');
       assert.ok(!response.body.includes(GOOD));
     }
+  });
+});
+
+/** PE's answer shape, to the key: {valid: true} alone, or {valid: false, failures} with each failure {rule-identifier, friendly-error}. */
+function assertPeShape(body: string): Result {
+  const result = JSON.parse(body) as Result;
+  if (result.valid) {
+    assert.equal(body, '{"valid":true}', 'a valid answer is {"valid": true} and nothing else');
+    return result;
+  }
+  assert.deepEqual(Object.keys(result).sort(), ['failures', 'valid']);
+  assert.equal(result.valid, false);
+  assert.ok(Array.isArray(result.failures) && result.failures.length > 0);
+  for (const failure of result.failures) {
+    assert.deepEqual(Object.keys(failure).sort(), ['friendly-error', 'rule-identifier']);
+    assert.equal(typeof failure['rule-identifier'], 'string');
+    assert.ok(failure['friendly-error'].length > 0);
+  }
+  return result;
+}
+
+describeEachDatabase("validate-password with PE's composition rules", (target) => {
+  let service: TestService;
+  let admin: string;
+  // A login with a run of 4 characters ("mpos") a password can share.
+  const LOGIN = 'composition-user';
+  let resetToken: string;
+  before(async () => {
+    service = await startTestService(target.dialect, { ...COMPOSITION_RULES, usernameSubstringMatch: true, substringCharacterLimit: 4 });
+    admin = await service.adminToken();
+    resetToken = await service.resetToken(await service.createUser(LOGIN, { password: COMPOSED_PASSWORD }));
+  });
+  after(() => service?.close());
+
+  const validate = (payload: Record<string, unknown>, token?: string) =>
+    service.request({ method: 'POST', url: URL, payload, ...(token ? { token } : {}) });
+
+  test("PE's documented example: {password, reset-token} answered {valid: false, failures: [{rule-identifier: letters-required, friendly-error}]}", async () => {
+    // 4 letters of the 8 required; 2 of each case, 4 digits and 5 other characters.
+    const response = await validate({ password: 'abCD 12 #! 34', 'reset-token': resetToken });
+    assert.equal(response.statusCode, 200, response.body);
+    assertPeShape(response.body);
+    assert.deepEqual(response.json(), {
+      valid: false,
+      failures: [{ 'rule-identifier': 'letters-required', 'friendly-error': 'The password must contain at least 8 letters.' }],
+    });
+  });
+
+  test('a password meeting every rule: exactly {"valid": true}', async () => {
+    for (const credentials of [{ 'reset-token': resetToken }, { reset_token: resetToken }]) {
+      const response = await validate({ password: COMPOSED_PASSWORD, ...credentials });
+      assert.equal(response.statusCode, 200, response.body);
+      assertPeShape(response.body);
+      assert.deepEqual(response.json(), { valid: true });
+    }
+  });
+
+  test("each broken rule is named by its setting's name, in PE's shape; reset-token and reset_token answer alike", async () => {
+    const settingKeys = new Set<string>(SETTINGS.map((setting) => setting.key));
+    const cases: [string, string[]][] = [
+      ['8264 1937 5502', ['letters-required', 'lowercase-letters-required', 'uppercase-letters-required']],
+      ['vbnmzxqkjwptrs', ['numbers-required', 'special-characters-required', 'uppercase-letters-required']],
+      [`${COMPOSED_PASSWORD} mpos`, ['username-substring-match']],
+    ];
+    for (const [password, expected] of cases) {
+      const hyphen = await validate({ password, 'reset-token': resetToken });
+      const underscore = await validate({ password, reset_token: resetToken });
+      assert.equal(hyphen.statusCode, 200, hyphen.body);
+      const result = assertPeShape(hyphen.body);
+      assert.deepEqual(rules(result), expected, password);
+      for (const rule of rules(result)) assert.ok(settingKeys.has(rule), `${rule} is a setting's name`);
+      assert.deepEqual(underscore.json(), hyphen.json(), 'both spellings of the token key');
+      assert.ok(!hyphen.body.includes(password), 'the password is not echoed');
+    }
+  });
+
+  test('with a login token the rules are checked for the caller (admin): the same composition failures', async () => {
+    const response = await validate({ password: 'vbnmzxqkjwptrs' }, admin);
+    assert.deepEqual(rules(assertPeShape(response.body)), ['numbers-required', 'special-characters-required', 'uppercase-letters-required']);
+    assert.deepEqual(rules(assertPeShape((await validate({ password: `${COMPOSED_PASSWORD} mpos` }, admin)).body)), [], 'admin shares no 4 characters with it');
   });
 });

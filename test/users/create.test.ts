@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { assertError } from '../kit/errors.js';
-import { USER_PASSWORD, type TestService } from '../kit/service.js';
+import { assertError, failedRules } from '../kit/errors.js';
+import { COMPOSED_PASSWORD, COMPOSITION_RULES, USER_PASSWORD, type TestService } from '../kit/service.js';
 import { UNKNOWN_ID, api, assertUserShape, type UserJson, usersSuite } from './support.js';
 
 describeEachDatabase('users', (target) => {
@@ -137,6 +137,31 @@ describeEachDatabase('users', (target) => {
       assert.equal((await fetchUser(user.id)).is_remote, true);
     });
 
+    test('"password": null creates a local user without a password: no login works until a reset token sets one', async () => {
+      const hashes = service.hasher.counts.hash;
+      const response = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'no-password-yet', password: null } });
+      assert.equal(response.statusCode, 201, response.body);
+      const user = response.json() as UserJson;
+      assertUserShape(user);
+      assert.equal(user.is_remote, false);
+      assert.equal((await userRow(user.id)).password_hash, null);
+      assert.equal(service.hasher.counts.hash, hashes, 'nothing was hashed');
+      for (const password of [USER_PASSWORD, 'any password at all', 'null']) {
+        assertError(await service.request({ method: 'POST', url: api('/auth/token'), payload: { login: 'no-password-yet', password } }), 401, 'user-unauthenticated');
+      }
+      const token = await service.resetToken(user.id);
+      const reset = await service.request({ method: 'POST', url: api('/auth/reset'), payload: { token, password: USER_PASSWORD } });
+      assert.equal(reset.statusCode, 200, reset.body);
+      await service.login('no-password-yet', USER_PASSWORD);
+    });
+
+    test('"password": null with is_remote: true creates a remote user', async () => {
+      const response = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'remote-null-password', password: null, is_remote: true } });
+      assert.equal(response.statusCode, 201, response.body);
+      assert.equal((response.json() as UserJson).is_remote, true);
+      assert.equal((await userRow((response.json() as UserJson).id)).password_hash, null);
+    });
+
     test('POST /users applies the password policy: a common or too-short password is 400 invalid-password, nothing is created', async () => {
       const count = await userCount();
       for (const [password, violation] of [
@@ -145,8 +170,7 @@ describeEachDatabase('users', (target) => {
         ['policy-login-x-1234567', 'contains-login'],
       ] as const) {
         const response = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'policy-login', password } });
-        const body = assertError(response, 400, 'invalid-password');
-        const violations = (body.details as { failures: { 'rule-identifier': string }[] }).failures.map((entry) => entry['rule-identifier']);
+        const violations = failedRules(assertError(response, 400, 'invalid-password'));
         assert.ok(violations.includes(violation), `${violation} in ${JSON.stringify(violations)}`);
         assert.ok(!response.body.includes(password), 'the password is not echoed');
       }
@@ -241,5 +265,50 @@ describeEachDatabase('users', (target) => {
       const created = events.find((event) => event.type === 'user-created' && event.subject?.id === id);
       assert.deepEqual(created?.details, { is_remote: false, role_ids: [roleId] });
     });
+  });
+});
+
+describeEachDatabase("users: PE's login and password rules on POST /users", (target) => {
+  const suite = usersSuite(target, { loginMinimumLength: 6, ...COMPOSITION_RULES }, COMPOSED_PASSWORD);
+  const create = (payload: Record<string, unknown>) => suite.service.request({ method: 'POST', url: api('/users'), token: suite.admin, payload });
+
+  test('login-minimum-length 6: a login of 5 is 400 schema-violation with login-minimum-length in details.failures, nothing created or hashed; 6 is fine', async () => {
+    const count = await suite.userCount();
+    const hashes = suite.service.hasher.counts.hash;
+    for (const payload of [{ login: 'fivee', password: COMPOSED_PASSWORD }, { login: ' five ', password: null }, { login: 'fivee', is_remote: true }]) {
+      const body = assertError(await create(payload), 400, 'schema-violation');
+      assert.deepEqual(body.details, {
+        field: 'login',
+        failures: [{ 'rule-identifier': 'login-minimum-length', 'friendly-error': 'The login must be at least 6 characters long.' }],
+      });
+    }
+    assert.equal(await suite.userCount(), count, 'nothing was created');
+    assert.equal(suite.service.hasher.counts.hash, hashes, 'nothing was hashed');
+    assert.equal((await create({ login: 'sixsix', password: COMPOSED_PASSWORD })).statusCode, 201);
+  });
+
+  test('an invisible character in the login is 400 schema-violation with login-visible-characters', async () => {
+    const body = assertError(await create({ login: 'visible\u200bname', password: COMPOSED_PASSWORD }), 400, 'schema-violation');
+    assert.deepEqual(failedRules(body), ['login-visible-characters']);
+  });
+
+  test('the composition rules apply to the password of a new user: 400 invalid-password listing them, nothing created or hashed', async () => {
+    const count = await suite.userCount();
+    const hashes = suite.service.hasher.counts.hash;
+    const cases: [string, string[]][] = [
+      ['vbnmzxqkjwptrs', ['numbers-required', 'special-characters-required', 'uppercase-letters-required']],
+      ['8264 1937 5502', ['letters-required', 'lowercase-letters-required', 'uppercase-letters-required']],
+      ['abCD 12 #! 34', ['letters-required']],
+    ];
+    for (const [password, expected] of cases) {
+      const response = await create({ login: 'composition-refused', password });
+      const body = assertError(response, 400, 'invalid-password');
+      assert.deepEqual(failedRules(body).sort(), expected, password);
+      assert.ok(!response.body.includes(password), 'the password is not echoed');
+    }
+    assert.equal(await suite.userCount(), count);
+    assert.equal(suite.service.hasher.counts.hash, hashes);
+    assert.equal((await create({ login: 'composition-accepted', password: COMPOSED_PASSWORD })).statusCode, 201);
+    assert.equal((await create({ login: 'composition-no-password', password: null })).statusCode, 201, 'no password, no composition to check');
   });
 });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { hashLoginToken } from '../../src/login/login-tokens.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { assertError, type ErrorBody } from '../kit/errors.js';
-import { USER_PASSWORD, type TestService } from '../kit/service.js';
+import { assertError, failedRules, type ErrorBody } from '../kit/errors.js';
+import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 import { UNKNOWN_ID, api, assertUserShape, type UserJson, usersSuite } from './support.js';
 
 describeEachDatabase('users', (target) => {
@@ -283,6 +283,33 @@ describeEachDatabase('users', (target) => {
       assert.equal(((await service.request({ method: 'GET', url: api('/users/current'), token })).json() as UserJson).id, id);
       const oldLogin = await service.request({ method: 'POST', url: api('/auth/token'), payload: { login: 'rename-me', password: USER_PASSWORD } });
       assert.equal(oldLogin.statusCode, 401, 'the old login no longer works');
+    });
+
+    test('login-minimum-length raised after users exist: a rename to another login is judged, a re-spelling of the same login is not', async () => {
+      const id = await service.createUser('bob');
+      // A second service on the same data, started with the stricter setting.
+      const strict = await startTestService(target.dialect, { loginMinimumLength: 6 }, { workspace: service.workspace });
+      try {
+        const token = await strict.adminToken();
+        const rename = (login: string) => strict.request({ method: 'PUT', url: api(`/users/${id}`), token, payload: { id, login } });
+        const before = await userRow(id);
+        for (const login of ['bobby', '  bobby  ', 'bob\u200b']) {
+          const failures = failedRules(assertError(await rename(login), 400, 'schema-violation'));
+          assert.ok(failures.includes('login-minimum-length'), `${login}: ${JSON.stringify(failures)}`);
+        }
+        assert.deepEqual(await userRow(id), before, 'nothing changed');
+        // Case and compatibility spellings keep the login key: the login is the same, and not judged again.
+        for (const login of ['BOB', 'Bob', 'ｂｏｂ']) {
+          const response = await rename(login);
+          assert.equal(response.statusCode, 200, `${login}: ${response.body}`);
+          assert.equal((await userRow(id)).login, login);
+        }
+        assert.equal((await rename('robert')).statusCode, 200, 'a new login of 6 is fine');
+        assert.deepEqual(failedRules(assertError(await rename('bob'), 400, 'schema-violation')), ['login-minimum-length']);
+        assert.equal((await userRow(id)).login, 'robert', 'and the way back to the short one is judged');
+      } finally {
+        await strict.close();
+      }
     });
 
     test('concurrent renames to one login: exactly one 200, the rest 409, never a 5xx', async () => {

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
+import type { Config } from '../../src/config/config.js';
 import type { DatabaseTarget } from '../kit/databases.js';
 import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
@@ -56,7 +57,7 @@ export interface UsersSuite {
   /** A role holding these permissions, created by admin; returns its id. */
   createRole(permissions: Permission[]): Promise<number>;
   users(action: string, instance?: string): Permission;
-  /** A local non-superuser holding the given permissions through a role, logged in. */
+  /** A local non-superuser holding the given permissions through a role, logged in (its password: the suite's). */
   actorWith(login: string, permissions: Permission[]): Promise<{ id: string; token: string }>;
   getUser(id: string, token: string): ReturnType<TestService['request']>;
   putUser(id: string, token: string, payload: unknown): ReturnType<TestService['request']>;
@@ -67,8 +68,12 @@ export interface UsersSuite {
 
 const userRowOf = (service: TestService, id: string) => service.store.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
-/** Starts a service for the enclosing suite (closed after it) and gives its admin and helpers. */
-export function usersSuite(target: DatabaseTarget): UsersSuite {
+/**
+ * Starts a service for the enclosing suite (closed after it), with these
+ * settings, and gives its admin and helpers; `password` is the one actorWith
+ * gives its users (it must meet the settings' rules).
+ */
+export function usersSuite(target: DatabaseTarget, settings: Partial<Config> = {}, password = USER_PASSWORD): UsersSuite {
   let roleCounter = 0;
   const suite: UsersSuite = {
     service: undefined as unknown as TestService,
@@ -87,8 +92,8 @@ export function usersSuite(target: DatabaseTarget): UsersSuite {
     users: (action, instance = '*') => ({ object_type: 'users', action, instance }),
     async actorWith(login, permissions) {
       const role_ids = permissions.length > 0 ? [await suite.createRole(permissions)] : [];
-      const id = await suite.service.createUser(login, { role_ids });
-      return { id, token: await suite.service.login(login, USER_PASSWORD) };
+      const id = await suite.service.createUser(login, { role_ids, password });
+      return { id, token: await suite.service.login(login, password) };
     },
     getUser: (id, token) => suite.service.request({ method: 'GET', url: api(`/users/${id}`), token }),
     putUser: (id, token, payload) => suite.service.request({ method: 'PUT', url: api(`/users/${id}`), token, payload: payload as Record<string, unknown> }),
@@ -101,7 +106,7 @@ export function usersSuite(target: DatabaseTarget): UsersSuite {
     userCount: async () => (await suite.service.store.db.selectFrom('users').select('id').execute()).length,
   };
   before(async () => {
-    suite.service = await startTestService(target.dialect);
+    suite.service = await startTestService(target.dialect, settings);
     suite.admin = await suite.service.adminToken();
     suite.adminId = ((await suite.service.request({ method: 'GET', url: api('/users/current'), token: suite.admin })).json() as UserJson).id;
   });

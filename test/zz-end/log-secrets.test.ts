@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { SUITE_LOG_DIR } from '../kit/suite-log.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
+import { ADMIN_PASSWORD, COMPOSED_PASSWORD, USER_PASSWORD } from '../kit/service.js';
 
 test('no password or token used by the suite appears in any service log', { skip: existsSync(SUITE_LOG_DIR) ? false : 'no suite logs' }, () => {
   const files = readdirSync(SUITE_LOG_DIR);
@@ -22,7 +22,7 @@ test('no password or token used by the suite appears in any service log', { skip
   const text = logs.join('\n');
   assert.ok(text.includes('"msg":"request completed"'), 'the suite did log requests');
   assert.ok(secrets.size > 50, `the suite noted its tokens (${secrets.size})`);
-  for (const password of [ADMIN_PASSWORD, USER_PASSWORD]) assert.ok(!text.includes(password), `a password is in the logs: ${password}`);
+  for (const password of [ADMIN_PASSWORD, USER_PASSWORD, COMPOSED_PASSWORD]) assert.ok(!text.includes(password), `a password is in the logs: ${password}`);
   for (const secret of secrets) assert.ok(!text.includes(secret), `a token is in the logs: ${secret.slice(0, 16)}…`);
   assert.doesNotMatch(text, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]{20,}/, 'no JWT in the logs');
   assert.doesNotMatch(text, /"(current_)?password"\s*:\s*"(?!\[REDACTED\])/, 'no password field in the logs');
