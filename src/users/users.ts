@@ -122,7 +122,6 @@ function conflictFor(error: unknown, login: string | undefined): unknown {
 
 export async function createUser(deps: UserDeps, by: Requester, input: NewUser, context: Context): Promise<User> {
   const login = input.login.trim();
-  assertLoginAcceptable(login, deps.config);
   if (input.is_remote && input.password != null) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
@@ -131,6 +130,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   // service hash for them); decided again below, inside the transaction.
   await assertMayCreateUsers(deps.db, by);
   if (roleIds.length > 0) assertMayAssignRoles(by);
+  assertLoginAcceptable(login, deps.config);
   let passwordHash: string | null = null;
   if (input.password != null) {
     assertPasswordAcceptable(input.password, deps.config, login);
