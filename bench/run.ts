@@ -3,7 +3,7 @@
 // flood, and the peer (better-auth), all in one run on this machine; the
 // results go to docs/benchmarks.md.
 //
-//   npm run bench                   the full run (about 7 minutes on 2 cores)
+//   npm run bench                   the full run (about 9 minutes on 2 cores)
 //   npm run bench -- --quick        short runs, for trying the harness (numbers not meaningful)
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
 //   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
