@@ -1,5 +1,6 @@
 // docs/benchmarks.md, written by `npm run bench` from one run's numbers.
 
+import type { HistoryRun, HistorySettings } from './history.js';
 import type { LoadResult } from './lib/load.js';
 import type { Dialect, FloodResult, FlowResult, OurResults, Settings } from './ours.js';
 import type { PeerResults } from './peer/flows.js';
@@ -20,6 +21,7 @@ export interface Report {
   ours: Record<Dialect, OurResults>;
   flood: Record<Dialect, FloodResult>;
   floodRequests: number;
+  history: Record<Dialect, HistoryRun[]>;
   peer: PeerResults;
 }
 
@@ -137,7 +139,7 @@ export function renderReport(report: Report): string {
     `| each measurement | ${settings.warmupSeconds} s warm-up, then ${settings.seconds} s (the reset flows: a fixed number of fresh tokens, about ${settings.seconds} s worth) |`,
     '',
     'The service runs as `rbac serve --insecure-http` (from the TypeScript sources through tsx, which costs only at start) in a child process (its request log at the default level `info`, to /dev/null),',
-    'with `--rate-limit-per-address 0 --rate-limit-per-account 0`; `--failed-attempts-lockout 1000000` for the flows, the default 10 for the flood.',
+    'with `--rate-limit-per-address 0 --rate-limit-per-account 0`; `--failed-attempts-lockout 1000000` and `--number-of-previous-passwords 0` for the flows (the history\'s cost has its own section), the default 10 for the flood.',
     'The load is autocannon (programmatic API) over HTTP on 127.0.0.1 from the bench process. SQLite is a fresh data dir; PostgreSQL a throwaway',
     'database on the local server, dropped afterwards. Hashes are counted by the service\'s own instrumented hasher (`rbac_password_hash_duration_seconds_count` on its metrics listener).',
     'req/s counts 2xx answers only; every measured run had no other answer unless a row says so.',
@@ -271,6 +273,8 @@ export function renderReport(report: Report): string {
     '',
   );
 
+  push(...renderHistory(report.history, settings));
+
   const peerRows = [
     { flow: 'log in', ours: 'POST /auth/token', theirs: 'POST /sign-in/email', a: ours.sqlite.login, b: peer.signIn },
     { flow: 'change own password', ours: 'PUT /users/current/password', theirs: 'POST /change-password (revokeOtherSessions)', a: ours.sqlite.change, b: peer.changePassword },
@@ -284,7 +288,8 @@ export function renderReport(report: Report): string {
     'better-auth ' +
       `(npm \`better-auth\`) with email and password on SQLite (better-sqlite3, WAL, synchronous=NORMAL like the service), served by a minimal Node HTTP server (bench/peer/server.ts) in its own process, under the same load (${hc} connections for the flows that hash, ${fc} for the others). ` +
       'It allows a custom password hasher (`emailAndPassword.password.hash/verify`), so it hashes with @node-rs/argon2 argon2id at the service\'s parameters (m=19 MiB, t=2, p=1) instead of its default scrypt. ' +
-      'Its rate limiter is off, as the service\'s limits are; a reset revokes the user\'s sessions (`revokeSessionsOnPasswordReset`) and a change revokes the others (`revokeOtherSessions`), as the service does with login tokens. Ours: SQLite, from the table above.',
+      'Its rate limiter is off, as the service\'s limits are; a reset revokes the user\'s sessions (`revokeSessionsOnPasswordReset`) and a change revokes the others (`revokeOtherSessions`), as the service does with login tokens. ' +
+      'better-auth keeps no password history; ours: SQLite, from the table above, with none either (what keeping 5 costs: the section above).',
     '',
     '| flow | ours | req/s (p50 / p99 ms) | better-auth | req/s (p50 / p99 ms) | ours / theirs | ahead? |',
     '|---|---|---|---|---|---:|---|',
@@ -356,4 +361,39 @@ export function renderReport(report: Report): string {
     '',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** The section on what number-of-previous-passwords costs (also printed alone by `npm run bench -- --only history`). */
+export function renderHistory(history: Record<Dialect, HistoryRun[]>, settings: HistorySettings): string[] {
+  const lines = [
+    '## What the password history costs',
+    '',
+    `PUT /users/current/password and POST /auth/reset with \`number-of-previous-passwords\` 0 (nothing kept) and 5 (the default), each on a service of its own with ${settings.hashConnections} connections, ` +
+      `${settings.warmupSeconds} s warm-up, then ${settings.seconds} s. The users have changed their passwords often enough to fill a history of 5, and every request sets a password the user never had: ` +
+      'the check verifies the new password against each kept hash (the current one included) and refuses nothing. A reset\'s token is issued by the admin just before it, a second request (an RS256 signature and a write), the same at both settings; ' +
+      'its p99 is over both kinds of request. The last column is the rate with 5 kept over the rate with none; the one before it, what the hashes per request alone predict.',
+    '',
+    '| flow | DB | kept | req/s | p99 ms | hashes/request | predicted by the hashes | 5 kept / 0 kept |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const dialect of DIALECTS) {
+    const runs = history[dialect];
+    const none = runs.find((run) => run.kept === 0);
+    for (const [flow, rateOf, resultOf] of [
+      ['PUT /users/current/password', (run: HistoryRun) => run.change.rps, (run: HistoryRun) => run.change],
+      ['POST /auth/reset (resets/s)', (run: HistoryRun) => run.resetRate, (run: HistoryRun) => run.reset],
+    ] as const) {
+      for (const run of runs) {
+        const result = resultOf(run);
+        const against = none && run !== none ? `${ratio(resultOf(none).hashesPerRequest / result.hashesPerRequest)} | ${ratio(rateOf(run) / rateOf(none))}` : '— | —';
+        lines.push(`| ${flow} | ${DB_NAME[dialect]} | ${run.kept} | ${rate(rateOf(run))} | ${ms(result.p99)} | ${result.hashesPerRequest.toFixed(2)} | ${against} |`);
+      }
+    }
+  }
+  lines.push(
+    '',
+    'The verifications run in the hashing pool, all of one request\'s at once (src/passwords/previous-passwords.ts), so the event loop stays free; on a machine whose cores are all hashing they cost their CPU time, one argon2id verification per kept password and request.',
+    '',
+  );
+  return lines;
 }

@@ -3,9 +3,10 @@
 // flood, and the peer (better-auth), all in one run on this machine; the
 // results go to docs/benchmarks.md.
 //
-//   npm run bench                   the full run (about 7 minutes on 2 cores)
+//   npm run bench                   the full run (about 9 minutes on 2 cores)
 //   npm run bench -- --quick        short runs, for trying the harness (numbers not meaningful)
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
+//   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
 // (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
@@ -15,14 +16,18 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { bareRouteLoad, rawHashRate, rawSignRate } from './baselines.js';
 import { REPO_ROOT } from '../test/kit/processes.js';
+import { runHistoryCost } from './history.js';
 import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
 import { runPeerFlows } from './peer/flows.js';
-import { renderReport, type Report } from './report.js';
+import { renderHistory, renderReport, type Report } from './report.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const onlyIndex = args.indexOf('--only');
+const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
+if (only !== undefined && only !== 'history') throw new Error(`--only takes "history", not ${only}`);
 const outIndex = args.indexOf('--out');
-const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
+const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
@@ -36,6 +41,22 @@ const settings: Omit<Settings, 'rawHashRate'> = {
   warmupSeconds: quick ? 1 : 2,
 };
 const floodRequests = 10_000;
+
+function write(markdown: string): void {
+  if (out === '-') console.log(markdown);
+  else {
+    writeFileSync(out, markdown);
+    log(`wrote ${path.relative(process.cwd(), out)}`);
+  }
+}
+
+if (only === 'history') {
+  log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: the password history alone`);
+  const history = { sqlite: await runHistoryCost('sqlite', settings, log), postgres: await runHistoryCost('postgres', settings, log) };
+  write(`${renderHistory(history, settings).join('\n')}\n`);
+  log(`done in ${elapsed()}`);
+  process.exit(0);
+}
 
 log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}`);
 
@@ -53,6 +74,8 @@ log(`  ${bare.rps.toFixed(0)} req/s`);
 const full: Settings = { ...settings, rawHashRate: hashRate };
 const ours = { sqlite: await runOurFlows('sqlite', full, log), postgres: await runOurFlows('postgres', full, log) };
 const flood = { sqlite: await runLockoutFlood('sqlite', full, floodRequests, log), postgres: await runLockoutFlood('postgres', full, floodRequests, log) };
+log('the password history');
+const history = { sqlite: await runHistoryCost('sqlite', full, log), postgres: await runHistoryCost('postgres', full, log) };
 log('peer: better-auth');
 const peer = await runPeerFlows(full, log);
 
@@ -71,12 +94,8 @@ const report: Report = {
   ours,
   flood,
   floodRequests,
+  history,
   peer,
 };
-const markdown = renderReport(report);
-if (out === '-') console.log(markdown);
-else {
-  writeFileSync(out, markdown);
-  log(`wrote ${path.relative(process.cwd(), out)}`);
-}
+write(renderReport(report));
 log(`done in ${elapsed()}`);

@@ -7,7 +7,8 @@
 
 import { partyOf, recordEvent, recordEvents, type ResetRejection } from '../audit/audit.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
+import type { PasswordRules } from '../passwords/policy.js';
+import { assertNewPasswordAcceptable, type HistoryRules } from '../passwords/previous-passwords.js';
 import { replacePassword } from '../passwords/credentials.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import { inTransaction, type Db } from '../store/transaction.js';
@@ -19,7 +20,7 @@ export interface ResetDeps {
   db: Db;
   keys: SigningKeyRing;
   hasher: PasswordHasher;
-  config: PasswordRules;
+  config: PasswordRules & HistoryRules;
 }
 
 export interface ResetRequest {
@@ -51,8 +52,9 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
   // Cheap check before the expensive hash; the transaction below decides for good.
   if (!(await isUsableNow(db, claims))) throw await reject('spent-superseded-or-expired');
 
-  // A policy violation leaves the token unspent, so the user can try again.
-  assertPasswordAcceptable(request.password, deps.config, user.login);
+  // A refused password (the policy, or one of the user's last passwords)
+  // leaves the token unspent, so the user can try again.
+  await assertNewPasswordAcceptable(deps, user, request.password);
   const passwordHash = await deps.hasher.hash(request.password);
 
   const now = Date.now();
@@ -62,7 +64,13 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
     const current = await users.byId(trx, user.id);
     if (!current || current.is_remote) throw invalidResetToken(); // changed meanwhile: roll the spend back
     const subject = partyOf(user);
-    await replacePassword(trx, subject, passwordHash, { reinstate: true, context: { actor: subject, sourceAddress } }, now);
+    await replacePassword(
+      trx,
+      subject,
+      passwordHash,
+      { reinstate: true, previousPasswords: deps.config.numberOfPreviousPasswords, context: { actor: subject, sourceAddress } },
+      now,
+    );
     await recordEvents(
       trx,
       [

@@ -1,13 +1,15 @@
 // How a user's credentials change, whichever flow changes them. The one way
 // a password is replaced (reset by token, change of one's own, the admin
-// reset script): the new hash, a fresh failed-attempt count, the user's login
-// tokens revoked (but the one in use, for a change of one's own) and, unless
-// the change spends one, the user's unused reset tokens cancelled — all in
-// the caller's transaction; the caller records what happened, in its own
-// words. And the one way unused reset tokens are cancelled.
+// reset script): the new hash, the replaced one kept in the password history,
+// a fresh failed-attempt count, the user's login tokens revoked (but the one
+// in use, for a change of one's own) and, unless the change spends one, the
+// user's unused reset tokens cancelled — all in the caller's transaction; the
+// caller records what happened, in its own words. And the one way unused
+// reset tokens are cancelled.
 
 import { type Party, recordEvent } from '../audit/audit.js';
 import * as loginTokens from '../store/login-tokens.js';
+import * as passwordHistory from '../store/password-history.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
@@ -23,12 +25,17 @@ export interface Replacement {
   keepLoginToken?: string;
   /** Why the user's unused reset tokens are cancelled; absent when a reset token is being spent. */
   cancelResetTokens?: CancelReason;
+  /** number-of-previous-passwords: how many of the user's passwords, the new one included, the history keeps. */
+  previousPasswords: number;
   context: { actor: Party | null; sourceAddress: string | null };
 }
 
 export async function replacePassword(trx: Executor, user: { id: string; login: string }, passwordHash: string, how: Replacement, now = Date.now()): Promise<boolean> {
+  // Locked first, so that the hash read here is the one this write replaces, even with another replacement under way.
+  const before = await users.lock(trx, user.id);
   const replaced = await users.setPassword(trx, user.id, passwordHash, how);
   if (!replaced) return false;
+  await passwordHistory.keepReplaced(trx, user.id, before?.password_hash ?? null, how.previousPasswords, now);
   await loginTokens.revokeAllOf(trx, user.id, now, how.keepLoginToken);
   if (how.cancelResetTokens) await cancelResetTokens(trx, user, how.cancelResetTokens, how.context, now);
   return true;

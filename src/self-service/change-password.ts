@@ -1,6 +1,8 @@
 // PUT /users/current/password — a logged-in local user changes their own
-// password. A wrong current password counts toward lockout. On success every
-// other login token of the user is revoked; the one used here keeps working.
+// password. A wrong current password counts toward lockout. The new password
+// meets the policy before the current one is checked, and the history after.
+// On success every other login token of the user is revoked; the one used
+// here keeps working.
 
 import { partyOf, recordEvent } from '../audit/audit.js';
 import type { Authenticated } from '../login/login-tokens.js';
@@ -10,13 +12,14 @@ import { ServiceError, notFound } from '../errors.js';
 import { inTransaction, type Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
+import { assertPasswordAcceptable, invalidPassword, type PasswordRules } from '../passwords/policy.js';
+import { reusedPassword, type HistoryRules } from '../passwords/previous-passwords.js';
 import { replacePassword } from '../passwords/credentials.js';
 
 export interface ChangeDeps {
   db: Db;
   hasher: PasswordHasher;
-  config: PasswordRules & Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
+  config: PasswordRules & HistoryRules & Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
 }
 
 export interface ChangeRequest {
@@ -49,6 +52,12 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
 
   // The claimed attempt is given back if what follows fails; success zeroes the count.
   await releasingOnError(deps, user.id, async () => {
+    // The history only now, after the current password: it answers whether a
+    // password is one the user had (the current one included), so checked
+    // first it would let whoever holds a stolen login token test guesses at
+    // the password without a single one counting toward lockout.
+    const reused = await reusedPassword(deps, user.id, request.password);
+    if (reused) throw invalidPassword([reused]);
     const passwordHash = await deps.hasher.hash(request.password);
     const now = Date.now();
     await inTransaction(deps.db, async (trx) => {
@@ -58,7 +67,13 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
         trx,
         party,
         passwordHash,
-        { onlyIfActive: true, keepLoginToken: actor.tokenHash, cancelResetTokens: 'password-changed', context: { actor: party, sourceAddress } },
+        {
+          onlyIfActive: true,
+          keepLoginToken: actor.tokenHash,
+          cancelResetTokens: 'password-changed',
+          previousPasswords: deps.config.numberOfPreviousPasswords,
+          context: { actor: party, sourceAddress },
+        },
         now,
       );
       if (!replaced) throw revokedError();

@@ -7,6 +7,8 @@ import { authenticateLoginToken } from '../login/login-tokens.js';
 import { ServiceError } from '../errors.js';
 import { verifyUsableResetToken } from '../password-reset/reset-token.js';
 import type { SigningKeyRing } from '../password-reset/signing-keys.js';
+import type { PasswordHasher } from '../passwords/hashing.js';
+import { newPasswordFailures, type HistoryRules } from '../passwords/previous-passwords.js';
 import type { Validation } from '../shapes.js';
 import type { Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
@@ -15,7 +17,8 @@ import { passwordFailures, validation, type PasswordRules } from '../passwords/p
 export interface ValidateDeps {
   db: Db;
   keys: SigningKeyRing;
-  config: PasswordRules;
+  hasher: PasswordHasher;
+  config: PasswordRules & HistoryRules;
 }
 
 export async function validatePasswordFor(
@@ -23,16 +26,20 @@ export async function validatePasswordFor(
   password: string,
   credentials: { loginToken?: string | undefined; resetToken?: string | undefined },
 ): Promise<Validation> {
-  let userId: string;
   // A reset token in the body is what the caller chose to send for this check,
   // so it wins over a (perhaps stale) login token the browser also sent.
   if (credentials.resetToken) {
-    userId = (await verifyUsableResetToken(deps.db, deps.keys, credentials.resetToken)).sub;
-  } else if (credentials.loginToken) {
-    userId = (await authenticateLoginToken(deps.db, credentials.loginToken)).id;
-  } else {
-    throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');
+    const user = await users.byId(deps.db, (await verifyUsableResetToken(deps.db, deps.keys, credentials.resetToken)).sub);
+    // With a reset token the history is checked too: its holder may set any
+    // password, and POST /auth/reset answers the same question unspent.
+    return validation(user ? await newPasswordFailures(deps, user, password) : passwordFailures(password, deps.config));
   }
-  const user = await users.byId(deps.db, userId);
-  return validation(passwordFailures(password, deps.config, user?.login));
+  if (credentials.loginToken) {
+    // With a login token alone it is not: the history includes the current
+    // password, so this would be a way to test guesses at it that no lockout
+    // counts. A change of one's own password checks it after current_password.
+    const user = await authenticateLoginToken(deps.db, credentials.loginToken);
+    return validation(passwordFailures(password, deps.config, user.login));
+  }
+  throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');
 }

@@ -11,6 +11,7 @@ import * as decoyAttempts from './migrations/003_decoy_attempts.js';
 import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.js';
 import * as loginSkeleton from './migrations/005_login_skeleton.js';
 import * as lockedAt from './migrations/006_locked_at.js';
+import * as passwordHistory from './migrations/007_password_history.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '004_live_reset_tokens_index': liveResetTokensIndex,
   '005_login_skeleton': loginSkeleton,
   '006_locked_at': lockedAt,
+  '007_password_history': passwordHistory,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

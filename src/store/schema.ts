@@ -101,6 +101,17 @@ export interface DecoyAttemptsTable {
   attempts: number;
 }
 
+/** Earlier passwords of a user (migration 007); the current one is users.password_hash. */
+export interface PasswordHistoryTable {
+  /** Orders a user's rows: the highest is the most recently replaced password. */
+  id: Generated<number>;
+  user_id: string;
+  /** argon2id PHC string of a password the user had before. */
+  password_hash: string;
+  /** When it was replaced. */
+  created_at: EpochMs;
+}
+
 export interface Database {
   users: UsersTable;
   roles: RolesTable;
@@ -110,6 +121,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   reset_tokens: ResetTokensTable;
   decoy_attempts: DecoyAttemptsTable;
+  password_history: PasswordHistoryTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

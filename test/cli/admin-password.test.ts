@@ -114,6 +114,27 @@ describeEachDatabase('rbac reset-admin-password', (target) => {
     });
   });
 
+  test("the admin's current password, and after a reset the replaced one, exit 1 naming the password history and change nothing", async () => {
+    await withSeeded(target.dialect, async (workspace, opened) => {
+      const reset = (password: string) => runCli(['reset-admin-password', '--password-stdin', ...storeArgs(workspace)], { input: `${password}\n` });
+      const refused = async (password: string, what: string) => {
+        const before = await adminRow(opened);
+        const eventsBefore = await eventCount(opened);
+        const result = await reset(password);
+        expectExit(result, 1, what);
+        // number-of-previous-passwords is 5 by default.
+        assert.match(result.stderr, /^rbac: The password must differ from the last 5 passwords of this account\.$/m);
+        assert.equal(result.stdout, '');
+        assert.deepEqual(await adminRow(opened), before, `${what}: the admin row is untouched`);
+        assert.equal(await eventCount(opened), eventsBefore, `${what}: no audit event`);
+      };
+      await refused(ADMIN_PASSWORD, 'the current password');
+      expectExit(await reset(NEW_ADMIN_PASSWORD), 0, 'a new password');
+      await refused(ADMIN_PASSWORD, 'the replaced password');
+      assert.ok((await tryLogin(opened, 'admin', NEW_ADMIN_PASSWORD)).token, 'the password set in between still works');
+    });
+  });
+
   test('a password breaking configured composition rules exits 1 listing their friendly errors, and changes nothing', async () => {
     await withSeeded(target.dialect, async (workspace, opened) => {
       const before = await adminRow(opened);

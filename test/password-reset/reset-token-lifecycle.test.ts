@@ -11,7 +11,7 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from '
 import { RESET_TOKEN_ISSUER } from '../../src/password-reset/reset-token.js';
 import { resetAdminPassword } from '../../src/users/admin-password.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
 const OPERATOR = { actor: null, sourceAddress: null };
@@ -123,10 +123,12 @@ describeEachDatabase('the life of a reset token', (target) => {
   test("the admin password reset script cancels admin's unused reset tokens", async () => {
     const adminId = (await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: admin })).json() as { id: string };
     const token = await issue(adminId.id);
-    await resetAdminPassword({ db: service.store.db, hasher: service.hasher, rules: service.config }, ADMIN_PASSWORD, { operator: 'test' });
-    admin = await service.login('admin', ADMIN_PASSWORD);
+    // A password admin never had: the history refuses its current one.
+    const scripted = 'a fresh superuser passphrase';
+    await resetAdminPassword({ db: service.store.db, hasher: service.hasher, rules: service.config }, scripted, { operator: 'test' });
+    admin = await service.login('admin', scripted);
     assert.equal((await reset(token, 'a takeover passphrase here')).statusCode, 403);
-    assert.ok(await service.login('admin', ADMIN_PASSWORD), "admin's password is the script's");
+    assert.ok(await service.login('admin', scripted), "admin's password is the script's");
     assert.deepEqual((await cancellations(adminId.id))[0]?.details, { reason: 'admin-password-reset-by-script', count: 1 });
   });
 });

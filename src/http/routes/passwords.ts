@@ -112,7 +112,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request) =>
-        validatePasswordFor({ db, keys, config }, request.body.password, {
+        validatePasswordFor({ db, keys, hasher, config }, request.body.password, {
           loginToken: presentedToken(request),
           resetToken: request.body.reset_token ?? request.body['reset-token'],
         }),
