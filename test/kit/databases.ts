@@ -4,10 +4,16 @@
 // each other's rows. Without a reachable PostgreSQL the PostgreSQL suite is
 // skipped with a message — except under CI, where it must run.
 
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, describe, type SuiteContext } from 'node:test';
+import { after, before, describe, type SuiteContext } from 'node:test';
+import { loginKey } from '../../src/logins.js';
+import { openStore, type Store } from '../../src/store/database.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import type { Executor } from '../../src/store/transaction.js';
+import * as users from '../../src/store/users.js';
 import { POSTGRES_ADMIN_URL, createThrowawayDatabase, createThrowawaySchema, postgresUnreachable, type ThrowawayDatabase } from './postgres.js';
 
 export { POSTGRES_ADMIN_URL } from './postgres.js';
@@ -85,4 +91,54 @@ export async function withWorkspace<T>(dialect: DialectName, body: (workspace: W
   } finally {
     await workspace.cleanup();
   }
+}
+
+/** A migrated store in a fresh workspace; `cleanup` closes it and removes the workspace. */
+export async function openMigratedStore(dialect: DialectName, poolSize?: number): Promise<{ store: Store; cleanup(): Promise<void> }> {
+  const workspace = await freshWorkspace(dialect);
+  const store = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, ...(poolSize === undefined ? {} : { poolSize }) });
+  const cleanup = async () => {
+    await store.close();
+    await workspace.cleanup();
+  };
+  try {
+    await migrateToLatest(store);
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { store, cleanup };
+}
+
+/** Inside a suite: one migrated store for all its tests, opened before them and removed after them; call the result for it. */
+export function suiteStore(dialect: DialectName, poolSize?: number): () => Store {
+  let opened: { store: Store; cleanup(): Promise<void> } | undefined;
+  before(async () => {
+    opened = await openMigratedStore(dialect, poolSize);
+  });
+  after(async () => {
+    await opened?.cleanup();
+  });
+  return () => {
+    if (!opened) throw new Error('suiteStore: the store opens in the suite\'s before hook');
+    return opened.store;
+  };
+}
+
+/** Inserts a local user straight into the store (no password, no policy, no audit); its id. */
+export async function insertUser(db: Executor, login: string, options: { is_superuser?: boolean } = {}): Promise<string> {
+  const id = randomUUID();
+  await users.insert(db, {
+    id,
+    login,
+    login_key: loginKey(login),
+    login_skeleton: null,
+    email: '',
+    display_name: login,
+    is_remote: false,
+    is_superuser: options.is_superuser ?? false,
+    password_hash: null,
+    created_at: Date.now(),
+  });
+  return id;
 }

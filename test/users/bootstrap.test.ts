@@ -9,10 +9,9 @@ import { createPasswordHasher, type PasswordHasher } from '../../src/passwords/h
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { ServiceError } from '../../src/errors.js';
 import { passwordFailures } from '../../src/passwords/policy.js';
-import { openStore, type Store } from '../../src/store/database.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
+import type { Store } from '../../src/store/database.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
-import { describeEachDatabase, freshWorkspace } from '../kit/databases.js';
+import { describeEachDatabase, openMigratedStore } from '../kit/databases.js';
 import { failedRules } from '../kit/errors.js';
 import { ADMIN_PASSWORD } from '../kit/passwords.js';
 
@@ -34,10 +33,8 @@ describeEachDatabase('bootstrap admin', (target) => {
 
   /** A migrated, empty store of its own (closed after the suite) and the hasher. */
   async function emptyStore(): Promise<{ store: Store; hasher: PasswordHasher }> {
-    const workspace = await freshWorkspace(target.dialect);
-    const store = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl });
-    cleanups.push(workspace.cleanup, () => store.close());
-    await migrateToLatest(store);
+    const { store, cleanup } = await openMigratedStore(target.dialect);
+    cleanups.push(cleanup);
     return { store, hasher: await (hasherPromise ??= createPasswordHasher()) };
   }
 
