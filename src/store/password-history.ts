@@ -6,11 +6,12 @@
 // are in this module. Rows go with their user (ON DELETE CASCADE).
 
 import type { Executor } from './transaction.js';
+import * as users from './users.js';
 
 /** The hashes of the user's last `count` passwords, newest first: the current one (if any), then the replaced ones. */
 export async function lastPasswords(db: Executor, userId: string, count: number): Promise<string[]> {
   if (count <= 0) return [];
-  const current = await db.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirst();
+  const current = await users.byId(db, userId);
   const earlier = await db
     .selectFrom('password_history')
     .select('password_hash')
