@@ -378,7 +378,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   for (const setting of SETTINGS as readonly Setting<string, TSchema, unknown, unknown>[]) {
     const candidates: [string, Raw | undefined][] = [
       [`flag --${setting.key}`, sources.flags?.[setting.key]],
-      [`environment variable ${envName(setting.key)}`, env[envName(setting.key)]],
+      // An empty variable (`RBAC_DATABASE_URL=` in a shell or a unit file) is unset, not a bad value.
+      [`environment variable ${envName(setting.key)}`, env[envName(setting.key)] || undefined],
       [`config file ${configFile}`, fromFile[setting.key]],
     ];
     const found = candidates.find(([, value]) => value !== undefined);
@@ -428,7 +429,14 @@ function readConfigFile(file: string): Record<string, Raw> {
   } catch (error) {
     throw new ConfigError('config', `cannot read ${file}: ${(error as Error).message}`);
   }
-  const section = (parsed as { rbac?: unknown } | null)?.rbac;
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('config', `${file} must be a mapping with the settings under \`rbac\``);
+  const section = (parsed as { rbac?: unknown }).rbac;
+  const outside = Object.keys(parsed).filter((key) => key !== 'rbac');
+  // Settings written at the top level would otherwise be ignored without a word.
+  if (outside.length > 0) {
+    throw new ConfigError(outside[0] as string, `is outside the \`rbac\` section of ${file}; settings go under \`rbac:\` (found at the top level: ${outside.join(', ')})`);
+  }
   if (section === undefined) return {};
   if (typeof section !== 'object' || section === null || Array.isArray(section)) {
     throw new ConfigError('rbac', `in ${file} must be a mapping of settings`);

@@ -285,6 +285,27 @@ describe('bad configuration stops start-up, naming the key', () => {
     assertConfigError(() => loadConfig({ env: {}, configFile: yaml }), 'password-min-length', 'YAML');
   });
 
+  test('settings written outside the rbac section are refused, naming them, not ignored; an empty file is no settings', () => {
+    const yaml = configFile('yaml', 'port: 8443\nfailed-attempts-lockout: 3\n');
+    assert.throws(() => loadConfig({ env: {}, configFile: yaml }), {
+      message: `configuration key "port": is outside the \`rbac\` section of ${yaml}; settings go under \`rbac:\` (found at the top level: port, failed-attempts-lockout)`,
+    });
+    const beside = configFile('json', JSON.stringify({ rbac: { port: 8443 }, 'log-level': 'debug' }));
+    assertConfigError(() => loadConfig({ env: {}, configFile: beside }), 'log-level', 'beside rbac');
+    assertConfigError(() => loadConfig({ env: {}, configFile: configFile('yaml', '- port: 8443\n') }), 'config', 'a list');
+    assert.equal(loadConfig({ env: {}, configFile: configFile('yaml', '') }).port, 4433);
+    assert.equal(loadConfig({ env: {}, configFile: configFile('yaml', '# nothing yet\n') }).port, 4433);
+  });
+
+  test('an empty RBAC_ variable counts as unset; a blank one is still refused', () => {
+    const config = loadConfig({ env: { RBAC_DATABASE_URL: '', RBAC_PORT: '', RBAC_FAILED_ATTEMPTS_LOCKOUT: '' } });
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.port, 4433);
+    assert.equal(config.failedAttemptsLockout, 10);
+    assert.equal(loadConfig({ env: { RBAC_PORT: '' }, configFile: configFile('yaml', 'rbac:\n  port: 8443\n') }).port, 8443, 'the file still counts');
+    assertConfigError(() => loadConfig({ env: { RBAC_DATABASE_URL: ' ' } }), 'database-url');
+  });
+
   test('a config file that cannot be read or parsed stops start-up', () => {
     assert.throws(() => loadConfig({ env: {}, configFile: path.join(scratch, 'does-not-exist.yaml') }), ConfigError);
     const broken = configFile('json', '{ "rbac": { "port": ');
@@ -357,10 +378,10 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
   const BAD_VALUES: Record<SettingKey, string> = {
     port: '65536',
     host: ' ',
-    'data-dir': '',
+    'data-dir': ' ',
     'database-url': 'mysql://x',
     'insecure-http': 'maybe',
-    'tls-cert': '',
+    'tls-cert': '\t',
     'tls-key': ' ',
     'public-url': 'ftp://rbac.example.com',
     'trusted-proxies': 'the-proxy',
@@ -369,7 +390,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'max-connections-per-address': '-1',
     'log-level': 'loud',
     'metrics-port': '65536',
-    'metrics-host': '',
+    'metrics-host': ' ',
     'metrics-allowed-hosts': 'metrics.example.com:9464',
     'rate-limit-per-address': '1000001',
     'rate-limit-per-account': 'many',
@@ -384,7 +405,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'lowercase-letters-required': '1.5',
     'uppercase-letters-required': '1e3',
     'numbers-required': '0x10',
-    'special-characters-required': '',
+    'special-characters-required': '-1',
     'number-of-previous-passwords': '51',
     'username-substring-match': 'sometimes',
     'substring-character-limit': '256',
