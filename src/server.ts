@@ -35,6 +35,8 @@ export interface StartOptions {
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const announce = options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
+  // The certificate first: a bad tls-cert or tls-key stops the start before a database or an admin is created.
+  const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
   const services = await openServices(config, { hasher: 'eager', metrics: true });
   const { store, hasher, keys, metrics } = services;
   try {
@@ -62,7 +64,6 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
     await keys.ensureKey();
 
-    const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
     const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });

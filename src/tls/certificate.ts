@@ -2,10 +2,12 @@
 // creates a self-signed one on first start, under <data-dir>/tls/, and reuses
 // it afterwards so clients can pin it with `curl --cacert`.
 
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { generate } from 'selfsigned';
+import { ConfigError } from '../config/config.js';
 
 export interface TlsMaterial {
   key: string;
@@ -21,9 +23,27 @@ export function tlsPaths(dataDir: string): { dir: string; cert: string; key: str
   return { dir, cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
 }
 
+/** A configured PEM file, read and parsed now: a bad path or file is a configuration error naming its key. */
+function readConfiguredPem(key: 'tls-cert' | 'tls-key', file: string, parse: (pem: string) => unknown): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(key, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    parse(pem);
+  } catch {
+    throw new ConfigError(key, `${file} is not a PEM ${key === 'tls-cert' ? 'certificate' : 'private key'}`);
+  }
+  return pem;
+}
+
 export async function loadOrCreateCertificate(options: { dataDir: string; certFile?: string | undefined; keyFile?: string | undefined }): Promise<TlsMaterial> {
   if (options.certFile && options.keyFile) {
-    return { cert: readFileSync(options.certFile, 'utf8'), key: readFileSync(options.keyFile, 'utf8'), certPath: options.certFile, created: false };
+    const cert = readConfiguredPem('tls-cert', options.certFile, (pem) => new X509Certificate(pem));
+    const key = readConfiguredPem('tls-key', options.keyFile, (pem) => createPrivateKey(pem));
+    return { cert, key, certPath: options.certFile, created: false };
   }
   const paths = tlsPaths(options.dataDir);
   if (existsSync(paths.cert) && existsSync(paths.key)) {

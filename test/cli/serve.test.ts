@@ -3,7 +3,10 @@
 // the first start.
 
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
+import { SQLITE_FILE } from '../../src/store/database.js';
 import { callPort, loginOver } from '../kit/api.js';
 import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD } from '../kit/passwords.js';
@@ -42,6 +45,31 @@ describeEachDatabase('rbac serve', (target) => {
         assert.deepEqual(await opened.store.db.selectFrom('users').select('login').execute(), [], 'no admin was created');
       } finally {
         await opened.store.close();
+      }
+    });
+  });
+
+  test('a tls-cert or tls-key that cannot be read, or is no PEM, stops serve with exit 2 naming the key, before any database or admin exists', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const notPem = path.join(workspace.dataDir, '..', `not-a-cert-${process.pid}.pem`);
+      writeFileSync(notPem, 'hello\n');
+      for (const [args, key] of [
+        [['--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'], 'tls-cert'],
+        [['--tls-cert', notPem, '--tls-key', notPem], 'tls-cert'],
+      ] as const) {
+        const result = await runCli(['serve', '--port', '0', '--metrics-port', '0', ...args, ...storeArgs(workspace)], { env: { RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD } });
+        expectExit(result, 2, `serve ${args.join(' ')}`);
+        assert.match(result.stderr, new RegExp(`configuration key "${key}"`));
+        assert.doesNotMatch(result.stderr, /superuser "admin" was created|running at/);
+      }
+      if (target.dialect === 'sqlite') assert.equal(existsSync(path.join(workspace.dataDir, SQLITE_FILE)), false, 'no database file was created');
+      else {
+        const opened = await openWorkspace(workspace);
+        try {
+          assert.deepEqual(await opened.store.db.selectFrom('users').select('login').execute(), [], 'no admin was created');
+        } finally {
+          await opened.store.close();
+        }
       }
     });
   });
