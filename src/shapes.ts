@@ -75,6 +75,9 @@ export const EditUserBody = Type.Object(
 );
 export type EditUserBody = Static<typeof EditUserBody>;
 
+/** POST /command/users/revoke and reinstate. */
+export const UserIdBody = Type.Object({ user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }) }, { additionalProperties: false });
+
 export const Permission = Type.Object(
   {
     object_type: Type.String({ maxLength: 64 }),

@@ -283,6 +283,24 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
   });
 }
 
+/**
+ * POST /command/users/revoke and reinstate: PUT's `is_revoked` on its own.
+ * The same decision (users:disable on the user, nobody revokes themselves,
+ * taken inside the transaction on the locked row) and the same effects
+ * (setRevoked); users:disable is asked whether or not the state changes, so
+ * a caller without it learns nothing from a 204. Already in the asked state:
+ * nothing is written or recorded.
+ */
+export async function setUserRevoked(db: Db, by: Requester, id: string, revoked: boolean, context: Context): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await assertRequesterActive(trx, by);
+    const row = await users.lock(trx, id);
+    await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
+    if (!row) throw notFound('The user');
+    if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
+  });
+}
+
 /** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
 export async function deleteUser(db: Db, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {

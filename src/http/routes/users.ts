@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError } from '../../errors.js';
 import { isUuid } from '../../permissions/user-ids.js';
-import { createUser, deleteUser, listUsers, readUser, updateUser, userFromRow } from '../../users/users.js';
+import { createUser, deleteUser, listUsers, readUser, setUserRevoked, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, NewUserBody, SidParams, User, ValidateLoginBody, Validation } from '../../shapes.js';
+import { EditUserBody, ErrorBody, NewUserBody, SidParams, User, UserIdBody, ValidateLoginBody, Validation } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path, or 400 invalid-uuid. */
@@ -90,6 +90,24 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         return updateUser(userDeps, actor, sid, body, contextOf(request));
       },
     );
+
+    for (const [command, revoked] of [['revoke', true], ['reinstate', false]] as const) {
+      app.post(
+        `/command/users/${command}`,
+        {
+          onRequest: authenticated,
+          schema: {
+            summary: revoked ? "Revoke a user: its login tokens stop working, its unused reset tokens are cancelled" : 'Reinstate a revoked user, with a fresh set of login attempts',
+            body: UserIdBody,
+            response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+          },
+        },
+        async (request, reply) => {
+          await setUserRevoked(db, actorOf(request), parseSid(request.body.user_id), revoked, contextOf(request));
+          return reply.code(204).send(null);
+        },
+      );
+    }
 
     app.delete(
       '/users/:sid',
