@@ -194,3 +194,12 @@ export const ListedEvent = Type.Object({
   details: Type.Record(Type.String(), Type.Unknown()),
 });
 export type ListedEvent = Static<typeof ListedEvent>;
+
+/** PE's disclaimer: GET /config/disclaimer answers it, set-disclaimer takes it. */
+export const Disclaimer = Type.Object({ disclaimer: Type.String() });
+/** The longest disclaimer accepted, in characters: a page of legal text, not a document. */
+export const MAX_DISCLAIMER_LENGTH = 10_000;
+export const DisclaimerBody = Type.Object(
+  { disclaimer: Type.String({ maxLength: MAX_DISCLAIMER_LENGTH, description: 'shown as plain text on the reset page; empty shows an empty disclaimer' }) },
+  { additionalProperties: false },
+);

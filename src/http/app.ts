@@ -16,6 +16,7 @@ import { refuseNulCharacters } from './nul-characters.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { authRoutes, authRoutesV2 } from './routes/auth.js';
+import { disclaimerRoutes } from './routes/disclaimer.js';
 import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { resetPageRoutes } from './routes/reset-page.js';
@@ -143,5 +144,6 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(roleRoutes(services), { prefix: API_PREFIX });
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });
   await app.register(eventRoutes(services), { prefix: API_PREFIX });
+  await app.register(disclaimerRoutes(services), { prefix: API_PREFIX });
   return app;
 }
