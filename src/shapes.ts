@@ -31,6 +31,45 @@ export const User = Type.Object({
 /** A user as the API shows it: never a password or hash. */
 export type User = Static<typeof User>;
 
+/** A user as GET /v2/users lists it: role_ids only with include_roles=true. */
+export const ListedUser = Type.Object({ ...User.properties, role_ids: Type.Optional(Type.Array(Type.Integer())) });
+export type ListedUser = Static<typeof ListedUser>;
+
+/** What GET /v2/users may sort by, in PE's words. */
+export const USER_ORDERINGS = ['login', 'email', 'display_name', 'last_login', 'id', 'creation_date'] as const;
+export type UserOrdering = (typeof USER_ORDERINGS)[number];
+
+/** The most users one page of GET /v2/users holds; a larger limit is lowered to it. */
+export const MAX_USERS_PAGE = 1000;
+// PE's documents write string values in double quotes (order="desc"): both spellings are taken.
+const quotable = <const T extends readonly string[]>(values: T, description: string) =>
+  Type.Union(values.flatMap((value) => [Type.Literal(value), Type.Literal(`"${value}"`)]), { description });
+
+export const UsersPageQuery = Type.Object(
+  {
+    offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'users to skip, default 0' })),
+    limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: `users in the page, default 500, at most ${MAX_USERS_PAGE}` })),
+    order: Type.Optional(quotable(['asc', 'desc'], 'default asc')),
+    order_by: Type.Optional(quotable(USER_ORDERINGS, 'default id')),
+    filter: Type.Optional(Type.String({ maxLength: 257, description: 'a case-insensitive substring of login, email or display name' })),
+    include_roles: Type.Optional(quotable(['true', 'false'], 'role_ids in each user; default false')),
+    token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const UsersPage = Type.Object({
+  users: Type.Array(ListedUser),
+  pagination: Type.Object({
+    offset: Type.Integer(),
+    limit: Type.Integer(),
+    order: Type.String(),
+    order_by: Type.String(),
+    filter: Type.Optional(Type.String()),
+    total: Type.Integer(),
+  }),
+});
+
 // Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
 export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 
@@ -74,6 +113,9 @@ export const EditUserBody = Type.Object(
   { additionalProperties: false },
 );
 export type EditUserBody = Static<typeof EditUserBody>;
+
+/** POST /command/users/revoke and reinstate. */
+export const UserIdBody = Type.Object({ user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }) }, { additionalProperties: false });
 
 export const Permission = Type.Object(
   {
@@ -152,3 +194,12 @@ export const ListedEvent = Type.Object({
   details: Type.Record(Type.String(), Type.Unknown()),
 });
 export type ListedEvent = Static<typeof ListedEvent>;
+
+/** PE's disclaimer: GET /config/disclaimer answers it, set-disclaimer takes it. */
+export const Disclaimer = Type.Object({ disclaimer: Type.String() });
+/** The longest disclaimer accepted, in characters: a page of legal text, not a document. */
+export const MAX_DISCLAIMER_LENGTH = 10_000;
+export const DisclaimerBody = Type.Object(
+  { disclaimer: Type.String({ maxLength: MAX_DISCLAIMER_LENGTH, description: 'shown as plain text on the reset page; empty shows an empty disclaimer' }) },
+  { additionalProperties: false },
+);

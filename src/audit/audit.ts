@@ -39,6 +39,8 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'admin-password-reset-by-script'; details: { operator: string; created: boolean } }
   | { type: 'signing-key-rotated'; details: { kid: string } }
   | { type: 'signing-key-retired'; details: { kid: string; reset_tokens_cancelled: number } }
+  | { type: 'disclaimer-set'; details: { disclaimer: string } }
+  | { type: 'disclaimer-removed'; details?: undefined }
 );
 
 export type AuditEventType = AuditEvent['type'];
@@ -72,6 +74,8 @@ const EVENT_TYPES = {
   'admin-password-reset-by-script': true,
   'signing-key-rotated': true,
   'signing-key-retired': true,
+  'disclaimer-set': true,
+  'disclaimer-removed': true,
 } as const satisfies Record<AuditEventType, true>;
 export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as AuditEventType[];
 

@@ -16,13 +16,14 @@ import { refuseNulCharacters } from './nul-characters.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { authRoutes, authRoutesV2 } from './routes/auth.js';
+import { disclaimerRoutes } from './routes/disclaimer.js';
 import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { resetPageRoutes } from './routes/reset-page.js';
 import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { statusServiceRoutes } from './routes/status-services.js';
-import { userRoutes } from './routes/users.js';
+import { userRoutes, userRoutesV2 } from './routes/users.js';
 
 declare module 'fastify' {
   interface FastifySchema {
@@ -139,8 +140,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(authRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });
+  await app.register(userRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(roleRoutes(services), { prefix: API_PREFIX });
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });
   await app.register(eventRoutes(services), { prefix: API_PREFIX });
+  await app.register(disclaimerRoutes(services), { prefix: API_PREFIX });
   return app;
 }

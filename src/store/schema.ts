@@ -112,6 +112,13 @@ export interface PasswordHistoryTable {
   created_at: EpochMs;
 }
 
+/** Values set through the API that every instance must see (migration 011), one row per name. */
+export interface SettingsTable {
+  name: string;
+  value: string;
+  updated_at: EpochMs;
+}
+
 export interface Database {
   users: UsersTable;
   roles: RolesTable;
@@ -122,6 +129,7 @@ export interface Database {
   reset_tokens: ResetTokensTable;
   decoy_attempts: DecoyAttemptsTable;
   password_history: PasswordHistoryTable;
+  settings: SettingsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -6,6 +6,7 @@
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import type { Executor } from './transaction.js';
 import type { Database, UsersTable } from './schema.js';
+import type { UserOrdering } from '../shapes.js';
 
 export interface UserRecord {
   id: string;
@@ -83,6 +84,53 @@ export async function skeletonTaken(db: Executor, skeleton: string, exceptId?: s
 /** Every user, by login. */
 export async function list(db: Executor): Promise<UserRecord[]> {
   return (await db.selectFrom('users').selectAll().orderBy('login_key').execute()).map(toRecord);
+}
+
+export interface UserPageQuery {
+  offset: number;
+  limit: number;
+  order: 'asc' | 'desc';
+  /** creation_date is created_at. */
+  orderBy: UserOrdering;
+  /** A case-insensitive substring of login, email or display name, matched as typed (no wildcards). */
+  filter?: string | undefined;
+}
+
+/** LIKE's wildcards and its escape character, escaped: the text matches only itself. */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (character) => `\\${character}`);
+
+/**
+ * One page of users and how many match, for GET /v2/users. The order is
+ * total: ties (equal emails, never-logged-in users) are broken by id in the
+ * same direction, so pages neither repeat nor skip a user. Text sorts and
+ * matches ignore case (lower(); on SQLite lower() folds ASCII only); a user
+ * who never logged in counts as the oldest login on both databases.
+ */
+export async function page(db: Executor, query: UserPageQuery): Promise<{ rows: PublicUserRecord[]; total: number }> {
+  let matching = db.selectFrom('users');
+  if (query.filter !== undefined && query.filter !== '') {
+    const pattern = `%${likeLiteral(query.filter.toLowerCase())}%`;
+    const contains = (column: 'login' | 'email' | 'display_name') => sql<boolean>`lower(${sql.ref(column)}) like ${pattern} escape '\\'`;
+    matching = matching.where((eb) => eb.or([contains('login'), contains('email'), contains('display_name')]));
+  }
+  const counted = await matching.select((eb) => eb.fn.countAll<number | string | bigint>().as('total')).executeTakeFirst();
+  const direction = query.order;
+  const key = {
+    login: sql.ref('login_key'),
+    email: sql`lower(${sql.ref('email')})`,
+    display_name: sql`lower(${sql.ref('display_name')})`,
+    last_login: sql.ref('last_login'),
+    id: sql.ref('id'),
+    creation_date: sql.ref('created_at'),
+  }[query.orderBy];
+  const rows = await matching
+    .select(PUBLIC_COLUMNS)
+    .orderBy(key, (ob) => (direction === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast()))
+    .orderBy('id', direction)
+    .limit(query.limit)
+    .offset(query.offset)
+    .execute();
+  return { rows: rows.map(toPublicRecord), total: Number(counted?.total ?? 0) };
 }
 
 /** The ids and logins of those of `ids` that name a user. */

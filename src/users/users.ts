@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Party, partyOf, recordEvent, recordEvents } from '../audit/audit.js';
 import { ServiceError, notFound } from '../errors.js';
-import type { User } from '../shapes.js';
+import type { ListedUser, User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
 import { cancelResetTokens } from '../passwords/credentials.js';
@@ -14,7 +14,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import type { PublicUserRecord, UserRecord } from '../store/users.js';
+import type { PublicUserRecord, UserPageQuery, UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
@@ -53,6 +53,24 @@ export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
   );
   return rows.map((row) => toUser(row, roles.get(row.id) ?? []));
 }
+
+/**
+ * GET /v2/users: one page of the users matching the query, and how many
+ * match; the same permission as listing every user. Roles are read only
+ * when asked for (PE's include_roles).
+ */
+export async function pageOfUsers(db: Executor, by: Requester, query: UserPageQuery, includeRoles: boolean): Promise<{ users: ListedUser[]; total: number }> {
+  await assertMayReadUser(db, by, 'all');
+  const { rows, total } = await users.page(db, query);
+  if (!includeRoles) return { users: rows.map((row) => withoutRoles(toUser(row, []))), total };
+  const roles = await users.roleIdsOf(
+    db,
+    rows.map((row) => row.id),
+  );
+  return { users: rows.map((row) => toUser(row, roles.get(row.id) ?? [])), total };
+}
+
+const withoutRoles = ({ role_ids: _roleIds, ...user }: User): ListedUser => user;
 
 export async function findUserByLogin(db: Executor, login: string): Promise<UserRecord | undefined> {
   return users.byLoginKey(db, loginKey(login));
@@ -280,6 +298,24 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
     actor: context.actor,
     subject: partyOf(user),
     sourceAddress: context.sourceAddress,
+  });
+}
+
+/**
+ * POST /command/users/revoke and reinstate: PUT's `is_revoked` on its own.
+ * The same decision (users:disable on the user, nobody revokes themselves,
+ * taken inside the transaction on the locked row) and the same effects
+ * (setRevoked); users:disable is asked whether or not the state changes, so
+ * a caller without it learns nothing from a 204. Already in the asked state:
+ * nothing is written or recorded.
+ */
+export async function setUserRevoked(db: Db, by: Requester, id: string, revoked: boolean, context: Context): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await assertRequesterActive(trx, by);
+    const row = await users.lock(trx, id);
+    await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
+    if (!row) throw notFound('The user');
+    if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
   });
 }
 

@@ -247,4 +247,31 @@ describe('reset page in Chromium', { skip: missing }, () => {
     assert.match(await page.textContent('#status') ?? '', /could not be reached/);
     await page.context().close();
   });
+
+  test('a disclaimer is shown above the form as plain text: its markup is neither rendered nor run', async () => {
+    const disclaimer = 'Authorized use only.\n<b>Activity</b> is logged. <img src=x onerror="alert(1)"><script>alert(2)</script>';
+    assert.equal((await api('POST', '/command/config/set-disclaimer', { disclaimer }, adminToken)).status, 204);
+    try {
+      const { url } = await userWithResetLink('page-disclaimer');
+      const { page, foreign } = await newPage();
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(url);
+      assert.ok(await page.isVisible('#disclaimer'));
+      assert.equal(await page.textContent('#disclaimer'), disclaimer);
+      assert.equal(await page.locator('#disclaimer *').count(), 0, 'no element inside the disclaimer');
+      await page.screenshot({ path: `${SCREENSHOTS}/reset-page-disclaimer.png`, fullPage: true });
+      await page.fill('#password', NEW_PASSWORD);
+      await page.fill('#confirm', NEW_PASSWORD);
+      await page.waitForSelector('#policy li.ok');
+      assert.deepEqual(dialogs, []);
+      assert.deepEqual(foreign, [], 'no request leaves the service');
+      await page.context().close();
+    } finally {
+      assert.equal((await api('POST', '/command/config/remove-disclaimer', undefined, adminToken)).status, 204);
+    }
+  });
 });

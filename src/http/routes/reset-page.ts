@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { currentDisclaimer } from '../../disclaimer/disclaimer.js';
 import { describeRules } from '../../passwords/policy.js';
 import type { Services } from '../../services.js';
 
@@ -24,6 +25,21 @@ export function resetPageUrl(baseUrl: string, token: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${RESET_PAGE_PATH}?token=${encodeURIComponent(token)}`;
 }
 
+/** Text made inert in HTML: what it says is shown, never interpreted as markup. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+/**
+ * The page with the disclaimer, when one is set (an empty one shows an empty
+ * box, as PE's login page does), as escaped text: an administrator's text
+ * never becomes markup or script on a page that takes passwords.
+ */
+function withDisclaimer(html: string, disclaimer: string | undefined): string {
+  const section = disclaimer === undefined ? '' : `<section id="disclaimer" class="disclaimer" aria-label="Disclaimer">${escapeHtml(disclaimer)}</section>`;
+  return html.replace('{{DISCLAIMER}}', () => section);
+}
+
 export function resetPageRoutes(services: Services): FastifyPluginAsyncTypebox {
   const html = readFileSync(new URL('index.html', ASSETS), 'utf8').replace('{{POLICY}}', describeRules(services.config));
   const script = readFileSync(new URL('app.js', ASSETS), 'utf8');
@@ -31,10 +47,12 @@ export function resetPageRoutes(services: Services): FastifyPluginAsyncTypebox {
 
   return async (app) => {
     const page = { schema: { summary: 'The reset page: set a new password with a reset token', hide: true } };
-    app.get(RESET_PAGE_PATH, page, async (_request, reply) =>
-      // no-store: the URL may carry the token.
-      reply.headers(PAGE_SECURITY_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(html),
-    );
+    // Read on every request: the disclaimer is in the database, so each instance shows the one set last.
+    app.get(RESET_PAGE_PATH, page, async (_request, reply) => {
+      const disclaimer = await currentDisclaimer(services.store.db);
+      // no-store: the URL may carry the token (and the disclaimer may change).
+      return reply.headers(PAGE_SECURITY_HEADERS).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(withDisclaimer(html, disclaimer));
+    });
     app.get(`${RESET_PAGE_PATH}/app.js`, page, async (_request, reply) =>
       reply.headers(PAGE_SECURITY_HEADERS).header('cache-control', 'public, max-age=300').type('text/javascript; charset=utf-8').send(script),
     );

@@ -2,10 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError } from '../../errors.js';
 import { isUuid } from '../../permissions/user-ids.js';
-import { createUser, deleteUser, listUsers, readUser, updateUser, userFromRow } from '../../users/users.js';
+import { createUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, NewUserBody, SidParams, User, ValidateLoginBody, Validation } from '../../shapes.js';
+import { EditUserBody, ErrorBody, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path, or 400 invalid-uuid. */
@@ -91,6 +91,24 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    for (const [command, revoked] of [['revoke', true], ['reinstate', false]] as const) {
+      app.post(
+        `/command/users/${command}`,
+        {
+          onRequest: authenticated,
+          schema: {
+            summary: revoked ? "Revoke a user: its login tokens stop working, its unused reset tokens are cancelled" : 'Reinstate a revoked user, with a fresh set of login attempts',
+            body: UserIdBody,
+            response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+          },
+        },
+        async (request, reply) => {
+          await setUserRevoked(db, actorOf(request), parseSid(request.body.user_id), revoked, contextOf(request));
+          return reply.code(204).send(null);
+        },
+      );
+    }
+
     app.delete(
       '/users/:sid',
       { onRequest: authenticated, schema: { summary: 'Delete a user', params: SidParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
@@ -98,6 +116,41 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         const sid = parseSid(request.params.sid);
         await deleteUser(db, actorOf(request), sid, contextOf(request));
         return reply.code(204).send(null);
+      },
+    );
+  };
+}
+
+/** A value as PE's documents spell it, in double quotes (order="desc"), or bare. */
+const unquoted = <T extends string>(value: T): T => (value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? (value.slice(1, -1) as T) : value);
+
+/** Routes under /rbac-api/v2. */
+export function userRoutesV2(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  return async (app) => {
+    app.get(
+      '/users',
+      {
+        onRequest: requireActor(db),
+        schema: {
+          summary: 'A page of users: sorted, filtered, with or without their roles',
+          description: `limit above ${MAX_USERS_PAGE} is lowered to it (pagination.limit says so).`,
+          querystring: UsersPageQuery,
+          response: { 200: UsersPage, 400: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request) => {
+        const { query } = request;
+        const page = {
+          offset: Number(query.offset ?? 0),
+          limit: Math.min(Number(query.limit ?? 500), MAX_USERS_PAGE),
+          order: unquoted(query.order ?? 'asc') as 'asc' | 'desc',
+          orderBy: unquoted(query.order_by ?? 'id') as UserOrdering,
+          filter: query.filter === undefined ? undefined : unquoted(query.filter),
+        };
+        const { users, total } = await pageOfUsers(db, actorOf(request), page, unquoted<string>(query.include_roles ?? 'false') === 'true');
+        const { orderBy, filter, ...rest } = page;
+        return { users, pagination: { ...rest, order_by: orderBy, ...(filter === undefined ? {} : { filter }), total } };
       },
     );
   };
