@@ -12,7 +12,7 @@ import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.
 import * as loginSkeleton from './migrations/005_login_skeleton.js';
 import * as lockedAt from './migrations/006_locked_at.js';
 import * as passwordHistory from './migrations/007_password_history.js';
-import * as settings from './migrations/011_settings.js';
+import * as settings from './migrations/008_settings.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -22,7 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_login_skeleton': loginSkeleton,
   '006_locked_at': lockedAt,
   '007_password_history': passwordHistory,
-  '011_settings': settings,
+  '008_settings': settings,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
