@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Type, type Static, type TInteger, type TNumberOptions, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { parseDuration } from './duration.js';
+import { formatDuration, parseDuration } from './duration.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -33,6 +33,8 @@ interface Setting<Field extends string, Schema extends TSchema, Value, Default e
   schema: Schema;
   /** A format TypeBox cannot express (durations, URLs, address lists), read from the checked value. */
   refine?: (value: Static<Schema>) => Value;
+  /** How a value is written back for people (`rbac config check`, the settings reference): durations in their units. */
+  show?: (value: Value) => string;
 }
 
 /** One entry of the settings table; its schema (or its refine) and its default decide its field's type in Config. */
@@ -210,6 +212,7 @@ export const SETTINGS = [
     default: 30,
     schema: TEXT,
     refine: timeout,
+    show: formatDuration,
   }),
   setting({
     key: 'tls-handshake-timeout',
@@ -218,6 +221,7 @@ export const SETTINGS = [
     default: 10,
     schema: TEXT,
     refine: timeout,
+    show: formatDuration,
   }),
   setting({
     key: 'max-connections-per-address',
@@ -269,6 +273,7 @@ export const SETTINGS = [
     default: undefined,
     schema: TEXT,
     refine: positiveDuration,
+    show: formatDuration,
   }),
   setting({
     key: 'password-reset-expiration',
@@ -284,6 +289,7 @@ export const SETTINGS = [
     default: 60 * 60,
     schema: TEXT,
     refine: duration,
+    show: formatDuration,
   }),
   setting({
     key: 'token-maximum-lifetime',
@@ -292,6 +298,7 @@ export const SETTINGS = [
     default: 10 * 365 * DAY,
     schema: TEXT,
     refine: duration,
+    show: formatDuration,
   }),
   setting({
     key: 'password-minimum-length',
@@ -351,6 +358,12 @@ export const SETTINGS = [
 ] as const;
 
 type Entry = (typeof SETTINGS)[number];
+/** A setting's value as people write it (durations in their units). */
+export function showSetting(setting: (typeof SETTINGS)[number], value: unknown): string {
+  const show = (setting as { show?: (value: unknown) => string }).show;
+  return show ? show(value) : String(value);
+}
+
 /** The effective settings, one field per entry of the table: its schema's type (or what its refine returns), or its default. */
 export type Config = { [E in Entry as E['field']]: E extends Setting<string, TSchema, infer Value, infer Default> ? Value | Default : never };
 

@@ -23,3 +23,10 @@ export function parseDuration(text: string | number): number | undefined {
   const seconds = amount * (SECONDS_PER_UNIT[unit] ?? 1);
   return Number.isSafeInteger(seconds) ? seconds : undefined;
 }
+
+/** Seconds in the largest unit that divides them: 3600 → `1h`, 90 → `90s`, 0 → `0`. */
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return '0';
+  const unit = (['y', 'd', 'h', 'm'] as const).find((candidate) => seconds % (SECONDS_PER_UNIT[candidate] as number) === 0);
+  return unit ? `${seconds / (SECONDS_PER_UNIT[unit] as number)}${unit}` : `${seconds}s`;
+}

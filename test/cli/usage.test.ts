@@ -111,7 +111,8 @@ describe('rbac: help, usage errors and settings', () => {
     assert.ok(lines.every((line) => /^[a-z-]+ = /.test(line)), `key = value lines: ${result.stdout}`);
     assert.ok(lines.includes('database-url = postgres://rbac:*****@db.example.com:5432/rbac'), result.stdout);
     assert.ok(lines.includes('failed-attempts-lockout = 7'));
-    assert.ok(lines.includes('token-auth-lifetime = 7200'), 'RBAC_* variables count');
+    assert.ok(lines.includes('token-auth-lifetime = 2h'), 'RBAC_* variables count, and durations are shown in their units');
+    assert.ok(lines.includes('request-timeout = 30s') && lines.includes('token-maximum-lifetime = 10y'), result.stdout);
     assert.ok(lines.includes('data-dir = /srv/rbac'));
     assert.ok(lines.includes('port = 4433'), 'defaults are shown');
     assert.ok(!result.stdout.includes('s3cr3t-pw') && !result.stderr.includes('s3cr3t-pw'), 'the password never appears');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Type } from 'typebox';
 import { ConfigError, SETTINGS, envName, loadConfig, parseValue, type SettingKey } from '../../src/config/config.js';
-import { parseDuration } from '../../src/config/duration.js';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import type { Config, ConfigSources } from '../../src/config/config.js';
 
 const MINUTE = 60;
@@ -420,6 +420,15 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
       const label = `${variable}=${JSON.stringify(BAD_VALUES[key])}`;
       assertConfigError(run, key, label);
       assert.throws(run, (error: Error) => error.message.endsWith(`(from environment variable ${variable})`), label);
+    }
+  });
+});
+
+describe('formatDuration: seconds back in PE notation', () => {
+  test('the largest unit that divides the value; parseDuration reads it back', () => {
+    for (const [seconds, text] of [[0, '0'], [30, '30s'], [90, '90s'], [60, '1m'], [3600, '1h'], [5400, '90m'], [86400, '1d'], [365 * 86400, '1y'], [10 * 365 * 86400, '10y'], [366 * 86400, '366d']] as const) {
+      assert.equal(formatDuration(seconds), text);
+      assert.equal(parseDuration(text), seconds);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { SETTINGS, type Config } from '../../config/config.js';
+import { SETTINGS, showSetting, type Config } from '../../config/config.js';
 import { redactUrl } from '../../store/database.js';
 import { configOf, print, withSettingOptions } from '../context.js';
 import { migrateToLatest } from '../../store/migrate.js';
@@ -24,7 +24,8 @@ export function migrateCommand(): Command {
 export function describeConfig(config: Config): string[] {
   return SETTINGS.map((setting) => {
     const value = config[setting.field];
-    const shown = setting.key === 'database-url' && typeof value === 'string' ? redactUrl(value) : value === undefined ? '(unset)' : String(value);
+    const shown =
+      setting.key === 'database-url' && typeof value === 'string' ? redactUrl(value) : value === undefined ? '(unset)' : showSetting(setting, value);
     return `${setting.key} = ${shown}`;
   });
 }
