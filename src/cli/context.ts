@@ -2,7 +2,7 @@
 // and, for commands that touch data, the migrated store.
 
 import { Command, Option } from 'commander';
-import { SETTINGS, envName, loadConfig, type Config } from '../config/config.js';
+import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
 import { openServices, type Services } from '../services.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -22,12 +22,14 @@ export class CliError extends Error {
 }
 
 /** Adds --config and one flag per setting, as the service takes them. */
-export function withSettingOptions(command: Command): Command {
+/** Every setting as an option; `shown` names the ones this command's --help lists besides the common ones (those that change what it does). */
+export function withSettingOptions(command: Command, shown: readonly SettingKey[] = []): Command {
   command.addOption(new Option('--config <file>', 'JSON or YAML config file with settings under `rbac` (env RBAC_CONFIG)'));
   for (const setting of SETTINGS) {
     const flag = setting.default === false ? `--${setting.key}` : `--${setting.key} <value>`;
-    const defaultText = setting.default === undefined || setting.default === false ? '' : `; default ${String(setting.default)}`;
-    command.addOption(new Option(flag, `${setting.description} (env ${envName(setting.key)}${defaultText})`).hideHelp(!COMMON_SETTINGS.has(setting.key)));
+    const defaultText = setting.default === undefined || setting.default === false ? '' : `; default ${showSetting(setting, setting.default)}`;
+    const hidden = !COMMON_SETTINGS.has(setting.key) && !shown.includes(setting.key);
+    command.addOption(new Option(flag, `${setting.description} (env ${envName(setting.key)}${defaultText})`).hideHelp(hidden));
   }
   return command;
 }

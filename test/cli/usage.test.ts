@@ -41,6 +41,13 @@ describe('rbac: help, usage errors and settings', () => {
     });
   });
 
+  test('reset-token --help lists the settings that change the printed link: public-url, port, insecure-http', async () => {
+    const result = await runCli(['reset-token', '--help']);
+    expectExit(result, 0, 'rbac reset-token --help');
+    for (const flag of ['--public-url', '--port', '--insecure-http']) assert.ok(result.stdout.includes(flag), `${flag} in:\n${result.stdout}`);
+    assert.ok(!result.stdout.includes('--rate-limit-per-address'), 'settings that change nothing here stay out of its help');
+  });
+
   test('an unknown command, a missing argument or a missing subcommand exits 2 with the reason on stderr', async () => {
     const cases: { args: string[]; reason: RegExp }[] = [
       { args: ['frobnicate'], reason: /unknown command 'frobnicate'/ },

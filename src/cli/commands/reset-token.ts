@@ -6,7 +6,8 @@ import { resetPageUrl } from '../../http/routes/reset-page.js';
 import { configOf, print, warn, withServices, withSettingOptions } from '../context.js';
 
 export function resetTokenCommand(): Command {
-  return withSettingOptions(new Command('reset-token'))
+  // The link's address comes from public-url, or from insecure-http and port.
+  return withSettingOptions(new Command('reset-token'), ['public-url', 'port', 'insecure-http'])
     .description('issue a single-use password reset token for a local user, exactly as POST /users/:sid/password/reset does, and print it')
     .argument('<login>')
     .option('--url', 'print the reset page link (token included) instead of the bare token')
