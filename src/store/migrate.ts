@@ -12,6 +12,7 @@ import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.
 import * as loginSkeleton from './migrations/005_login_skeleton.js';
 import * as lockedAt from './migrations/006_locked_at.js';
 import * as passwordHistory from './migrations/007_password_history.js';
+import * as administratorsRole from './migrations/009_administrators_role.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -21,6 +22,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_login_skeleton': loginSkeleton,
   '006_locked_at': lockedAt,
   '007_password_history': passwordHistory,
+  // 008 is another branch's (names sort; a gap is fine, but a database must apply 008 before 009).
+  '009_administrators_role': administratorsRole,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
