@@ -13,21 +13,15 @@ import { assertError } from '../kit/errors.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService } from '../kit/service.js';
 import { ADMINISTRATORS, api, rolesSuite, type RoleJson } from './support.js';
 
-const EVERY_PERMISSION = [
-  ['users', 'create'],
-  ['users', 'edit'],
-  ['users', 'disable'],
-  ['users', 'reset_password'],
-  ['user_roles', 'create'],
-  ['user_roles', 'edit'],
-  ['user_roles', 'edit_members'],
-  ['user_groups', 'import'],
-  ['user_groups', 'delete'],
-  ['directory_service', 'edit'],
-  ['configuration', 'view'],
-  ['configuration', 'edit'],
-  ['tokens', 'override_lifetime'],
-].map(([object_type, action]) => ({ object_type: object_type as string, action: action as string, instance: '*' }));
+// PE's object types and actions (CONTRACT §10), each on "*".
+const EVERY_PERMISSION = Object.entries({
+  users: ['create', 'edit', 'disable', 'reset_password'],
+  user_roles: ['create', 'edit', 'edit_members'],
+  user_groups: ['import', 'delete'],
+  directory_service: ['edit'],
+  configuration: ['view', 'edit'],
+  tokens: ['override_lifetime'],
+}).flatMap(([object_type, actions]) => actions.map((action) => ({ object_type, action, instance: '*' })));
 
 const sorted = (permissions: { object_type: string; action: string; instance: string }[]) =>
   permissions.map((p) => `${p.object_type}:${p.action}:${p.instance}`).sort();

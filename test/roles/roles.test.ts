@@ -10,21 +10,7 @@ import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 import { assertError } from '../kit/errors.js';
-
-interface Permission {
-  object_type: string;
-  action: string;
-  instance: string;
-}
-
-interface RoleJson {
-  id: number;
-  display_name: string;
-  description: string;
-  permissions: Permission[];
-  user_ids: string[];
-  group_ids: string[];
-}
+import type { Permission, RoleJson } from './support.js';
 
 interface TypeJson {
   object_type: string;

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static, type TSchema } from 'typebox';
 import { ServiceError, notFound } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { changeGroups, changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
 import { EditRoleBody, ErrorBody, NewRoleBody, Role, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
-import { inTransaction } from '../../store/transaction.js';
+import { inTransaction, type Executor } from '../../store/transaction.js';
 import { parseSid } from './users.js';
 
 const PermissionTypes = Type.Array(
@@ -82,52 +83,36 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    /** A command: POST /command/<path>, its body checked by `body`, answered 204 once `run` has committed. */
+    const command = <Body extends TSchema>(path: string, summary: string, body: Body, run: (trx: Executor, request: FastifyRequest, body: Static<Body>) => Promise<void>, description?: string) =>
+      app.post(
+        `/command/${path}`,
+        { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), body, response: COMMAND_RESPONSES } },
+        async (request, reply) => {
+          await inTransaction(db, (trx) => run(trx, request, request.body as Static<Body>));
+          return reply.code(204).send(null);
+        },
+      );
+
     for (const change of ['add', 'remove'] as const) {
-      app.post(
-        `/command/roles/${change}-users`,
-        { onRequest: authenticated, schema: { summary: `${change === 'add' ? 'Give a role to' : 'Take a role from'} users`, body: RoleUsersBody, response: COMMAND_RESPONSES } },
-        async (request, reply) => {
-          const { role_id, user_ids } = request.body;
-          await inTransaction(db, (trx) => changeMembers(trx, actorOf(request), role_id, change, user_ids, contextOf(request)));
-          return reply.code(204).send(null);
-        },
+      const adding = change === 'add';
+      command(`roles/${change}-users`, `${adding ? 'Give a role to' : 'Take a role from'} users`, RoleUsersBody, (trx, request, { role_id, user_ids }) =>
+        changeMembers(trx, actorOf(request), role_id, change, user_ids, contextOf(request)),
       );
-      app.post(
-        `/command/roles/${change}-permissions`,
-        { onRequest: authenticated, schema: { summary: `${change === 'add' ? 'Add permissions to' : 'Remove permissions from'} a role`, body: RolePermissionsBody, response: COMMAND_RESPONSES } },
-        async (request, reply) => {
-          const { role_id, permissions } = request.body;
-          await inTransaction(db, (trx) => changePermissions(trx, actorOf(request), role_id, change, permissions, contextOf(request)));
-          return reply.code(204).send(null);
-        },
+      command(`roles/${change}-permissions`, `${adding ? 'Add permissions to' : 'Remove permissions from'} a role`, RolePermissionsBody, (trx, request, { role_id, permissions }) =>
+        changePermissions(trx, actorOf(request), role_id, change, permissions, contextOf(request)),
       );
-      app.post(
-        `/command/users/${change}-roles`,
-        { onRequest: authenticated, schema: { summary: `${change === 'add' ? 'Give roles to' : 'Take roles from'} a user`, body: UserRolesBody, response: COMMAND_RESPONSES } },
-        async (request, reply) => {
-          const userId = parseSid(request.body.user_id);
-          await inTransaction(db, (trx) => changeRolesOf(trx, actorOf(request), userId, change, request.body.role_ids, contextOf(request)));
-          return reply.code(204).send(null);
-        },
+      command(`users/${change}-roles`, `${adding ? 'Give roles to' : 'Take roles from'} a user`, UserRolesBody, (trx, request, { user_id, role_ids }) =>
+        changeRolesOf(trx, actorOf(request), parseSid(user_id), change, role_ids, contextOf(request)),
       );
     }
-
     for (const path of ['add-user-groups', 'add-groups', 'remove-groups']) {
-      app.post(
-        `/command/roles/${path}`,
-        {
-          onRequest: authenticated,
-          schema: {
-            summary: `${path.startsWith('add') ? 'Give a role to' : 'Take a role from'} directory groups`,
-            description: 'No directory service is connected yet: an empty group_ids changes nothing, any group id is 400 schema-violation.',
-            body: RoleGroupsBody,
-            response: COMMAND_RESPONSES,
-          },
-        },
-        async (request, reply) => {
-          await inTransaction(db, (trx) => changeGroups(trx, actorOf(request), request.body.role_id, request.body.group_ids));
-          return reply.code(204).send(null);
-        },
+      command(
+        `roles/${path}`,
+        `${path.startsWith('add') ? 'Give a role to' : 'Take a role from'} directory groups`,
+        RoleGroupsBody,
+        (trx, request, { role_id, group_ids }) => changeGroups(trx, actorOf(request), role_id, group_ids),
+        'No directory service is connected yet: an empty group_ids changes nothing, any group id is 400 schema-violation.',
       );
     }
 
