@@ -110,10 +110,11 @@ export async function giveRoles(trx: Executor, by: Requester, roleIds: readonly 
   await recordEvents(trx, given.map(({ member, role_id }): AuditEvent => ({ type: 'role-assigned', ...context, subject: member, details: { role_id } })));
 }
 
-/** Takes each of these roles from each of these users who holds it (user_roles:edit_members on each role), recording each. */
+/** Takes each of these roles from each of these users who holds it (user_roles:edit_members on each role; each must exist), recording each. */
 export async function takeRoles(trx: Executor, by: Requester, roleIds: readonly number[], members: readonly Member[], context: Context): Promise<void> {
   if (roleIds.length === 0 || members.length === 0) return;
   await assertMayChangeMembers(trx, by, roleIds);
+  await assertRolesExist(trx, roleIds);
   const taken = await roles.memberships(trx, roleIds, members.map((member) => member.id));
   await roles.deleteMemberships(trx, taken);
   await recordEvents(

@@ -161,6 +161,7 @@ describeEachDatabase('role members', (target) => {
       assertError(await addRoles(admin, UNKNOWN_ID, [role]), 404, 'not-found');
       assertError(await removeRoles(admin, UNKNOWN_ID, [role]), 404, 'not-found');
       assertError(await addRoles(admin, user, [role, 999999]), 400, 'schema-violation');
+      assertError(await removeRoles(admin, user, [999999]), 400, 'schema-violation');
       assert.deepEqual(await suite.roleIdsOf(user), [], 'nothing given when one role is unknown');
       const nobody = await actorWith('command-unknowns-nobody', [users('edit')]);
       assertError(await addUsers(nobody.token, 999999, [user]), 403, 'permission-denied');
