@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   'user-revoked': 401,
   'permission-denied': 403,
   'invalid-token': 403,
+  'default-roles-immutable': 403,
   'not-found': 404,
   conflict: 409,
   'request-timeout': 408,

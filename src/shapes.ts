@@ -121,7 +121,7 @@ export const Permission = Type.Object(
   {
     object_type: Type.String({ maxLength: 64 }),
     action: Type.String({ maxLength: 64 }),
-    instance: Type.String({ maxLength: 64, description: '"*" or a user id' }),
+    instance: Type.String({ maxLength: 64, description: '"*", or the id of one object: a user id (users), a role id (user_roles), a group id (user_groups)' }),
   },
   { additionalProperties: false },
 );
@@ -137,12 +137,16 @@ export const Role = Type.Object({
 });
 export type Role = Static<typeof Role>;
 
+const Permissions = Type.Array(Permission, { maxItems: 1000 });
+const UserIds = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10000 });
+const RoleIds = Type.Array(RoleId, { maxItems: 1000 });
+
 export const NewRoleBody = Type.Object(
   {
     display_name: Type.String({ minLength: 1, maxLength: 255 }),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
-    permissions: Type.Optional(Type.Array(Permission, { maxItems: 1000 })),
-    user_ids: Type.Optional(Type.Array(Type.String(), { maxItems: 10000 })),
+    permissions: Type.Optional(Permissions),
+    user_ids: Type.Optional(UserIds),
     group_ids: Type.Optional(Type.Array(Type.String(), { maxItems: 0 })),
   },
   { additionalProperties: false },
@@ -150,6 +154,24 @@ export const NewRoleBody = Type.Object(
 export type NewRoleBody = Static<typeof NewRoleBody>;
 
 export const RoleParams = Type.Object({ rid: Type.String({ pattern: '^[0-9]{1,9}$' }) }, { additionalProperties: false });
+
+// PE clients GET a role, change it, and PUT the whole object back: id and
+// group_ids are accepted (id must match the path; groups come with a directory service).
+export const EditRoleBody = Type.Object({ id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties }, { additionalProperties: false });
+export type EditRoleBody = Static<typeof EditRoleBody>;
+
+export const RoleUsersBody = Type.Object({ role_id: RoleId, user_ids: UserIds }, { additionalProperties: false });
+export const RoleGroupsBody = Type.Object({ role_id: RoleId, group_ids: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }) }, { additionalProperties: false });
+export const RolePermissionsBody = Type.Object({ role_id: RoleId, permissions: Permissions }, { additionalProperties: false });
+export const UserRolesBody = Type.Object({ user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }), role_ids: RoleIds }, { additionalProperties: false });
+
+/** POST /permitted: PE's `token` is the id (UUID) of the user asked about, not a login token. */
+export const PermittedBody = Type.Object(
+  { token: Type.String({ maxLength: 64, description: 'the id (UUID) of the user asked about' }), permissions: Permissions },
+  { additionalProperties: false },
+);
+export const PermittedParams = Type.Object({ object_type: Type.String({ maxLength: 64 }), action: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+export const PermittedUserParams = Type.Object({ ...PermittedParams.properties, uuid: Uuid }, { additionalProperties: false });
 
 export const LoginBody = Type.Object(
   {

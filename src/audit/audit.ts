@@ -30,6 +30,8 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'user-edited'; details: { fields: readonly string[]; previous_login?: string } }
   | { type: 'user-deleted'; details?: undefined }
   | { type: 'role-created'; details: { role_id: number; display_name: string; permissions: readonly string[] } }
+  | { type: 'role-edited'; details: { role_id: number; fields: readonly string[]; permissions_added?: readonly string[]; permissions_removed?: readonly string[] } }
+  | { type: 'role-deleted'; details: { role_id: number; display_name: string } }
   | { type: 'role-assigned' | 'role-removed'; details: { role_id: number } }
   | { type: 'reset-token-issued'; details: { jti: string; expires_at: string; superseded: number } }
   | { type: 'reset-token-used'; details: { jti: string } }
@@ -64,6 +66,8 @@ const EVENT_TYPES = {
   'user-edited': true,
   'user-deleted': true,
   'role-created': true,
+  'role-edited': true,
+  'role-deleted': true,
   'role-assigned': true,
   'role-removed': true,
   'reset-token-issued': true,

@@ -19,6 +19,7 @@ import { authRoutes, authRoutesV2 } from './routes/auth.js';
 import { disclaimerRoutes } from './routes/disclaimer.js';
 import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
+import { permissionRoutes } from './routes/permissions.js';
 import { resetPageRoutes } from './routes/reset-page.js';
 import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
@@ -142,6 +143,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(userRoutes(services), { prefix: API_PREFIX });
   await app.register(userRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(roleRoutes(services), { prefix: API_PREFIX });
+  await app.register(permissionRoutes(services), { prefix: API_PREFIX });
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });
   await app.register(eventRoutes(services), { prefix: API_PREFIX });
   await app.register(disclaimerRoutes(services), { prefix: API_PREFIX });

@@ -1,12 +1,15 @@
-// Permissions: {object_type, action, instance}, granted through
-// roles. Superusers may do everything. Object type `users` has the actions
-// create, edit, disable and reset_password; instance is "*" or a user id.
+// Permissions: {object_type, action, instance}, granted through roles.
+// Superusers may do everything. The object types and actions are PE's (CONTRACT
+// §3, §10); an instance is "*" (every object) or one object's id — a user id
+// for users, a role id for user_roles, a group id for user_groups — where the
+// action can name one object; otherwise "*" only, as PE requires.
 
 import type { Permission } from '../shapes.js';
 import * as roles from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { permissionDenied } from '../errors.js';
+import { ServiceError, permissionDenied } from '../errors.js';
+import { isUuid, normalizeUserId } from './user-ids.js';
 
 export type { Permission } from '../shapes.js';
 
@@ -17,33 +20,139 @@ export interface Actor {
   is_remote: boolean;
 }
 
+/** What the instance of a permission names, for types whose actions can name one object. */
+type InstanceKind = 'user' | 'role' | 'group';
+
+interface PermissionTypeDefinition {
+  object_type: string;
+  display_name: string;
+  description: string;
+  instances: InstanceKind | null;
+  /** `everyInstance`: the action concerns no one object (creating, importing), so its instance is always "*". */
+  actions: readonly { name: string; display_name: string; description: string; everyInstance?: true }[];
+}
+
 export const PERMISSION_TYPES = [
   {
     object_type: 'users',
     display_name: 'Users',
     description: 'Create, edit, revoke and reset the passwords of users.',
-    has_instances: true,
+    instances: 'user',
     actions: [
-      { name: 'create', display_name: 'Create', description: 'Create local and remote users.' },
-      { name: 'edit', display_name: 'Edit', description: "Edit a user's login, email, display name and roles." },
+      { name: 'create', display_name: 'Create', description: 'Create local and remote users.', everyInstance: true },
+      { name: 'edit', display_name: 'Edit', description: "Edit a user's login, email and display name." },
       { name: 'disable', display_name: 'Disable', description: 'Revoke, un-revoke or delete a user.' },
       { name: 'reset_password', display_name: 'Reset password', description: 'Issue password reset tokens for a local user.' },
     ],
   },
-] as const;
+  {
+    object_type: 'user_roles',
+    display_name: 'User roles',
+    description: 'Create, edit and delete roles, and give them to users.',
+    instances: 'role',
+    actions: [
+      { name: 'create', display_name: 'Create', description: 'Create roles.', everyInstance: true },
+      { name: 'edit', display_name: 'Edit', description: "Edit a role's name, description and permissions, or delete it." },
+      { name: 'edit_members', display_name: 'Edit members', description: 'Give the role to users and take it from them (only roles whose permissions the giver holds).' },
+    ],
+  },
+  {
+    object_type: 'user_groups',
+    display_name: 'User groups',
+    description: 'Import groups from the directory service and delete them.',
+    instances: 'group',
+    actions: [
+      { name: 'import', display_name: 'Import', description: 'Import groups from the directory service.', everyInstance: true },
+      { name: 'delete', display_name: 'Delete', description: 'Delete an imported group.' },
+    ],
+  },
+  {
+    object_type: 'directory_service',
+    display_name: 'Directory service',
+    description: 'The connection to the directory service (LDAP).',
+    instances: null,
+    actions: [{ name: 'edit', display_name: 'View, edit, and test', description: 'View, edit and test the directory service settings.' }],
+  },
+  {
+    object_type: 'configuration',
+    display_name: 'Configuration',
+    description: 'Service configuration such as the disclaimer.',
+    instances: null,
+    actions: [
+      { name: 'view', display_name: 'View', description: 'View the configuration.' },
+      { name: 'edit', display_name: 'Edit', description: 'Edit the configuration.' },
+    ],
+  },
+  {
+    object_type: 'tokens',
+    display_name: 'Tokens',
+    description: 'Login tokens.',
+    instances: null,
+    actions: [{ name: 'override_lifetime', display_name: 'Override default expiry', description: 'Ask for login tokens longer-lived than the default.' }],
+  },
+] as const satisfies readonly PermissionTypeDefinition[];
 
-export function isKnownPermission(permission: Permission): boolean {
-  const type = PERMISSION_TYPES.find((candidate) => candidate.object_type === permission.object_type);
-  return type !== undefined && type.actions.some((action) => action.name === permission.action);
+/** The default role Administrators: every permission on "*", which never change; it cannot be deleted. */
+export const ADMINISTRATORS_ROLE_ID = 1;
+
+/** Every permission there is, on "*": what Administrators holds. */
+export const ALL_PERMISSIONS: readonly Permission[] = PERMISSION_TYPES.flatMap((type) =>
+  type.actions.map((action) => ({ object_type: type.object_type, action: action.name, instance: '*' })),
+);
+
+function definitionOf(objectType: string, action: string) {
+  const type: PermissionTypeDefinition | undefined = PERMISSION_TYPES.find((candidate) => candidate.object_type === objectType);
+  const definition = type?.actions.find((candidate) => candidate.name === action);
+  return type && definition ? { type, action: definition } : undefined;
 }
 
-/** Every permission the user holds through its roles. */
+export function isKnownAction(objectType: string, action: string): boolean {
+  return definitionOf(objectType, action) !== undefined;
+}
+
+const MAX_ROLE_ID = 2_147_483_647;
+const isRoleId = (text: string) => /^[1-9][0-9]{0,9}$/.test(text) && Number(text) <= MAX_ROLE_ID;
+const INSTANCE_TEST: Record<InstanceKind, { test: (text: string) => boolean; names: string }> = {
+  user: { test: isUuid, names: 'the id of a user (a UUID)' },
+  role: { test: isRoleId, names: 'the id of a role (a positive integer)' },
+  group: { test: isUuid, names: 'the id of a group (a UUID)' },
+};
+
+/**
+ * The permissions as stored (user ids in lower case), or 400
+ * schema-violation naming the first of unknown type or action, or whose
+ * instance names no possible object: such a permission would be stored,
+ * listed, and grant nothing.
+ */
+export function validPermissions(permissions: readonly Permission[]): Permission[] {
+  return permissions.map((given) => {
+    const permission = { ...given, instance: normalizeUserId(given.instance) };
+    const known = definitionOf(permission.object_type, permission.action);
+    if (!known) throw new ServiceError('schema-violation', `Unknown permission ${permission.object_type}:${permission.action}.`, { permission });
+    if (permission.instance === '*') return permission;
+    const kind = 'everyInstance' in known.action ? null : known.type.instances;
+    if (kind === null) {
+      throw new ServiceError('schema-violation', `The instance of ${permission.object_type}:${permission.action} is always "*", not "${permission.instance}".`, { permission });
+    }
+    if (!INSTANCE_TEST[kind].test(permission.instance)) {
+      throw new ServiceError('schema-violation', `A permission's instance is "*" or ${INSTANCE_TEST[kind].names}, not "${permission.instance}".`, { permission });
+    }
+    return permission;
+  });
+}
+
+/** Every permission the user holds through its roles (Administrators: every permission there is). */
 export async function permissionsOf(db: Executor, userId: string): Promise<Permission[]> {
-  return roles.permissionsOf(db, userId);
+  return (await roles.permissionsByRoleOf(db, userId)).flatMap(rolePermissions);
 }
 
 const grants = (permission: Permission, objectType: string, action: string, instance: string) =>
   permission.object_type === objectType && permission.action === action && (permission.instance === '*' || permission.instance === instance);
+
+/** Whether these held permissions cover `wanted` (on "*" only a "*" does; on one object, that object's or "*"). */
+export function covers(held: readonly Permission[], wanted: Permission): boolean {
+  return held.some((permission) => grants(permission, wanted.object_type, wanted.action, wanted.instance));
+}
 
 export async function hasPermission(
   db: Executor,
@@ -53,7 +162,62 @@ export async function hasPermission(
   instance: string,
 ): Promise<boolean> {
   if (actor.is_superuser) return true;
-  return (await permissionsOf(db, actor.id)).some((permission) => grants(permission, objectType, action, instance));
+  return covers(await permissionsOf(db, actor.id), { object_type: objectType, action, instance });
+}
+
+/**
+ * The instances of one object type and action that the user may act on:
+ * ["*"] for a superuser or a holder on "*", else the ids it holds the action
+ * on (sorted), [] for none.
+ */
+export function permittedInstances(held: readonly Permission[] | 'all', objectType: string, action: string): string[] {
+  if (held === 'all') return ['*'];
+  const instances = held.filter((permission) => permission.object_type === objectType && permission.action === action).map((permission) => permission.instance);
+  return instances.includes('*') ? ['*'] : [...new Set(instances)].sort();
+}
+
+/** The requester's own account must still be active when its request writes: a revocation that committed meanwhile wins. */
+export async function assertRequesterActive(trx: Executor, by: Actor | null): Promise<void> {
+  if (!by) return;
+  if ((await users.isRevoked(trx, by.id)) !== false) {
+    throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  }
+}
+
+/**
+ * Asking what another user may do (POST /permitted, GET /permitted/…/:uuid)
+ * needs what reading that user needs: a superuser or any permission on users.
+ * Those callers can read the user's role_ids and every role's permissions
+ * anyway. Everyone may ask about themselves.
+ */
+export async function assertMayQueryPermissionsOf(db: Executor, by: Actor, subjectId: string): Promise<void> {
+  if (by.id === subjectId || (await hasAnyUserPermission(db, by))) return;
+  throw permissionDenied("Asking what another user may do needs a superuser or a permission on users.");
+}
+
+/** What the subject holds: 'all' for a superuser, nothing for a revoked user (it may do nothing); 404 when no user has the id. */
+async function heldBy(db: Executor, subjectId: string): Promise<readonly Permission[] | 'all'> {
+  const subject = await users.byId(db, subjectId);
+  if (!subject) throw new ServiceError('not-found', 'The user was not found.');
+  if (subject.is_revoked) return [];
+  return subject.is_superuser ? 'all' : permissionsOf(db, subjectId);
+}
+
+/** POST /permitted: for each permission, whether the subject may act so. A permission of unknown type or action is false. */
+export async function checkPermissions(db: Executor, by: Actor, subjectId: string, permissions: readonly Permission[]): Promise<boolean[]> {
+  await assertMayQueryPermissionsOf(db, by, subjectId);
+  const held = await heldBy(db, subjectId);
+  return permissions.map((wanted) => {
+    const permission = { ...wanted, instance: normalizeUserId(wanted.instance) };
+    return isKnownAction(permission.object_type, permission.action) && (held === 'all' || covers(held, permission));
+  });
+}
+
+/** GET /permitted/:object_type/:action[/:uuid]: the instances the subject may act on; 404 for an unknown type or action. */
+export async function permittedFor(db: Executor, by: Actor, subjectId: string, objectType: string, action: string): Promise<string[]> {
+  if (!isKnownAction(objectType, action)) throw new ServiceError('not-found', `There is no permission ${objectType}:${action}.`);
+  await assertMayQueryPermissionsOf(db, by, subjectId);
+  return permittedInstances(await heldBy(db, subjectId), objectType, action);
 }
 
 export type UserAction = (typeof PERMISSION_TYPES)[0]['actions'][number]['name'];
@@ -101,4 +265,9 @@ export function assertGranted(permission: UserPermission, notHeldMessage: string
 export async function hasAnyUserPermission(db: Executor, actor: Actor): Promise<boolean> {
   if (actor.is_superuser) return true;
   return (await permissionsOf(db, actor.id)).some((permission) => permission.object_type === 'users');
+}
+
+/** A role's permissions as they hold: Administrators' are every permission there is, whatever its row says. */
+export function rolePermissions(role: { id: number; permissions: readonly Permission[] }): Permission[] {
+  return [...(role.id === ADMINISTRATORS_ROLE_ID ? ALL_PERMISSIONS : role.permissions)];
 }

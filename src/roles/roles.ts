@@ -1,15 +1,28 @@
-// Roles: a named set of permissions, assigned to users.
+// Roles: a named set of permissions, given to users. Creating, editing and
+// deleting roles, changing their permissions and members, and giving roles to
+// users or taking them away. Who may is decided by the rules in
+// authorization.ts, inside each write's transaction; every change is recorded.
 
-import { ServiceError, permissionDenied } from '../errors.js';
-import { type Party, recordEvents } from '../audit/audit.js';
-import { isKnownPermission, type Actor, type Permission } from '../permissions/permissions.js';
+import { ServiceError, notFound } from '../errors.js';
+import { type AuditEvent, type Party, recordEvents } from '../audit/audit.js';
+import { assertRequesterActive, rolePermissions, validPermissions, type Permission } from '../permissions/permissions.js';
 import type { Role } from '../shapes.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as roles from '../store/roles.js';
 import type { RoleRecord } from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { isUuid, normalizeUserId } from '../permissions/user-ids.js';
+import { normalizeUserId } from '../permissions/user-ids.js';
+import {
+  assertMayAssignRoles,
+  assertMayChangeMembers,
+  assertMayCreateRoles,
+  assertMayEditRole,
+  assertMayEditRoleOrMembers,
+  assertMayGrantPermissions,
+  assertPermissionsMutable,
+  type Requester,
+} from './authorization.js';
 
 export type { Role } from '../shapes.js';
 
@@ -20,8 +33,18 @@ export interface NewRole {
   user_ids?: string[] | undefined;
 }
 
+/** PUT /roles/:rid: the role object as GET returns it; read-only fields (id, group_ids) are checked by the route. */
+export type RoleEdit = Partial<NewRole>;
+
+export interface Context {
+  actor: Party | null;
+  sourceAddress: string | null;
+}
+
+type Member = Party & { id: string; login: string };
+
 async function toRole(db: Executor, record: RoleRecord): Promise<Role> {
-  return { ...record, user_ids: await roles.memberIds(db, record.id), group_ids: [] };
+  return { ...record, permissions: rolePermissions(record), user_ids: await roles.memberIds(db, record.id), group_ids: [] };
 }
 
 export async function listRoles(db: Executor): Promise<Role[]> {
@@ -33,6 +56,12 @@ export async function getRole(db: Executor, id: number): Promise<Role | undefine
   return record ? toRole(db, record) : undefined;
 }
 
+async function roleAfterWrite(db: Executor, id: number): Promise<Role> {
+  const role = await getRole(db, id);
+  if (!role) throw new Error('role vanished after a write');
+  return role;
+}
+
 /** Checks that every id names an existing role; throws a schema-violation naming the first that does not. */
 export async function assertRolesExist(db: Executor, roleIds: readonly number[]): Promise<void> {
   if (roleIds.length === 0) return;
@@ -41,37 +70,187 @@ export async function assertRolesExist(db: Executor, roleIds: readonly number[])
   if (missing !== undefined) throw new ServiceError('schema-violation', `No role has the id ${missing}.`);
 }
 
-/** POST /roles. Creating roles is not delegated: only a superuser (or the operator, `by` null) may. Runs in the caller's transaction. */
-export async function createRole(db: Executor, by: Actor | null, input: NewRole, context: { actor: Party | null; sourceAddress: string | null }): Promise<Role> {
-  if (by && !by.is_superuser) throw permissionDenied('Only superusers can create roles.');
-  const permissions = (input.permissions ?? []).map((permission) => ({ ...permission, instance: normalizeUserId(permission.instance) }));
-  const unknown = permissions.find((permission) => !isKnownPermission(permission));
-  if (unknown) {
-    throw new ServiceError('schema-violation', `Unknown permission ${unknown.object_type}:${unknown.action}.`, { permission: unknown });
-  }
-  // An instance that names nothing would be stored, listed, and grant nothing: refuse it instead.
-  const aimless = permissions.find((permission) => permission.instance !== '*' && !isUuid(permission.instance));
-  if (aimless) {
-    throw new ServiceError('schema-violation', `A permission's instance is "*" or the id of a user (a UUID), not "${aimless.instance}".`, { permission: aimless });
-  }
-  const nameTaken = () => new ServiceError('conflict', `A role named "${input.display_name}" already exists.`);
-  if (await roles.nameTaken(db, input.display_name)) throw nameTaken();
-
-  const userIds = [...new Set((input.user_ids ?? []).map(normalizeUserId))];
-  const members = await users.partiesOf(db, userIds);
-  const missing = userIds.find((id) => !members.some((member) => member.id === id));
+/** The users of these ids (in lower case, once each), or 400 schema-violation naming the first that does not exist. */
+async function existingMembers(db: Executor, userIds: readonly string[]): Promise<Member[]> {
+  const ids = [...new Set(userIds.map(normalizeUserId))];
+  const members = await users.partiesOf(db, ids);
+  const missing = ids.find((id) => !members.some((member) => member.id === id));
   if (missing) throw new ServiceError('schema-violation', `No user has the id ${missing}.`);
+  return ids.map((id) => members.find((member) => member.id === id) as Member);
+}
+
+/** The role's row, locked for the transaction, or 404. */
+async function lockedRole(trx: Executor, id: number): Promise<RoleRecord> {
+  const record = await roles.lock(trx, id);
+  if (!record) throw notFound('The role');
+  return record;
+}
+
+const nameTaken = (name: string) => new ServiceError('conflict', `A role named "${name}" already exists.`);
+const permissionName = (permission: Permission) => `${permission.object_type}:${permission.action}:${permission.instance}`;
+const samePermission = (a: Permission) => (b: Permission) => a.object_type === b.object_type && a.action === b.action && a.instance === b.instance;
+/** Those of `permissions` not in `others`, once each. */
+const without = (permissions: readonly Permission[], others: readonly Permission[]) =>
+  permissions.filter((permission, index) => !others.some(samePermission(permission)) && permissions.findIndex(samePermission(permission)) === index);
+
+/**
+ * Gives each of these roles to each of these users who does not hold it yet,
+ * recording each gift. The no-escalation rule decides first; then every role
+ * must exist (400 naming the first that does not).
+ */
+export async function giveRoles(trx: Executor, by: Requester, roleIds: readonly number[], members: readonly Member[], context: Context): Promise<void> {
+  if (roleIds.length === 0 || members.length === 0) return;
+  await assertMayAssignRoles(trx, by, roleIds);
+  await assertRolesExist(trx, roleIds);
+  const held = await roles.memberships(trx, roleIds, members.map((member) => member.id));
+  const given = members.flatMap((member) =>
+    roleIds.filter((role_id) => !held.some((pair) => pair.user_id === member.id && pair.role_id === role_id)).map((role_id) => ({ member, role_id })),
+  );
+  await roles.insertMemberships(trx, given.map(({ member, role_id }) => ({ user_id: member.id, role_id })));
+  await recordEvents(trx, given.map(({ member, role_id }): AuditEvent => ({ type: 'role-assigned', ...context, subject: member, details: { role_id } })));
+}
+
+/** Takes each of these roles from each of these users who holds it (user_roles:edit_members on each role; each must exist), recording each. */
+export async function takeRoles(trx: Executor, by: Requester, roleIds: readonly number[], members: readonly Member[], context: Context): Promise<void> {
+  if (roleIds.length === 0 || members.length === 0) return;
+  await assertMayChangeMembers(trx, by, roleIds);
+  await assertRolesExist(trx, roleIds);
+  const taken = await roles.memberships(trx, roleIds, members.map((member) => member.id));
+  await roles.deleteMemberships(trx, taken);
+  await recordEvents(
+    trx,
+    taken.map(({ user_id, role_id }): AuditEvent => ({ type: 'role-removed', ...context, subject: members.find((member) => member.id === user_id) ?? null, details: { role_id } })),
+  );
+}
+
+/** POST /roles: user_roles:create, every permission held by the caller, members given by the assignment rule. Runs in the caller's transaction. */
+export async function createRole(db: Executor, by: Requester, input: NewRole, context: Context): Promise<Role> {
+  await assertRequesterActive(db, by);
+  await assertMayCreateRoles(db, by);
+  const permissions = without(validPermissions(input.permissions ?? []), []);
+  await assertMayGrantPermissions(db, by, permissions);
+  if (await roles.nameTaken(db, input.display_name)) throw nameTaken(input.display_name);
+  const members = await existingMembers(db, input.user_ids ?? []);
 
   const id = await roles.insert(db, { display_name: input.display_name, description: input.description ?? '', permissions }).catch((error: unknown) => {
-    throw isUniqueViolation(error, 'roles', 'display_name') ? nameTaken() : error;
+    throw isUniqueViolation(error, 'roles', 'display_name') ? nameTaken(input.display_name) : error;
   });
-  await roles.addMembers(db, id, userIds);
-  const { actor, sourceAddress } = context;
-  await recordEvents(db, [
-    { type: 'role-created', actor, sourceAddress, details: { role_id: id, display_name: input.display_name, permissions: permissions.map((p) => `${p.object_type}:${p.action}:${p.instance}`) } },
-    ...members.map((member) => ({ type: 'role-assigned' as const, actor, subject: member, sourceAddress, details: { role_id: id } })),
+  await recordEvents(db, [{ type: 'role-created', ...context, details: { role_id: id, display_name: input.display_name, permissions: permissions.map(permissionName) } }]);
+  await giveRoles(db, by, [id], members, context);
+  return roleAfterWrite(db, id);
+}
+
+/**
+ * PUT /roles/:rid. Each change needs its own permission: name, description
+ * and permissions user_roles:edit (and the added permissions held), members
+ * what giving and taking roles needs — judged on the role as the edit leaves
+ * it. Administrators' permissions never change (403 default-roles-immutable).
+ */
+export async function editRole(trx: Executor, by: Requester, id: number, changes: RoleEdit, context: Context): Promise<Role> {
+  await assertRequesterActive(trx, by);
+  await assertMayEditRoleOrMembers(trx, by, id);
+  const current = await lockedRole(trx, id);
+  const held = rolePermissions(current);
+
+  const fields = {
+    ...(changes.display_name !== undefined && changes.display_name !== current.display_name ? { display_name: changes.display_name } : {}),
+    ...(changes.description !== undefined && changes.description !== current.description ? { description: changes.description } : {}),
+  };
+  const permissions = changes.permissions === undefined ? held : without(validPermissions(changes.permissions), []);
+  const added = without(permissions, held);
+  const removed = without(held, permissions);
+  if (Object.keys(fields).length > 0 || added.length > 0 || removed.length > 0) {
+    await assertMayEditRole(trx, by, id);
+    if (added.length > 0 || removed.length > 0) assertPermissionsMutable(id, 'change');
+    await assertMayGrantPermissions(trx, by, added);
+    if (fields.display_name !== undefined && (await roles.nameTaken(trx, fields.display_name, id))) throw nameTaken(fields.display_name);
+    await roles.update(trx, id, { ...fields, ...(added.length > 0 || removed.length > 0 ? { permissions } : {}) }).catch((error: unknown) => {
+      throw isUniqueViolation(error, 'roles', 'display_name') && fields.display_name !== undefined ? nameTaken(fields.display_name) : error;
+    });
+    await recordEvents(trx, [roleEdited(id, Object.keys(fields), added, removed, context)]);
+  }
+
+  if (changes.user_ids !== undefined) {
+    const wanted = await existingMembers(trx, changes.user_ids);
+    const currentIds = await roles.memberIds(trx, id);
+    const leaving = await users.partiesOf(trx, currentIds.filter((userId) => !wanted.some((member) => member.id === userId)));
+    await takeRoles(trx, by, [id], leaving, context);
+    await giveRoles(trx, by, [id], wanted.filter((member) => !currentIds.includes(member.id)), context);
+  }
+  return roleAfterWrite(trx, id);
+}
+
+function roleEdited(roleId: number, fields: string[], added: readonly Permission[], removed: readonly Permission[], context: Context): AuditEvent {
+  return {
+    type: 'role-edited',
+    ...context,
+    details: {
+      role_id: roleId,
+      fields: [...fields, ...(added.length > 0 || removed.length > 0 ? ['permissions'] : [])],
+      ...(added.length > 0 ? { permissions_added: added.map(permissionName) } : {}),
+      ...(removed.length > 0 ? { permissions_removed: removed.map(permissionName) } : {}),
+    },
+  };
+}
+
+/** DELETE /roles/:rid: user_roles:edit on the role; never Administrators. Its members lose it (each recorded). */
+export async function deleteRole(trx: Executor, by: Requester, id: number, context: Context): Promise<void> {
+  await assertRequesterActive(trx, by);
+  await assertMayEditRole(trx, by, id);
+  assertPermissionsMutable(id, 'delete');
+  const current = await lockedRole(trx, id);
+  const members = await users.partiesOf(trx, await roles.memberIds(trx, id));
+  await roles.remove(trx, id);
+  await recordEvents(trx, [
+    { type: 'role-deleted', ...context, details: { role_id: id, display_name: current.display_name } },
+    ...members.map((member): AuditEvent => ({ type: 'role-removed', ...context, subject: member, details: { role_id: id } })),
   ]);
-  const role = await getRole(db, id);
-  if (!role) throw new Error('role vanished after insert');
-  return role;
+}
+
+/** POST /command/roles/add-permissions and remove-permissions: user_roles:edit on the role; adding needs each permission held. */
+export async function changePermissions(trx: Executor, by: Requester, id: number, change: 'add' | 'remove', given: readonly Permission[], context: Context): Promise<void> {
+  await assertRequesterActive(trx, by);
+  await assertMayEditRole(trx, by, id);
+  assertPermissionsMutable(id, 'change');
+  const current = await lockedRole(trx, id);
+  const permissions = validPermissions(given);
+  const added = change === 'add' ? without(permissions, current.permissions) : [];
+  const removed = change === 'remove' ? current.permissions.filter((permission) => permissions.some(samePermission(permission))) : [];
+  await assertMayGrantPermissions(trx, by, added);
+  if (added.length === 0 && removed.length === 0) return;
+  await roles.update(trx, id, { permissions: [...without(current.permissions, removed), ...added] });
+  await recordEvents(trx, [roleEdited(id, [], added, removed, context)]);
+}
+
+/** POST /command/roles/add-users and remove-users: the role's members change by the rules of giving and taking roles. */
+export async function changeMembers(trx: Executor, by: Requester, id: number, change: 'add' | 'remove', userIds: readonly string[], context: Context): Promise<void> {
+  await assertRequesterActive(trx, by);
+  await assertMayChangeMembers(trx, by, [id]);
+  await lockedRole(trx, id);
+  const members = await existingMembers(trx, userIds);
+  await (change === 'add' ? giveRoles : takeRoles)(trx, by, [id], members, context);
+}
+
+/**
+ * POST /command/roles/add-user-groups (add-groups) and remove-groups. No
+ * directory service is connected yet, so no group exists: an empty list
+ * changes nothing, any id is 400 schema-violation like an unknown user id.
+ */
+export async function changeGroups(trx: Executor, by: Requester, id: number, groupIds: readonly string[]): Promise<void> {
+  await assertRequesterActive(trx, by);
+  await assertMayChangeMembers(trx, by, [id]);
+  await lockedRole(trx, id);
+  const [first] = groupIds;
+  if (first !== undefined) throw new ServiceError('schema-violation', `No group has the id ${first.slice(0, 64)}: no directory service is connected.`);
+}
+
+/** POST /command/users/add-roles and remove-roles: one user's roles change by the rules of giving and taking roles; 404 when no user has the id. */
+export async function changeRolesOf(trx: Executor, by: Requester, userId: string, change: 'add' | 'remove', roleIds: readonly number[], context: Context): Promise<void> {
+  await assertRequesterActive(trx, by);
+  const ids = [...new Set(roleIds)];
+  await assertMayChangeMembers(trx, by, ids);
+  const user = await users.lock(trx, userId);
+  if (!user) throw notFound('The user');
+  const member = { id: user.id, login: user.login };
+  await (change === 'add' ? giveRoles : takeRoles)(trx, by, ids, [member], context);
 }

@@ -13,6 +13,7 @@ import * as loginSkeleton from './migrations/005_login_skeleton.js';
 import * as lockedAt from './migrations/006_locked_at.js';
 import * as passwordHistory from './migrations/007_password_history.js';
 import * as settings from './migrations/008_settings.js';
+import * as administratorsRole from './migrations/009_administrators_role.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006_locked_at': lockedAt,
   '007_password_history': passwordHistory,
   '008_settings': settings,
+  '009_administrators_role': administratorsRole,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -25,8 +25,17 @@ export async function byId(db: Executor, id: number): Promise<RoleRecord | undef
   return row ? toRecord(row) : undefined;
 }
 
-export async function nameTaken(db: Executor, displayName: string): Promise<boolean> {
-  return (await db.selectFrom('roles').select('id').where('display_name', '=', displayName).executeTakeFirst()) !== undefined;
+/** Whether a role (other than `exceptId`) has this name. */
+export async function nameTaken(db: Executor, displayName: string, exceptId?: number): Promise<boolean> {
+  let query = db.selectFrom('roles').select('id').where('display_name', '=', displayName);
+  if (exceptId !== undefined) query = query.where('id', '<>', exceptId);
+  return (await query.executeTakeFirst()) !== undefined;
+}
+
+/** The roles of these ids that exist. */
+export async function byIds(db: Executor, ids: readonly number[]): Promise<RoleRecord[]> {
+  if (ids.length === 0) return [];
+  return (await db.selectFrom('roles').selectAll().where('id', 'in', [...ids]).orderBy('id').execute()).map(toRecord);
 }
 
 /** Those of `ids` that name a role. */
@@ -53,13 +62,63 @@ export async function addMembers(db: Executor, roleId: number, userIds: readonly
   if (userIds.length > 0) await db.insertInto('user_roles').values(userIds.map((user_id) => ({ user_id, role_id: roleId }))).execute();
 }
 
-/** Every permission the user holds through its roles. */
-export async function permissionsOf(db: Executor, userId: string): Promise<Permission[]> {
+/** The roles the user holds, with their permissions. */
+export async function permissionsByRoleOf(db: Executor, userId: string): Promise<{ id: number; permissions: Permission[] }[]> {
   const rows = await db
     .selectFrom('user_roles')
     .innerJoin('roles', 'roles.id', 'user_roles.role_id')
-    .select('roles.permissions')
+    .select(['roles.id', 'roles.permissions'])
     .where('user_roles.user_id', '=', userId)
     .execute();
-  return rows.flatMap((row) => JSON.parse(row.permissions) as Permission[]);
+  return rows.map((row) => ({ id: row.id, permissions: JSON.parse(row.permissions) as Permission[] }));
+}
+
+/**
+ * Locks the role's row until the transaction ends and returns it (a no-op
+ * UPDATE, as users.lock does): two edits of one role are decided one after
+ * the other, each on the state the other left.
+ */
+export async function lock(trx: Executor, id: number): Promise<RoleRecord | undefined> {
+  const row = await trx
+    .updateTable('roles')
+    .set((eb) => ({ id: eb.ref('id') }))
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+  return row ? toRecord(row) : undefined;
+}
+
+export type RoleChanges = Partial<Omit<RoleRecord, 'id'>>;
+
+export async function update(db: Executor, id: number, changes: RoleChanges): Promise<void> {
+  const { permissions, ...fields } = changes;
+  await db
+    .updateTable('roles')
+    .set({ ...fields, ...(permissions ? { permissions: JSON.stringify(permissions) } : {}) })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Deletes the role; its memberships go with it (the foreign key cascades). */
+export async function remove(db: Executor, id: number): Promise<void> {
+  await db.deleteFrom('roles').where('id', '=', id).execute();
+}
+
+/** Which of these users hold which of these roles. */
+export async function memberships(db: Executor, roleIds: readonly number[], userIds: readonly string[]): Promise<{ user_id: string; role_id: number }[]> {
+  if (roleIds.length === 0 || userIds.length === 0) return [];
+  return db.selectFrom('user_roles').select(['user_id', 'role_id']).where('role_id', 'in', [...roleIds]).where('user_id', 'in', [...userIds]).execute();
+}
+
+export async function insertMemberships(db: Executor, pairs: readonly { user_id: string; role_id: number }[]): Promise<void> {
+  // A pair given concurrently by another request is already there: nothing to do.
+  if (pairs.length > 0) await db.insertInto('user_roles').values([...pairs]).onConflict((conflict) => conflict.columns(['user_id', 'role_id']).doNothing()).execute();
+}
+
+export async function deleteMemberships(db: Executor, pairs: readonly { user_id: string; role_id: number }[]): Promise<void> {
+  if (pairs.length === 0) return;
+  await db
+    .deleteFrom('user_roles')
+    .where((eb) => eb.or(pairs.map((pair) => eb.and([eb('user_id', '=', pair.user_id), eb('role_id', '=', pair.role_id)]))))
+    .execute();
 }

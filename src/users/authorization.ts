@@ -5,8 +5,7 @@
 // while it was in flight.
 
 import type { Executor } from '../store/transaction.js';
-import * as users from '../store/users.js';
-import { ServiceError, notFound, permissionDenied } from '../errors.js';
+import { notFound, permissionDenied } from '../errors.js';
 import { assertGranted, hasAnyUserPermission, hasPermission, userPermissions, type Actor } from '../permissions/permissions.js';
 
 /** Who asks: a user with a login token, or null for the operator at the server's shell (the CLI), who may do everything. */
@@ -23,32 +22,20 @@ export interface EditedAspects {
   revokes: boolean;
 }
 
-/** The requester's own account must still be active when its request writes: a revocation that committed meanwhile wins. */
-export async function assertRequesterActive(trx: Executor, by: Requester): Promise<void> {
-  if (!by) return;
-  if ((await users.isRevoked(trx, by.id)) !== false) {
-    throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
-  }
-}
+export { assertRequesterActive } from '../permissions/permissions.js';
 
 export async function assertMayCreateUsers(trx: Executor, by: Requester): Promise<void> {
   if (by && !(await hasPermission(trx, by, 'users', 'create', '*'))) throw permissionDenied('Creating users needs users:create.');
 }
 
-/**
- * Roles carry permissions, so giving or taking them is kept with superusers:
- * otherwise users:create or users:edit would let anyone hand out any role,
- * their own included. The same rule whether the roles come with a new user
- * or are changed later.
- */
-export function assertMayAssignRoles(by: Requester): void {
-  if (by && !by.is_superuser) throw permissionDenied('Only superusers can change the roles of a user.');
-}
+// Giving and taking roles is decided by the roles' own rule, wherever it
+// happens (src/roles/authorization.ts: assertMayAssignRoles, no escalation).
+export { assertMayAssignRoles } from '../roles/authorization.js';
 
 /**
  * PUT /users/:sid: users:edit for login, email and display name, users:disable
- * for revoking or reinstating, a superuser for roles; nobody revokes
- * themselves. Someone holding neither users:edit nor users:disable on the
+ * for revoking or reinstating (roles: the rule of giving and taking roles, as
+ * the edit applies them); nobody revokes themselves. Someone holding neither users:edit nor users:disable on the
  * user gets 403 before learning whether the id exists.
  */
 export async function assertMayEditUser(trx: Executor, by: Requester, userId: string, exists: boolean, aspects: EditedAspects): Promise<void> {
@@ -57,7 +44,6 @@ export async function assertMayEditUser(trx: Executor, by: Requester, userId: st
     if (edit !== 'granted' && disable !== 'granted') assertGranted(edit === 'superuser-only' ? edit : disable, 'Changing this user needs users:edit or users:disable.');
     if (!exists) throw notFound('The user');
     if (aspects.edits) assertGranted(edit, 'Editing this user needs users:edit.');
-    if (aspects.roles) assertMayAssignRoles(by);
     if (aspects.revocation) assertGranted(disable, 'Revoking or reinstating this user needs users:disable.');
     if (aspects.revokes && by.id === userId) throw permissionDenied('You cannot revoke your own account.');
   }

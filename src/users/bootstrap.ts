@@ -4,6 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../audit/audit.js';
+import { ADMINISTRATORS_ROLE_ID } from '../permissions/permissions.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { generatePassword } from '../passwords/generate-password.js';
 import { invalidPassword, passwordFailures, type PasswordRules } from '../passwords/policy.js';
@@ -71,5 +72,7 @@ export async function insertBootstrapAdmin(trx: Executor, passwordHash: string, 
     password_hash: passwordHash,
     created_at: now,
   });
+  // PE's admin holds the default role Administrators.
+  await users.addRoles(trx, id, [ADMINISTRATORS_ROLE_ID]);
   return { id, login: BOOTSTRAP_ADMIN_LOGIN };
 }

@@ -3,13 +3,13 @@
 // store; routes and the CLI both call these.
 
 import { randomUUID } from 'node:crypto';
-import { type Party, partyOf, recordEvent, recordEvents } from '../audit/audit.js';
+import { type Party, partyOf, recordEvent } from '../audit/audit.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { ListedUser, User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import { assertPasswordAcceptable, type PasswordRules } from '../passwords/policy.js';
 import { cancelResetTokens } from '../passwords/credentials.js';
-import { assertRolesExist } from '../roles/roles.js';
+import { assertRolesExist, giveRoles, takeRoles } from '../roles/roles.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
@@ -147,7 +147,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   // Refused before any hash is computed (no one without users:create makes the
   // service hash for them); decided again below, inside the transaction.
   await assertMayCreateUsers(deps.db, by);
-  if (roleIds.length > 0) assertMayAssignRoles(by);
+  await assertMayAssignRoles(deps.db, by, roleIds);
   assertLoginAcceptable(login, deps.config);
   let passwordHash: string | null = null;
   if (input.password != null) {
@@ -158,7 +158,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   await inTransaction(deps.db, async (trx) => {
     await assertRequesterActive(trx, by);
     await assertMayCreateUsers(trx, by);
-    if (roleIds.length > 0) assertMayAssignRoles(by);
+    await assertMayAssignRoles(trx, by, roleIds);
     if (await findUserByLogin(trx, login)) throw loginTaken(login);
     await assertNotLookAlike(trx, login);
     await assertRolesExist(trx, roleIds);
@@ -258,7 +258,7 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
         details: { fields: Object.keys(fields).filter((field) => field !== 'login_key' && field !== 'login_skeleton'), ...(renames ? { previous_login: row.login } : {}) },
       });
     }
-    if (aspects.roles && changes.role_ids !== undefined) await replaceRoles(trx, { id, login: login ?? row.login }, current.role_ids, changes.role_ids, context);
+    if (aspects.roles && changes.role_ids !== undefined) await replaceRoles(trx, by, { id, login: login ?? row.login }, current.role_ids, changes.role_ids, context);
     if (aspects.revocation && changes.is_revoked !== undefined) await setRevoked(trx, row, changes.is_revoked, context);
   }).catch((error: unknown) => {
     throw conflictFor(error, changes.login?.trim());
@@ -266,18 +266,11 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
   return getUser(deps.db, id);
 }
 
-/** Gives the user exactly `wanted` roles, recording each one given and taken. */
-async function replaceRoles(trx: Executor, user: Party & { id: string }, held: number[], wanted: number[], context: Context): Promise<void> {
+/** Gives the user exactly `wanted` roles, by the rules of giving and taking roles, recording each one given and taken. */
+async function replaceRoles(trx: Executor, by: Requester, user: { id: string; login: string }, held: number[], wanted: number[], context: Context): Promise<void> {
   const roleIds = [...new Set(wanted)];
-  await assertRolesExist(trx, roleIds);
-  const added = roleIds.filter((roleId) => !held.includes(roleId));
-  const removed = held.filter((roleId) => !roleIds.includes(roleId));
-  await users.removeRoles(trx, user.id, removed);
-  await users.addRoles(trx, user.id, added);
-  await recordEvents(trx, [
-    ...added.map((role_id) => ({ type: 'role-assigned' as const, actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { role_id } })),
-    ...removed.map((role_id) => ({ type: 'role-removed' as const, actor: context.actor, subject: user, sourceAddress: context.sourceAddress, details: { role_id } })),
-  ]);
+  await giveRoles(trx, by, roleIds.filter((roleId) => !held.includes(roleId)), [user], context);
+  await takeRoles(trx, by, held.filter((roleId) => !roleIds.includes(roleId)), [user], context);
 }
 
 /**

@@ -1,6 +1,8 @@
 // Roles and permissions: GET /roles, GET /roles/:rid, POST /roles
-// (superusers only), GET /types; permissions {object_type, action, instance}
+// (user_roles:create), GET /types; permissions {object_type, action, instance}
 // of known types only; a role's permissions on "*" or on one user id.
+// Editing, deleting, members and the no-escalation rule: test/roles/edit.test.ts
+// and test/roles/members.test.ts.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -8,21 +10,7 @@ import { atOnce } from '../kit/concurrency.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 import { assertError } from '../kit/errors.js';
-
-interface Permission {
-  object_type: string;
-  action: string;
-  instance: string;
-}
-
-interface RoleJson {
-  id: number;
-  display_name: string;
-  description: string;
-  permissions: Permission[];
-  user_ids: string[];
-  group_ids: string[];
-}
+import type { Permission, RoleJson } from './support.js';
 
 interface TypeJson {
   object_type: string;
@@ -123,7 +111,7 @@ describeEachDatabase('roles and permission types', (target) => {
     assert.deepEqual(role, { id: role.id, display_name: 'Empty role', description: '', permissions: [], user_ids: [], group_ids: [] });
   });
 
-  test('POST /roles is for superusers only: 403 even with every users permission on "*"', async () => {
+  test('POST /roles needs user_roles:create: 403 even with every users permission on "*"', async () => {
     const role = (await postRole({ display_name: 'All user powers', permissions: USER_ACTIONS.map((action) => users(action)) })).json() as RoleJson;
     await service.createUser('role-non-super', { role_ids: [role.id] });
     const token = await service.login('role-non-super', USER_PASSWORD);
@@ -135,15 +123,16 @@ describeEachDatabase('roles and permission types', (target) => {
     assert.equal(await roleNamed('Self-made'), undefined);
   });
 
-  test('every users action is a known permission, on "*" and on a user id', async () => {
+  test('every users action is a known permission on "*"; all but create also on a user id (PE: creating names no user)', async () => {
     const userId = await service.createUser('known-actions-target');
     for (const instance of ['*', userId]) {
-      for (const action of USER_ACTIONS) {
+      for (const action of USER_ACTIONS.filter((name) => instance === '*' || name !== 'create')) {
         const response = await postRole({ display_name: `known ${action} ${instance}`, permissions: [users(action, instance)] });
         assert.equal(response.statusCode, 201, `${action} on ${instance}: ${response.body}`);
         assert.deepEqual((response.json() as RoleJson).permissions, [users(action, instance)]);
       }
     }
+    assertError(await postRole({ display_name: 'create on one user', permissions: [users('create', userId)] }), 400, 'schema-violation');
   });
 
   test('permissions of unknown types or actions are 400 schema-violation; nothing is created', async () => {
@@ -153,7 +142,8 @@ describeEachDatabase('roles and permission types', (target) => {
       { object_type: 'users', action: 'reset-password', instance: '*' },
       { object_type: 'users', action: '', instance: '*' },
       { object_type: 'nodes', action: 'edit', instance: '*' },
-      { object_type: 'user_roles', action: 'edit', instance: '*' },
+      { object_type: 'user_roles', action: 'delete', instance: '*' },
+      { object_type: 'tokens', action: 'edit', instance: '*' },
       { object_type: '*', action: '*', instance: '*' },
       { object_type: '', action: 'edit', instance: '*' },
     ];

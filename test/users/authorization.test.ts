@@ -79,19 +79,24 @@ describeEachDatabase('authorization rules', (target) => {
     for (const login of ['editor', 'plain', 'disabler']) await denied(() => assertMayCreateUsers(db(), as(login)), /users:create/);
   });
 
-  test('assertMayAssignRoles: only a superuser or the operator, whatever users permissions one holds', async () => {
-    assertMayAssignRoles(as('root'));
-    assertMayAssignRoles(null);
-    for (const login of ['creator', 'editor', 'disabler', 'plain']) await denied(() => assertMayAssignRoles(as(login)), /superusers/);
+  test('assertMayAssignRoles: a superuser or the operator gives any role; users permissions alone give none; giving nothing needs nothing', async () => {
+    const administrators = [1];
+    await assertMayAssignRoles(db(), as('root'), administrators);
+    await assertMayAssignRoles(db(), null, administrators);
+    for (const login of ['creator', 'editor', 'disabler', 'plain']) {
+      await assertMayAssignRoles(db(), as(login), []);
+      await denied(() => assertMayAssignRoles(db(), as(login), administrators), /user_roles:edit_members/);
+    }
   });
 
-  test('assertMayEditUser: users:edit edits login, email and display name, but neither revokes nor changes roles', async () => {
+  test('assertMayEditUser: users:edit edits login, email and display name, but does not revoke', async () => {
     const editor = as('editor');
     await assertMayEditUser(db(), editor, target1.id, true, EDITS);
     await assertMayEditUser(db(), editor, target1.id, true, NOTHING);
     await denied(() => assertMayEditUser(db(), editor, target1.id, true, REVOKES), /users:disable/);
     await denied(() => assertMayEditUser(db(), editor, target1.id, true, REINSTATES), /users:disable/);
-    await denied(() => assertMayEditUser(db(), editor, target1.id, true, ROLES), /superusers/);
+    // Which roles may change is assertMayAssignRoles's to decide, with the role ids (above).
+    await assertMayEditUser(db(), editor, target1.id, true, ROLES);
   });
 
   test('assertMayEditUser: users:disable revokes and reinstates, but does not edit; nobody revokes themselves', async () => {

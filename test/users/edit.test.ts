@@ -116,7 +116,7 @@ describeEachDatabase('users', (target) => {
       assertError(await putUser(UNKNOWN_ID, admin, { id: UNKNOWN_ID, is_revoked: true }), 404, 'not-found');
     });
 
-    test('changing login, email, display_name or role_ids needs users:edit: 403 without it', async () => {
+    test('changing login, email, display_name (users:edit) or role_ids (user_roles:edit_members): 403 without it', async () => {
       const target = await service.createUser('edit-target');
       const roleId = await createRole([users('reset_password')]);
       const plain = await actorWith('edit-plain', []);
@@ -134,7 +134,7 @@ describeEachDatabase('users', (target) => {
       assert.deepEqual(after.role_ids, []);
     });
 
-    test('users:edit on "*" edits any user; changing roles is for superusers only', async () => {
+    test('users:edit on "*" edits any user; changing roles needs the role rule (user_roles:edit_members), not users:edit', async () => {
       const editor = await actorWith('edit-star', [users('edit')]);
       const roleId = await createRole([users('reset_password')]);
       for (const login of ['edit-star-a', 'edit-star-b']) {

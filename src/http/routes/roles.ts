@@ -1,12 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import { notFound } from '../../errors.js';
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static, type TSchema } from 'typebox';
+import { ServiceError, notFound } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
-import { createRole, getRole, listRoles } from '../../roles/roles.js';
+import { changeGroups, changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, NewRoleBody, Role, RoleParams } from '../../shapes.js';
-import { inTransaction } from '../../store/transaction.js';
+import { EditRoleBody, ErrorBody, NewRoleBody, Role, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
+import { inTransaction, type Executor } from '../../store/transaction.js';
+import { parseSid } from './users.js';
 
 const PermissionTypes = Type.Array(
   Type.Object({
@@ -18,6 +20,8 @@ const PermissionTypes = Type.Array(
     actions: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), display_name: Type.String(), description: Type.String() })),
   }),
 );
+
+const COMMAND_RESPONSES = { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
 export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
@@ -40,7 +44,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/roles',
       {
         onRequest: authenticated,
-        schema: { summary: 'Create a role (superusers only)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
+        schema: { summary: 'Create a role (user_roles:create)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
         const role = await inTransaction(db, (trx) => createRole(trx, actorOf(request), request.body, contextOf(request)));
@@ -48,14 +52,78 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
+    app.put(
+      '/roles/:rid',
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: 'Edit a role: name, description, permissions (user_roles:edit), members (user_roles:edit_members)',
+          description: 'Takes the role object as GET returns it. The permissions of the default role Administrators (id 1) cannot change: 403 default-roles-immutable.',
+          params: RoleParams,
+          body: EditRoleBody,
+          response: { 200: Role, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (request) => {
+        const id = Number(request.params.rid);
+        if (request.body.id !== undefined && request.body.id !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        return inTransaction(db, (trx) => editRole(trx, actorOf(request), id, request.body, contextOf(request)));
+      },
+    );
+
+    app.delete(
+      '/roles/:rid',
+      {
+        onRequest: authenticated,
+        schema: { summary: 'Delete a role (user_roles:edit); never Administrators', params: RoleParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
+      },
+      async (request, reply) => {
+        await inTransaction(db, (trx) => deleteRole(trx, actorOf(request), Number(request.params.rid), contextOf(request)));
+        return reply.code(204).send(null);
+      },
+    );
+
+    /** A command: POST /command/<path>, its body checked by `body`, answered 204 once `run` has committed. */
+    const command = <Body extends TSchema>(path: string, summary: string, body: Body, run: (trx: Executor, request: FastifyRequest, body: Static<Body>) => Promise<void>, description?: string) =>
+      app.post(
+        `/command/${path}`,
+        { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), body, response: COMMAND_RESPONSES } },
+        async (request, reply) => {
+          await inTransaction(db, (trx) => run(trx, request, request.body as Static<Body>));
+          return reply.code(204).send(null);
+        },
+      );
+
+    for (const change of ['add', 'remove'] as const) {
+      const adding = change === 'add';
+      command(`roles/${change}-users`, `${adding ? 'Give a role to' : 'Take a role from'} users`, RoleUsersBody, (trx, request, { role_id, user_ids }) =>
+        changeMembers(trx, actorOf(request), role_id, change, user_ids, contextOf(request)),
+      );
+      command(`roles/${change}-permissions`, `${adding ? 'Add permissions to' : 'Remove permissions from'} a role`, RolePermissionsBody, (trx, request, { role_id, permissions }) =>
+        changePermissions(trx, actorOf(request), role_id, change, permissions, contextOf(request)),
+      );
+      command(`users/${change}-roles`, `${adding ? 'Give roles to' : 'Take roles from'} a user`, UserRolesBody, (trx, request, { user_id, role_ids }) =>
+        changeRolesOf(trx, actorOf(request), parseSid(user_id), change, role_ids, contextOf(request)),
+      );
+    }
+    for (const path of ['add-user-groups', 'add-groups', 'remove-groups']) {
+      command(
+        `roles/${path}`,
+        `${path.startsWith('add') ? 'Give a role to' : 'Take a role from'} directory groups`,
+        RoleGroupsBody,
+        (trx, request, { role_id, group_ids }) => changeGroups(trx, actorOf(request), role_id, group_ids),
+        'No directory service is connected yet: an empty group_ids changes nothing, any group id is 400 schema-violation.',
+      );
+    }
+
     app.get('/types', { onRequest: authenticated, schema: { summary: 'Permission types and their actions', response: { 200: PermissionTypes, 401: ErrorBody } } }, async () =>
       PERMISSION_TYPES.map((type, index) => ({
         id: index + 1,
         object_type: type.object_type,
         display_name: type.display_name,
         description: type.description,
-        has_instances: type.has_instances,
-        actions: type.actions.map((action, actionIndex) => ({ id: actionIndex + 1, ...action })),
+        has_instances: type.instances !== null,
+        actions: type.actions.map((action, actionIndex) => ({ id: actionIndex + 1, name: action.name, display_name: action.display_name, description: action.description })),
       })),
     );
   };

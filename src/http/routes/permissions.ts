@@ -1,0 +1,57 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { checkPermissions, permittedFor } from '../../permissions/permissions.js';
+import { actorOf, requireActor } from '../auth.js';
+import type { Services } from '../../services.js';
+import { ErrorBody, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
+import { parseSid } from './users.js';
+
+const Instances = Type.Array(Type.String(), { description: '["*"] for every instance, else the ids' });
+
+/** PE's permission checks: what a user may do. */
+export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  const authenticated = requireActor(db);
+
+  return async (app) => {
+    app.post(
+      '/permitted',
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: 'Whether a user holds each of these permissions',
+          description: "`token` is the user's id (as in PE). Asking about another user needs a superuser or a permission on users. Unknown permissions are false.",
+          body: PermittedBody,
+          response: { 200: Type.Array(Type.Boolean()), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => checkPermissions(db, actorOf(request), parseSid(request.body.token), request.body.permissions),
+    );
+
+    app.get(
+      '/permitted/:object_type/:action',
+      {
+        onRequest: authenticated,
+        schema: { summary: 'The instances the caller may act on', params: PermittedParams, response: { 200: Instances, 404: ErrorBody } },
+      },
+      async (request) => {
+        const actor = actorOf(request);
+        return permittedFor(db, actor, actor.id, request.params.object_type, request.params.action);
+      },
+    );
+
+    app.get(
+      '/permitted/:object_type/:action/:uuid',
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: 'The instances a user may act on',
+          description: 'Asking about another user needs a superuser or a permission on users.',
+          params: PermittedUserParams,
+          response: { 200: Instances, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => permittedFor(db, actorOf(request), parseSid(request.params.uuid), request.params.object_type, request.params.action),
+    );
+  };
+}
