@@ -12,6 +12,7 @@ import * as liveResetTokensIndex from './migrations/004_live_reset_tokens_index.
 import * as loginSkeleton from './migrations/005_login_skeleton.js';
 import * as lockedAt from './migrations/006_locked_at.js';
 import * as passwordHistory from './migrations/007_password_history.js';
+import * as tokenIds from './migrations/010_token_ids.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -21,6 +22,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '005_login_skeleton': loginSkeleton,
   '006_locked_at': lockedAt,
   '007_password_history': passwordHistory,
+  // 008 and 009 are being added on other branches; names sort as strings, so 010 runs after them once merged.
+  '010_token_ids': tokenIds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
