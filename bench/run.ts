@@ -52,18 +52,22 @@ function write(markdown: string): void {
   }
 }
 
-if (only === 'history') {
-  log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: the password history alone`);
-  const history = { sqlite: await runHistoryCost('sqlite', settings, log), postgres: await runHistoryCost('postgres', settings, log) };
-  write(`${renderHistory(history, settings).join('\n')}\n`);
-  log(`done in ${elapsed()}`);
-  process.exit(0);
-}
+// A section measured alone: what it is, and how its markdown is made.
+const ALONE = {
+  history: {
+    what: 'the password history alone',
+    section: async () => renderHistory({ sqlite: await runHistoryCost('sqlite', settings, log), postgres: await runHistoryCost('postgres', settings, log) }, settings),
+  },
+  tokens: {
+    what: 'checking login tokens alone',
+    section: async () => renderTokenChecks({ sqlite: await runTokenChecks('sqlite', settings, log), postgres: await runTokenChecks('postgres', settings, log) }, settings),
+  },
+} as const;
 
-if (only === 'tokens') {
-  log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: checking login tokens alone`);
-  const tokens = { sqlite: await runTokenChecks('sqlite', settings, log), postgres: await runTokenChecks('postgres', settings, log) };
-  write(`${renderTokenChecks(tokens, settings).join('\n')}\n`);
+if (only !== undefined) {
+  const alone = ALONE[only];
+  log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: ${alone.what}`);
+  write(`${(await alone.section()).join('\n')}\n`);
   log(`done in ${elapsed()}`);
   process.exit(0);
 }
