@@ -1,6 +1,7 @@
 // docs/benchmarks.md, written by `npm run bench` from one run's numbers.
 
 import type { HistoryRun, HistorySettings } from './history.js';
+import type { TokenCheckResults, TokenCheckSettings } from './tokens.js';
 import type { LoadResult } from './lib/load.js';
 import type { Dialect, FloodResult, FlowResult, OurResults, Settings } from './ours.js';
 import type { PeerResults } from './peer/flows.js';
@@ -22,6 +23,7 @@ export interface Report {
   flood: Record<Dialect, FloodResult>;
   floodRequests: number;
   history: Record<Dialect, HistoryRun[]>;
+  tokens: Record<Dialect, TokenCheckResults>;
   peer: PeerResults;
 }
 
@@ -274,6 +276,7 @@ export function renderReport(report: Report): string {
   );
 
   push(...renderHistory(report.history, settings));
+  push(...renderTokenChecks(report.tokens, settings));
 
   const peerRows = [
     { flow: 'log in', ours: 'POST /auth/token', theirs: 'POST /sign-in/email', a: ours.sqlite.login, b: peer.signIn },
@@ -395,5 +398,31 @@ export function renderHistory(history: Record<Dialect, HistoryRun[]>, settings: 
     'The verifications run in the hashing pool, all of one request\'s at once (src/passwords/previous-passwords.ts), so the event loop stays free; on a machine whose cores are all hashing they cost their CPU time, one argon2id verification per kept password and request.',
     '',
   );
+  return lines;
+}
+
+/** The section on checking a login token: the authenticated GET beside introspection (also printed alone by `npm run bench -- --only tokens`). */
+export function renderTokenChecks(results: Record<Dialect, TokenCheckResults>, settings: TokenCheckSettings): string[] {
+  const lines = [
+    '## Checking a login token: an authenticated GET and introspection',
+    '',
+    `GET /users/current beside POST /rbac-api/v2/auth/token/authenticate (PE's token introspection, the route every service behind this one calls on every request), on one service per database with the rate limits off, ${settings.fastConnections} connections, each with a token of its own; ` +
+      `${settings.warmupSeconds} s warm-up, then ${settings.seconds} s each. The GET looks the token up joined to its user, then reads the roles (two statements); introspection is one statement (the role ids in a subquery). ` +
+      'With `update_last_activity?` true every call also runs the conditional UPDATE of the token\'s last_active. The last column is the rate over the GET\'s.',
+    '',
+    '| route | DB | req/s | p50 ms | p99 ms | / GET |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  for (const dialect of DIALECTS) {
+    const result = results[dialect];
+    for (const [name, run] of [
+      ['GET /users/current (login token)', result.current],
+      ['POST …/v2/auth/token/authenticate', result.introspect],
+      ['POST …/v2/auth/token/authenticate, `update_last_activity?` true', result.introspectUpdating],
+    ] as const) {
+      lines.push(`| ${name} | ${DB_NAME[dialect]} | ${rate(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} | ${ratio(run.rps / result.current.rps)} |`);
+    }
+  }
+  lines.push('');
   return lines;
 }

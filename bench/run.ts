@@ -3,10 +3,11 @@
 // flood, and the peer (better-auth), all in one run on this machine; the
 // results go to docs/benchmarks.md.
 //
-//   npm run bench                   the full run (about 9 minutes on 2 cores)
+//   npm run bench                   the full run (about 10 minutes on 2 cores)
 //   npm run bench -- --quick        short runs, for trying the harness (numbers not meaningful)
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
 //   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
+//   npm run bench -- --only tokens  an authenticated GET beside token introspection, alone (about 2 minutes; likewise)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
 // (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
@@ -19,13 +20,14 @@ import { REPO_ROOT } from '../test/kit/processes.js';
 import { runHistoryCost } from './history.js';
 import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
 import { runPeerFlows } from './peer/flows.js';
-import { renderHistory, renderReport, type Report } from './report.js';
+import { renderHistory, renderReport, renderTokenChecks, type Report } from './report.js';
+import { runTokenChecks } from './tokens.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'history') throw new Error(`--only takes "history", not ${only}`);
+if (only !== undefined && only !== 'history' && only !== 'tokens') throw new Error(`--only takes "history" or "tokens", not ${only}`);
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
@@ -50,10 +52,22 @@ function write(markdown: string): void {
   }
 }
 
-if (only === 'history') {
-  log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: the password history alone`);
-  const history = { sqlite: await runHistoryCost('sqlite', settings, log), postgres: await runHistoryCost('postgres', settings, log) };
-  write(`${renderHistory(history, settings).join('\n')}\n`);
+// A section measured alone: what it is, and how its markdown is made.
+const ALONE = {
+  history: {
+    what: 'the password history alone',
+    section: async () => renderHistory({ sqlite: await runHistoryCost('sqlite', settings, log), postgres: await runHistoryCost('postgres', settings, log) }, settings),
+  },
+  tokens: {
+    what: 'checking login tokens alone',
+    section: async () => renderTokenChecks({ sqlite: await runTokenChecks('sqlite', settings, log), postgres: await runTokenChecks('postgres', settings, log) }, settings),
+  },
+} as const;
+
+if (only !== undefined) {
+  const alone = ALONE[only];
+  log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: ${alone.what}`);
+  write(`${(await alone.section()).join('\n')}\n`);
   log(`done in ${elapsed()}`);
   process.exit(0);
 }
@@ -76,6 +90,8 @@ const ours = { sqlite: await runOurFlows('sqlite', full, log), postgres: await r
 const flood = { sqlite: await runLockoutFlood('sqlite', full, floodRequests, log), postgres: await runLockoutFlood('postgres', full, floodRequests, log) };
 log('the password history');
 const history = { sqlite: await runHistoryCost('sqlite', full, log), postgres: await runHistoryCost('postgres', full, log) };
+log('checking login tokens');
+const tokens = { sqlite: await runTokenChecks('sqlite', full, log), postgres: await runTokenChecks('postgres', full, log) };
 log('peer: better-auth');
 const peer = await runPeerFlows(full, log);
 
@@ -95,6 +111,7 @@ const report: Report = {
   flood,
   floodRequests,
   history,
+  tokens,
   peer,
 };
 write(renderReport(report));

@@ -10,8 +10,11 @@ export const ERROR_STATUS = {
   'user-unauthenticated': 401,
   'user-revoked': 401,
   'permission-denied': 403,
+  // 403 for a reset token; POST /rbac-api/v2/auth/token/authenticate answers it with 400, as PE does (ServiceError.withStatus).
   'invalid-token': 403,
   'default-roles-immutable': 403,
+  'token-revoked': 403,
+  'token-expired': 403,
   'not-found': 404,
   conflict: 409,
   'request-timeout': 408,
@@ -25,6 +28,8 @@ export const ERROR_STATUS = {
 export type ErrorKind = keyof typeof ERROR_STATUS;
 
 export class ServiceError extends Error {
+  private statusOverride: number | undefined;
+
   constructor(
     readonly kind: ErrorKind,
     message: string,
@@ -36,8 +41,14 @@ export class ServiceError extends Error {
     this.name = 'ServiceError';
   }
 
+  /** The same error with another status: PE answers `invalid-token` with 400 on token introspection, 403 elsewhere. */
+  withStatus(status: number): this {
+    this.statusOverride = status;
+    return this;
+  }
+
   get status(): number {
-    return ERROR_STATUS[this.kind];
+    return this.statusOverride ?? ERROR_STATUS[this.kind];
   }
 }
 

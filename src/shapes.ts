@@ -173,20 +173,103 @@ export const PermittedBody = Type.Object(
 export const PermittedParams = Type.Object({ object_type: Type.String({ maxLength: 64 }), action: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 export const PermittedUserParams = Type.Object({ ...PermittedParams.properties, uuid: Uuid }, { additionalProperties: false });
 
+/** What a login token may carry, in POST /auth/token and POST /tokens. */
+const tokenFacts = {
+  lifetime: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })])),
+  label: Type.Optional(ShortText('a name for the token')),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  client: Type.Optional(ShortText('the client that asked for the token')),
+};
+
 export const LoginBody = Type.Object(
   {
     login: Type.String({ maxLength: 255 }),
     password: PasswordText,
-    lifetime: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })])),
-    label: Type.Optional(ShortText('a name for the token')),
-    description: Type.Optional(Type.String({ maxLength: 1024 })),
-    client: Type.Optional(ShortText('the client that asked for the token')),
+    ...tokenFacts,
   },
   { additionalProperties: false },
 );
 export type LoginBody = Static<typeof LoginBody>;
 
+/** POST /tokens: POST /auth/token's body without login and password. */
+export const NewTokenBody = Type.Object(tokenFacts, { additionalProperties: false });
+
 export const TokenResponse = Type.Object({ token: Type.String() });
+
+const Time = Type.String({ description: 'ISO-8601, UTC' });
+const OptionalText = Type.Union([Type.String(), Type.Null()]);
+
+/** A login token as GET /users/:sid/tokens lists it (PE's keys): never the token or its hash. */
+export const ListedToken = Type.Object({
+  id: Type.String({ description: "the token's public id, for revoke_tokens_by_ids" }),
+  creation_date: Time,
+  expiration_date: Type.Union([Time, Type.Null()], { description: 'null: never expires' }),
+  last_active_date: Time,
+  label: OptionalText,
+  description: OptionalText,
+  client: OptionalText,
+});
+
+export const TokenListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'at most this many; all when omitted' })),
+    offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'tokens to skip, default 0' })),
+    order_by: Type.Optional(Type.Union([Type.Literal('creation_date'), Type.Literal('expiration_date'), Type.Literal('last_active_date'), Type.Literal('client')])),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
+    token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenList = Type.Object({
+  items: Type.Array(ListedToken),
+  pagination: Type.Object({
+    limit: Type.Union([Type.Integer(), Type.Null()]),
+    offset: Type.Integer(),
+    order_by: Type.String(),
+    order: Type.String(),
+    total: Type.Integer(),
+  }),
+});
+
+// DELETE /rbac-api/v2/tokens: each parameter comma-separated in the query, an array in the body.
+const NameList = (description: string) => Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 1000, description }));
+const NameListText = (description: string) => Type.Optional(Type.String({ maxLength: 16384, description: `${description}, comma-separated` }));
+const REVOCATION_DESCRIPTIONS = {
+  revoke_tokens: 'whole login tokens',
+  revoke_tokens_by_usernames: 'logins whose tokens to revoke',
+  revoke_tokens_by_labels: "labels of the caller's own tokens",
+  revoke_tokens_by_ids: "tokens' public ids (or users' ids: all their tokens)",
+} as const;
+const revocationFields = <T>(field: (description: string) => T) =>
+  Object.fromEntries(Object.entries(REVOCATION_DESCRIPTIONS).map(([name, description]) => [name, field(description)])) as Record<keyof typeof REVOCATION_DESCRIPTIONS, T>;
+
+export const RevokeTokensQuery = Type.Object({ ...revocationFields(NameListText), token: Type.Optional(Type.String()) }, { additionalProperties: false });
+export const RevokeTokensBody = Type.Object(revocationFields(NameList), { additionalProperties: false });
+export type RevokeTokensBody = Static<typeof RevokeTokensBody>;
+
+export const TokenParams = Type.Object({ token: Type.String({ maxLength: 256 }) }, { additionalProperties: false });
+
+/** POST /rbac-api/v2/auth/token/authenticate (PE's keys, `?` included). */
+export const IntrospectionBody = Type.Object(
+  {
+    token: Type.String({ maxLength: 4096 }),
+    'update_last_activity?': Type.Optional(Type.Boolean({ description: "record this call as the token's last activity" })),
+  },
+  { additionalProperties: false },
+);
+
+export const Introspection = Type.Object({
+  ...User.properties,
+  user_id: Type.String(),
+  creation: Time,
+  expiration: Type.Union([Time, Type.Null()]),
+  last_active: Time,
+  label: OptionalText,
+  description: OptionalText,
+  client: OptionalText,
+  timeout: Type.Null({ description: "PE's console session timeout; login tokens have none" }),
+});
 
 /** One broken rule in PE's answer to validate-password and validate-login, and in `details.failures` of 400 invalid-password. */
 export const RuleFailure = Type.Object({

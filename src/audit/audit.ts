@@ -23,6 +23,8 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'login-succeeded'; details: { label: string | null; client: string | null } }
   | { type: 'login-failed'; details: { reason: LoginFailure; purpose: CheckPurpose } }
   | { type: 'logout'; details?: undefined }
+  | { type: 'login-token-issued'; details: { label: string | null; client: string | null; expires_at: string | null } }
+  | { type: 'tokens-revoked'; details: { count: number; token_ids: readonly string[]; via: TokenRevocationRoute } }
   | { type: 'account-locked'; details: { failed_attempts: number } }
   | { type: 'account-revoked'; details?: undefined }
   | { type: 'account-unrevoked'; details?: { via: 'reset-token' | 'lockout-expired' } }
@@ -47,6 +49,8 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
 
 export type AuditEventType = AuditEvent['type'];
 
+/** Where login tokens were revoked by name (logging out is `logout`). */
+export type TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens' | 'DELETE /rbac-api/v2/tokens/:token';
 /** Why a password check failed. */
 export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password';
 /** What the check was for. */
@@ -59,6 +63,8 @@ const EVENT_TYPES = {
   'login-succeeded': true,
   'login-failed': true,
   logout: true,
+  'login-token-issued': true,
+  'tokens-revoked': true,
   'account-locked': true,
   'account-revoked': true,
   'account-unrevoked': true,

@@ -15,7 +15,7 @@ import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
-import { authRoutes, authRoutesV2 } from './routes/auth.js';
+import { authRoutes } from './routes/auth.js';
 import { disclaimerRoutes } from './routes/disclaimer.js';
 import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
@@ -24,6 +24,7 @@ import { resetPageRoutes } from './routes/reset-page.js';
 import { roleRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { statusServiceRoutes } from './routes/status-services.js';
+import { tokenRoutes, tokenRoutesV2 } from './routes/tokens.js';
 import { userRoutes, userRoutesV2 } from './routes/users.js';
 
 declare module 'fastify' {
@@ -139,9 +140,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(statusServiceRoutes(services));
   await app.register(resetPageRoutes(services));
   await app.register(authRoutes(services), { prefix: API_PREFIX });
-  await app.register(authRoutesV2(services), { prefix: '/rbac-api/v2' });
+  await app.register(tokenRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });
   await app.register(userRoutesV2(services), { prefix: '/rbac-api/v2' });
+  await app.register(tokenRoutes(services), { prefix: API_PREFIX });
   await app.register(roleRoutes(services), { prefix: API_PREFIX });
   await app.register(permissionRoutes(services), { prefix: API_PREFIX });
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });

@@ -27,12 +27,17 @@ function isSecretName(rawName: string): boolean {
   return name.includes('token') || name.includes('password') || name.includes('secret');
 }
 
+// PE's DELETE /rbac-api/v2/tokens/<token> carries a whole login token in the path.
+const TOKEN_IN_PATH = /^(\/rbac-api\/v2\/tokens\/)[^/?]+/i;
+
 /**
  * The URL with the value of every secret-named query parameter replaced:
  * `token`, `reset_token`, `password`… however they are spelt (`%74oken`,
- * `TOKEN`), since the query parser decodes the name before the service reads it.
+ * `TOKEN`), since the query parser decodes the name before the service reads it;
+ * and the token of DELETE /rbac-api/v2/tokens/<token>.
  */
-export function maskTokenInUrl(url: string): string {
+export function maskTokenInUrl(rawUrl: string): string {
+  const url = rawUrl.replace(TOKEN_IN_PATH, '$1[REDACTED]');
   const start = url.indexOf('?');
   if (start === -1) return url;
   const pairs = url

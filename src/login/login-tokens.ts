@@ -1,8 +1,16 @@
 // Login tokens: opaque random strings of 256 bits. Only their
 // SHA-256 is stored, so a copy of the database gives no usable token. A
-// token is looked up by that hash (the primary key) on every request.
+// token is looked up by that hash (the primary key) on every request, and
+// named elsewhere (listings, revocation by id) by a public random UUID.
+//
+// Each token records when it was last used (last_active). Writing that on
+// every request would turn every read into a write, so a request writes it
+// only when the recorded time is over ACTIVITY_INTERVAL_MS old, with a
+// conditional UPDATE that repeats the condition: concurrent requests, on any
+// number of instances, write it once. Nothing about a token is cached: its
+// revocation takes effect on the next request.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { Actor } from '../permissions/permissions.js';
@@ -34,6 +42,7 @@ export async function storeLoginToken(
 ): Promise<void> {
   await loginTokens.insert(db, {
     token_hash: hashLoginToken(token),
+    id: randomUUID(),
     user_id: userId,
     created_at: now,
     expires_at: expiresAt,
@@ -55,16 +64,31 @@ export interface Authenticated extends Actor {
 // A syntactically impossible token is refused without a query.
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{16,256}$/;
 
+/** Whether the text could be a login token (checked before any query). */
+export function isTokenShaped(token: string): boolean {
+  return TOKEN_SHAPE.test(token);
+}
+
+/** last_active is rewritten by requests at most this often per token. */
+export const ACTIVITY_INTERVAL_MS = 60_000;
+
+/** Records a use of the token at `now` when the recorded one is older than the interval (one conditional UPDATE; usually none). */
+export async function noteActivity(db: Executor, tokenHash: string, lastActive: number, now: number): Promise<void> {
+  const staleBefore = now - ACTIVITY_INTERVAL_MS;
+  if (lastActive < staleBefore) await loginTokens.touch(db, tokenHash, now, staleBefore);
+}
+
 /** The user a login token belongs to, or 401 when the token is unknown, expired, revoked, or its user revoked. */
 export async function authenticateLoginToken(db: Executor, token: string | undefined, now = Date.now()): Promise<Authenticated> {
   if (!token) throw new ServiceError('user-unauthenticated', 'Authentication is required: send a login token in the X-Authentication header.');
-  if (!TOKEN_SHAPE.test(token)) throw invalidLoginToken();
+  if (!isTokenShaped(token)) throw invalidLoginToken();
   const tokenHash = hashLoginToken(token);
   // One indexed lookup, on every request: nothing about tokens is cached, so a
   // revocation on any instance takes effect on the next request everywhere.
   const holder = await loginTokens.holderOf(db, tokenHash);
   if (!holder || holder.token_revoked || (holder.token_expires_at !== null && holder.token_expires_at <= now)) throw invalidLoginToken();
   if (holder.is_revoked) throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  await noteActivity(db, tokenHash, holder.token_last_active, now);
   const user: AuthenticatedUser = {
     id: holder.id,
     login: holder.login,

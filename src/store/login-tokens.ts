@@ -1,11 +1,17 @@
 // The login_tokens table: only each token's SHA-256 is stored. Looked up by
-// that hash (the primary key) on every authenticated request.
+// that hash (the primary key) on every authenticated request and every
+// introspection; named in listings and revocations by its public id.
 
+import { sql, type ExpressionBuilder } from 'kysely';
+import { isPostgres } from './dialect.js';
+import type { Database } from './schema.js';
 import type { Executor } from './transaction.js';
 import { PUBLIC_COLUMNS, toPublicRecord, type PublicUserRecord } from './users.js';
 
 export interface NewLoginToken {
   token_hash: string;
+  /** The public id: a random UUID. */
+  id: string;
   user_id: string;
   created_at: number;
   /** null: never expires (only when token-maximum-lifetime is 0). */
@@ -16,20 +22,21 @@ export interface NewLoginToken {
 }
 
 export async function insert(db: Executor, token: NewLoginToken): Promise<void> {
-  await db.insertInto('login_tokens').values({ ...token, revoked_at: null }).execute();
+  await db.insertInto('login_tokens').values({ ...token, revoked_at: null, last_active: token.created_at }).execute();
 }
 
 /** A token and the public fields of its user, as the one lookup of every authenticated request reads them. */
 export interface TokenHolder extends PublicUserRecord {
   token_expires_at: number | null;
   token_revoked: boolean;
+  token_last_active: number;
 }
 
 export async function holderOf(db: Executor, tokenHash: string): Promise<TokenHolder | undefined> {
   const row = await db
     .selectFrom('login_tokens')
     .innerJoin('users', 'users.id', 'login_tokens.user_id')
-    .select([...PUBLIC_COLUMNS, 'login_tokens.expires_at', 'login_tokens.revoked_at'])
+    .select([...PUBLIC_COLUMNS, 'login_tokens.expires_at', 'login_tokens.revoked_at', 'login_tokens.last_active'])
     .where('login_tokens.token_hash', '=', tokenHash)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -37,7 +44,165 @@ export async function holderOf(db: Executor, tokenHash: string): Promise<TokenHo
     ...toPublicRecord(row),
     token_expires_at: row.expires_at,
     token_revoked: row.revoked_at !== null,
+    token_last_active: row.last_active,
   };
+}
+
+/** What introspection reads: the token's facts, its user's public fields and role ids, in one statement. */
+export interface IntrospectedRow extends TokenHolder {
+  token_id: string;
+  token_created_at: number;
+  label: string | null;
+  description: string | null;
+  client: string | null;
+  role_ids: number[];
+}
+
+// The user's role ids as one comma-separated text, from a correlated subquery
+// on user_roles' primary key (user_id, role_id): no second round trip.
+function roleIdsText(db: Executor) {
+  return isPostgres(db)
+    ? sql<string | null>`(select string_agg(user_roles.role_id::text, ',') from user_roles where user_roles.user_id = users.id)`
+    : sql<string | null>`(select group_concat(user_roles.role_id, ',') from user_roles where user_roles.user_id = users.id)`;
+}
+
+export async function introspect(db: Executor, tokenHash: string): Promise<IntrospectedRow | undefined> {
+  const row = await db
+    .selectFrom('login_tokens')
+    .innerJoin('users', 'users.id', 'login_tokens.user_id')
+    .select([
+      ...PUBLIC_COLUMNS,
+      'login_tokens.id as token_id',
+      'login_tokens.created_at',
+      'login_tokens.expires_at',
+      'login_tokens.revoked_at',
+      'login_tokens.last_active',
+      'login_tokens.label',
+      'login_tokens.description',
+      'login_tokens.client',
+      roleIdsText(db).as('role_ids'),
+    ])
+    .where('login_tokens.token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    ...toPublicRecord(row),
+    token_id: row.token_id,
+    token_created_at: row.created_at,
+    token_expires_at: row.expires_at,
+    token_revoked: row.revoked_at !== null,
+    token_last_active: row.last_active,
+    label: row.label,
+    description: row.description,
+    client: row.client,
+    role_ids: row.role_ids ? row.role_ids.split(',').map(Number).sort((a, b) => a - b) : [],
+  };
+}
+
+/**
+ * Records that the token was used at `now`, unless it was already recorded
+ * at or after `staleBefore`: a conditional UPDATE, so however many requests
+ * and instances race, the row is written at most once per interval. True
+ * when this call wrote.
+ */
+export async function touch(db: Executor, tokenHash: string, now: number, staleBefore: number): Promise<boolean> {
+  const result = await db
+    .updateTable('login_tokens')
+    .set({ last_active: now })
+    .where('token_hash', '=', tokenHash)
+    .where('last_active', '<', staleBefore)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** A token as GET /users/:sid/tokens lists it: never the token or its hash. */
+export interface TokenMetadata {
+  id: string;
+  created_at: number;
+  expires_at: number | null;
+  last_active: number;
+  label: string | null;
+  description: string | null;
+  client: string | null;
+}
+
+export type TokenOrder = 'created_at' | 'expires_at' | 'last_active' | 'client';
+
+const live = (userId: string, now: number) => (eb: ExpressionBuilder<Database, 'login_tokens'>) =>
+  eb.and([eb('user_id', '=', userId), eb('revoked_at', 'is', null), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])]);
+
+/** A page of the user's live tokens (neither revoked nor expired), and how many there are in all. A null sorts as the greatest value in both dialects. */
+export async function pageOfLive(
+  db: Executor,
+  userId: string,
+  now: number,
+  page: { limit: number | undefined; offset: number; orderBy: TokenOrder; order: 'asc' | 'desc' },
+): Promise<{ tokens: TokenMetadata[]; total: number }> {
+  const query = db
+    .selectFrom('login_tokens')
+    .select(['id', 'created_at', 'expires_at', 'last_active', 'label', 'description', 'client'])
+    .where(live(userId, now))
+    .orderBy(sql`case when ${sql.ref(page.orderBy)} is null then 1 else 0 end`, page.order)
+    .orderBy(page.orderBy, page.order)
+    .orderBy('id', page.order)
+    // No limit is all of them; SQLite takes OFFSET only after a LIMIT.
+    .limit(page.limit ?? Number.MAX_SAFE_INTEGER)
+    .offset(page.offset);
+  const rows = await query.execute();
+  const { total } = await db.selectFrom('login_tokens').select((eb) => eb.fn.countAll<number | string>().as('total')).where(live(userId, now)).executeTakeFirstOrThrow();
+  return { total: Number(total), tokens: rows };
+}
+
+/** A not yet revoked token, as revocation needs it: who holds it, and its public id. */
+export interface RevocableToken {
+  token_hash: string;
+  id: string;
+  user_id: string;
+}
+
+const REVOCABLE = ['token_hash', 'id', 'user_id'] as const;
+
+/** The unrevoked tokens among these hashes. */
+export async function unrevokedByHashes(db: Executor, hashes: readonly string[]): Promise<RevocableToken[]> {
+  if (hashes.length === 0) return [];
+  return db.selectFrom('login_tokens').select(REVOCABLE).where('token_hash', 'in', [...hashes]).where('revoked_at', 'is', null).execute();
+}
+
+/** Every token among these public ids, revoked or not (a revoked one is named, and needs nothing done). */
+export async function byIds(db: Executor, ids: readonly string[]): Promise<(RevocableToken & { revoked: boolean })[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('login_tokens').select([...REVOCABLE, 'revoked_at']).where('id', 'in', [...ids]).execute();
+  return rows.map(({ revoked_at, ...row }) => ({ ...row, revoked: revoked_at !== null }));
+}
+
+/** The unrevoked tokens of these users. */
+export async function unrevokedOfUsers(db: Executor, userIds: readonly string[]): Promise<RevocableToken[]> {
+  if (userIds.length === 0) return [];
+  return db.selectFrom('login_tokens').select(REVOCABLE).where('user_id', 'in', [...userIds]).where('revoked_at', 'is', null).execute();
+}
+
+/** The user's unrevoked tokens that carry one of these labels. */
+export async function unrevokedByLabels(db: Executor, userId: string, labels: readonly string[]): Promise<RevocableToken[]> {
+  if (labels.length === 0) return [];
+  return db
+    .selectFrom('login_tokens')
+    .select(REVOCABLE)
+    .where('user_id', '=', userId)
+    .where('label', 'in', [...labels])
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+/** Revokes these tokens where still live; returns those this call revoked. */
+export async function revokeByHashes(db: Executor, hashes: readonly string[], now: number): Promise<RevocableToken[]> {
+  if (hashes.length === 0) return [];
+  return db
+    .updateTable('login_tokens')
+    .set({ revoked_at: now })
+    .where('token_hash', 'in', [...hashes])
+    .where('revoked_at', 'is', null)
+    .returning(REVOCABLE)
+    .execute();
 }
 
 /** Revokes one live token; true when it was live. */

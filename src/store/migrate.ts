@@ -14,6 +14,7 @@ import * as lockedAt from './migrations/006_locked_at.js';
 import * as passwordHistory from './migrations/007_password_history.js';
 import * as settings from './migrations/008_settings.js';
 import * as administratorsRole from './migrations/009_administrators_role.js';
+import * as tokenIds from './migrations/010_token_ids.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007_password_history': passwordHistory,
   '008_settings': settings,
   '009_administrators_role': administratorsRole,
+  '010_token_ids': tokenIds,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -49,11 +49,15 @@ export interface UserRolesTable {
 export interface LoginTokensTable {
   /** SHA-256 of the token, hex; the token itself is never stored. */
   token_hash: string;
+  /** Public id (a random UUID, migration 010): names the token in listings and revocations without being it. */
+  id: string;
   user_id: string;
   created_at: EpochMs;
   /** null: never expires (only when token-maximum-lifetime is 0). */
   expires_at: EpochMs | null;
   revoked_at: EpochMs | null;
+  /** When the token was last used, written at most about once a minute (migration 010); its creation at first. */
+  last_active: EpochMs;
   label: string | null;
   description: string | null;
   client: string | null;

@@ -70,3 +70,26 @@ export async function assertMayReadUser(db: Executor, by: Requester, userId: str
   if ((by && by.id === userId) || (await mayReadAllUsers(db, by))) return;
   throw permissionDenied(userId === 'all' ? 'Listing users needs a permission on users.' : undefined);
 }
+
+/**
+ * Seeing and revoking a user's login tokens (GET /users/:sid/tokens, DELETE
+ * /rbac-api/v2/tokens): one's own always; another's with users:disable on
+ * that user (a superuser's only by superusers) — PE's users:disable
+ * "includes token revocation", and whoever may revoke the tokens needs their
+ * ids. `userId` undefined is a user that does not exist (a login or id that
+ * names no one): 404 for a holder of users:disable on every user, 403 for
+ * anyone else, who so learns nothing about which users exist.
+ */
+export async function assertMayManageTokensOf(db: Executor, by: Requester, userId: string | undefined): Promise<void> {
+  if (!by || (userId !== undefined && by.id === userId)) return;
+  assertGranted((await userPermissions(db, by, userId ?? NO_USER)).disable, 'Listing or revoking the login tokens of another user needs users:disable on that user.');
+  if (userId === undefined) throw notFound('The user');
+}
+
+/** DELETE /rbac-api/v2/tokens/:token is for superusers (PE: "only admins"); anyone may revoke a token they hold with DELETE /rbac-api/v2/tokens. */
+export function assertMayRevokeAnyToken(by: Requester): void {
+  if (by && !by.is_superuser) throw permissionDenied('Revoking a token by path is for superusers; to revoke a token you hold, send it in revoke_tokens to DELETE /rbac-api/v2/tokens.');
+}
+
+/** The id no user has: what an unknown user is judged as. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';

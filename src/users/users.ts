@@ -29,7 +29,8 @@ const isBootstrapAdmin = (row: Pick<UserRecord, 'login_key'>) => row.login_key =
 
 
 
-function toUser(row: PublicUserRecord, roleIds: number[]): User {
+/** A user as the API shows it, from its public columns and role ids. */
+export function toUser(row: PublicUserRecord, roleIds: number[]): User {
   return {
     id: row.id,
     login: row.login,

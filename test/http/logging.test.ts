@@ -20,6 +20,9 @@ class MemoryLog extends Writable {
 test('a token in a logged URL is masked', () => {
   assert.equal(maskTokenInUrl('/rbac-api/v1/users/current?token=abc.def&x=1'), '/rbac-api/v1/users/current?token=[REDACTED]&x=1');
   assert.equal(maskTokenInUrl('/auth/reset?lang=en&TOKEN=secret'), '/auth/reset?lang=en&TOKEN=[REDACTED]');
+  assert.equal(maskTokenInUrl('/rbac-api/v2/tokens?revoke_tokens=abc,def&revoke_tokens_by_labels=ci'), '/rbac-api/v2/tokens?revoke_tokens=[REDACTED]&revoke_tokens_by_labels=[REDACTED]');
+  assert.equal(maskTokenInUrl('/rbac-api/v2/tokens/abc_DEF-123?token=x'), '/rbac-api/v2/tokens/[REDACTED]?token=[REDACTED]', "DELETE /rbac-api/v2/tokens/<token>'s path");
+  assert.equal(maskTokenInUrl('/rbac-api/v2/tokens'), '/rbac-api/v2/tokens');
 });
 
 test('query parameters are masked by their decoded name, however spelt, and malformed encodings do not stop it', () => {

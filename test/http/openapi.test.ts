@@ -206,23 +206,60 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
       200,
     );
 
-    // Log out, both versions: 204 with a token, 401 without.
-    for (const [operation, url] of [
-      ['DELETE /rbac-api/v1/tokens/current', '/rbac-api/v1/tokens/current'],
-      ['DELETE /rbac-api/v2/tokens', '/rbac-api/v2/tokens'],
-    ] as const) {
-      const token = await service.login('doc-helpless', USER_PASSWORD);
-      assert.equal((await hit(operation, { url, token })).statusCode, 204);
-      assert.equal((await hit(operation, { url })).statusCode, 401);
-    }
+    // Log out: 204 with a token, 401 without.
+    const logout = 'DELETE /rbac-api/v1/tokens/current';
+    assert.equal((await hit(logout, { url: '/rbac-api/v1/tokens/current', token: await service.login('doc-helpless', USER_PASSWORD) })).statusCode, 204);
+    assert.equal((await hit(logout, { url: '/rbac-api/v1/tokens/current' })).statusCode, 401);
 
-    // 429: a second instance with a per-account rate limit of one login a minute.
-    const limited = await startTestService(target.dialect, { rateLimitPerAccount: 1 });
+    // A new token for the caller: 200, 400, 401.
+    const newToken = 'POST /rbac-api/v1/tokens';
+    const minted = await hit(newToken, { url: '/rbac-api/v1/tokens', token: helpless, payload: { label: 'doc' } });
+    assert.equal(minted.statusCode, 200, minted.body);
+    const mintedToken = (minted.json() as { token: string }).token;
+    assert.equal((await hit(newToken, { url: '/rbac-api/v1/tokens', token: helpless, payload: { lifetime: 'forever' } })).statusCode, 400);
+    assert.equal((await hit(newToken, { url: '/rbac-api/v1/tokens', payload: {} })).statusCode, 401);
+
+    // A user's tokens: 200, 400, 401, 403, 404.
+    const listing = 'GET /rbac-api/v1/users/{sid}/tokens';
+    assert.equal((await hit(listing, { url: `/rbac-api/v1/users/${userId}/tokens`, token: admin })).statusCode, 200);
+    assert.equal((await hit(listing, { url: `/rbac-api/v1/users/${userId}/tokens?order=up`, token: admin })).statusCode, 400);
+    assert.equal((await hit(listing, { url: `/rbac-api/v1/users/${userId}/tokens` })).statusCode, 401);
+    assert.equal((await hit(listing, { url: `/rbac-api/v1/users/${userId}/tokens`, token: helpless })).statusCode, 403);
+    assert.equal((await hit(listing, { url: `/rbac-api/v1/users/${randomUUID()}/tokens`, token: admin })).statusCode, 404);
+
+    // Revoke named tokens: 204, 400, 401, 403, 404.
+    const revoke = 'DELETE /rbac-api/v2/tokens';
+    assert.equal((await hit(revoke, { url: '/rbac-api/v2/tokens?revoke_tokens_by_labels=doc', token: helpless })).statusCode, 204);
+    assert.equal((await hit(revoke, { url: '/rbac-api/v2/tokens', token: helpless })).statusCode, 400);
+    assert.equal((await hit(revoke, { url: '/rbac-api/v2/tokens?revoke_tokens_by_usernames=doc-helpless' })).statusCode, 401);
+    assert.equal((await hit(revoke, { url: '/rbac-api/v2/tokens?revoke_tokens_by_usernames=doc-user', token: helpless })).statusCode, 403);
+    assert.equal((await hit(revoke, { url: '/rbac-api/v2/tokens?revoke_tokens_by_usernames=no-such-login', token: admin })).statusCode, 404);
+
+    // Revoke one token by path: 204, 400, 401, 403.
+    const byPath = 'DELETE /rbac-api/v2/tokens/{token}';
+    assert.equal((await hit(byPath, { url: `/rbac-api/v2/tokens/${mintedToken}`, token: admin })).statusCode, 204);
+    assert.equal((await hit(byPath, { url: '/rbac-api/v2/tokens/not%20a%20token', token: admin })).statusCode, 400);
+    assert.equal((await hit(byPath, { url: `/rbac-api/v2/tokens/${mintedToken}` })).statusCode, 401);
+    assert.equal((await hit(byPath, { url: `/rbac-api/v2/tokens/${mintedToken}`, token: helpless })).statusCode, 403);
+
+    // Introspection: 200, 400, 403 (429 below).
+    const introspect = 'POST /rbac-api/v2/auth/token/authenticate';
+    assert.equal((await hit(introspect, { url: '/rbac-api/v2/auth/token/authenticate', payload: { token: helpless } })).statusCode, 200);
+    assert.equal((await hit(introspect, { url: '/rbac-api/v2/auth/token/authenticate', payload: { token: 'not a token' } })).statusCode, 400);
+    assert.equal((await hit(introspect, { url: '/rbac-api/v2/auth/token/authenticate', payload: { token: mintedToken } })).statusCode, 403);
+
+    // 429: a second instance with a per-account rate limit of one login a minute, and one introspection per address.
+    const limited = await startTestService(target.dialect, { rateLimitPerAccount: 1, rateLimitPerAddress: 1 });
     try {
       for (const expected of [401, 429]) {
         const response = await limited.request({ method: 'POST', url: tokenPath, payload: { login: 'flood', password: 'wrong password' } });
         assert.equal(response.statusCode, expected);
         reached.get(login)?.add(response.statusCode);
+      }
+      for (const expected of [400, 429]) {
+        const response = await limited.request({ method: 'POST', url: '/rbac-api/v2/auth/token/authenticate', payload: { token: 'not a token' } });
+        assert.equal(response.statusCode, expected);
+        reached.get(introspect)?.add(response.statusCode);
       }
     } finally {
       await limited.close();

@@ -1,0 +1,65 @@
+// POST /rbac-api/v2/auth/token/authenticate: another service asks what a
+// login token is — its user and the token's facts — without authenticating
+// itself (PE's token introspection). This is the hottest route of a real
+// deployment, so it costs what an authenticated GET's token check costs: one
+// indexed lookup by the token's hash, joined to the user, with the user's
+// role ids read in the same statement. Nothing is cached: a revocation
+// answers 403 token-revoked on the next call.
+
+import { ServiceError } from '../errors.js';
+import { hashLoginToken, isTokenShaped } from '../login/login-tokens.js';
+import type { User } from '../shapes.js';
+import * as loginTokens from '../store/login-tokens.js';
+import type { Executor } from '../store/transaction.js';
+import { toUser } from '../users/users.js';
+
+/** PE's answer: the user's fields and the token's. */
+export interface Introspection extends User {
+  user_id: string;
+  creation: string;
+  expiration: string | null;
+  last_active: string;
+  label: string | null;
+  description: string | null;
+  client: string | null;
+  /** PE's session timeout (console sessions); login tokens here have none. */
+  timeout: null;
+}
+
+// PE's kinds and statuses: 400 for a string that is no token of ours (forged, unknown, malformed).
+const invalidToken = () => new ServiceError('invalid-token', 'This is not a login token issued here.').withStatus(400);
+const revokedToken = () => new ServiceError('token-revoked', 'This login token has been revoked, or its user has.');
+const expiredToken = () => new ServiceError('token-expired', 'This login token has expired.');
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+/**
+ * The token's user and facts. `updateLastActivity` (PE's
+ * `update_last_activity?`) records this use as the token's last activity,
+ * now (one conditional UPDATE); without it the call is a pure read, as in PE:
+ * the asking service decides whether the check is a use of the token.
+ */
+export async function introspectToken(db: Executor, token: string, updateLastActivity: boolean, now = Date.now()): Promise<Introspection> {
+  if (!isTokenShaped(token)) throw invalidToken();
+  const tokenHash = hashLoginToken(token);
+  const row = await loginTokens.introspect(db, tokenHash);
+  if (!row) throw invalidToken();
+  if (row.token_revoked || row.is_revoked) throw revokedToken();
+  if (row.token_expires_at !== null && row.token_expires_at <= now) throw expiredToken();
+
+  let lastActive = row.token_last_active;
+  // `< now`: a clock that reads the same millisecond twice writes once, and last_active never moves back.
+  if (updateLastActivity && lastActive < now && (await loginTokens.touch(db, tokenHash, now, now))) lastActive = now;
+
+  return {
+    ...toUser(row, row.role_ids),
+    user_id: row.id,
+    creation: iso(row.token_created_at),
+    expiration: row.token_expires_at === null ? null : iso(row.token_expires_at),
+    last_active: iso(lastActive),
+    label: row.label,
+    description: row.description,
+    client: row.client,
+    timeout: null,
+  };
+}

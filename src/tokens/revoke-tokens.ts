@@ -1,0 +1,118 @@
+// DELETE /rbac-api/v2/tokens: revoking exactly the login tokens a request
+// names, and DELETE /rbac-api/v2/tokens/:token (superusers).
+//
+// A request names tokens four ways, any mix of them, from the query
+// (comma-separated) and a JSON body (arrays), combined:
+//   revoke_tokens               whole tokens: holding a token is enough to revoke it
+//   revoke_tokens_by_usernames  every token of these users
+//   revoke_tokens_by_labels     the caller's own tokens with these labels
+//   revoke_tokens_by_ids        tokens by their public id (GET /users/:sid/tokens);
+//                               an id that is a user's id names that user's tokens,
+//                               as PE's current documents and its Ruby client read it
+// Another user's tokens need users:disable on that user. Everything is
+// decided before anything is revoked, in one transaction: a request that is
+// refused anywhere revokes nothing, and one that is accepted revokes exactly
+// what it named (already revoked or unknown tokens are no error: revoking is
+// idempotent).
+
+import { partyOf, recordEvents, type AuditEvent, type TokenRevocationRoute } from '../audit/audit.js';
+import { ServiceError } from '../errors.js';
+import { hashLoginToken, isTokenShaped, type Authenticated } from '../login/login-tokens.js';
+import { isUuid } from '../permissions/user-ids.js';
+import * as loginTokens from '../store/login-tokens.js';
+import type { RevocableToken } from '../store/login-tokens.js';
+import { inTransaction, type Db, type Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import { loginKey } from '../logins.js';
+import { assertMayManageTokensOf, assertMayRevokeAnyToken, assertRequesterActive } from '../users/authorization.js';
+
+export const REVOCATION_PARAMETERS = ['revoke_tokens', 'revoke_tokens_by_usernames', 'revoke_tokens_by_labels', 'revoke_tokens_by_ids'] as const;
+export type RevocationParameter = (typeof REVOCATION_PARAMETERS)[number];
+export type Revocation = Record<RevocationParameter, string[]>;
+
+/** Checks what a request names before any query: at least one name, tokens that could be tokens, ids that are UUIDs. */
+export function assertWellFormed(request: Revocation): void {
+  if (REVOCATION_PARAMETERS.every((parameter) => request[parameter].length === 0)) {
+    throw new ServiceError(
+      'schema-violation',
+      `Name the tokens to revoke with at least one of ${REVOCATION_PARAMETERS.join(', ')} (in the query, comma-separated, or in a JSON body as arrays). Nothing was revoked; to log out, use DELETE /rbac-api/v1/tokens/current.`,
+      { parameters: REVOCATION_PARAMETERS },
+    );
+  }
+  const badToken = request.revoke_tokens.findIndex((token) => !isTokenShaped(token));
+  if (badToken >= 0) throw new ServiceError('schema-violation', `revoke_tokens[${badToken}] is not a login token. Nothing was revoked.`, { parameter: 'revoke_tokens', index: badToken });
+  const badId = request.revoke_tokens_by_ids.find((id) => !isUuid(id));
+  if (badId !== undefined) throw new ServiceError('invalid-uuid', `"${badId.slice(0, 64)}" in revoke_tokens_by_ids is not a token or user id (a UUID). Nothing was revoked.`);
+}
+
+/** Each token the request names, deduplicated; throws 403 (or 404) for the first owner the caller may not act on. */
+async function namedTokens(trx: Executor, actor: Authenticated, request: Revocation): Promise<RevocableToken[]> {
+  const named = new Map<string, RevocableToken>();
+  const add = (tokens: readonly RevocableToken[]) => tokens.forEach((token) => named.set(token.token_hash, token));
+  const owners = new Set<string>();
+
+  // Whole tokens: whoever holds one may revoke it.
+  add(await loginTokens.unrevokedByHashes(trx, request.revoke_tokens.map(hashLoginToken)));
+  add(await loginTokens.unrevokedByLabels(trx, actor.id, request.revoke_tokens_by_labels));
+
+  const userIds = new Set<string>();
+  for (const login of request.revoke_tokens_by_usernames) {
+    const user = await users.byLoginKey(trx, loginKey(login));
+    await assertMayManageTokensOf(trx, actor, user?.id);
+    if (user) userIds.add(user.id);
+  }
+  const ids = request.revoke_tokens_by_ids.map((id) => id.toLowerCase());
+  const byId = await loginTokens.byIds(trx, ids);
+  for (const token of byId) {
+    owners.add(token.user_id);
+    if (!token.revoked) add([token]);
+  }
+  const tokenIds = new Set(byId.map((token) => token.id));
+  const otherIds = ids.filter((id) => !tokenIds.has(id));
+  const existing = new Set((await users.partiesOf(trx, otherIds)).map((user) => user.id));
+  for (const id of otherIds) {
+    await assertMayManageTokensOf(trx, actor, existing.has(id) ? id : undefined);
+    userIds.add(id);
+  }
+  for (const owner of owners) await assertMayManageTokensOf(trx, actor, owner);
+  add(await loginTokens.unrevokedOfUsers(trx, [...userIds]));
+  return [...named.values()];
+}
+
+/** DELETE /rbac-api/v2/tokens: revokes exactly the tokens the request names, or nothing when any part is refused. */
+export async function revokeTokens(db: Db, actor: Authenticated, request: Revocation, sourceAddress: string | null, now = Date.now()): Promise<void> {
+  assertWellFormed(request);
+  await inTransaction(db, async (trx) => {
+    await assertRequesterActive(trx, actor);
+    const named = await namedTokens(trx, actor, request);
+    await revokeAndRecord(trx, actor, named, 'DELETE /rbac-api/v2/tokens', sourceAddress, now);
+  });
+}
+
+/** DELETE /rbac-api/v2/tokens/:token: a superuser revokes one token (204 whether or not it was live). */
+export async function revokeTokenByPath(db: Db, actor: Authenticated, token: string, sourceAddress: string | null, now = Date.now()): Promise<void> {
+  assertMayRevokeAnyToken(actor);
+  if (!isTokenShaped(token)) throw new ServiceError('schema-violation', 'The path does not name a login token. Nothing was revoked.');
+  await inTransaction(db, async (trx) => {
+    await assertRequesterActive(trx, actor);
+    const named = await loginTokens.unrevokedByHashes(trx, [hashLoginToken(token)]);
+    await revokeAndRecord(trx, actor, named, 'DELETE /rbac-api/v2/tokens/:token', sourceAddress, now);
+  });
+}
+
+/** Revokes the tokens and records one `tokens-revoked` event per user whose tokens this revoked. */
+async function revokeAndRecord(trx: Executor, actor: Authenticated, named: readonly RevocableToken[], via: TokenRevocationRoute, sourceAddress: string | null, now: number): Promise<void> {
+  const revoked = await loginTokens.revokeByHashes(trx, named.map((token) => token.token_hash), now);
+  if (revoked.length === 0) return;
+  const byOwner = new Map<string, string[]>();
+  for (const token of revoked) byOwner.set(token.user_id, [...(byOwner.get(token.user_id) ?? []), token.id]);
+  const parties = new Map((await users.partiesOf(trx, [...byOwner.keys()])).map((user) => [user.id, user]));
+  const events: AuditEvent[] = [...byOwner].map(([owner, tokenIds]) => ({
+    type: 'tokens-revoked',
+    actor: partyOf(actor),
+    subject: parties.get(owner) ?? { id: owner, login: null },
+    sourceAddress,
+    details: { count: tokenIds.length, token_ids: tokenIds.sort(), via },
+  }));
+  await recordEvents(trx, events, now);
+}
