@@ -21,7 +21,7 @@ import { eventRoutes } from './routes/events.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { permissionRoutes } from './routes/permissions.js';
 import { resetPageRoutes } from './routes/reset-page.js';
-import { roleRoutes } from './routes/roles.js';
+import { roleRoutes, rootTypesRoutes } from './routes/roles.js';
 import { statusRoutes } from './routes/status.js';
 import { statusServiceRoutes } from './routes/status-services.js';
 import { tokenRoutes, tokenRoutesV2 } from './routes/tokens.js';
@@ -145,6 +145,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(userRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(tokenRoutes(services), { prefix: API_PREFIX });
   await app.register(roleRoutes(services), { prefix: API_PREFIX });
+  await app.register(rootTypesRoutes(services));
   await app.register(permissionRoutes(services), { prefix: API_PREFIX });
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });
   await app.register(eventRoutes(services), { prefix: API_PREFIX });

@@ -21,6 +21,32 @@ const PermissionTypes = Type.Array(
   }),
 );
 
+/** GET /types: the permission types and their actions (PERMISSION_TYPES), ids numbered in order. */
+function typesRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], authenticated: ReturnType<typeof requireActor>, summary: string, description?: string): void {
+  app.get('/types', { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), response: { 200: PermissionTypes, 401: ErrorBody } } }, async () =>
+    PERMISSION_TYPES.map((type, index) => ({
+      id: index + 1,
+      object_type: type.object_type,
+      display_name: type.display_name,
+      description: type.description,
+      has_instances: type.instances !== null,
+      actions: type.actions.map((action, actionIndex) => ({ id: actionIndex + 1, name: action.name, display_name: action.display_name, description: action.description })),
+    })),
+  );
+}
+
+/**
+ * GET /types at the root of the host: where the vendor's Ruby client (pe_client.rb 0.3.0,
+ * Permissions#types) asks for the permission types. The same answer and authentication as
+ * GET /rbac-api/v1/types (docs/decisions.md).
+ */
+export function rootTypesRoutes(services: Services): FastifyPluginAsyncTypebox {
+  const authenticated = requireActor(services.store.db);
+  return async (app) => {
+    typesRoute(app, authenticated, 'Permission types, where the vendor\'s Ruby client asks for them', 'The same as GET /rbac-api/v1/types.');
+  };
+}
+
 const COMMAND_RESPONSES = { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
 export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -116,15 +142,6 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       );
     }
 
-    app.get('/types', { onRequest: authenticated, schema: { summary: 'Permission types and their actions', response: { 200: PermissionTypes, 401: ErrorBody } } }, async () =>
-      PERMISSION_TYPES.map((type, index) => ({
-        id: index + 1,
-        object_type: type.object_type,
-        display_name: type.display_name,
-        description: type.description,
-        has_instances: type.instances !== null,
-        actions: type.actions.map((action, actionIndex) => ({ id: actionIndex + 1, name: action.name, display_name: action.display_name, description: action.description })),
-      })),
-    );
+    typesRoute(app, authenticated, 'Permission types and their actions');
   };
 }
