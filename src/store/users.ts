@@ -23,6 +23,8 @@ export interface UserRecord {
   failed_attempts: number;
   /** When failed logins revoked the user; null otherwise (an administrator's revocation has none). */
   locked_at: Date | null;
+  /** When the user was last reinstated; null if never (since migration 011). */
+  reinstated_at: Date | null;
   last_login: Date | null;
   created_at: Date;
 }
@@ -55,14 +57,16 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
     password_hash: row.password_hash,
     failed_attempts: row.failed_attempts,
     locked_at: date(row.locked_at),
+    reinstated_at: date(row.reinstated_at),
     created_at: new Date(row.created_at),
   };
 }
 
 // The two resets every path shares: a fresh set of attempts, and a
-// reinstatement (which always comes with one, and ends any lockout).
+// reinstatement (which always comes with one, ends any lockout, and starts
+// the account's idle time for account expiry again).
 const freshAttempts = { failed_attempts: 0 } as const;
-const reinstated = { ...freshAttempts, is_revoked: 0, locked_at: null } as const;
+const reinstated = (now: number) => ({ ...freshAttempts, is_revoked: 0, locked_at: null, reinstated_at: now }) as const;
 
 const maybe = (row: Selectable<UsersTable> | undefined) => (row ? toRecord(row) : undefined);
 
@@ -188,6 +192,7 @@ export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
       is_revoked: 0,
       last_login: null,
       locked_at: null,
+      reinstated_at: null,
     })
     .execute();
 }
@@ -213,10 +218,10 @@ export async function remove(db: Executor, id: string): Promise<void> {
  * fresh set of attempts. Neither leaves a lockout time, so no lockout
  * duration lifts an administrator's revocation.
  */
-export async function setRevoked(db: Executor, id: string, revoked: boolean): Promise<void> {
+export async function setRevoked(db: Executor, id: string, revoked: boolean, now = Date.now()): Promise<void> {
   await db
     .updateTable('users')
-    .set(revoked ? { is_revoked: 1, locked_at: null } : reinstated)
+    .set(revoked ? { is_revoked: 1, locked_at: null } : reinstated(now))
     .where('id', '=', id)
     .execute();
 }
@@ -234,12 +239,12 @@ export interface SetPasswordOptions {
  * Replaces the password hash and starts the failed-attempt count again from
  * zero. False when `onlyIfActive` and the user is revoked (or gone).
  */
-export async function setPassword(db: Executor, id: string, passwordHash: string, options: SetPasswordOptions = {}): Promise<boolean> {
+export async function setPassword(db: Executor, id: string, passwordHash: string, now: number, options: SetPasswordOptions = {}): Promise<boolean> {
   let query = db
     .updateTable('users')
     .set({
       password_hash: passwordHash,
-      ...(options.reinstate ? reinstated : freshAttempts),
+      ...(options.reinstate ? reinstated(now) : freshAttempts),
       ...(options.asLocalSuperuser ? { is_remote: 0, is_superuser: 1 } : {}),
     })
     .where('id', '=', id);
@@ -318,7 +323,7 @@ export function lockoutIsOver(eb: ExpressionBuilder<Database, 'users'>, duration
 export async function liftExpiredLockout(db: Executor, id: string, durationSeconds: number, now: number): Promise<boolean> {
   const lifted = await db
     .updateTable('users')
-    .set(reinstated)
+    .set(reinstated(now))
     .where('id', '=', id)
     .where((eb) => lockoutIsOver(eb, durationSeconds, now))
     .returning('id')
