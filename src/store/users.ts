@@ -331,6 +331,76 @@ export async function liftExpiredLockout(db: Executor, id: string, durationSecon
   return lifted !== undefined;
 }
 
+// Account expiry (account-expiry-days). A sweep revokes idle accounts with
+// one conditional UPDATE per batch: its WHERE is the whole rule, so of any
+// number of sweeps at once, on any number of instances, exactly one revokes
+// each account (on PostgreSQL a second sweep waits for the first one's row
+// locks and re-checks the WHERE on the committed row — `is_revoked = 0` no
+// longer holds; on SQLite write transactions run one after the other).
+//
+// A login racing a sweep is never lost. A successful login writes last_login
+// with `recordLogin`, a conditional UPDATE of the same row (`is_revoked = 0`)
+// in the transaction that stores its login token, so the two writes are
+// ordered by the row lock (PostgreSQL) or the database lock (SQLite):
+// - login first: the sweep's WHERE is evaluated on the row with the new
+//   last_login (PostgreSQL re-checks a row that changed while it waited), which
+//   is not before the cutoff, so the account stays active and the token works;
+// - sweep first: recordLogin's `is_revoked = 0` fails (or, earlier, the
+//   attempt claim's), the login answers 401 user-revoked and stores no token
+//   (and every request checks is_revoked anyway, so no token of a revoked
+//   user works).
+// So no account is ever revoked by expiry with a last_login after the
+// sweep's cutoff.
+
+/** A user the sweep revoked, with what its audit event says. */
+export interface ExpiredUser {
+  id: string;
+  login: string;
+  last_login: Date | null;
+  /** Where its idle time began: the latest of last login (or creation) and reinstatement. */
+  idle_since: Date;
+}
+
+/**
+ * The rule for "idle since before `cutoff`": no login, creation or
+ * reinstatement at or after it. Only local non-superusers who are not
+ * revoked expire: superusers never, and remote users authenticate elsewhere,
+ * so this service never sees them log in (docs/decisions.md).
+ */
+function expiresIdleBefore(eb: ExpressionBuilder<Database, 'users'>, cutoff: number) {
+  return eb.and([
+    eb('is_superuser', '=', 0),
+    eb('is_remote', '=', 0),
+    eb('is_revoked', '=', 0),
+    eb(eb.fn.coalesce('last_login', 'created_at'), '<', cutoff),
+    eb.or([eb('reinstated_at', 'is', null), eb('reinstated_at', '<', cutoff)]),
+  ]);
+}
+
+/**
+ * Revokes up to `limit` accounts idle since before `cutoff` (no lockout
+ * time: no lockout duration lifts it) and returns the ones this statement
+ * revoked: none when no account is idle, or when a concurrent sweep took
+ * them. The subquery only picks candidates: the rule is the outer WHERE,
+ * which PostgreSQL re-checks on a row that changed meanwhile.
+ */
+export async function expireIdle(db: Executor, options: { cutoff: Date; limit: number }): Promise<ExpiredUser[]> {
+  const cutoff = options.cutoff.getTime();
+  const rows = await db
+    .updateTable('users')
+    .set({ is_revoked: 1, locked_at: null })
+    .where((eb) => expiresIdleBefore(eb, cutoff))
+    .where('id', 'in', (eb) => eb.selectFrom('users').select('id').where((inner) => expiresIdleBefore(inner, cutoff)).limit(options.limit))
+    .returning(['id', 'login', 'last_login', 'created_at', 'reinstated_at'])
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    login: row.login,
+    last_login: date(row.last_login),
+    idle_since: new Date(Math.max(row.last_login ?? row.created_at, row.reinstated_at ?? 0)),
+  }));
+}
+
 /** Where an unknown login's check writes instead of claiming an attempt, so both cost one committed write. */
 export async function decoyWrite(db: Executor): Promise<void> {
   await db.updateTable('decoy_attempts').set({ attempts: sql<number>`attempts + 1` }).where('id', '=', 1).execute();
