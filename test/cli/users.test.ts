@@ -6,9 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { openStore } from '../../src/store/database.js';
-import * as users from '../../src/store/users.js';
 import { runLimited } from '../kit/concurrency.js';
-import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
+import { describeEachDatabase, insertUser, withWorkspace } from '../kit/databases.js';
 import { USER_PASSWORD } from '../kit/passwords.js';
 import { runCli, type CliResult } from '../kit/processes.js';
 import { eventsOfType, expectExit, openWorkspace, storeArgs, tokenKind, tryLogin, userRow, withSeeded } from './support.js';
@@ -143,21 +142,8 @@ describeEachDatabase('rbac migrate and users', (target) => {
   test('users expire-idle revokes the accounts idle for longer than account-expiry-days, once, and says how many; without the setting it refuses', async () => {
     await withSeeded(target.dialect, async (workspace, opened) => {
       const DAY = 24 * 60 * 60 * 1000;
-      const insert = (login: string, createdDaysAgo: number) =>
-        users.insert(opened.store.db, {
-          id: crypto.randomUUID(),
-          login,
-          login_key: login,
-          login_skeleton: null,
-          email: '',
-          display_name: '',
-          is_remote: false,
-          is_superuser: false,
-          password_hash: null,
-          created_at: Date.now() - createdDaysAgo * DAY,
-        });
-      await insert('cli-idle', 31);
-      await insert('cli-recent', 29);
+      await insertUser(opened.store.db, 'cli-idle', { created_at: Date.now() - 31 * DAY });
+      await insertUser(opened.store.db, 'cli-recent', { created_at: Date.now() - 29 * DAY });
       const store = storeArgs(workspace);
 
       const refused = await runCli(['users', 'expire-idle', ...store]);

@@ -11,15 +11,13 @@
 // logged in (its login was answered 401 user-revoked).
 
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createPasswordHasher } from '../../src/passwords/hashing.js';
 import { openStore } from '../../src/store/database.js';
-import * as users from '../../src/store/users.js';
 import { callApi } from '../kit/api.js';
-import { POSTGRES, freshWorkspace } from '../kit/databases.js';
+import { POSTGRES, freshWorkspace, insertUser } from '../kit/databases.js';
 import { USER_PASSWORD } from '../kit/passwords.js';
 import { spawnService, type LogLine, type ServiceProcess } from '../kit/processes.js';
 
@@ -73,24 +71,7 @@ describe('account expiry with two service processes on one PostgreSQL database',
       const store = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, poolSize: 2 });
       try {
         for (const login of [...racing.slice(0, 20), 'blocker', ...racing.slice(20), ...untouched.slice(0, -1), ...recent]) {
-          const id = randomUUID();
-          await users.insert(store.db, {
-            id,
-            login,
-            login_key: login,
-            login_skeleton: null,
-            email: '',
-            display_name: '',
-            is_remote: false,
-            is_superuser: false,
-            password_hash: hash,
-            created_at: now - 100 * DAY,
-          });
-          await store.db
-            .updateTable('users')
-            .set({ last_login: recent.includes(login) ? now - DAY : idleLogin })
-            .where('id', '=', id)
-            .execute();
+          await insertUser(store.db, login, { password_hash: hash, created_at: now - 100 * DAY, last_login: recent.includes(login) ? now - DAY : idleLogin });
         }
       } finally {
         await store.close();

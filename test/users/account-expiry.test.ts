@@ -20,7 +20,7 @@ import { openStore, type Store } from '../../src/store/database.js';
 import * as users from '../../src/store/users.js';
 import { expireIdleAccounts, scheduleAccountExpiry, type ExpiryLogger } from '../../src/users/account-expiry.js';
 import { atOnce } from '../kit/concurrency.js';
-import { describeEachDatabase, withWorkspace, type DialectName } from '../kit/databases.js';
+import { describeEachDatabase, insertUser, withWorkspace, type DialectName } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 import { api } from './support.js';
@@ -422,20 +422,9 @@ describeEachDatabase('account expiry', (target) => {
         const config = defaultConfig({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, insecureHttp: true, port: 0, metricsPort: 0, accountExpiryDays: DAYS });
         // A user idle for DAYS - 1 days by the real clock, prepared before the start.
         const prepared = await openServices(config, { hasher: 'lazy' });
-        const created = Date.now() - (DAYS - 1) * DAY;
+        let id: string;
         try {
-          await users.insert(prepared.store.db, {
-            id: '11111111-1111-4111-8111-111111111111',
-            login: 'expiry-at-start',
-            login_key: 'expiry-at-start',
-            login_skeleton: null,
-            email: '',
-            display_name: '',
-            is_remote: false,
-            is_superuser: false,
-            password_hash: null,
-            created_at: created,
-          });
+          id = await insertUser(prepared.store.db, 'expiry-at-start', { created_at: Date.now() - (DAYS - 1) * DAY });
         } finally {
           await prepared.close();
         }
@@ -461,7 +450,7 @@ describeEachDatabase('account expiry', (target) => {
         try {
           await firstSweep;
           assert.equal(swept[0]?.expired, 1);
-          const row = await rowOfStore(service.store, '11111111-1111-4111-8111-111111111111');
+          const row = await rowOfStore(service.store, id);
           assert.equal(row.is_revoked, 1);
         } finally {
           await service.close();
