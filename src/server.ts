@@ -1,5 +1,6 @@
 // Starting the service: open the store, migrate, make sure `admin` exists,
-// load or create the TLS certificate, listen.
+// load or create the TLS certificate, listen, and sweep idle accounts when
+// account expiry is on.
 
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,6 +11,7 @@ import { startMetricsListener } from './metrics/server.js';
 import { openServices } from './services.js';
 import type { Store } from './store/database.js';
 import { loadOrCreateCertificate } from './tls/certificate.js';
+import { scheduleAccountExpiry } from './users/account-expiry.js';
 import { ensureBootstrapAdmin } from './users/bootstrap.js';
 
 export interface RunningService {
@@ -20,7 +22,7 @@ export interface RunningService {
   certPath: string | undefined;
   /** Where Prometheus scrapes this instance; undefined when metrics-port is 0 or the port was taken. */
   metricsUrl: string | undefined;
-  /** Stops accepting connections, lets requests in flight finish, then closes the metrics listener and the database. */
+  /** Stops the account expiry sweeps and accepting connections, lets requests and a sweep in flight finish, then closes the metrics listener and the database. */
   close(): Promise<void>;
 }
 
@@ -30,6 +32,8 @@ export interface StartOptions {
   adminPassword?: string | undefined;
   /** Where the one-time generated admin password is announced. */
   announce?: (message: string) => void;
+  /** The clock account expiry sweeps by (tests set it); the system clock otherwise. */
+  now?: () => Date;
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
@@ -76,6 +80,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
     logger.info({ url, database: store.location }, 'rbac service listening');
     // On its own listener (127.0.0.1:9464 by default), not public with the API.
     const metricsListener = metrics ? await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort, allowedHosts: config.metricsAllowedHosts }, logger) : undefined;
+    const expiry = scheduleAccountExpiry({ db: store.db, config }, { logger, ...(options.now ? { now: options.now } : {}) });
 
     return {
       app,
@@ -84,7 +89,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
       certPath: tls?.certPath,
       metricsUrl: metricsListener?.url,
       async close() {
+        const sweepEnded = expiry?.stop();
         await app.close();
+        await sweepEnded;
         await metricsListener?.close();
         await store.close();
       },

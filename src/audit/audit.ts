@@ -28,6 +28,7 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'account-locked'; details: { failed_attempts: number } }
   | { type: 'account-revoked'; details?: undefined }
   | { type: 'account-unrevoked'; details?: { via: 'reset-token' | 'lockout-expired' } }
+  | { type: 'account-expired'; details: { idle_days: number; idle_since: string; last_login: string | null } }
   | { type: 'user-created'; details: { is_remote: boolean; role_ids: readonly number[] } | { bootstrap: true } }
   | { type: 'user-edited'; details: { fields: readonly string[]; previous_login?: string } }
   | { type: 'user-deleted'; details?: undefined }
@@ -68,6 +69,7 @@ const EVENT_TYPES = {
   'account-locked': true,
   'account-revoked': true,
   'account-unrevoked': true,
+  'account-expired': true,
   'user-created': true,
   'user-edited': true,
   'user-deleted': true,

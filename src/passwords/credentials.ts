@@ -33,7 +33,7 @@ export interface Replacement {
 export async function replacePassword(trx: Executor, user: { id: string; login: string }, passwordHash: string, how: Replacement, now = Date.now()): Promise<boolean> {
   // Locked first, so that the hash read here is the one this write replaces, even with another replacement under way.
   const before = await users.lock(trx, user.id);
-  const replaced = await users.setPassword(trx, user.id, passwordHash, how);
+  const replaced = await users.setPassword(trx, user.id, passwordHash, now, how);
   if (!replaced) return false;
   await passwordHistory.keepReplaced(trx, user.id, before?.password_hash ?? null, how.previousPasswords, now);
   await loginTokens.revokeAllOf(trx, user.id, now, how.keepLoginToken);

@@ -223,3 +223,9 @@ export async function revokeAllOf(db: Executor, userId: string, now: number, exc
   if (except !== undefined) query = query.where('token_hash', '!=', except);
   await query.execute();
 }
+
+/** Revokes every live token of each of these users, in one statement (accounts revoked together). */
+export async function revokeAllOfUsers(db: Executor, userIds: readonly string[], now: number): Promise<void> {
+  if (userIds.length === 0) return;
+  await db.updateTable('login_tokens').set({ revoked_at: now }).where('user_id', 'in', [...userIds]).where('revoked_at', 'is', null).execute();
+}

@@ -15,6 +15,7 @@ import * as passwordHistory from './migrations/007_password_history.js';
 import * as settings from './migrations/008_settings.js';
 import * as administratorsRole from './migrations/009_administrators_role.js';
 import * as tokenIds from './migrations/010_token_ids.js';
+import * as reinstatedAt from './migrations/011_reinstated_at.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008_settings': settings,
   '009_administrators_role': administratorsRole,
   '010_token_ids': tokenIds,
+  '011_reinstated_at': reinstatedAt,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

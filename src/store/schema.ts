@@ -29,6 +29,8 @@ export interface UsersTable {
   failed_attempts: ColumnType<number, number | undefined, number>;
   /** When failed logins revoked the user; null when not revoked, or revoked by an administrator (migration 006). */
   locked_at: EpochMs | null;
+  /** When the user was last reinstated (administrator, reset token, lockout lifted); account expiry counts idle time from it too (migration 011). */
+  reinstated_at: EpochMs | null;
   last_login: EpochMs | null;
   created_at: EpochMs;
 }

@@ -23,6 +23,8 @@ export interface UserRecord {
   failed_attempts: number;
   /** When failed logins revoked the user; null otherwise (an administrator's revocation has none). */
   locked_at: Date | null;
+  /** When the user was last reinstated; null if never (since migration 011). */
+  reinstated_at: Date | null;
   last_login: Date | null;
   created_at: Date;
 }
@@ -55,14 +57,16 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
     password_hash: row.password_hash,
     failed_attempts: row.failed_attempts,
     locked_at: date(row.locked_at),
+    reinstated_at: date(row.reinstated_at),
     created_at: new Date(row.created_at),
   };
 }
 
 // The two resets every path shares: a fresh set of attempts, and a
-// reinstatement (which always comes with one, and ends any lockout).
+// reinstatement (which always comes with one, ends any lockout, and starts
+// the account's idle time for account expiry again).
 const freshAttempts = { failed_attempts: 0 } as const;
-const reinstated = { ...freshAttempts, is_revoked: 0, locked_at: null } as const;
+const reinstated = (now: number) => ({ ...freshAttempts, is_revoked: 0, locked_at: null, reinstated_at: now }) as const;
 
 const maybe = (row: Selectable<UsersTable> | undefined) => (row ? toRecord(row) : undefined);
 
@@ -188,6 +192,7 @@ export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
       is_revoked: 0,
       last_login: null,
       locked_at: null,
+      reinstated_at: null,
     })
     .execute();
 }
@@ -213,10 +218,10 @@ export async function remove(db: Executor, id: string): Promise<void> {
  * fresh set of attempts. Neither leaves a lockout time, so no lockout
  * duration lifts an administrator's revocation.
  */
-export async function setRevoked(db: Executor, id: string, revoked: boolean): Promise<void> {
+export async function setRevoked(db: Executor, id: string, revoked: boolean, now = Date.now()): Promise<void> {
   await db
     .updateTable('users')
-    .set(revoked ? { is_revoked: 1, locked_at: null } : reinstated)
+    .set(revoked ? { is_revoked: 1, locked_at: null } : reinstated(now))
     .where('id', '=', id)
     .execute();
 }
@@ -234,12 +239,12 @@ export interface SetPasswordOptions {
  * Replaces the password hash and starts the failed-attempt count again from
  * zero. False when `onlyIfActive` and the user is revoked (or gone).
  */
-export async function setPassword(db: Executor, id: string, passwordHash: string, options: SetPasswordOptions = {}): Promise<boolean> {
+export async function setPassword(db: Executor, id: string, passwordHash: string, now: number, options: SetPasswordOptions = {}): Promise<boolean> {
   let query = db
     .updateTable('users')
     .set({
       password_hash: passwordHash,
-      ...(options.reinstate ? reinstated : freshAttempts),
+      ...(options.reinstate ? reinstated(now) : freshAttempts),
       ...(options.asLocalSuperuser ? { is_remote: 0, is_superuser: 1 } : {}),
     })
     .where('id', '=', id);
@@ -318,12 +323,82 @@ export function lockoutIsOver(eb: ExpressionBuilder<Database, 'users'>, duration
 export async function liftExpiredLockout(db: Executor, id: string, durationSeconds: number, now: number): Promise<boolean> {
   const lifted = await db
     .updateTable('users')
-    .set(reinstated)
+    .set(reinstated(now))
     .where('id', '=', id)
     .where((eb) => lockoutIsOver(eb, durationSeconds, now))
     .returning('id')
     .executeTakeFirst();
   return lifted !== undefined;
+}
+
+// Account expiry (account-expiry-days). A sweep revokes idle accounts with
+// one conditional UPDATE per batch: its WHERE is the whole rule, so of any
+// number of sweeps at once, on any number of instances, exactly one revokes
+// each account (on PostgreSQL a second sweep waits for the first one's row
+// locks and re-checks the WHERE on the committed row — `is_revoked = 0` no
+// longer holds; on SQLite write transactions run one after the other).
+//
+// A login racing a sweep is never lost. A successful login writes last_login
+// with `recordLogin`, a conditional UPDATE of the same row (`is_revoked = 0`)
+// in the transaction that stores its login token, so the two writes are
+// ordered by the row lock (PostgreSQL) or the database lock (SQLite):
+// - login first: the sweep's WHERE is evaluated on the row with the new
+//   last_login (PostgreSQL re-checks a row that changed while it waited), which
+//   is not before the cutoff, so the account stays active and the token works;
+// - sweep first: recordLogin's `is_revoked = 0` fails (or, earlier, the
+//   attempt claim's), the login answers 401 user-revoked and stores no token
+//   (and every request checks is_revoked anyway, so no token of a revoked
+//   user works).
+// So no account is ever revoked by expiry with a last_login after the
+// sweep's cutoff.
+
+/** A user the sweep revoked, with what its audit event says. */
+export interface ExpiredUser {
+  id: string;
+  login: string;
+  last_login: Date | null;
+  /** Where its idle time began: the latest of last login (or creation) and reinstatement. */
+  idle_since: Date;
+}
+
+/**
+ * The rule for "idle since before `cutoff`": no login, creation or
+ * reinstatement at or after it. Only local non-superusers who are not
+ * revoked expire: superusers never, and remote users authenticate elsewhere,
+ * so this service never sees them log in (docs/decisions.md).
+ */
+function expiresIdleBefore(eb: ExpressionBuilder<Database, 'users'>, cutoff: number) {
+  return eb.and([
+    eb('is_superuser', '=', 0),
+    eb('is_remote', '=', 0),
+    eb('is_revoked', '=', 0),
+    eb(eb.fn.coalesce('last_login', 'created_at'), '<', cutoff),
+    eb.or([eb('reinstated_at', 'is', null), eb('reinstated_at', '<', cutoff)]),
+  ]);
+}
+
+/**
+ * Revokes up to `limit` accounts idle since before `cutoff` (no lockout
+ * time: no lockout duration lifts it) and returns the ones this statement
+ * revoked: none when no account is idle, or when a concurrent sweep took
+ * them. The subquery only picks candidates: the rule is the outer WHERE,
+ * which PostgreSQL re-checks on a row that changed meanwhile.
+ */
+export async function expireIdle(db: Executor, options: { cutoff: Date; limit: number }): Promise<ExpiredUser[]> {
+  const cutoff = options.cutoff.getTime();
+  const rows = await db
+    .updateTable('users')
+    .set({ is_revoked: 1, locked_at: null })
+    .where((eb) => expiresIdleBefore(eb, cutoff))
+    .where('id', 'in', (eb) => eb.selectFrom('users').select('id').where((inner) => expiresIdleBefore(inner, cutoff)).limit(options.limit))
+    .returning(['id', 'login', 'last_login', 'created_at', 'reinstated_at'])
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    login: row.login,
+    last_login: date(row.last_login),
+    idle_since: new Date(Math.max(row.last_login ?? row.created_at, row.reinstated_at ?? 0)),
+  }));
 }
 
 /** Where an unknown login's check writes instead of claiming an attempt, so both cost one committed write. */

@@ -282,7 +282,7 @@ async function replaceRoles(trx: Executor, by: Requester, user: { id: string; lo
  */
 export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
   const now = Date.now();
-  await users.setRevoked(trx, user.id, revoked);
+  await users.setRevoked(trx, user.id, revoked, now);
   if (revoked) {
     await loginTokens.revokeAllOf(trx, user.id, now);
     await cancelResetTokens(trx, partyOf(user), 'account-revoked', context);

@@ -1,16 +1,16 @@
-// `rbac migrate` and `rbac users create|list|revoke|unrevoke`, driven as a
-// subprocess on SQLite and PostgreSQL, checked against the store opened
-// in-process.
+// `rbac migrate` and `rbac users create|list|revoke|unrevoke|expire-idle`,
+// driven as a subprocess on SQLite and PostgreSQL, checked against the store
+// opened in-process.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'kysely';
 import { openStore } from '../../src/store/database.js';
 import { runLimited } from '../kit/concurrency.js';
-import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
+import { describeEachDatabase, insertUser, withWorkspace } from '../kit/databases.js';
 import { USER_PASSWORD } from '../kit/passwords.js';
 import { runCli, type CliResult } from '../kit/processes.js';
-import { expectExit, openWorkspace, storeArgs, tokenKind, tryLogin, userRow } from './support.js';
+import { eventsOfType, expectExit, openWorkspace, storeArgs, tokenKind, tryLogin, userRow, withSeeded } from './support.js';
 
 describeEachDatabase('rbac migrate and users', (target) => {
   test('migrate applies the migrations once; users create/list/revoke/unrevoke; reset-token for an unknown login exits 1', async () => {
@@ -136,6 +136,37 @@ describeEachDatabase('rbac migrate and users', (target) => {
       } finally {
         await opened.store.close();
       }
+    });
+  });
+
+  test('users expire-idle revokes the accounts idle for longer than account-expiry-days, once, and says how many; without the setting it refuses', async () => {
+    await withSeeded(target.dialect, async (workspace, opened) => {
+      const DAY = 24 * 60 * 60 * 1000;
+      await insertUser(opened.store.db, 'cli-idle', { created_at: Date.now() - 31 * DAY });
+      await insertUser(opened.store.db, 'cli-recent', { created_at: Date.now() - 29 * DAY });
+      const store = storeArgs(workspace);
+
+      const refused = await runCli(['users', 'expire-idle', ...store]);
+      expectExit(refused, 2, 'expire-idle without account-expiry-days');
+      assert.match(refused.stderr, /^rbac: account-expiry-days is not set, so no account expires/m);
+      assert.equal((await userRow(opened, 'cli-idle'))?.is_revoked, 0, 'nothing was revoked');
+
+      const swept = await runCli(['users', 'expire-idle', '--account-expiry-days', '30', ...store]);
+      expectExit(swept, 0, 'expire-idle');
+      assert.equal(swept.stdout, 'revoked 1 account idle for more than 30 days\n');
+      assert.equal((await userRow(opened, 'cli-idle'))?.is_revoked, 1);
+      assert.equal((await userRow(opened, 'cli-recent'))?.is_revoked, 0);
+      assert.equal((await userRow(opened, 'admin'))?.is_revoked, 0);
+      const events = await eventsOfType(opened, 'account-expired');
+      assert.deepEqual(
+        events.map((event) => ({ actor: event.actor_id, subject: event.subject_login, source: event.source_address })),
+        [{ actor: null, subject: 'cli-idle', source: 'cli' }],
+      );
+
+      const again = await runCli(['users', 'expire-idle', ...store], { env: { RBAC_ACCOUNT_EXPIRY_DAYS: '30' } });
+      expectExit(again, 0, 'expire-idle again');
+      assert.equal(again.stdout, 'revoked 0 accounts idle for more than 30 days\n');
+      assert.equal((await eventsOfType(opened, 'account-expired')).length, 1, 'no second event');
     });
   });
 });

@@ -125,8 +125,18 @@ export function suiteStore(dialect: DialectName, poolSize?: number): () => Store
   };
 }
 
-/** Inserts a local user straight into the store (no password, no policy, no audit); its id. */
-export async function insertUser(db: Executor, login: string, options: { is_superuser?: boolean } = {}): Promise<string> {
+export interface InsertedUser {
+  is_superuser?: boolean;
+  /** An argon2id hash (hash once, reuse it); none by default. */
+  password_hash?: string;
+  /** Epoch milliseconds; now by default (earlier to back-date it). */
+  created_at?: number;
+  /** Epoch milliseconds; never logged in by default. */
+  last_login?: number;
+}
+
+/** Inserts a local user straight into the store (no policy, no audit), back-dated if asked; its id. */
+export async function insertUser(db: Executor, login: string, options: InsertedUser = {}): Promise<string> {
   const id = randomUUID();
   await users.insert(db, {
     id,
@@ -137,8 +147,9 @@ export async function insertUser(db: Executor, login: string, options: { is_supe
     display_name: login,
     is_remote: false,
     is_superuser: options.is_superuser ?? false,
-    password_hash: null,
-    created_at: Date.now(),
+    password_hash: options.password_hash ?? null,
+    created_at: options.created_at ?? Date.now(),
   });
+  if (options.last_login !== undefined) await db.updateTable('users').set({ last_login: options.last_login }).where('id', '=', id).execute();
   return id;
 }

@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { ServiceError } from '../../errors.js';
 import { inTransaction } from '../../store/transaction.js';
+import { accountExpiryIsOn, expireIdleAccounts } from '../../users/account-expiry.js';
 import { createUser, findUserByLogin, listUsers, setRevoked, type User } from '../../users/users.js';
-import { CliError, configOf, print, OPERATOR, withServices, withSettingOptions } from '../context.js';
+import { CliError, EXIT, configOf, print, OPERATOR, withServices, withSettingOptions } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
 function table(users: User[]): string[] {
@@ -13,7 +14,7 @@ function table(users: User[]): string[] {
 }
 
 export function usersCommand(): Command {
-  const users = new Command('users').description('list, create, revoke and reinstate users');
+  const users = new Command('users').description('list, create, revoke, reinstate and expire users');
 
   users.addCommand(
     withSettingOptions(new Command('list'))
@@ -69,5 +70,17 @@ export function usersCommand(): Command {
         }),
     );
   }
+  users.addCommand(
+    withSettingOptions(new Command('expire-idle'))
+      .description('revoke every non-superuser idle for longer than account-expiry-days, once (the service does so every account-expiry-check-minutes)')
+      .action(async (_options, command: Command) => {
+        const config = configOf(command);
+        if (!accountExpiryIsOn(config)) {
+          throw new CliError('account-expiry-days is not set, so no account expires: set it (--account-expiry-days, RBAC_ACCOUNT_EXPIRY_DAYS or the config file)', EXIT.usage);
+        }
+        const expired = await withServices(config, ({ store }) => expireIdleAccounts({ db: store.db, config }, new Date(), OPERATOR));
+        print(`revoked ${expired.length} account${expired.length === 1 ? '' : 's'} idle for more than ${config.accountExpiryDays} days`);
+      }),
+  );
   return users;
 }
