@@ -1,7 +1,8 @@
 // Versioned migrations, applied at start (and by `rbac migrate`). They are
 // imported statically so the compiled service needs no migration folder on
 // disk. Kysely takes an advisory lock on PostgreSQL and our SQLite driver
-// begins with BEGIN IMMEDIATE, so two processes starting at once migrate once.
+// runs the whole migration in one BEGIN IMMEDIATE transaction (src/store/database.ts),
+// so two processes starting at once migrate once.
 
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './database.js';

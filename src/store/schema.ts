@@ -118,7 +118,7 @@ export interface PasswordHistoryTable {
   created_at: EpochMs;
 }
 
-/** Values set through the API that every instance must see (migration 011), one row per name. */
+/** Values set through the API that every instance must see (migration 008), one row per name. */
 export interface SettingsTable {
   name: string;
   value: string;
