@@ -3,7 +3,10 @@
 
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
+import { ServiceError } from '../errors.js';
 import { openServices, type Services } from '../services.js';
+import type { Executor } from '../store/transaction.js';
+import { findUserByLogin } from '../users/users.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -61,6 +64,25 @@ export async function withServices<T>(config: Config, work: (services: Services)
   } finally {
     await services.close();
   }
+}
+
+/** The user of this login (any case), or a not-found failure naming it (exit 1). */
+export async function userByLogin(db: Executor, login: string) {
+  const user = await findUserByLogin(db, login);
+  if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
+  return user;
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => (row[column] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());
+}
+
+/** JSON (pretty) or a table, as the command's --json asks. */
+export function printListing<T>(json: boolean | undefined, items: T[], header: readonly string[], row: (item: T) => string[]): void {
+  if (json) print(JSON.stringify(items, null, 2));
+  else for (const line of table(header, items.map(row))) print(line);
 }
 
 export function print(line = ''): void {
