@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { issueResetToken } from '../../password-reset/issue-reset-token.js';
 import { resetPageUrl } from '../../http/routes/reset-page.js';
-import { configOf, print, userByLogin, warn, withServices, withSettingOptions } from '../context.js';
+import { configOf, print, warn, withSettingOptions, withUser } from '../context.js';
 
 export function resetTokenCommand(): Command {
   // The link's address comes from public-url, or from insecure-http and port.
@@ -11,8 +11,7 @@ export function resetTokenCommand(): Command {
     .option('--url', 'print the reset page link (token included) instead of the bare token')
     .action(async (login: string, options: { url?: boolean }, command: Command) => {
       const config = configOf(command);
-      const token = await withServices(config, async ({ store, keys }) => {
-        const user = await userByLogin(store.db, login);
+      const token = await withUser(config, login, async (user, { store, keys }) => {
         await keys.ensureKey();
         return issueResetToken({ db: store.db, keys, config }, null, user.id, { actor: null, sourceAddress: 'cli' });
       });

@@ -12,7 +12,7 @@ import { ServiceError } from '../../errors.js';
 import { validPermissions, type Permission } from '../../permissions/permissions.js';
 import { changeRolesOf, createRole, getRole, listRoles, type Role } from '../../roles/roles.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
-import { CliError, EXIT, configOf, print, printListing, OPERATOR, userByLogin, withServices, withSettingOptions } from '../context.js';
+import { CliError, EXIT, configOf, listCommand, print, printListing, OPERATOR, userByLogin, withServices, withSettingOptions } from '../context.js';
 
 const HEADER = ['ID', 'NAME', 'MEMBERS', 'PERMISSIONS'];
 const spelled = (permission: Permission) => `${permission.object_type}:${permission.action}:${permission.instance}`;
@@ -48,15 +48,7 @@ async function roleNamed(db: Executor, idOrName: string): Promise<Role> {
 export function rolesCommand(): Command {
   const roles = new Command('roles').description('list and create roles, give them to users and take them away');
 
-  roles.addCommand(
-    withSettingOptions(new Command('list'))
-      .description('list every role: id, name, how many members, permissions')
-      .option('--json', 'print JSON, as GET /roles returns it')
-      .action(async (options: { json?: boolean }, command: Command) => {
-        const all = await withServices(configOf(command), ({ store }) => listRoles(store.db));
-        printListing(options.json, all, HEADER, row);
-      }),
-  );
+  roles.addCommand(listCommand('list every role: id, name, how many members, permissions', 'as GET /roles returns it', ({ store }) => listRoles(store.db), HEADER, row));
 
   roles.addCommand(
     withSettingOptions(new Command('create'))

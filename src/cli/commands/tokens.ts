@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import { revokeTokens } from '../../tokens/revoke-tokens.js';
 import { listTokens, type ListedToken } from '../../tokens/tokens.js';
-import { configOf, print, printListing, OPERATOR, userByLogin, withServices, withSettingOptions } from '../context.js';
+import { configOf, print, printListing, OPERATOR, withSettingOptions, withUser } from '../context.js';
 
 const HEADER = ['ID', 'CREATED', 'EXPIRES', 'LAST ACTIVE', 'LABEL', 'CLIENT'];
 const row = (token: ListedToken) => [token.id, token.creation_date, token.expiration_date ?? 'never', token.last_active_date, token.label ?? '', token.client ?? ''];
@@ -22,10 +22,9 @@ export function tokensCommand(): Command {
       .argument('<login>')
       .option('--json', 'print JSON, as the items of GET /users/:sid/tokens')
       .action(async (login: string, options: { json?: boolean }, command: Command) => {
-        const { items } = await withServices(configOf(command), async ({ store }) => {
-          const user = await userByLogin(store.db, login);
-          return listTokens(store.db, null, user.id, { offset: 0, order_by: 'creation_date', order: 'asc' });
-        });
+        const { items } = await withUser(configOf(command), login, (user, { store }) =>
+          listTokens(store.db, null, user.id, { offset: 0, order_by: 'creation_date', order: 'asc' }),
+        );
         printListing(options.json, items, HEADER, row);
       }),
   );
@@ -35,8 +34,7 @@ export function tokensCommand(): Command {
       .description('revoke every login token of the user (it stays able to log in again); prints how many')
       .argument('<login>')
       .action(async (login: string, _options, command: Command) => {
-        const count = await withServices(configOf(command), async ({ store }) => {
-          const user = await userByLogin(store.db, login);
+        const count = await withUser(configOf(command), login, (user, { store }) => {
           // A user's id in revoke_tokens_by_ids names every token of that user.
           const request = { revoke_tokens: [], revoke_tokens_by_usernames: [], revoke_tokens_by_labels: [], revoke_tokens_by_ids: [user.id] };
           return revokeTokens(store.db, null, request, OPERATOR.sourceAddress, Date.now(), 'rbac tokens revoke');

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { inTransaction } from '../../store/transaction.js';
 import { createUser, deleteUser, listUsers, setRevoked, type User } from '../../users/users.js';
-import { CliError, configOf, print, printListing, OPERATOR, userByLogin, withServices, withSettingOptions } from '../context.js';
+import { CliError, configOf, listCommand, print, OPERATOR, userByLogin, withServices, withSettingOptions, withUser } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
 const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : ''];
@@ -9,15 +9,7 @@ const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'l
 export function usersCommand(): Command {
   const users = new Command('users').description('list, create, revoke, reinstate and delete users');
 
-  users.addCommand(
-    withSettingOptions(new Command('list'))
-      .description('list every user')
-      .option('--json', 'print JSON, as GET /users returns it')
-      .action(async (options: { json?: boolean }, command: Command) => {
-        const all = await withServices(configOf(command), ({ store }) => listUsers(store.db, null));
-        printListing(options.json, all, ['LOGIN', 'ID', 'KIND', 'STATE', ''], row);
-      }),
-  );
+  users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store }) => listUsers(store.db, null), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
 
   users.addCommand(
     withSettingOptions(new Command('create'))
@@ -66,8 +58,7 @@ export function usersCommand(): Command {
       .description('delete a user, as DELETE /users/:sid does: its roles and login tokens go with it; never admin')
       .argument('<login>')
       .action(async (login: string, _options, command: Command) => {
-        const id = await withServices(configOf(command), async ({ store }) => {
-          const user = await userByLogin(store.db, login);
+        const id = await withUser(configOf(command), login, async (user, { store }) => {
           await deleteUser(store.db, null, user.id, OPERATOR);
           return user.id;
         });
