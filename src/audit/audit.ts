@@ -51,7 +51,8 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
 export type AuditEventType = AuditEvent['type'];
 
 /** Where login tokens were revoked by name (logging out is `logout`). */
-export type TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens' | 'DELETE /rbac-api/v2/tokens/:token';
+/** Where a revocation came from: a route, or the command line at the server. */
+export type TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens' | 'DELETE /rbac-api/v2/tokens/:token' | 'rbac tokens revoke';
 /** Why a password check failed. */
 export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password';
 /** What the check was for. */

@@ -3,7 +3,10 @@
 
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
+import { ServiceError } from '../errors.js';
 import { openServices, type Services } from '../services.js';
+import type { Executor } from '../store/transaction.js';
+import { findUserByLogin } from '../users/users.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -61,6 +64,38 @@ export async function withServices<T>(config: Config, work: (services: Services)
   } finally {
     await services.close();
   }
+}
+
+/** The user of this login (any case), or a not-found failure naming it (exit 1). */
+export async function userByLogin(db: Executor, login: string) {
+  const user = await findUserByLogin(db, login);
+  if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
+  return user;
+}
+
+/** Runs `work` on the services and the user of this login (any case); exit 1 when no user has it. */
+export function withUser<T>(config: Config, login: string, work: (user: Awaited<ReturnType<typeof userByLogin>>, services: Services) => Promise<T>): Promise<T> {
+  return withServices(config, async (services) => work(await userByLogin(services.store.db, login), services));
+}
+
+/** Rows under a header, each column as wide as its widest cell. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => (row[column] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());
+}
+
+/** JSON (pretty) or a table, as the command's --json asks. */
+export function printListing<T>(json: boolean | undefined, items: T[], header: readonly string[], row: (item: T) => string[]): void {
+  if (json) print(JSON.stringify(items, null, 2));
+  else for (const line of table(header, items.map(row))) print(line);
+}
+
+/** `list [--json]`: what `load` returns, as a table or, with --json, as JSON (`json` says which API answer it matches). */
+export function listCommand<T>(description: string, json: string, load: (services: Services) => Promise<T[]>, header: readonly string[], row: (item: T) => string[]): Command {
+  return withSettingOptions(new Command('list'))
+    .description(description)
+    .option('--json', `print JSON, ${json}`)
+    .action(async (options: { json?: boolean }, command: Command) => printListing(options.json, await withServices(configOf(command), load), header, row));
 }
 
 export function print(line = ''): void {

@@ -11,7 +11,9 @@ import { resetAdminPasswordCommand } from './commands/admin-password.js';
 import { keysCommand } from './commands/keys.js';
 import { configCommand, migrateCommand } from './commands/maintenance.js';
 import { resetTokenCommand } from './commands/reset-token.js';
+import { rolesCommand } from './commands/roles.js';
 import { serveCommand } from './commands/serve.js';
+import { tokensCommand } from './commands/tokens.js';
 import { usersCommand } from './commands/users.js';
 import { CliError, EXIT, warn } from './context.js';
 
@@ -23,7 +25,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
     program.addCommand(command);
   }
   // Subcommands throw instead of exiting, so main() decides the exit code.

@@ -24,7 +24,7 @@ import type { RevocableToken } from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { loginKey } from '../logins.js';
-import { assertMayManageTokensOf, assertMayRevokeAnyToken, assertRequesterActive } from '../users/authorization.js';
+import { assertMayManageTokensOf, assertMayRevokeAnyToken, assertRequesterActive, type Requester } from '../users/authorization.js';
 
 export const REVOCATION_PARAMETERS = ['revoke_tokens', 'revoke_tokens_by_usernames', 'revoke_tokens_by_labels', 'revoke_tokens_by_ids'] as const;
 export type RevocationParameter = (typeof REVOCATION_PARAMETERS)[number];
@@ -46,14 +46,15 @@ export function assertWellFormed(request: Revocation): void {
 }
 
 /** Each token the request names, deduplicated; throws 403 (or 404) for the first owner the caller may not act on. */
-async function namedTokens(trx: Executor, actor: Authenticated, request: Revocation): Promise<RevocableToken[]> {
+async function namedTokens(trx: Executor, actor: Requester, request: Revocation): Promise<RevocableToken[]> {
   const named = new Map<string, RevocableToken>();
   const add = (tokens: readonly RevocableToken[]) => tokens.forEach((token) => named.set(token.token_hash, token));
   const owners = new Set<string>();
 
   // Whole tokens: whoever holds one may revoke it.
   add(await loginTokens.unrevokedByHashes(trx, request.revoke_tokens.map(hashLoginToken)));
-  add(await loginTokens.unrevokedByLabels(trx, actor.id, request.revoke_tokens_by_labels));
+  // Labels name the caller's own tokens: the operator at the server (null) holds none.
+  if (actor) add(await loginTokens.unrevokedByLabels(trx, actor.id, request.revoke_tokens_by_labels));
 
   const userIds = new Set<string>();
   for (const login of request.revoke_tokens_by_usernames) {
@@ -79,13 +80,24 @@ async function namedTokens(trx: Executor, actor: Authenticated, request: Revocat
   return [...named.values()];
 }
 
-/** DELETE /rbac-api/v2/tokens: revokes exactly the tokens the request names, or nothing when any part is refused. */
-export async function revokeTokens(db: Db, actor: Authenticated, request: Revocation, sourceAddress: string | null, now = Date.now()): Promise<void> {
+/**
+ * DELETE /rbac-api/v2/tokens (and `rbac tokens revoke`, `via` says which):
+ * revokes exactly the tokens the request names, or nothing when any part is
+ * refused; how many it revoked.
+ */
+export async function revokeTokens(
+  db: Db,
+  actor: Requester,
+  request: Revocation,
+  sourceAddress: string | null,
+  now = Date.now(),
+  via: TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens',
+): Promise<number> {
   assertWellFormed(request);
-  await inTransaction(db, async (trx) => {
+  return inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, actor);
     const named = await namedTokens(trx, actor, request);
-    await revokeAndRecord(trx, actor, named, 'DELETE /rbac-api/v2/tokens', sourceAddress, now);
+    return revokeAndRecord(trx, actor, named, via, sourceAddress, now);
   });
 }
 
@@ -100,19 +112,20 @@ export async function revokeTokenByPath(db: Db, actor: Authenticated, token: str
   });
 }
 
-/** Revokes the tokens and records one `tokens-revoked` event per user whose tokens this revoked. */
-async function revokeAndRecord(trx: Executor, actor: Authenticated, named: readonly RevocableToken[], via: TokenRevocationRoute, sourceAddress: string | null, now: number): Promise<void> {
+/** Revokes the tokens and records one `tokens-revoked` event per user whose tokens this revoked; how many it revoked. */
+async function revokeAndRecord(trx: Executor, actor: Requester, named: readonly RevocableToken[], via: TokenRevocationRoute, sourceAddress: string | null, now: number): Promise<number> {
   const revoked = await loginTokens.revokeByHashes(trx, named.map((token) => token.token_hash), now);
-  if (revoked.length === 0) return;
+  if (revoked.length === 0) return 0;
   const byOwner = new Map<string, string[]>();
   for (const token of revoked) byOwner.set(token.user_id, [...(byOwner.get(token.user_id) ?? []), token.id]);
   const parties = new Map((await users.partiesOf(trx, [...byOwner.keys()])).map((user) => [user.id, user]));
   const events: AuditEvent[] = [...byOwner].map(([owner, tokenIds]) => ({
     type: 'tokens-revoked',
-    actor: partyOf(actor),
+    actor: actor ? partyOf(actor) : null,
     subject: parties.get(owner) ?? { id: owner, login: null },
     sourceAddress,
     details: { count: tokenIds.length, token_ids: tokenIds.sort(), via },
   }));
   await recordEvents(trx, events, now);
+  return revoked.length;
 }

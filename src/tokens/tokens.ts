@@ -11,7 +11,7 @@ import * as loginTokens from '../store/login-tokens.js';
 import type { TokenOrder } from '../store/login-tokens.js';
 import { inTransaction, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import { assertMayManageTokensOf, assertRequesterActive } from '../users/authorization.js';
+import { assertMayManageTokensOf, assertRequesterActive, type Requester } from '../users/authorization.js';
 
 export interface IssueRequest extends TokenFacts {
   lifetime?: string | number | undefined;
@@ -69,9 +69,9 @@ export interface TokenPage {
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
-/** GET /users/:sid/tokens: the user's live tokens (neither revoked nor expired), for the user itself or a holder of users:disable on it. */
-export async function listTokens(db: Executor, actor: Authenticated, userId: string, page: TokenPage, now = Date.now()): Promise<{ items: ListedToken[]; total: number }> {
-  const exists = actor.id === userId || (await users.isRevoked(db, userId)) !== undefined;
+/** GET /users/:sid/tokens (and `rbac tokens list`): the user's live tokens (neither revoked nor expired), for the user itself or a holder of users:disable on it. */
+export async function listTokens(db: Executor, actor: Requester, userId: string, page: TokenPage, now = Date.now()): Promise<{ items: ListedToken[]; total: number }> {
+  const exists = actor?.id === userId || (await users.isRevoked(db, userId)) !== undefined;
   await assertMayManageTokensOf(db, actor, exists ? userId : undefined);
   if (!exists) throw notFound('The user');
   const { tokens, total } = await loginTokens.pageOfLive(db, userId, now, { limit: page.limit, offset: page.offset, orderBy: TOKEN_ORDERS[page.order_by], order: page.order });

@@ -15,7 +15,9 @@ import type { UserRow } from '../../src/store/schema.js';
 import { ensureBootstrapAdmin } from '../../src/users/bootstrap.js';
 import { withWorkspace, type DialectName, type Workspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD } from '../kit/passwords.js';
-import type { CliResult } from '../kit/processes.js';
+import { runCli, type CliResult } from '../kit/processes.js';
+import { startTestService, type TestService } from '../kit/service.js';
+import type { ListedEvent } from '../../src/shapes.js';
 
 export const NEW_ADMIN_PASSWORD = 'a fresh superuser passphrase';
 export const RESET_EVENT = 'admin-password-reset-by-script';
@@ -113,4 +115,33 @@ export async function withSeeded(dialect: DialectName, body: (workspace: Workspa
       await opened.store.close();
     }
   });
+}
+
+/** An API service in-process (its admin has ADMIN_PASSWORD) and a `run` that points the CLI at its store; closed afterwards. */
+export async function withApiService(dialect: DialectName, body: (service: TestService, run: (...args: string[]) => Promise<CliResult>) => Promise<void>): Promise<void> {
+  const service = await startTestService(dialect);
+  try {
+    await body(service, (...args) => runCli([...args, ...storeArgs(service.workspace)]));
+  } finally {
+    await service.close();
+  }
+}
+
+/** GET an API path as admin: the status and the parsed body. */
+export async function getAsAdmin<T>(service: TestService, url: string): Promise<{ status: number; body: T }> {
+  const response = await service.request({ method: 'GET', url: `/rbac-api/v1${url}`, token: await service.adminToken() });
+  return { status: response.statusCode, body: response.json() as T };
+}
+
+/** The audit events of these types, oldest first, as GET /events lists them to admin. */
+export async function apiEvents(service: TestService, ...types: string[]): Promise<ListedEvent[]> {
+  const { body } = await getAsAdmin<{ events: ListedEvent[] }>(service, '/events?limit=1000');
+  return body.events.filter((event) => types.includes(event.type)).reverse();
+}
+
+/** A failure: the exit code, `rbac: <reason>` on stderr, nothing on stdout. */
+export function expectRefusal(result: CliResult, code: number, reason: RegExp, what: string): void {
+  expectExit(result, code, what);
+  assert.match(result.stderr, reason, what);
+  assert.equal(result.stdout, '', `${what}: nothing on stdout`);
 }

@@ -13,14 +13,23 @@ import { NEW_ADMIN_PASSWORD, expectExit } from './support.js';
 
 describe('rbac: help, usage errors and settings', () => {
   const COMMANDS: { args: string[]; mentions: RegExp }[] = [
-    { args: [], mentions: /Usage: rbac \[options\] \[command\][\s\S]*reset-admin-password[\s\S]*users[\s\S]*reset-token[\s\S]*migrate[\s\S]*config/ },
+    { args: [], mentions: /Usage: rbac \[options\] \[command\][\s\S]*reset-admin-password[\s\S]*users[\s\S]*roles[\s\S]*tokens[\s\S]*reset-token[\s\S]*migrate[\s\S]*config/ },
     { args: ['serve'], mentions: /Usage: rbac serve[\s\S]*--failed-attempts-lockout/ },
     { args: ['reset-admin-password'], mentions: /Usage: rbac reset-admin-password[\s\S]*--password-stdin[\s\S]*--password <password>/ },
-    { args: ['users'], mentions: /Usage: rbac users[\s\S]*list[\s\S]*create[\s\S]*revoke[\s\S]*unrevoke/ },
+    { args: ['users'], mentions: /Usage: rbac users[\s\S]*list[\s\S]*create[\s\S]*revoke[\s\S]*unrevoke[\s\S]*delete/ },
     { args: ['users', 'list'], mentions: /Usage: rbac users list[\s\S]*--json/ },
     { args: ['users', 'create'], mentions: /Usage: rbac users create \[options\] <login>[\s\S]*--remote[\s\S]*--password-stdin/ },
     { args: ['users', 'revoke'], mentions: /Usage: rbac users revoke \[options\] <login>/ },
     { args: ['users', 'unrevoke'], mentions: /Usage: rbac users unrevoke \[options\] <login>/ },
+    { args: ['users', 'delete'], mentions: /Usage: rbac users delete \[options\] <login>/ },
+    { args: ['roles'], mentions: /Usage: rbac roles[\s\S]*list[\s\S]*create[\s\S]*assign[\s\S]*unassign/ },
+    { args: ['roles', 'list'], mentions: /Usage: rbac roles list[\s\S]*--json/ },
+    { args: ['roles', 'create'], mentions: /Usage: rbac roles create \[options\] <name>[\s\S]*--description[\s\S]*--permission <type:action\[:instance\]>/ },
+    { args: ['roles', 'assign'], mentions: /Usage: rbac roles assign \[options\] <role> <login>/ },
+    { args: ['roles', 'unassign'], mentions: /Usage: rbac roles unassign \[options\] <role> <login>/ },
+    { args: ['tokens'], mentions: /Usage: rbac tokens[\s\S]*list[\s\S]*revoke/ },
+    { args: ['tokens', 'list'], mentions: /Usage: rbac tokens list \[options\] <login>[\s\S]*--json/ },
+    { args: ['tokens', 'revoke'], mentions: /Usage: rbac tokens revoke \[options\] <login>/ },
     { args: ['reset-token'], mentions: /Usage: rbac reset-token \[options\] <login>/ },
     { args: ['migrate'], mentions: /Usage: rbac migrate/ },
     { args: ['config'], mentions: /Usage: rbac config[\s\S]*check/ },
@@ -34,7 +43,7 @@ describe('rbac: help, usage errors and settings', () => {
       const name = ['rbac', ...args, '--help'].join(' ');
       expectExit(result, 0, name);
       assert.match(result.stdout, mentions, `${name} prints its usage`);
-      const group = args.length === 1 && (args[0] === 'users' || args[0] === 'config');
+      const group = args.length === 1 && ['users', 'roles', 'tokens', 'config'].includes(args[0] ?? '');
       if (args.length > 0 && !group) {
         assert.match(result.stdout, /--data-dir[\s\S]*--database-url/, `${name} lists the common settings`);
       }
@@ -54,6 +63,8 @@ describe('rbac: help, usage errors and settings', () => {
       { args: ['users', 'create'], reason: /missing required argument 'login'/ },
       { args: ['reset-token'], reason: /missing required argument 'login'/ },
       { args: ['users'], reason: /Usage: rbac users/ },
+      { args: ['roles', 'assign', 'Helpdesk'], reason: /missing required argument 'login'/ },
+      { args: ['tokens', 'revoke'], reason: /missing required argument 'login'/ },
     ];
     const results = await runLimited(cases.map(({ args }) => () => runCli(args)));
     cases.forEach(({ args, reason }, index) => {

@@ -1,6 +1,6 @@
-// `rbac migrate` and `rbac users create|list|revoke|unrevoke|expire-idle`,
+// `rbac migrate` and `rbac users create|list|revoke|unrevoke|expire-idle|delete`,
 // driven as a subprocess on SQLite and PostgreSQL, checked against the store
-// opened in-process.
+// opened in-process or the API of a service on the same store.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,7 +10,8 @@ import { runLimited } from '../kit/concurrency.js';
 import { describeEachDatabase, insertUser, withWorkspace } from '../kit/databases.js';
 import { USER_PASSWORD } from '../kit/passwords.js';
 import { runCli, type CliResult } from '../kit/processes.js';
-import { eventsOfType, expectExit, openWorkspace, storeArgs, tokenKind, tryLogin, userRow, withSeeded } from './support.js';
+import type { Role } from '../../src/shapes.js';
+import { apiEvents, eventsOfType, expectExit, expectRefusal, getAsAdmin, openWorkspace, storeArgs, tokenKind, tryLogin, userRow, withApiService, withSeeded } from './support.js';
 
 describeEachDatabase('rbac migrate and users', (target) => {
   test('migrate applies the migrations once; users create/list/revoke/unrevoke; reset-token for an unknown login exits 1', async () => {
@@ -167,6 +168,30 @@ describeEachDatabase('rbac migrate and users', (target) => {
       expectExit(again, 0, 'expire-idle again');
       assert.equal(again.stdout, 'revoked 0 accounts idle for more than 30 days\n');
       assert.equal((await eventsOfType(opened, 'account-expired')).length, 1, 'no second event');
+    });
+  });
+
+  test('users delete removes the user as DELETE /users/:sid does (its tokens and memberships with it) and records it; admin and unknown logins exit 1', async () => {
+    await withApiService(target.dialect, async (service, run) => {
+      const aliceId = await service.createUser('alice', { role_ids: [1] });
+      const aliceToken = await service.login('alice', USER_PASSWORD);
+
+      const [admin, nobody] = await runLimited([() => run('users', 'delete', 'admin'), () => run('users', 'delete', 'nobody')]);
+      expectRefusal(admin as CliResult, 1, /^rbac: The bootstrap admin cannot be deleted/m, 'users delete admin');
+      expectRefusal(nobody as CliResult, 1, /^rbac: No user has the login "nobody"\.$/m, 'users delete nobody');
+
+      const deleted = await run('users', 'delete', 'Alice');
+      expectExit(deleted, 0, 'users delete alice');
+      assert.equal(deleted.stdout, `Alice (${aliceId}) is deleted.\n`);
+      assert.equal((await getAsAdmin(service, `/users/${aliceId}`)).status, 404, 'GET /users/:sid: gone');
+      assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: aliceToken })).statusCode, 401, 'her token stops working');
+      assert.deepEqual((await getAsAdmin<Role>(service, '/roles/1')).body.user_ids.includes(aliceId), false, 'no longer a member of Administrators');
+      assert.equal((await getAsAdmin(service, '/users/current')).status, 200, 'admin is still there');
+      assert.deepEqual(
+        (await apiEvents(service, 'user-deleted')).map((event) => ({ actor: event.actor, subject: event.subject, source: event.source_address })),
+        [{ actor: null, subject: { id: aliceId, login: 'alice' }, source: 'cli' }],
+      );
+      expectRefusal(await run('users', 'delete', 'alice'), 1, /^rbac: No user has the login "alice"\.$/m, 'deleting her again');
     });
   });
 });

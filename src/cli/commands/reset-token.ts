@@ -1,9 +1,7 @@
 import { Command } from 'commander';
-import { ServiceError } from '../../errors.js';
 import { issueResetToken } from '../../password-reset/issue-reset-token.js';
-import { findUserByLogin } from '../../users/users.js';
 import { resetPageUrl } from '../../http/routes/reset-page.js';
-import { configOf, print, warn, withServices, withSettingOptions } from '../context.js';
+import { configOf, print, warn, withSettingOptions, withUser } from '../context.js';
 
 export function resetTokenCommand(): Command {
   // The link's address comes from public-url, or from insecure-http and port.
@@ -13,9 +11,7 @@ export function resetTokenCommand(): Command {
     .option('--url', 'print the reset page link (token included) instead of the bare token')
     .action(async (login: string, options: { url?: boolean }, command: Command) => {
       const config = configOf(command);
-      const token = await withServices(config, async ({ store, keys }) => {
-        const user = await findUserByLogin(store.db, login);
-        if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
+      const token = await withUser(config, login, async (user, { store, keys }) => {
         await keys.ensureKey();
         return issueResetToken({ db: store.db, keys, config }, null, user.id, { actor: null, sourceAddress: 'cli' });
       });

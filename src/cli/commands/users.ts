@@ -1,31 +1,16 @@
 import { Command } from 'commander';
-import { ServiceError } from '../../errors.js';
 import { inTransaction } from '../../store/transaction.js';
 import { accountExpiryIsOn, expireIdleAccounts } from '../../users/account-expiry.js';
-import { createUser, findUserByLogin, listUsers, setRevoked, type User } from '../../users/users.js';
-import { CliError, EXIT, configOf, print, OPERATOR, withServices, withSettingOptions } from '../context.js';
+import { createUser, deleteUser, listUsers, setRevoked, type User } from '../../users/users.js';
+import { CliError, EXIT, configOf, listCommand, print, OPERATOR, userByLogin, withServices, withSettingOptions, withUser } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
-function table(users: User[]): string[] {
-  const rows = users.map((user) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : '']);
-  const header = ['LOGIN', 'ID', 'KIND', 'STATE', ''];
-  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => (row[column] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd());
-}
+const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : ''];
 
 export function usersCommand(): Command {
-  const users = new Command('users').description('list, create, revoke, reinstate and expire users');
+  const users = new Command('users').description('list, create, revoke, reinstate, expire and delete users');
 
-  users.addCommand(
-    withSettingOptions(new Command('list'))
-      .description('list every user')
-      .option('--json', 'print JSON, as GET /users returns it')
-      .action(async (options: { json?: boolean }, command: Command) => {
-        const all = await withServices(configOf(command), ({ store }) => listUsers(store.db, null));
-        if (options.json) print(JSON.stringify(all, null, 2));
-        else for (const line of table(all)) print(line);
-      }),
-  );
+  users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store }) => listUsers(store.db, null), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
 
   users.addCommand(
     withSettingOptions(new Command('create'))
@@ -61,9 +46,7 @@ export function usersCommand(): Command {
         .action(async (login: string, _options, command: Command) => {
           await withServices(configOf(command), ({ store }) =>
             inTransaction(store.db, async (trx) => {
-              const user = await findUserByLogin(trx, login);
-              if (!user) throw new ServiceError('not-found', `No user has the login "${login}".`);
-              await setRevoked(trx, user, revoked, OPERATOR);
+              await setRevoked(trx, await userByLogin(trx, login), revoked, OPERATOR);
             }),
           );
           print(`${login} is ${revoked ? 'revoked' : 'active'}.`);
@@ -80,6 +63,19 @@ export function usersCommand(): Command {
         }
         const expired = await withServices(config, ({ store }) => expireIdleAccounts({ db: store.db, config }, new Date(), OPERATOR));
         print(`revoked ${expired.length} account${expired.length === 1 ? '' : 's'} idle for more than ${config.accountExpiryDays} days`);
+      }),
+  );
+
+  users.addCommand(
+    withSettingOptions(new Command('delete'))
+      .description('delete a user, as DELETE /users/:sid does: its roles and login tokens go with it; never admin')
+      .argument('<login>')
+      .action(async (login: string, _options, command: Command) => {
+        const id = await withUser(configOf(command), login, async (user, { store }) => {
+          await deleteUser(store.db, null, user.id, OPERATOR);
+          return user.id;
+        });
+        print(`${login} (${id}) is deleted.`);
       }),
   );
   return users;
