@@ -4,6 +4,7 @@
 // runs the whole migration in one BEGIN IMMEDIATE transaction (src/store/database.ts),
 // so two processes starting at once migrate once.
 
+import { setTimeout } from 'node:timers/promises';
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './database.js';
 import * as initial from './migrations/001_initial.js';
@@ -43,6 +44,22 @@ export async function migrateTo(store: Store, name: string): Promise<string[]> {
   return migrate(store, (migrator) => migrator.migrateTo(name));
 }
 
+// On SQLite a process whose turn has not come after the driver's lock wait
+// (another process is still migrating, slowly on a busy machine) gets
+// SQLITE_BUSY before it changed anything: it waits and tries again, as
+// PostgreSQL's advisory lock would have it wait.
+const MIGRATION_WAIT_MS = 120_000;
+
+async function runWaitingForOthers(run: () => Promise<MigrationResultSet>): Promise<MigrationResultSet> {
+  const deadline = Date.now() + MIGRATION_WAIT_MS;
+  for (;;) {
+    const outcome = await run();
+    const busy = (outcome.error as { code?: unknown } | undefined)?.code === 'SQLITE_BUSY';
+    if (!busy || Date.now() >= deadline) return outcome;
+    await setTimeout(200);
+  }
+}
+
 async function migrate(store: Store, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
   // On PostgreSQL the migration tables live in the connection's own schema;
   // without saying so Kysely finds another schema's tables and skips creating them.
@@ -51,7 +68,7 @@ async function migrate(store: Store, run: (migrator: Migrator) => Promise<Migrat
       ? (await sql<{ current_schema: string }>`select current_schema()`.execute(store.db)).rows[0]?.current_schema
       : undefined;
   const migrator = new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await run(migrator);
+  const { error, results } = await runWaitingForOthers(() => run(migrator));
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
