@@ -139,6 +139,11 @@ $('toggle').addEventListener('click', (event) => {
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
+  // A policy check still pending or in flight must not answer after the
+  // submit: once the reset spends the token, that check would get 403 and
+  // replace "changed" with "invalid token".
+  clearTimeout(checkTimer);
+  checkSequence++;
   clearStatus();
   const token = tokenInput.value.trim();
   if (!token) {
