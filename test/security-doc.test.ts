@@ -7,7 +7,7 @@
 // No database needed: this reads files only.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -261,5 +261,46 @@ describe(`${DOC} stays true to the code and the tests`, () => {
       if (!seen.has(key)) problems.push(`the settings table lacks ${key}`);
     }
     assert.deepEqual(problems, [], problems.join('\n'));
+  });
+});
+
+// README.md and docs/*.md travel with the repository: a link must not lead out
+// of it (a sibling checkout such as ../shared/… exists only on one machine),
+// and an in-repository link must name a file that exists.
+describe('README.md and docs/ link only inside the repository', () => {
+  const documents = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+  // [text](target) and [text]: target, outside code fences and code spans.
+  const LINK = /\]\(([^)\s]+)(?:\s+"[^"]*")?\)|^\s*\[[^\]]+\]:\s*(\S+)/gm;
+
+  function linksOf(markdown: string): string[] {
+    const prose = markdown
+      .replace(/^```[\s\S]*?^```/gm, '')
+      .replace(/`[^`\n]*`/g, '');
+    return [...prose.matchAll(LINK)].map((match) => (match[1] ?? match[2]) as string);
+  }
+
+  test('no markdown link points outside the repository or at a missing file', () => {
+    const problems: string[] = [];
+    let checked = 0;
+    for (const document of documents) {
+      for (const link of linksOf(readFileSync(path.join(ROOT, document), 'utf8'))) {
+        if (/^(https?|mailto):/i.test(link) || link.startsWith('#')) continue;
+        checked++;
+        if (/^[a-z][a-z0-9+.-]*:/i.test(link) || link.startsWith('/')) {
+          problems.push(`${document}: ${link} is not a link relative to the repository`);
+          continue;
+        }
+        const target = path.resolve(ROOT, path.dirname(document), decodeURIComponent(link.split('#')[0] as string));
+        const relative = path.relative(ROOT, target);
+        if (relative.startsWith('..') || path.isAbsolute(relative)) problems.push(`${document}: ${link} leads outside the repository`);
+        else if (!existsSync(target)) problems.push(`${document}: ${link} names a file that does not exist`);
+      }
+    }
+    assert.ok(checked >= 10, `README.md and docs/ link to each other (${checked} links checked)`);
+    assert.deepEqual(problems, [], problems.join('\n'));
+  });
+
+  test('the check catches a link out of the repository', () => {
+    assert.deepEqual(linksOf('see [the contract](../shared/spec/CONTRACT.md) and `[x](../y)`'), ['../shared/spec/CONTRACT.md']);
   });
 });
