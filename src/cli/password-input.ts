@@ -1,6 +1,7 @@
 // Where a command gets a new password: a no-echo terminal prompt (asked
-// twice), standard input with --password-stdin, or --password (with a
-// warning: it lands in shell history and the process list).
+// twice; the first entry is checked against the policy at once and asked
+// again while it breaks it), standard input with --password-stdin, or
+// --password (with a warning: it lands in shell history and the process list).
 
 import { read } from 'read';
 import { CliError, EXIT, warn } from './context.js';
@@ -9,6 +10,12 @@ export interface PasswordSource {
   password?: string | undefined;
   passwordStdin?: boolean | undefined;
 }
+
+/** The rules a password breaks, in words (empty: acceptable), as far as they can be told before the store is opened. */
+export type PasswordCheck = (password: string) => readonly string[];
+
+/** How often the prompt asks again for a password that breaks the policy before it gives up. */
+export const PROMPT_ATTEMPTS = 3;
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -34,10 +41,18 @@ async function prompt(label: string): Promise<string> {
     ]);
   } finally {
     process.off('beforeExit', abandon);
+    // Nothing was echoed, not even the Enter: end the prompt's line, so what
+    // comes next (the next prompt, a failure, the result) starts a line of its own.
+    process.stderr.write('\n');
   }
 }
 
-export async function newPasswordFrom(source: PasswordSource): Promise<string> {
+/**
+ * The new password from the source the options name. `check` is applied to the
+ * first prompt entry only (stdin and --password are checked where the password
+ * is used, with the full policy, as they always were).
+ */
+export async function newPasswordFrom(source: PasswordSource, check: PasswordCheck = () => []): Promise<string> {
   if (source.password !== undefined && source.passwordStdin) {
     throw new CliError('give either --password or --password-stdin, not both', EXIT.usage);
   }
@@ -53,9 +68,22 @@ export async function newPasswordFrom(source: PasswordSource): Promise<string> {
   if (!process.stdin.isTTY) {
     throw new CliError('no terminal to ask for the password: use --password-stdin (or --password)', EXIT.usage);
   }
-  const first = await prompt('New password: ');
+  const first = await promptAcceptable(check);
   const second = await prompt('Repeat the new password: ');
   if (first !== second) throw new CliError('the two passwords differ; nothing was changed');
-  if (first === '') throw new CliError('the password is empty; nothing was changed');
   return first;
+}
+
+/** The first entry, asked again (with what it breaks) until the policy accepts it, at most PROMPT_ATTEMPTS times. */
+async function promptAcceptable(check: PasswordCheck): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const entry = await prompt('New password: ');
+    if (entry === '') throw new CliError('the password is empty; nothing was changed');
+    const failures = check(entry);
+    if (failures.length === 0) return entry;
+    warn('That password does not meet the password policy:');
+    for (const failure of failures) warn(`  - ${failure}`);
+    if (attempt === PROMPT_ATTEMPTS) throw new CliError(`no acceptable password after ${PROMPT_ATTEMPTS} tries; nothing was changed`);
+    warn('Try another one.');
+  }
 }

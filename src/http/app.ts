@@ -18,6 +18,7 @@ import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { disclaimerRoutes } from './routes/disclaimer.js';
 import { eventRoutes } from './routes/events.js';
+import { faviconRoutes } from './routes/favicon.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { permissionRoutes } from './routes/permissions.js';
 import { resetPageRoutes } from './routes/reset-page.js';
@@ -139,6 +140,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(statusRoutes(services));
   await app.register(statusServiceRoutes(services));
   await app.register(resetPageRoutes(services));
+  await app.register(faviconRoutes());
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(tokenRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
+import { PROMPT_ATTEMPTS } from '../../src/cli/password-input.js';
 import { startService, type RunningService } from '../../src/server.js';
 import { SQLITE_FILE } from '../../src/store/database.js';
 import type { UserRow } from '../../src/store/schema.js';
@@ -343,6 +344,51 @@ describe('rbac reset-admin-password: the prompt with stderr redirected, mismatch
       assert.deepEqual(await adminRow(opened), before);
       assert.equal(await eventCount(opened), eventsBefore);
       assert.ok((await tryLogin(opened, 'admin', ADMIN_PASSWORD)).token, 'the old password still works');
+    });
+  });
+
+  test('a first entry that breaks the policy is refused at once with its failures, each on its own line, and asked again; every entry ends its line', async () => {
+    await withSeeded('sqlite', async (workspace, opened) => {
+      const secret = 'a policy-abiding passphrase';
+      const result = await runInPty(promptCommand(), ['a bit short\r', 'admin admin admin\r', `${secret}\r`, `${secret}\r`], { RBAC_DATA_DIR: workspace.dataDir }, (output) => countOf(/password: /, output));
+      assert.equal(result.code, 0, `exit code; terminal showed: ${JSON.stringify(result.output)}`);
+      // The prompt library moves the cursor (ESC [ … G, ESC [ 0 J) around each prompt; the text is what matters here.
+      // eslint-disable-next-line no-control-regex
+      const lines = result.output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n/);
+      assert.deepEqual(
+        lines.filter((line) => line.trim() !== ''),
+        [
+          'New password: ',
+          'That password does not meet the password policy:',
+          '  - The password must be at least 12 characters long.',
+          'Try another one.',
+          'New password: ',
+          'That password does not meet the password policy:',
+          '  - The password must not contain the login.',
+          'Try another one.',
+          'New password: ',
+          'Repeat the new password: ',
+          'The password of "admin" was reset; the account is active and its old login tokens are revoked.',
+        ],
+        `the terminal showed: ${JSON.stringify(result.output)}`,
+      );
+      assert.ok(!result.output.includes(secret) && !result.output.includes('a bit short'), 'no entry is echoed');
+      assert.ok((await tryLogin(opened, 'admin', secret)).token, 'admin logs in with the accepted password');
+    });
+  });
+
+  test(`a password that breaks the policy ${PROMPT_ATTEMPTS} times exits 1 and changes nothing`, async () => {
+    await withSeeded('sqlite', async (workspace, opened) => {
+      const before = await adminRow(opened);
+      const eventsBefore = await eventCount(opened);
+      const keys = Array.from({ length: PROMPT_ATTEMPTS }, () => 'too short\r');
+      const result = await runInPty(promptCommand(), keys, { RBAC_DATA_DIR: workspace.dataDir }, (output) => countOf(/password: /, output));
+      assert.equal(result.code, 1, `exit code; terminal showed: ${JSON.stringify(result.output)}`);
+      assert.equal(countOf(/New password: /, result.output), PROMPT_ATTEMPTS);
+      assert.equal(countOf(/Repeat the new password: /, result.output), 0, 'never asked to repeat a refused password');
+      assert.match(result.output, new RegExp(`\\nrbac: no acceptable password after ${PROMPT_ATTEMPTS} tries; nothing was changed`));
+      assert.deepEqual(await adminRow(opened), before);
+      assert.equal(await eventCount(opened), eventsBefore);
     });
   });
 

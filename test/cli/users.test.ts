@@ -10,7 +10,8 @@ import { runLimited } from '../kit/concurrency.js';
 import { describeEachDatabase, insertUser, withWorkspace } from '../kit/databases.js';
 import { USER_PASSWORD } from '../kit/passwords.js';
 import { runCli, type CliResult } from '../kit/processes.js';
-import type { Role } from '../../src/shapes.js';
+import { Value } from 'typebox/value';
+import { User, type Role } from '../../src/shapes.js';
 import { apiEvents, eventsOfType, expectExit, expectRefusal, getAsAdmin, openWorkspace, storeArgs, tokenKind, tryLogin, userRow, withApiService, withSeeded } from './support.js';
 
 describeEachDatabase('rbac migrate and users', (target) => {
@@ -40,10 +41,24 @@ describeEachDatabase('rbac migrate and users', (target) => {
       expectExit(bob as CliResult, 0, 'create bob');
       expectExit(carol as CliResult, 0, 'create carol');
       const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-      const bobId = (bob as CliResult).stdout.trim();
-      const carolId = (carol as CliResult).stdout.trim();
+      // users create prints the user as POST /users answers it (the API's user shape, as JSON).
+      const createdBob = JSON.parse((bob as CliResult).stdout) as User;
+      const createdCarol = JSON.parse((carol as CliResult).stdout) as User;
+      assert.ok(Value.Check(User, createdBob), `bob in the API's user shape: ${(bob as CliResult).stdout}`);
+      assert.ok(Value.Check(User, createdCarol), `carol in the API's user shape: ${(carol as CliResult).stdout}`);
+      const bobId = createdBob.id;
+      const carolId = createdCarol.id;
       assert.match(bobId, uuid, 'users create prints the new id');
       assert.match(carolId, uuid);
+      assert.deepEqual(
+        { ...createdBob, id: '' },
+        { id: '', login: 'bob', email: 'bob@example.com', display_name: 'Bob B', role_ids: [], is_group: false, is_remote: false, is_superuser: false, is_revoked: false, last_login: null },
+      );
+      assert.deepEqual(
+        { login: createdCarol.login, display_name: createdCarol.display_name, is_remote: createdCarol.is_remote },
+        { login: 'carol', display_name: 'Carol C', is_remote: true },
+      );
+      assert.ok(!(bob as CliResult).stdout.includes(USER_PASSWORD), 'the password is not printed');
 
       const [duplicate, listJson, tokenForNobody] = await runLimited([
         () => runCli(['users', 'create', 'BOB', '--password-stdin', ...store], { input: `${USER_PASSWORD}\n` }),
@@ -132,7 +147,7 @@ describeEachDatabase('rbac migrate and users', (target) => {
       const opened = await openWorkspace(workspace);
       try {
         const rows = await opened.store.db.selectFrom('users').select(['id', 'login', 'is_remote', 'password_hash']).execute();
-        assert.deepEqual(rows, [{ id: passwordless.stdout.trim(), login: 'no-password-user', is_remote: 0, password_hash: null }], 'only the user without a password exists');
+        assert.deepEqual(rows, [{ id: (JSON.parse(passwordless.stdout) as User).id, login: 'no-password-user', is_remote: 0, password_hash: null }], 'only the user without a password exists');
         assert.equal((await tryLogin(opened, 'no-password-user', USER_PASSWORD)).kind, 'user-unauthenticated', 'no password logs it in');
       } finally {
         await opened.store.close();

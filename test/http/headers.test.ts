@@ -89,4 +89,14 @@ describe('security headers over HTTPS', () => {
       assert.equal(answer.headers['x-frame-options'], 'DENY');
     }
   });
+
+  test('GET /favicon.ico answers 204 with no body, cached for a day, not 404', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const answer = await call(method, '/favicon.ico');
+      assert.equal(answer.status, 204, method);
+      assert.equal(answer.body, '');
+      assert.equal(answer.headers['cache-control'], 'public, max-age=86400');
+      assert.equal(answer.headers['x-content-type-options'], 'nosniff');
+    }
+  });
 });

@@ -27,7 +27,7 @@ interface OpenApi {
 }
 
 /** Routes the document must not contain. */
-const HIDDEN = new Set(['GET /auth/reset', 'GET /auth/reset/app.js', 'GET /auth/reset/style.css', 'GET /rbac-api/v1/openapi.json', 'GET /rbac-api/v1/docs']);
+const HIDDEN = new Set(['GET /favicon.ico', 'GET /auth/reset', 'GET /auth/reset/app.js', 'GET /auth/reset/style.css', 'GET /rbac-api/v1/openapi.json', 'GET /rbac-api/v1/docs']);
 
 /** `METHOD /path/{param}` for every route Fastify has, read from printRoutes (independent of @fastify/swagger). */
 function registeredRoutes(app: FastifyInstance): Set<string> {

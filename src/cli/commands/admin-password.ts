@@ -1,6 +1,8 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
+import { passwordFailures } from '../../passwords/policy.js';
 import { resetAdminPassword } from '../../users/admin-password.js';
+import { BOOTSTRAP_ADMIN_LOGIN } from '../../users/users.js';
 import { configOf, print, withServices, withSettingOptions } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
@@ -14,7 +16,9 @@ export function resetAdminPasswordCommand(): Command {
     .option('--password <password>', 'the new password (lands in shell history: prefer the prompt or --password-stdin)')
     .action(async (options: { password?: string; passwordStdin?: boolean }, command: Command) => {
       const config = configOf(command);
-      const password = await newPasswordFrom(options);
+      // At the prompt, the rules a password alone decides are checked right after
+      // the first entry; the history (earlier passwords) is checked with the store.
+      const password = await newPasswordFrom(options, (entry) => passwordFailures(entry, config, BOOTSTRAP_ADMIN_LOGIN).map((failure) => failure['friendly-error']));
       const { created } = await withServices(config, ({ store, hasher }) =>
         resetAdminPassword({ db: store.db, hasher, rules: config }, password, {
           operator: safeUserName(),

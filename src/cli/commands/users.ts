@@ -14,7 +14,7 @@ export function usersCommand(): Command {
 
   users.addCommand(
     withSettingOptions(new Command('create'))
-      .description('create a local user (with a password, or without one: then issue it a reset token) or a remote user')
+      .description('create a local user (with a password, or without one: then issue it a reset token) or a remote user, and print it as JSON, as POST /users answers')
       .argument('<login>')
       .option('--email <email>', 'email address', '')
       .option('--display-name <name>', 'name shown in consoles', '')
@@ -34,7 +34,7 @@ export function usersCommand(): Command {
             OPERATOR,
           ),
         );
-        print(user.id);
+        print(JSON.stringify(user, null, 2));
       }),
   );
 
