@@ -166,13 +166,15 @@ export interface SpawnOptions {
   databaseUrl?: string | undefined;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** HTTPS with the certificate made on first start (bound to all interfaces), as `npm start` serves; default plain HTTP on 127.0.0.1. */
+  https?: boolean;
 }
 
 export async function spawnService(options: SpawnOptions = {}): Promise<ServiceProcess> {
   const ownDataDir = options.dataDir === undefined ? mkdtempSync(path.join(tmpdir(), 'rbac-spawn-')) : undefined;
   const dataDir = options.dataDir ?? (ownDataDir as string);
   const port = await freePort();
-  const args = cliArgs(['serve', '--insecure-http', '--port', String(port), '--metrics-port', '0', '--data-dir', dataDir]);
+  const args = cliArgs(['serve', ...(options.https ? [] : ['--insecure-http']), '--port', String(port), '--metrics-port', '0', '--data-dir', dataDir]);
   if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: cleanEnv({ RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env }), stdio: ['pipe', 'pipe', 'pipe'] });
@@ -218,7 +220,7 @@ export async function spawnService(options: SpawnOptions = {}): Promise<ServiceP
   };
 
   const service: ServiceProcess = {
-    url: `http://127.0.0.1:${port}`,
+    url: options.https ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     port,
     child,
     log,
