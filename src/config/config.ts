@@ -119,6 +119,18 @@ function databaseUrl(url: string): string {
   return url;
 }
 
+/** An absolute http(s) URL, kept as written (a link target). */
+function linkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`must be an absolute URL such as https://console.example.com/auth/login, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('must be an http:// or https:// URL');
+  return parsed.href;
+}
+
 function publicUrl(url: string): string {
   let parsed: URL;
   try {
@@ -195,6 +207,14 @@ export const SETTINGS = [
     default: undefined,
     schema: TEXT,
     refine: publicUrl,
+  }),
+  setting({
+    key: 'reset-page-continue-url',
+    field: 'resetPageContinueUrl',
+    description: 'where the reset page\'s "Continue to log in" link, shown after a successful reset, leads (e.g. the console\'s login page); unset means no link',
+    default: undefined,
+    schema: TEXT,
+    refine: linkUrl,
   }),
   setting({
     key: 'trusted-proxies',

@@ -384,6 +384,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'tls-cert': '\t',
     'tls-key': ' ',
     'public-url': 'ftp://rbac.example.com',
+    'reset-page-continue-url': 'javascript:alert(1)',
     'trusted-proxies': 'the-proxy',
     'request-timeout': '2h',
     'tls-handshake-timeout': '0',

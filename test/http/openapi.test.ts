@@ -192,6 +192,13 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     assert.equal((await hit(reset, { url: '/rbac-api/v1/auth/reset', payload: { token: resetToken, password: 'short' } })).statusCode, 400);
     assert.equal((await hit(reset, { url: '/rbac-api/v1/auth/reset', payload: { token: resetToken, password: newPassword } })).statusCode, 200);
 
+    // The holder of a reset token: 200, 400, 403.
+    const holder = 'POST /rbac-api/v1/auth/reset/holder';
+    const holderToken = await service.resetToken(await service.createUser('doc-holder'));
+    assert.equal((await hit(holder, { url: '/rbac-api/v1/auth/reset/holder', payload: { token: holderToken } })).statusCode, 200);
+    assert.equal((await hit(holder, { url: '/rbac-api/v1/auth/reset/holder', payload: {} })).statusCode, 400);
+    assert.equal((await hit(holder, { url: '/rbac-api/v1/auth/reset/holder', payload: { token: 'not.a.token' } })).statusCode, 403);
+
     // Change one's own password: 401, 400, 403 (wrong current password), 200.
     const userToken = await service.login('doc-user', newPassword);
     const changeUrl = '/rbac-api/v1/users/current/password';

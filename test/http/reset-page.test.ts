@@ -11,7 +11,7 @@ import { defaultConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/http/logging.js';
 import { startService, type RunningService } from '../../src/server.js';
 import { freshWorkspace, type Workspace } from '../kit/databases.js';
-import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/service.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService } from '../kit/service.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = 'test-results';
@@ -20,6 +20,8 @@ if (missing && process.env.CI) throw new Error(`${missing}: CI must run the brow
 if (missing) process.stderr.write(`\n*** browser tests SKIPPED: ${missing} ***\n\n`);
 
 const NEW_PASSWORD = 'lantern harbor morning tide';
+/** reset-page-continue-url of the browser tests' service: an & to escape in the attribute. */
+const CONTINUE_URL = 'https://console.example.com/auth/login?from=reset&next=%2F';
 const LETTERS_REQUIRED = 16;
 
 
@@ -74,7 +76,7 @@ describe('reset page in Chromium', { skip: missing }, () => {
     workspace = await freshWorkspace('sqlite');
     // No metrics listener: test files run in parallel, and its default port is fixed.
     // One composition rule, which every password these tests mean to succeed with meets (each has 21 letters or more).
-    const config = defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0, lettersRequired: LETTERS_REQUIRED });
+    const config = defaultConfig({ dataDir: workspace.dataDir, insecureHttp: true, port: 0, metricsPort: 0, lettersRequired: LETTERS_REQUIRED, resetPageContinueUrl: CONTINUE_URL });
     service = await startService(config, {
       adminPassword: ADMIN_PASSWORD,
       logger: createLogger('silent'),
@@ -100,6 +102,11 @@ describe('reset page in Chromium', { skip: missing }, () => {
     assert.equal(response?.headers()['cache-control'], 'no-store');
     assert.ok(!page.url().includes('token='), 'history.replaceState removed the token from the address bar');
     assert.ok(await page.isVisible('#token-loaded'));
+    // Once the service has found the token usable, the page names its holder.
+    await page.waitForSelector('#holder:not([hidden])');
+    assert.equal(await page.textContent('#holder-login'), 'page-success');
+    assert.match((await page.textContent('#holder')) ?? '', /setting the password of page-success/);
+    assert.ok(!(await page.isVisible('#continue')), 'no "continue" link before success');
 
     await page.fill('#password', NEW_PASSWORD);
     await page.fill('#confirm', NEW_PASSWORD);
@@ -109,6 +116,10 @@ describe('reset page in Chromium', { skip: missing }, () => {
     await expectStatusOk(page);
     assert.match(await page.textContent('#status') ?? '', /password has been changed/);
     assert.ok(await page.isVisible('#done'));
+    // reset-page-continue-url: the way on to logging in.
+    assert.ok(await page.isVisible('#continue'));
+    assert.equal(await page.textContent('#continue'), 'Continue to log in');
+    assert.equal(await page.getAttribute('#continue', 'href'), CONTINUE_URL);
     await page.screenshot({ path: `${SCREENSHOTS}/reset-page-success.png`, fullPage: true });
 
     assert.equal(await loginStatus('page-success', NEW_PASSWORD), 200);
@@ -122,6 +133,10 @@ describe('reset page in Chromium', { skip: missing }, () => {
     assert.equal((await api('POST', '/auth/reset', { token, password: NEW_PASSWORD })).status, 200);
     const { page } = await newPage();
     await page.goto(url);
+    // Said on arrival, before anything is typed, and no holder is named.
+    await page.waitForSelector('#status.error');
+    assert.match(await page.textContent('#status') ?? '', /invalid, already used or expired/);
+    assert.ok(!(await page.isVisible('#holder')), 'no login is shown for a spent token');
     await page.fill('#password', 'another fine passphrase');
     await page.fill('#confirm', 'another fine passphrase');
     await page.click('#submit');
@@ -176,6 +191,9 @@ describe('reset page in Chromium', { skip: missing }, () => {
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'token');
     await page.keyboard.insertText(token);
+    await page.waitForSelector('#holder:not([hidden])');
+    assert.equal(await page.textContent('#holder-login'), 'page-keyboard', 'a pasted token names its holder too');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'token', 'naming the holder leaves the focus where it was');
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
     await page.keyboard.type(NEW_PASSWORD);
@@ -280,6 +298,27 @@ describe('reset page in Chromium', { skip: missing }, () => {
       await page.context().close();
     } finally {
       assert.equal((await api('POST', '/command/config/remove-disclaimer', undefined, adminToken)).status, 204);
+    }
+  });
+});
+
+// Without a browser: the link is in the page exactly when the setting is, its URL escaped as an attribute.
+describe('reset page: reset-page-continue-url', () => {
+  test('unset: no link; set: one "Continue to log in" link to it, after success only', async () => {
+    const plain = await startTestService('sqlite');
+    const linked = await startTestService('sqlite', { resetPageContinueUrl: CONTINUE_URL });
+    try {
+      const without = await plain.request({ method: 'GET', url: '/auth/reset' });
+      assert.equal(without.statusCode, 200);
+      assert.ok(!without.body.includes('id="continue"') && !without.body.includes('{{CONTINUE}}'), 'no link, no placeholder');
+      const withLink = await linked.request({ method: 'GET', url: '/auth/reset' });
+      const links = withLink.body.match(/<a id="continue" href="[^"]*">Continue to log in<\/a>/g) ?? [];
+      assert.deepEqual(links, ['<a id="continue" href="https://console.example.com/auth/login?from=reset&#38;next=%2F">Continue to log in</a>']);
+      const done = withLink.body.slice(withLink.body.indexOf('<div id="done" hidden>'));
+      assert.ok(done.includes('id="continue"'), 'inside the part shown after success');
+    } finally {
+      await plain.close();
+      await linked.close();
     }
   });
 });

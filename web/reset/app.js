@@ -43,7 +43,31 @@ function clearStatus() {
   statusBox.textContent = '';
 }
 
+// Whose password the token sets, shown once the service has found the token usable.
+let holderSequence = 0;
+let holderTimer;
+function showHolder(login) {
+  $('holder-login').textContent = login || '';
+  $('holder').hidden = !login;
+}
+
+async function checkHolder() {
+  const token = tokenInput.value.trim();
+  const sequence = ++holderSequence;
+  showHolder(null);
+  if (!token) return;
+  try {
+    const { status: code, data } = await post('/auth/reset/holder', { token });
+    if (sequence !== holderSequence) return; // the token changed meanwhile, or the form was sent
+    if (code === 200 && data && typeof data.login === 'string') showHolder(data.login);
+    else if (code === 403) tokenProblem();
+  } catch {
+    // A convenience; submitting reports network trouble.
+  }
+}
+
 function tokenProblem() {
+  showHolder(null);
   // The same words whether the token was wrong, used or expired: the service does not say which.
   show('error', 'This reset token is invalid, already used or expired. Ask your administrator for a new one.');
   if (fromLink) {
@@ -127,7 +151,11 @@ password.addEventListener('input', () => {
   scheduleCheck();
   if (confirmInput.value) checkConfirmation();
 });
-tokenInput.addEventListener('input', scheduleCheck);
+tokenInput.addEventListener('input', () => {
+  scheduleCheck();
+  clearTimeout(holderTimer);
+  holderTimer = setTimeout(checkHolder, 300);
+});
 confirmInput.addEventListener('input', checkConfirmation);
 
 $('toggle').addEventListener('click', (event) => {
@@ -144,6 +172,9 @@ form.addEventListener('submit', async (event) => {
   // replace "changed" with "invalid token".
   clearTimeout(checkTimer);
   checkSequence++;
+  // The same for the holder check: after the reset the token is spent.
+  clearTimeout(holderTimer);
+  holderSequence++;
   clearStatus();
   const token = tokenInput.value.trim();
   if (!token) {
@@ -194,3 +225,4 @@ form.addEventListener('submit', async (event) => {
 // The HTML ships the button disabled so nothing submits before this script
 // has taken over submission.
 submit.disabled = false;
+if (fromLink) void checkHolder();

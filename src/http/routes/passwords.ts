@@ -7,6 +7,7 @@ import { changeOwnPassword } from '../../self-service/change-password.js';
 import { validatePasswordFor } from '../../self-service/validate-password.js';
 import { issueResetToken } from '../../password-reset/issue-reset-token.js';
 import { resetPasswordWithToken } from '../../password-reset/reset-password.js';
+import { resetTokenHolder } from '../../password-reset/token-holder.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
 import { ErrorBody, PasswordText, SidParams, Validation } from '../../shapes.js';
@@ -66,6 +67,22 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         await resetPasswordWithToken({ db, keys, hasher, config }, request.body, request.ip);
         return reply.code(200).header('cache-control', 'no-store').send(EMPTY);
       },
+    );
+
+    // Counted with /auth/reset (same limits, same keys): the page asks once per token it is given.
+    app.post(
+      '/auth/reset/holder',
+      {
+        onRequest: resetLimits.byAddress,
+        preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
+        schema: {
+          summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
+          description: 'What the reset page shows once it has a token. A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.',
+          body: Type.Object({ token: ResetTokenText }, { additionalProperties: false }),
+          response: { 200: Type.Object({ login: Type.String() }), 400: ErrorBody, 403: ErrorBody },
+        },
+      },
+      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys }, request.body.token)),
     );
 
     // Each attempt costs a hash and may write events: limited like the other secret checks,

@@ -40,8 +40,15 @@ function withDisclaimer(html: string, disclaimer: string | undefined): string {
   return html.replace('{{DISCLAIMER}}', () => section);
 }
 
+/** The "Continue to log in" link shown after a successful reset, when reset-page-continue-url is set. */
+function continueLink(url: string | undefined): string {
+  return url === undefined ? '' : `<p class="continue"><a id="continue" href="${escapeHtml(url)}">Continue to log in</a></p>`;
+}
+
 export function resetPageRoutes(services: Services): FastifyPluginAsyncTypebox {
-  const html = readFileSync(new URL('index.html', ASSETS), 'utf8').replace('{{POLICY}}', describeRules(services.config));
+  const html = readFileSync(new URL('index.html', ASSETS), 'utf8')
+    .replace('{{POLICY}}', describeRules(services.config))
+    .replace('{{CONTINUE}}', () => continueLink(services.config.resetPageContinueUrl));
   const script = readFileSync(new URL('app.js', ASSETS), 'utf8');
   const style = readFileSync(new URL('style.css', ASSETS), 'utf8');
 
