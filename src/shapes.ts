@@ -4,32 +4,59 @@
 
 import { Type, type Static } from 'typebox';
 
+// Examples: one per shape a request sends or an answer returns (`examples` on
+// the shape; the OpenAPI document and the reference page show them). They
+// tell one story: alice, role 2 "Helpdesk", admin's login token.
+const ALICE_ID = '5e7f1c2a-8b4d-4f6e-9a1b-2c3d4e5f6a7b';
+const HELPDESK_PERMISSION = { object_type: 'users', action: 'reset_password', instance: '*' };
+const EXAMPLE_TOKEN = '0VZZ8IHCxzVnUZdXnqoYtDmGvqwV1ezOqN0fE38W1QaA';
+const EXAMPLE_RESET_TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiI1ZTdmMWMyYSJ9.c2lnbmF0dXJl';
+const EXAMPLE_TIME = '2026-12-02T09:30:00.000Z';
+
 export const ErrorBody = Type.Object(
   {
     kind: Type.String({ description: 'machine-readable error kind, e.g. schema-violation' }),
     msg: Type.String({ description: 'human-readable explanation' }),
     details: Type.Optional(Type.Unknown()),
   },
-  { $id: 'Error' },
+  { $id: 'Error', examples: [{ kind: 'not-found', msg: 'No user has the id 5e7f1c2a-8b4d-4f6e-9a1b-2c3d4e5f6a7b.' }] },
 );
 
 export const Uuid = Type.String({ description: 'a user id (UUID)' });
 export const SidParams = Type.Object({ sid: Uuid }, { additionalProperties: false });
 
-export const User = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  login: Type.String(),
-  email: Type.String(),
-  display_name: Type.String(),
-  role_ids: Type.Array(Type.Integer()),
-  is_group: Type.Boolean(),
-  is_remote: Type.Boolean(),
-  is_superuser: Type.Boolean(),
-  is_revoked: Type.Boolean(),
-  last_login: Type.Union([Type.String(), Type.Null()]),
-});
+const USER_EXAMPLE = {
+  id: ALICE_ID,
+  login: 'alice',
+  email: 'alice@example.com',
+  display_name: 'Alice',
+  role_ids: [2],
+  is_group: false,
+  is_remote: false,
+  is_superuser: false,
+  is_revoked: false,
+  last_login: EXAMPLE_TIME,
+};
+
+export const User = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    login: Type.String(),
+    email: Type.String(),
+    display_name: Type.String(),
+    role_ids: Type.Array(Type.Integer()),
+    is_group: Type.Boolean(),
+    is_remote: Type.Boolean(),
+    is_superuser: Type.Boolean(),
+    is_revoked: Type.Boolean(),
+    last_login: Type.Union([Type.String(), Type.Null()]),
+  },
+  { examples: [USER_EXAMPLE] },
+);
 /** A user as the API shows it: never a password or hash. */
 export type User = Static<typeof User>;
+/** GET /users. */
+export const Users = Type.Array(User, { examples: [[USER_EXAMPLE]] });
 
 /** A user as GET /v2/users lists it: role_ids only with include_roles=true. */
 export const ListedUser = Type.Object({ ...User.properties, role_ids: Type.Optional(Type.Array(Type.Integer())) });
@@ -58,17 +85,20 @@ export const UsersPageQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const UsersPage = Type.Object({
-  users: Type.Array(ListedUser),
-  pagination: Type.Object({
-    offset: Type.Integer(),
-    limit: Type.Integer(),
-    order: Type.String(),
-    order_by: Type.String(),
-    filter: Type.Optional(Type.String()),
-    total: Type.Integer(),
-  }),
-});
+export const UsersPage = Type.Object(
+  {
+    users: Type.Array(ListedUser),
+    pagination: Type.Object({
+      offset: Type.Integer(),
+      limit: Type.Integer(),
+      order: Type.String(),
+      order_by: Type.String(),
+      filter: Type.Optional(Type.String()),
+      total: Type.Integer(),
+    }),
+  },
+  { examples: [{ users: [USER_EXAMPLE], pagination: { offset: 0, limit: 500, order: 'asc', order_by: 'login', filter: 'ali', total: 1 } }] },
+);
 
 // Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
 export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
@@ -89,7 +119,7 @@ export const NewUserBody = Type.Object(
     // Accepted so that a user fetched with GET can be posted back; must be false.
     is_group: Type.Optional(Type.Literal(false)),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ login: 'alice', email: 'alice@example.com', display_name: 'Alice', role_ids: [2], password: 'a long enough passphrase' }] },
 );
 export type NewUserBody = Static<typeof NewUserBody>;
 
@@ -110,12 +140,15 @@ export const EditUserBody = Type.Object(
     inherited_role_ids: Type.Optional(Type.Array(Type.Integer(), { maxItems: 1000 })),
     group_ids: Type.Optional(Type.Array(Type.String())),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ ...USER_EXAMPLE, email: 'alice@example.org', is_revoked: false }] },
 );
 export type EditUserBody = Static<typeof EditUserBody>;
 
 /** POST /command/users/revoke and reinstate. */
-export const UserIdBody = Type.Object({ user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }) }, { additionalProperties: false });
+export const UserIdBody = Type.Object(
+  { user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }) },
+  { additionalProperties: false, examples: [{ user_id: ALICE_ID }] },
+);
 
 export const Permission = Type.Object(
   {
@@ -127,15 +160,22 @@ export const Permission = Type.Object(
 );
 export type Permission = Static<typeof Permission>;
 
-export const Role = Type.Object({
-  id: Type.Integer(),
-  display_name: Type.String(),
-  description: Type.String(),
-  permissions: Type.Array(Permission),
-  user_ids: Type.Array(Type.String()),
-  group_ids: Type.Array(Type.String()),
-});
+const ROLE_EXAMPLE = { id: 2, display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID], group_ids: [] };
+
+export const Role = Type.Object(
+  {
+    id: Type.Integer(),
+    display_name: Type.String(),
+    description: Type.String(),
+    permissions: Type.Array(Permission),
+    user_ids: Type.Array(Type.String()),
+    group_ids: Type.Array(Type.String()),
+  },
+  { examples: [ROLE_EXAMPLE] },
+);
 export type Role = Static<typeof Role>;
+/** GET /roles. */
+export const Roles = Type.Array(Role, { examples: [[ROLE_EXAMPLE]] });
 
 const Permissions = Type.Array(Permission, { maxItems: 1000 });
 const UserIds = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10000 });
@@ -149,7 +189,7 @@ export const NewRoleBody = Type.Object(
     user_ids: Type.Optional(UserIds),
     group_ids: Type.Optional(Type.Array(Type.String(), { maxItems: 0 })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID] }] },
 );
 export type NewRoleBody = Static<typeof NewRoleBody>;
 
@@ -157,19 +197,32 @@ export const RoleParams = Type.Object({ rid: Type.String({ pattern: '^[0-9]{1,9}
 
 // PE clients GET a role, change it, and PUT the whole object back: id and
 // group_ids are accepted (id must match the path; groups come with a directory service).
-export const EditRoleBody = Type.Object({ id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties }, { additionalProperties: false });
+export const EditRoleBody = Type.Object(
+  { id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties },
+  { additionalProperties: false, examples: [{ ...ROLE_EXAMPLE, description: 'Resets passwords of every user' }] },
+);
 export type EditRoleBody = Static<typeof EditRoleBody>;
 
-export const RoleUsersBody = Type.Object({ role_id: RoleId, user_ids: UserIds }, { additionalProperties: false });
-export const RoleGroupsBody = Type.Object({ role_id: RoleId, group_ids: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }) }, { additionalProperties: false });
-export const RolePermissionsBody = Type.Object({ role_id: RoleId, permissions: Permissions }, { additionalProperties: false });
-export const UserRolesBody = Type.Object({ user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }), role_ids: RoleIds }, { additionalProperties: false });
+export const RoleUsersBody = Type.Object({ role_id: RoleId, user_ids: UserIds }, { additionalProperties: false, examples: [{ role_id: 2, user_ids: [ALICE_ID] }] });
+export const RoleGroupsBody = Type.Object(
+  { role_id: RoleId, group_ids: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }) },
+  { additionalProperties: false, examples: [{ role_id: 2, group_ids: [] }] },
+);
+export const RolePermissionsBody = Type.Object({ role_id: RoleId, permissions: Permissions }, { additionalProperties: false, examples: [{ role_id: 2, permissions: [HELPDESK_PERMISSION] }] });
+export const UserRolesBody = Type.Object(
+  { user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }), role_ids: RoleIds },
+  { additionalProperties: false, examples: [{ user_id: ALICE_ID, role_ids: [2] }] },
+);
 
 /** POST /permitted: PE's `token` is the id (UUID) of the user asked about, not a login token. */
 export const PermittedBody = Type.Object(
   { token: Type.String({ maxLength: 64, description: 'the id (UUID) of the user asked about' }), permissions: Permissions },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ token: ALICE_ID, permissions: [HELPDESK_PERMISSION, { object_type: 'users', action: 'disable', instance: '*' }] }] },
 );
+/** POST /permitted's answer: one boolean per permission asked about, in order. */
+export const PermittedAnswer = Type.Array(Type.Boolean(), { examples: [[true, false]] });
+/** GET /permitted/…: the instances the user may act on. */
+export const Instances = Type.Array(Type.String(), { description: '["*"] for every instance, else the ids', examples: [['*']] });
 export const PermittedParams = Type.Object({ object_type: Type.String({ maxLength: 64 }), action: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 export const PermittedUserParams = Type.Object({ ...PermittedParams.properties, uuid: Uuid }, { additionalProperties: false });
 
@@ -187,14 +240,14 @@ export const LoginBody = Type.Object(
     password: PasswordText,
     ...tokenFacts,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ login: 'admin', password: 'the admin password', lifetime: '4h', label: 'laptop' }] },
 );
 export type LoginBody = Static<typeof LoginBody>;
 
 /** POST /tokens: POST /auth/token's body without login and password. */
-export const NewTokenBody = Type.Object(tokenFacts, { additionalProperties: false });
+export const NewTokenBody = Type.Object(tokenFacts, { additionalProperties: false, examples: [{ lifetime: '30d', label: 'ci', client: 'pipeline' }] });
 
-export const TokenResponse = Type.Object({ token: Type.String() });
+export const TokenResponse = Type.Object({ token: Type.String() }, { examples: [{ token: EXAMPLE_TOKEN }] });
 
 const Time = Type.String({ description: 'ISO-8601, UTC' });
 const OptionalText = Type.Union([Type.String(), Type.Null()]);
@@ -221,16 +274,36 @@ export const TokenListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const TokenList = Type.Object({
-  items: Type.Array(ListedToken),
-  pagination: Type.Object({
-    limit: Type.Union([Type.Integer(), Type.Null()]),
-    offset: Type.Integer(),
-    order_by: Type.String(),
-    order: Type.String(),
-    total: Type.Integer(),
-  }),
-});
+export const TokenList = Type.Object(
+  {
+    items: Type.Array(ListedToken),
+    pagination: Type.Object({
+      limit: Type.Union([Type.Integer(), Type.Null()]),
+      offset: Type.Integer(),
+      order_by: Type.String(),
+      order: Type.String(),
+      total: Type.Integer(),
+    }),
+  },
+  {
+    examples: [
+      {
+        items: [
+          {
+            id: '8f14e45f-ceea-467f-a0e6-3a7b1c2d4e5f',
+            creation_date: EXAMPLE_TIME,
+            expiration_date: '2026-12-02T13:30:00.000Z',
+            last_active_date: EXAMPLE_TIME,
+            label: 'laptop',
+            description: null,
+            client: null,
+          },
+        ],
+        pagination: { limit: null, offset: 0, order_by: 'creation_date', order: 'asc', total: 1 },
+      },
+    ],
+  },
+);
 
 // DELETE /rbac-api/v2/tokens: each parameter comma-separated in the query, an array in the body.
 const NameList = (description: string) => Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 1000, description }));
@@ -245,7 +318,7 @@ const revocationFields = <T>(field: (description: string) => T) =>
   Object.fromEntries(Object.entries(REVOCATION_DESCRIPTIONS).map(([name, description]) => [name, field(description)])) as Record<keyof typeof REVOCATION_DESCRIPTIONS, T>;
 
 export const RevokeTokensQuery = Type.Object({ ...revocationFields(NameListText), token: Type.Optional(Type.String()) }, { additionalProperties: false });
-export const RevokeTokensBody = Type.Object(revocationFields(NameList), { additionalProperties: false });
+export const RevokeTokensBody = Type.Object(revocationFields(NameList), { additionalProperties: false, examples: [{ revoke_tokens_by_labels: ['laptop'] }] });
 export type RevokeTokensBody = Static<typeof RevokeTokensBody>;
 
 export const TokenParams = Type.Object({ token: Type.String({ maxLength: 256 }) }, { additionalProperties: false });
@@ -256,20 +329,27 @@ export const IntrospectionBody = Type.Object(
     token: Type.String({ maxLength: 4096 }),
     'update_last_activity?': Type.Optional(Type.Boolean({ description: "record this call as the token's last activity" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ token: EXAMPLE_TOKEN, 'update_last_activity?': false }] },
 );
 
-export const Introspection = Type.Object({
-  ...User.properties,
-  user_id: Type.String(),
-  creation: Time,
-  expiration: Type.Union([Time, Type.Null()]),
-  last_active: Time,
-  label: OptionalText,
-  description: OptionalText,
-  client: OptionalText,
-  timeout: Type.Null({ description: "PE's console session timeout; login tokens have none" }),
-});
+export const Introspection = Type.Object(
+  {
+    ...User.properties,
+    user_id: Type.String(),
+    creation: Time,
+    expiration: Type.Union([Time, Type.Null()]),
+    last_active: Time,
+    label: OptionalText,
+    description: OptionalText,
+    client: OptionalText,
+    timeout: Type.Null({ description: "PE's console session timeout; login tokens have none" }),
+  },
+  {
+    examples: [
+      { ...USER_EXAMPLE, user_id: ALICE_ID, creation: EXAMPLE_TIME, expiration: '2026-12-02T13:30:00.000Z', last_active: EXAMPLE_TIME, label: 'laptop', description: null, client: null, timeout: null },
+    ],
+  },
+);
 
 /** One broken rule in PE's answer to validate-password and validate-login, and in `details.failures` of 400 invalid-password. */
 export const RuleFailure = Type.Object({
@@ -278,13 +358,24 @@ export const RuleFailure = Type.Object({
 });
 
 /** PE's answer to validate-password and validate-login: `{valid: true}`, or `{valid: false, failures}`. */
-export const Validation = Type.Union([
-  Type.Object({ valid: Type.Literal(true) }),
-  Type.Object({ valid: Type.Literal(false), failures: Type.Array(RuleFailure, { minItems: 1 }) }),
-]);
+export const Validation = Type.Union(
+  [Type.Object({ valid: Type.Literal(true) }), Type.Object({ valid: Type.Literal(false), failures: Type.Array(RuleFailure, { minItems: 1 }) })],
+  {
+    examples: [
+      {
+        valid: false,
+        failures: [
+          { 'rule-identifier': 'password-minimum-length', 'friendly-error': 'The password must be at least 12 characters long.' },
+          { 'rule-identifier': 'common-password', 'friendly-error': 'The password is on the list of commonly used passwords.' },
+        ],
+      },
+      { valid: true },
+    ],
+  },
+);
 export type Validation = Static<typeof Validation>;
 
-export const ValidateLoginBody = Type.Object({ login: Type.String({ maxLength: 255 }) }, { additionalProperties: false });
+export const ValidateLoginBody = Type.Object({ login: Type.String({ maxLength: 255 }) }, { additionalProperties: false, examples: [{ login: 'alice' }] });
 
 const EventParty = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
 
@@ -300,11 +391,135 @@ export const ListedEvent = Type.Object({
 });
 export type ListedEvent = Static<typeof ListedEvent>;
 
+/** GET /events. */
+export const EventsPage = Type.Object(
+  {
+    events: Type.Array(ListedEvent),
+    pagination: Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() }),
+  },
+  {
+    examples: [
+      {
+        events: [
+          {
+            id: 42,
+            time: EXAMPLE_TIME,
+            type: 'password-reset-token-issued',
+            actor: { id: 'a1b2c3d4-0000-4000-8000-000000000001', login: 'admin' },
+            subject: { id: ALICE_ID, login: 'alice' },
+            source_address: '203.0.113.7',
+            details: {},
+          },
+        ],
+        pagination: { limit: 100, offset: 0, total: 1 },
+      },
+    ],
+  },
+);
+
 /** PE's disclaimer: GET /config/disclaimer answers it, set-disclaimer takes it. */
-export const Disclaimer = Type.Object({ disclaimer: Type.String() });
+export const Disclaimer = Type.Object({ disclaimer: Type.String() }, { examples: [{ disclaimer: 'Authorized use only. Activity is logged.' }] });
 /** The longest disclaimer accepted, in characters: a page of legal text, not a document. */
 export const MAX_DISCLAIMER_LENGTH = 10_000;
 export const DisclaimerBody = Type.Object(
   { disclaimer: Type.String({ maxLength: MAX_DISCLAIMER_LENGTH, description: 'shown as plain text on the reset page; empty shows an empty disclaimer' }) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ disclaimer: 'Authorized use only. Activity is logged.' }] },
+);
+
+// --- The password endpoints' bodies and answers.
+
+export const ResetTokenText = Type.String({ maxLength: 8192, description: 'a reset token from POST /users/:sid/password/reset' });
+
+/** POST /users/:sid/password/reset: the token as text/plain, or this for Accept: application/json. */
+export const IssuedResetToken = Type.Object(
+  { token: Type.String(), url: Type.String({ description: 'the reset page with the token filled in' }) },
+  { examples: [{ token: EXAMPLE_RESET_TOKEN, url: `https://rbac.example.com:4433/auth/reset?token=${EXAMPLE_RESET_TOKEN}` }] },
+);
+export const IssuedResetTokenText = Type.String({ description: 'the reset token', examples: [EXAMPLE_RESET_TOKEN] });
+
+export const ResetBody = Type.Object(
+  { token: ResetTokenText, password: PasswordText },
+  { additionalProperties: false, examples: [{ token: EXAMPLE_RESET_TOKEN, password: 'lantern harbor morning tide' }] },
+);
+export const HolderBody = Type.Object({ token: ResetTokenText }, { additionalProperties: false, examples: [{ token: EXAMPLE_RESET_TOKEN }] });
+export const Holder = Type.Object({ login: Type.String() }, { examples: [{ login: 'alice' }] });
+export const ChangePasswordBody = Type.Object(
+  { current_password: PasswordText, password: PasswordText },
+  { additionalProperties: false, examples: [{ current_password: 'lantern harbor morning tide', password: 'quiet river stone garden' }] },
+);
+export const ValidatePasswordBody = Type.Object(
+  {
+    password: PasswordText,
+    reset_token: Type.Optional(ResetTokenText),
+    // PE's own console sends the hyphenated name.
+    'reset-token': Type.Optional(ResetTokenText),
+  },
+  { additionalProperties: false, examples: [{ password: 'password', reset_token: EXAMPLE_RESET_TOKEN }] },
+);
+
+/** GET /status/v1/simple. */
+export const Running = Type.String({ description: 'running', examples: ['running'] });
+
+// --- Status and permission types.
+
+const Level = Type.Union([Type.Literal('critical'), Type.Literal('info'), Type.Literal('debug')]);
+
+const DatabaseStatus = Type.Object({
+  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
+  dialect: Type.String({ description: 'sqlite or postgres' }),
+  response_time_ms: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.String({ description: "why the check failed; with the driver's error code at level=debug" })),
+});
+
+const SERVICE_STATUS_EXAMPLE = {
+  service_version: '0.1.0',
+  service_status_version: 1,
+  detail_level: 'info',
+  state: 'running',
+  status: { db_up: true, database: { state: 'running', dialect: 'postgres', response_time_ms: 1.2 } },
+  active_alerts: [],
+  service_name: 'rbac-service',
+};
+
+/** PE's status of one service (GET /status/v1/services/rbac-service). */
+export const ServiceStatus = Type.Object({
+  service_version: Type.String(),
+  service_status_version: Type.Integer(),
+  detail_level: Level,
+  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
+  status: Type.Object({
+    db_up: Type.Boolean(),
+    database: DatabaseStatus,
+    db_pool: Type.Optional(Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer() })),
+  }),
+  active_alerts: Type.Array(Type.Object({ severity: Type.String(), message: Type.String() })),
+  service_name: Type.String(),
+}, { examples: [SERVICE_STATUS_EXAMPLE] });
+/** GET /status/v1/services: every service's status by name. */
+export const ServiceStatuses = Type.Record(Type.String(), ServiceStatus, { examples: [{ 'rbac-service': SERVICE_STATUS_EXAMPLE }] });
+
+/** GET /types: the permission types and their actions. */
+export const PermissionTypes = Type.Array(
+  Type.Object({
+    id: Type.Integer(),
+    object_type: Type.String(),
+    display_name: Type.String(),
+    description: Type.String(),
+    has_instances: Type.Boolean(),
+    actions: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), display_name: Type.String(), description: Type.String() })),
+  }),
+  {
+    examples: [
+      [
+        {
+          id: 1,
+          object_type: 'users',
+          display_name: 'Users',
+          description: 'Create, edit, revoke and reset the passwords of users.',
+          has_instances: true,
+          actions: [{ id: 4, name: 'reset_password', display_name: 'Reset password', description: 'Issue password reset tokens for a local user.' }],
+        },
+      ],
+    ],
+  },
 );

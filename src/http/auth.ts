@@ -20,11 +20,20 @@ export function presentedToken(request: FastifyRequest): string | undefined {
   return typeof fromQuery === 'string' && fromQuery !== '' ? fromQuery : undefined;
 }
 
+const AUTHENTICATES = Symbol('requires a login token');
+
 /** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
 export function requireActor(db: Db) {
-  return async (request: FastifyRequest): Promise<void> => {
+  const hook = async (request: FastifyRequest): Promise<void> => {
     request.actor = await authenticateLoginToken(db, presentedToken(request));
   };
+  return Object.assign(hook, { [AUTHENTICATES]: true });
+}
+
+/** Whether a route's onRequest hooks include requireActor: then it answers 401 without a valid login token (the OpenAPI document says so). */
+export function requiresLoginToken(onRequest: unknown): boolean {
+  const hooks = Array.isArray(onRequest) ? onRequest : [onRequest];
+  return hooks.some((hook) => typeof hook === 'function' && AUTHENTICATES in hook);
 }
 
 export function actorOf(request: FastifyRequest): Authenticated {

@@ -1,14 +1,16 @@
 // Issue 8: the OpenAPI 3.1 document is generated from the route schemas and
 // served at /rbac-api/v1/openapi.json; the reference page at /rbac-api/v1/docs
-// is rendered from it by the service itself (no script, nothing loaded from
-// elsewhere). Every registered route is in the document except the hidden
-// ones (the reset page and its assets, and the document and page
-// themselves), and every response status documented for the password and
-// auth endpoints is produced by a real request here — on SQLite and
-// PostgreSQL.
+// is Swagger UI served by the service itself (its own files only, under a
+// strict CSP; test/http/api-docs-page.test.ts renders it in Chromium). Every
+// registered route is in the document except the hidden ones (the reset page
+// and its assets, the favicon, and the document and page themselves); every
+// request body and every answer with a body has an example; every documented
+// response content type is what the route really sends; and every response
+// status documented for the password and auth endpoints is produced by a
+// real request here — on SQLite and PostgreSQL.
 
 import assert from 'node:assert/strict';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { UNDECLARED_RESPONSES } from '../../src/http/openapi.js';
@@ -16,9 +18,15 @@ import { SERVICE_VERSION } from '../../src/version.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
+interface MediaType {
+  schema?: { $ref?: string; examples?: unknown[] };
+  example?: unknown;
+  examples?: Record<string, unknown>;
+}
 interface Operation {
   parameters?: { name: string; in: string }[];
-  responses: Record<string, { description: string }>;
+  requestBody?: { content: Record<string, MediaType> };
+  responses: Record<string, { description: string; content?: Record<string, MediaType> }>;
 }
 interface OpenApi {
   openapi: string;
@@ -28,6 +36,8 @@ interface OpenApi {
 
 /** Routes the document must not contain. */
 const HIDDEN = new Set(['GET /favicon.ico', 'GET /auth/reset', 'GET /auth/reset/app.js', 'GET /auth/reset/style.css', 'GET /rbac-api/v1/openapi.json', 'GET /rbac-api/v1/docs']);
+/** The reference page's own routes (Swagger UI, its files, its copy of the document): hidden too. */
+const isDocsPage = (route: string) => /^(GET|HEAD) \/rbac-api\/v1\/docs\//.test(route);
 
 /** `METHOD /path/{param}` for every route Fastify has, read from printRoutes (independent of @fastify/swagger). */
 function registeredRoutes(app: FastifyInstance): Set<string> {
@@ -84,7 +94,7 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
         assert.ok(routes.has(route.replace(/^HEAD/, 'GET')), `${route} comes with a GET`);
         continue;
       }
-      if (HIDDEN.has(route)) assert.ok(!documented.has(route), `${route} is hidden (schema.hide) and stays out of the document`);
+      if (HIDDEN.has(route) || isDocsPage(route)) assert.ok(!documented.has(route), `${route} is hidden (schema.hide) and stays out of the document`);
       else assert.ok(documented.has(route), `${route} is registered but missing from the document`);
     }
     for (const hidden of HIDDEN) assert.ok(routes.has(hidden), `${hidden} is a registered route`);
@@ -121,24 +131,166 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     assert.equal(login.requestBody.content['application/json']?.schema.additionalProperties, false);
   });
 
-  test('the reference page lists every operation, runs no script and loads nothing from elsewhere', async () => {
+  test('the reference page is Swagger UI from this service: its own files only, a strict CSP, the same document', async () => {
     const response = await service.request({ method: 'GET', url: '/rbac-api/v1/docs' });
     assert.equal(response.statusCode, 200);
     assert.match(String(response.headers['content-type']), /^text\/html/);
     const csp = String(response.headers['content-security-policy']);
     assert.match(csp, /default-src 'none'/);
-    assert.doesNotMatch(csp, /script-src|unsafe-inline/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /connect-src 'self'(;|$)/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:/, 'nothing inline, nothing from elsewhere');
+    assert.equal(response.headers['referrer-policy'], 'no-referrer');
+    assert.equal(response.headers['x-frame-options'], 'DENY');
     const html = response.body;
-    for (const operation of documentedOperations(document)) {
-      const [method, path] = operation.split(' ') as [string, string];
-      assert.ok(html.includes(`<span class="method">${method}</span> ${path.replace(/&/g, '&#38;')}`), `${operation} is on the page`);
+    assert.doesNotMatch(html, /<script>|<style>|style=|https?:\/\//, 'no inline script or style, no absolute URL');
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] as string);
+    assert.ok(assets.some((asset) => asset.endsWith('/swagger-ui-bundle.js')), `Swagger UI is loaded: ${assets.join(', ')}`);
+    for (const asset of assets) {
+      assert.match(asset, /^\/rbac-api\/v1\/docs\/static\//, `${asset} is served from here`);
+      const file = await service.request({ method: 'GET', url: asset });
+      assert.equal(file.statusCode, 200, asset);
+      assert.equal(file.headers['content-security-policy'], csp, `${asset} carries the same CSP`);
     }
-    assert.doesNotMatch(html, /<script|<link|<img|<iframe|src=/i, 'nothing to load or run');
-    assert.doesNotMatch(html, /https?:\/\//, 'no absolute URL: every reference stays on this service');
-    assert.ok(html.includes('href="/rbac-api/v1/openapi.json"'), 'the page links the JSON document');
-    // The one inline style is allowed by its hash.
-    const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? '';
-    assert.ok(csp.includes(`'sha256-${createHash('sha256').update(style).digest('base64')}'`), 'the style hash in the CSP matches the page');
+    const initializer = (await service.request({ method: 'GET', url: '/rbac-api/v1/docs/static/swagger-initializer.js' })).body;
+    assert.match(initializer, /validatorUrl: null/, 'no validator badge from validator.swagger.io');
+    assert.match(initializer, /resolveUrl\('\.\/json'\)/, 'the page reads the document from this service');
+    const copy = await service.request({ method: 'GET', url: '/rbac-api/v1/docs/json' });
+    assert.deepEqual(copy.json(), document, 'the page shows the same document as /openapi.json');
+  });
+
+  test('every request body and every answer with a body has an example', () => {
+    const missing: string[] = [];
+    const hasExample = (media: MediaType) => media.example !== undefined || media.examples !== undefined || (media.schema?.examples?.length ?? 0) > 0;
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const name = `${method.toUpperCase()} ${path}`;
+        for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) if (!hasExample(media)) missing.push(`${name} request body (${type})`);
+        for (const [status, response] of Object.entries(operation.responses)) {
+          for (const [type, media] of Object.entries(response.content ?? {})) if (!hasExample(media)) missing.push(`${name} ${status} (${type})`);
+        }
+      }
+    }
+    assert.deepEqual(missing, [], 'without an example');
+    const login = document.paths['/rbac-api/v1/auth/token']?.post?.requestBody?.content['application/json'];
+    assert.deepEqual(login?.example, { login: 'admin', password: 'the admin password', lifetime: '4h', label: 'laptop' }, "the shape's TypeBox examples are the document's");
+  });
+
+  test('every documented success content type is what the route sends, and errors are JSON or, asked for, text/plain', async () => {
+    const admin = await service.adminToken();
+    const aliceId = await service.createUser('types-alice');
+    await service.createUser('types-bob');
+    const role = await service.request({ method: 'POST', url: '/rbac-api/v1/roles', token: admin, payload: { display_name: 'Types', permissions: [] } });
+    const roleId = (role.json() as { id: number }).id;
+    const alice = await service.login('types-alice', USER_PASSWORD);
+    const spareToken = await service.login('types-bob', USER_PASSWORD);
+    const permission = { object_type: 'users', action: 'edit', instance: '*' };
+    const v1 = '/rbac-api/v1';
+
+    /** One successful request per documented operation (several where it answers in several types). */
+    const successes: Record<string, (InjectOptions & { token?: string })[]> = {
+      'GET /status/v1/simple': [{ url: '/status/v1/simple' }],
+      'GET /status/v1/services': [{ url: '/status/v1/services' }],
+      'GET /status/v1/services/{service_name}': [{ url: '/status/v1/services/rbac-service' }],
+      [`POST ${v1}/auth/token`]: [{ url: `${v1}/auth/token`, payload: { login: 'types-bob', password: USER_PASSWORD } }],
+      [`DELETE ${v1}/tokens/current`]: [{ url: `${v1}/tokens/current`, token: await service.login('types-bob', USER_PASSWORD) }],
+      'DELETE /rbac-api/v2/tokens': [{ url: '/rbac-api/v2/tokens?revoke_tokens_by_labels=none', token: admin }],
+      'DELETE /rbac-api/v2/tokens/{token}': [{ url: `/rbac-api/v2/tokens/${spareToken}`, token: admin }],
+      'POST /rbac-api/v2/auth/token/authenticate': [{ url: '/rbac-api/v2/auth/token/authenticate', payload: { token: alice } }],
+      [`GET ${v1}/users`]: [{ url: `${v1}/users`, token: admin }],
+      [`POST ${v1}/users`]: [{ url: `${v1}/users`, token: admin, payload: { login: 'types-carol' } }],
+      [`GET ${v1}/users/current`]: [{ url: `${v1}/users/current`, token: alice }],
+      [`GET ${v1}/users/{sid}`]: [{ url: `${v1}/users/${aliceId}`, token: admin }],
+      [`PUT ${v1}/users/{sid}`]: [{ url: `${v1}/users/${aliceId}`, token: admin, payload: { display_name: 'Alice T.' } }],
+      [`DELETE ${v1}/users/{sid}`]: [{ url: `${v1}/users/${await service.createUser('types-dave')}`, token: admin }],
+      [`POST ${v1}/command/validate-login`]: [{ url: `${v1}/command/validate-login`, token: admin, payload: { login: 'someone-new' } }],
+      [`POST ${v1}/command/users/revoke`]: [{ url: `${v1}/command/users/revoke`, token: admin, payload: { user_id: aliceId } }],
+      [`POST ${v1}/command/users/reinstate`]: [{ url: `${v1}/command/users/reinstate`, token: admin, payload: { user_id: aliceId } }],
+      'GET /rbac-api/v2/users': [{ url: '/rbac-api/v2/users', token: admin }],
+      [`POST ${v1}/tokens`]: [{ url: `${v1}/tokens`, token: admin, payload: { label: 'types' } }],
+      [`GET ${v1}/users/{sid}/tokens`]: [{ url: `${v1}/users/${aliceId}/tokens`, token: admin }],
+      [`GET ${v1}/roles`]: [{ url: `${v1}/roles`, token: admin }],
+      [`POST ${v1}/roles`]: [{ url: `${v1}/roles`, token: admin, payload: { display_name: 'Types two' } }],
+      [`GET ${v1}/roles/{rid}`]: [{ url: `${v1}/roles/${roleId}`, token: admin }],
+      [`PUT ${v1}/roles/{rid}`]: [{ url: `${v1}/roles/${roleId}`, token: admin, payload: { description: 'edited' } }],
+      [`POST ${v1}/command/roles/add-users`]: [{ url: `${v1}/command/roles/add-users`, token: admin, payload: { role_id: roleId, user_ids: [aliceId] } }],
+      [`POST ${v1}/command/roles/remove-users`]: [{ url: `${v1}/command/roles/remove-users`, token: admin, payload: { role_id: roleId, user_ids: [aliceId] } }],
+      [`POST ${v1}/command/users/add-roles`]: [{ url: `${v1}/command/users/add-roles`, token: admin, payload: { user_id: aliceId, role_ids: [roleId] } }],
+      [`POST ${v1}/command/users/remove-roles`]: [{ url: `${v1}/command/users/remove-roles`, token: admin, payload: { user_id: aliceId, role_ids: [roleId] } }],
+      [`POST ${v1}/command/roles/add-permissions`]: [{ url: `${v1}/command/roles/add-permissions`, token: admin, payload: { role_id: roleId, permissions: [permission] } }],
+      [`POST ${v1}/command/roles/remove-permissions`]: [{ url: `${v1}/command/roles/remove-permissions`, token: admin, payload: { role_id: roleId, permissions: [permission] } }],
+      [`POST ${v1}/command/roles/add-user-groups`]: [{ url: `${v1}/command/roles/add-user-groups`, token: admin, payload: { role_id: roleId, group_ids: [] } }],
+      [`POST ${v1}/command/roles/add-groups`]: [{ url: `${v1}/command/roles/add-groups`, token: admin, payload: { role_id: roleId, group_ids: [] } }],
+      [`POST ${v1}/command/roles/remove-groups`]: [{ url: `${v1}/command/roles/remove-groups`, token: admin, payload: { role_id: roleId, group_ids: [] } }],
+      [`GET ${v1}/types`]: [{ url: `${v1}/types`, token: admin }],
+      'GET /types': [{ url: '/types', token: admin }],
+      [`POST ${v1}/permitted`]: [{ url: `${v1}/permitted`, token: admin, payload: { token: aliceId, permissions: [permission] } }],
+      [`GET ${v1}/permitted/{object_type}/{action}`]: [{ url: `${v1}/permitted/users/edit`, token: admin }],
+      [`GET ${v1}/permitted/{object_type}/{action}/{uuid}`]: [{ url: `${v1}/permitted/users/edit/${aliceId}`, token: admin }],
+      [`POST ${v1}/users/{sid}/password/reset`]: [
+        { url: `${v1}/users/${aliceId}/password/reset`, token: admin },
+        { url: `${v1}/users/${aliceId}/password/reset`, token: admin, headers: { accept: 'application/json' } },
+      ],
+      [`POST ${v1}/auth/reset`]: [{ url: `${v1}/auth/reset`, payload: { token: await service.resetToken(await service.createUser('types-erin')), password: 'lantern harbor morning tide' } }],
+      [`POST ${v1}/auth/reset/holder`]: [{ url: `${v1}/auth/reset/holder`, payload: { token: await service.resetToken(await service.createUser('types-frank')) } }],
+      [`PUT ${v1}/users/current/password`]: [
+        { url: `${v1}/users/current/password`, token: await service.login('types-bob', USER_PASSWORD), payload: { current_password: USER_PASSWORD, password: 'quiet river stone garden' } },
+      ],
+      [`POST ${v1}/command/validate-password`]: [{ url: `${v1}/command/validate-password`, token: admin, payload: { password: 'password' } }],
+      [`GET ${v1}/events`]: [{ url: `${v1}/events`, token: admin }],
+      [`POST ${v1}/command/config/set-disclaimer`]: [{ url: `${v1}/command/config/set-disclaimer`, token: admin, payload: { disclaimer: 'Authorized use only.' } }],
+      [`GET ${v1}/config/disclaimer`]: [{ url: `${v1}/config/disclaimer`, token: admin }],
+      [`POST ${v1}/command/config/remove-disclaimer`]: [{ url: `${v1}/command/config/remove-disclaimer`, token: admin }],
+    };
+    // The role goes last: the commands above use it.
+    successes[`DELETE ${v1}/roles/{rid}`] = [{ url: `${v1}/roles/${roleId}`, token: admin }];
+
+    const essence = (header: unknown) => (String(header ?? '').split(';')[0] ?? '').trim();
+    const documentedTypes = (operation: string, status: number) => {
+      const [method, path] = operation.split(' ') as [string, string];
+      const response = document.paths[path]?.[method.toLowerCase()]?.responses[String(status)];
+      assert.ok(response, `${operation} answered ${status}, which the document does not list`);
+      return Object.keys(response.content ?? {});
+    };
+    const seen = new Set<string>();
+    const documented = documentedOperations(document);
+    assert.deepEqual([...documented].filter((operation) => !(operation in successes)), [], 'every documented operation has a request here');
+    for (const [operation, requests] of Object.entries(successes)) {
+      for (const options of requests) {
+        const [method] = operation.split(' ') as [string];
+        const response = await service.request({ method: method as 'GET', ...options });
+        assert.ok(response.statusCode < 300, `${operation}: ${response.statusCode} ${response.body}`);
+        const types = documentedTypes(operation, response.statusCode);
+        if (types.length === 0) assert.equal(response.body, '', `${operation} ${response.statusCode} documents no body`);
+        else {
+          const type = essence(response.headers['content-type']);
+          assert.ok(types.includes(type), `${operation} ${response.statusCode} sent ${type}; the document lists ${types.join(', ')}`);
+          seen.add(`${operation} ${response.statusCode} ${type}`);
+        }
+      }
+    }
+    for (const operation of documented) {
+      const [method, path] = operation.split(' ') as [string, string];
+      for (const [status, response] of Object.entries(document.paths[path]?.[method.toLowerCase()]?.responses ?? {})) {
+        if (!/^2/.test(status)) continue;
+        for (const type of Object.keys(response.content ?? {})) assert.ok(seen.has(`${operation} ${status} ${type}`), `${operation} documents ${status} as ${type}, which it never sent here`);
+      }
+    }
+
+    // Errors: JSON by default, the message alone for a client that accepts only text/plain — as documented.
+    for (const operation of documented) {
+      const [method, path] = operation.split(' ') as [string, string];
+      const responses = document.paths[path]?.[method.toLowerCase()]?.responses ?? {};
+      if (!responses['401'] && !responses['403']) continue;
+      const url = successes[operation]?.[0]?.url as string;
+      for (const accept of ['application/json', 'text/plain']) {
+        const response = await service.request({ method: method as 'GET', url, headers: { accept, 'x-authentication': 'not-a-login-token' }, ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) });
+        if (response.statusCode < 400) continue;
+        const types = documentedTypes(operation, response.statusCode);
+        assert.equal(essence(response.headers['content-type']), accept, `${operation} ${response.statusCode} for Accept: ${accept}`);
+        assert.ok(types.includes(accept), `${operation} ${response.statusCode} sends ${accept}; the document lists ${types.join(', ')}`);
+      }
+    }
   });
 
   test('every documented status of the password and auth endpoints is reached by a real request', async () => {
@@ -164,7 +316,8 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     const validate = 'POST /rbac-api/v1/command/validate-password';
     const login = `POST ${tokenPath}`;
 
-    // Log in: 200, 401.
+    // Log in: 200, 400, 401.
+    assert.equal((await hit(login, { url: tokenPath, payload: { login: 'doc-user' } })).statusCode, 400);
     assert.equal((await hit(login, { url: tokenPath, payload: { login: 'doc-user', password: USER_PASSWORD } })).statusCode, 200);
     assert.equal((await hit(login, { url: tokenPath, payload: { login: 'doc-user', password: 'not the password' } })).statusCode, 401);
     assert.equal((await hit(login, { url: tokenPath, payload: { login: 'no-such-login', password: ADMIN_PASSWORD } })).statusCode, 401);
@@ -178,7 +331,8 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     assert.equal((await hit(issue, { url: `/rbac-api/v1/users/${userId}/password/reset`, token: helpless })).statusCode, 403);
     assert.equal((await hit(issue, { url: `/rbac-api/v1/users/${randomUUID()}/password/reset`, token: admin })).statusCode, 404);
 
-    // Validate a password: 200, 401, 403.
+    // Validate a password: 200, 400, 401, 403.
+    assert.equal((await hit(validate, { url: '/rbac-api/v1/command/validate-password', token: helpless, payload: {} })).statusCode, 400);
     assert.equal((await hit(validate, { url: '/rbac-api/v1/command/validate-password', token: helpless, payload: { password: 'x' } })).statusCode, 200);
     assert.equal((await hit(validate, { url: '/rbac-api/v1/command/validate-password', payload: { password: 'x' } })).statusCode, 401);
     assert.equal(

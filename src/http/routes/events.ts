@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { listEvents } from '../../audit/audit.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, ListedEvent } from '../../shapes.js';
+import { ErrorBody, EventsPage } from '../../shapes.js';
 
 export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
@@ -19,13 +19,7 @@ export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
             offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'events to skip, default 0' })),
             token: Type.Optional(Type.String()),
           }, { additionalProperties: false }),
-          response: {
-            200: Type.Object({
-              events: Type.Array(ListedEvent),
-              pagination: Type.Object({ limit: Type.Integer(), offset: Type.Integer(), total: Type.Integer() }),
-            }),
-            403: ErrorBody,
-          },
+          response: { 200: EventsPage, 403: ErrorBody },
         },
       },
       async (request) => {

@@ -10,12 +10,10 @@ import { resetPasswordWithToken } from '../../password-reset/reset-password.js';
 import { resetTokenHolder } from '../../password-reset/token-holder.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, PasswordText, SidParams, Validation } from '../../shapes.js';
+import { ChangePasswordBody, ErrorBody, Holder, HolderBody, IssuedResetToken, IssuedResetTokenText, ResetBody, SidParams, Validation, ValidatePasswordBody } from '../../shapes.js';
 import { resetPageUrl } from './reset-page.js';
 import { secretRateLimits, tokenKey } from '../rate-limits.js';
 import { parseSid } from './users.js';
-
-const ResetTokenText = Type.String({ maxLength: 8192, description: 'a reset token from POST /users/:sid/password/reset' });
 
 // Success answers with an empty body, as PE does: there is nothing to return,
 // and clients that parse JSON only when the Content-Type says so skip it.
@@ -35,7 +33,16 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
           description:
             'The token is the body as text/plain, or {"token", "url"} when the Accept header prefers application/json; url opens the reset page with the token filled in.',
           params: SidParams,
-          response: { 201: Type.Union([Type.Object({ token: Type.String(), url: Type.String() }), Type.String()]), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+          response: {
+            201: {
+              description: 'The reset token: text/plain by default, JSON when the Accept header prefers application/json',
+              content: { 'text/plain': { schema: IssuedResetTokenText }, 'application/json': { schema: IssuedResetToken } },
+            },
+            400: ErrorBody,
+            401: ErrorBody,
+            403: ErrorBody,
+            404: ErrorBody,
+          },
         },
       },
       async (request, reply) => {
@@ -59,7 +66,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
           summary: 'Set a new password with a reset token (no authentication; does not log in)',
-          body: Type.Object({ token: ResetTokenText, password: PasswordText }, { additionalProperties: false }),
+          body: ResetBody,
           response: { 200: Type.Null({ description: 'empty body' }), 400: ErrorBody, 403: ErrorBody },
         },
       },
@@ -78,8 +85,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
           description: 'What the reset page shows once it has a token. A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.',
-          body: Type.Object({ token: ResetTokenText }, { additionalProperties: false }),
-          response: { 200: Type.Object({ login: Type.String() }), 400: ErrorBody, 403: ErrorBody },
+          body: HolderBody,
+          response: { 200: Holder, 400: ErrorBody, 403: ErrorBody },
         },
       },
       async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys }, request.body.token)),
@@ -94,7 +101,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: [changeLimits.byAddress, requireActor(db), changeLimits.byAccount((request) => request.actor?.id)],
         schema: {
           summary: "Change the calling user's own password",
-          body: Type.Object({ current_password: PasswordText, password: PasswordText }, { additionalProperties: false }),
+          body: ChangePasswordBody,
           response: { 200: Type.Null({ description: 'empty body' }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },
       },
@@ -116,16 +123,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Check a password against the policy before submitting it',
           description: 'Authenticated by a login token, or by a usable reset token in the body.',
-          body: Type.Object(
-            {
-              password: PasswordText,
-              reset_token: Type.Optional(ResetTokenText),
-              // PE's own console sends the hyphenated name.
-              'reset-token': Type.Optional(ResetTokenText),
-            },
-            { additionalProperties: false },
-          ),
-          response: { 200: Validation, 401: ErrorBody, 403: ErrorBody },
+          body: ValidatePasswordBody,
+          response: { 200: Validation, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },
       },
       async (request) =>

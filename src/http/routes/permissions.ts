@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { checkPermissions, permittedFor } from '../../permissions/permissions.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
+import { ErrorBody, Instances, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
 import { parseSid } from './users.js';
 
-const Instances = Type.Array(Type.String(), { description: '["*"] for every instance, else the ids' });
 
 /** PE's permission checks: what a user may do. */
 export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -22,7 +20,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
           summary: 'Whether a user holds each of these permissions',
           description: "`token` is the user's id (as in PE). Asking about another user needs a superuser or a permission on users. Unknown permissions are false.",
           body: PermittedBody,
-          response: { 200: Type.Array(Type.Boolean()), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+          response: { 200: PermittedAnswer, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
       },
       async (request) => checkPermissions(db, actorOf(request), parseSid(request.body.token), request.body.permissions),

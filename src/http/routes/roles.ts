@@ -6,20 +6,9 @@ import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { changeGroups, changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditRoleBody, ErrorBody, NewRoleBody, Role, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
+import { EditRoleBody, ErrorBody, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
 import { parseSid } from './users.js';
-
-const PermissionTypes = Type.Array(
-  Type.Object({
-    id: Type.Integer(),
-    object_type: Type.String(),
-    display_name: Type.String(),
-    description: Type.String(),
-    has_instances: Type.Boolean(),
-    actions: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), display_name: Type.String(), description: Type.String() })),
-  }),
-);
 
 /** GET /types: the permission types and their actions (PERMISSION_TYPES), ids numbered in order. */
 function typesRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], authenticated: ReturnType<typeof requireActor>, summary: string, description?: string): void {
@@ -54,7 +43,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
   const authenticated = requireActor(db);
 
   return async (app) => {
-    app.get('/roles', { onRequest: authenticated, schema: { summary: 'List roles', response: { 200: Type.Array(Role) } } }, async () => listRoles(db));
+    app.get('/roles', { onRequest: authenticated, schema: { summary: 'List roles', response: { 200: Roles } } }, async () => listRoles(db));
 
     app.get(
       '/roles/:rid',

@@ -11,7 +11,7 @@ import { ServiceError } from '../../errors.js';
 import { ping } from '../../store/database.js';
 import { SERVICE_VERSION } from '../../version.js';
 import type { Services } from '../../services.js';
-import { ErrorBody } from '../../shapes.js';
+import { ErrorBody, ServiceStatus, ServiceStatuses } from '../../shapes.js';
 
 export const SERVICE_NAME = 'rbac-service';
 /** The longest a status request waits for the database, whatever `timeout` asks. */
@@ -19,29 +19,7 @@ export const DATABASE_CHECK_TIMEOUT_MS = 2_000;
 /** A check still pending after this long is abandoned and a new one started. */
 const ABANDON_AFTER_MS = 30_000;
 
-const Level = Type.Union([Type.Literal('critical'), Type.Literal('info'), Type.Literal('debug')]);
 type Level = 'critical' | 'info' | 'debug';
-
-const DatabaseStatus = Type.Object({
-  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
-  dialect: Type.String({ description: 'sqlite or postgres' }),
-  response_time_ms: Type.Optional(Type.Number()),
-  error: Type.Optional(Type.String({ description: "why the check failed; with the driver's error code at level=debug" })),
-});
-
-const ServiceStatus = Type.Object({
-  service_version: Type.String(),
-  service_status_version: Type.Integer(),
-  detail_level: Level,
-  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
-  status: Type.Object({
-    db_up: Type.Boolean(),
-    database: DatabaseStatus,
-    db_pool: Type.Optional(Type.Object({ total: Type.Integer(), idle: Type.Integer(), waiting: Type.Integer() })),
-  }),
-  active_alerts: Type.Array(Type.Object({ severity: Type.String(), message: Type.String() })),
-  service_name: Type.String(),
-});
 
 const Query = Type.Object(
   {
@@ -128,7 +106,7 @@ export function statusServiceRoutes(services: Services): FastifyPluginAsyncTypeb
           summary: "PE's status service: the state of every service here (only rbac-service), with a database check",
           description: '200 when every service is running, 503 when one is not (the database does not answer).',
           querystring: Query,
-          response: { 200: Type.Record(Type.String(), ServiceStatus), 400: ErrorBody, 503: Type.Record(Type.String(), ServiceStatus) },
+          response: { 200: ServiceStatuses, 400: ErrorBody, 503: ServiceStatuses },
         },
       },
       async (request, reply) => {

@@ -5,7 +5,7 @@ import { isUuid } from '../../permissions/user-ids.js';
 import { createUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser, userFromRow } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
+import { EditUserBody, ErrorBody, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path, or 400 invalid-uuid. */
@@ -22,7 +22,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/users',
-      { onRequest: authenticated, schema: { summary: 'List users', response: { 200: Type.Array(User), 403: ErrorBody } } },
+      { onRequest: authenticated, schema: { summary: 'List users', response: { 200: Users, 403: ErrorBody } } },
       async (request) => {
         return listUsers(db, actorOf(request));
       },
