@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { callPort } from '../kit/api.js';
 import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD } from '../kit/passwords.js';
 import { REPO_ROOT, cleanEnv, spawnService } from '../kit/processes.js';
@@ -96,7 +97,11 @@ describeEachDatabase("README's walk-through with curl and jq", (target) => {
         assert.notEqual(result.code, 0, 'bash -e stops');
         assert.equal(result.stdout, 'running\n', 'nothing after the status check ran');
         assert.match(result.stderr, /jq: error[^\n]*The login or password is incorrect|jq: error[^\n]*password/i, `the service's message is shown: ${result.stderr}`);
-        const urls = service.log.map((line) => line.req?.url).filter((url) => url !== undefined);
+        // A last request of our own: once its log line is there, so are those of every request the script made.
+        const ca = readFileSync(path.join(dataDir, 'tls', 'cert.pem'), 'utf8');
+        assert.equal((await callPort(service.port, { path: '/status/v1/simple?after-the-walk-through', ca })).status, 200);
+        await service.waitForLog((line) => String(line.req?.url).endsWith('?after-the-walk-through'));
+        const urls = service.log.map((line) => line.req?.url).filter((url): url is string => url !== undefined && !url.endsWith('?after-the-walk-through'));
         assert.ok(urls.includes('/rbac-api/v1/auth/token'), `the login was logged: ${urls.join(', ')}`);
         assert.deepEqual(urls.filter((url) => !['/status/v1/simple', '/rbac-api/v1/auth/token'].includes(url)), [], 'no request after the failed login');
       } finally {
