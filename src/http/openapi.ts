@@ -102,7 +102,12 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   });
 }
 
-/** What the reference page may load and do: its own files, calls to this service; nothing inline, nothing from elsewhere. */
+/**
+ * What the reference page may load and do: its own files, calls to this
+ * service; nothing inline, nothing from elsewhere. `data:` images are Swagger
+ * UI's stylesheet icons (the select arrow): without them the browser reports a
+ * violation (test/http/api-docs-page.test.ts).
+ */
 export const DOCS_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
