@@ -27,6 +27,8 @@ export const User = Type.Object({
   is_superuser: Type.Boolean(),
   is_revoked: Type.Boolean(),
   last_login: Type.Union([Type.String(), Type.Null()]),
+  inherited_role_ids: Type.Array(Type.Integer(), { description: "roles a remote user has through their directory groups (as of their last login); [] for local users" }),
+  group_ids: Type.Array(Type.String(), { description: 'the imported directory groups a remote user was in at their last login' }),
 });
 /** A user as the API shows it: never a password or hash. */
 export type User = Static<typeof User>;
@@ -147,7 +149,7 @@ export const NewRoleBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     permissions: Type.Optional(Permissions),
     user_ids: Type.Optional(UserIds),
-    group_ids: Type.Optional(Type.Array(Type.String(), { maxItems: 0 })),
+    group_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'ids of imported directory groups given the role' })),
   },
   { additionalProperties: false },
 );
@@ -156,7 +158,7 @@ export type NewRoleBody = Static<typeof NewRoleBody>;
 export const RoleParams = Type.Object({ rid: Type.String({ pattern: '^[0-9]{1,9}$' }) }, { additionalProperties: false });
 
 // PE clients GET a role, change it, and PUT the whole object back: id and
-// group_ids are accepted (id must match the path; groups come with a directory service).
+// id must match the path; group_ids become the groups that have the role.
 export const EditRoleBody = Type.Object({ id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties }, { additionalProperties: false });
 export type EditRoleBody = Static<typeof EditRoleBody>;
 
@@ -308,3 +310,136 @@ export const DisclaimerBody = Type.Object(
   { disclaimer: Type.String({ maxLength: MAX_DISCLAIMER_LENGTH, description: 'shown as plain text on the reset page; empty shows an empty disclaimer' }) },
   { additionalProperties: false },
 );
+
+// Directory service (LDAP) settings, in PE's field names (CONTRACT §11).
+// `password` (the lookup account's) is write-only: accepted here, never in
+// DirectorySettings, which is what every answer shows.
+
+const AttributeName = (description: string, example: string) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\\.[0-9]+)+)$', description, examples: [example] });
+const DistinguishedName = (description: string, example: string) => Type.String({ maxLength: 1024, description, examples: [example] });
+const NullableText = (description: string) => Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], { description });
+
+const DirectoryFields = {
+  display_name: Type.String({ minLength: 1, maxLength: 255, description: 'the name shown for this directory', examples: ['Example LDAP'] }),
+  help_link: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], { description: 'a link shown to users who cannot log in' })),
+  hostname: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]_-]+$', description: 'the directory server host name or address', examples: ['ldap.example.com'] }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, examples: [636] }),
+  ssl: Type.Boolean({ description: 'LDAPS: TLS from the first byte' }),
+  start_tls: Type.Optional(Type.Boolean({ description: 'upgrade a plain connection with StartTLS (not with ssl); default false' })),
+  ssl_hostname_validation: Type.Optional(Type.Boolean({ description: "check that the server's certificate names hostname; default true" })),
+  ssl_wildcard_validation: Type.Optional(Type.Boolean({ description: 'accept a certificate that names hostname only through a wildcard; default false' })),
+  cert_chain: Type.Optional(NullableText('PEM certificates of the CAs to trust for this directory; null: the system CAs')),
+  login: Type.Optional(NullableText('the DN of the lookup account; null: anonymous lookups')),
+  connect_timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 120, description: 'seconds to connect, and for each directory operation; default 10' })),
+  base_dn: DistinguishedName('where users and groups are searched', 'dc=example,dc=com'),
+  user_rdn: Type.Optional(NullableText('users are searched under this RDN of base_dn (e.g. ou=users); null: base_dn itself')),
+  user_lookup_attr: AttributeName('the attribute a login is matched against', 'uid'),
+  user_email_attr: AttributeName("the attribute holding a user's email address", 'mail'),
+  user_display_name_attr: AttributeName("the attribute holding a user's display name", 'cn'),
+  group_rdn: Type.Optional(NullableText('groups are searched under this RDN of base_dn (e.g. ou=groups); null: base_dn itself')),
+  group_object_class: AttributeName('the object class of groups', 'groupOfUniqueNames'),
+  group_name_attr: AttributeName("the attribute holding a group's display name", 'cn'),
+  group_member_attr: AttributeName("the attribute listing a group's members' DNs", 'uniqueMember'),
+  group_lookup_attr: AttributeName('the attribute a group is imported by', 'cn'),
+  search_nested_groups: Type.Optional(Type.Boolean({ description: 'members of a group inside a group are its members too; default false' })),
+  disable_ldap_matching_rule_in_chain: Type.Optional(Type.Boolean({ description: "accepted for PE's clients; nested groups are always searched level by level" })),
+};
+
+const BindPassword = Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], { description: 'the lookup account password: write-only, never shown' }));
+
+/** POST /command/ldap/create, PUT /ds, the tests of settings. */
+export const NewDirectoryBody = Type.Object({ ...DirectoryFields, password: BindPassword, id: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false });
+export type NewDirectoryBody = Static<typeof NewDirectoryBody>;
+
+/** POST /command/ldap/update: the settings with the id of the directory they replace; a password left out keeps the stored one. */
+export const DirectoryUpdateBody = Type.Object({ ...DirectoryFields, password: BindPassword, id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+export type DirectoryUpdateBody = Static<typeof DirectoryUpdateBody>;
+
+export const DirectoryIdBody = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+/** A directory as every answer shows it: all settings, defaults filled in, never the password. */
+export const DirectorySettings = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  display_name: Type.String(),
+  help_link: Type.Union([Type.String(), Type.Null()]),
+  hostname: Type.String(),
+  port: Type.Integer(),
+  ssl: Type.Boolean(),
+  start_tls: Type.Boolean(),
+  ssl_hostname_validation: Type.Boolean(),
+  ssl_wildcard_validation: Type.Boolean(),
+  cert_chain: Type.Union([Type.String(), Type.Null()]),
+  login: Type.Union([Type.String(), Type.Null()]),
+  connect_timeout: Type.Integer(),
+  base_dn: Type.String(),
+  user_rdn: Type.Union([Type.String(), Type.Null()]),
+  user_lookup_attr: Type.String(),
+  user_email_attr: Type.String(),
+  user_display_name_attr: Type.String(),
+  group_rdn: Type.Union([Type.String(), Type.Null()]),
+  group_object_class: Type.String(),
+  group_name_attr: Type.String(),
+  group_member_attr: Type.String(),
+  group_lookup_attr: Type.String(),
+  search_nested_groups: Type.Boolean(),
+  disable_ldap_matching_rule_in_chain: Type.Boolean(),
+});
+export type DirectorySettings = Static<typeof DirectorySettings>;
+
+/** What a caller without directory_service:edit sees of a directory (PE's GET /v2/ldap). */
+export const DirectorySummary = Type.Object({ id: Type.String(), display_name: Type.String() });
+
+export const DirectoryParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+/** A successful connection test: how long it took, in milliseconds. */
+export const DirectoryTestResult = Type.Object({ elapsed: Type.Integer({ description: 'milliseconds the connect, bind and search took' }) });
+
+// Directory groups (PE's user groups).
+
+export const Group = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  login: Type.String({ description: "the group's lookup value in the directory" }),
+  display_name: Type.String(),
+  role_ids: Type.Array(Type.Integer()),
+  user_ids: Type.Array(Type.String(), { description: 'remote users who were in the group at their last login' }),
+  identity_provider_id: Type.Union([Type.String(), Type.Null()], { description: 'the directory the group comes from' }),
+  is_group: Type.Literal(true),
+  is_remote: Type.Literal(true),
+  is_superuser: Type.Literal(false),
+  is_revoked: Type.Boolean(),
+});
+export type Group = Static<typeof Group>;
+
+const GroupLogin = Type.String({ minLength: 1, maxLength: 255, description: "the group's value of group_lookup_attr", examples: ['developers'] });
+
+/** POST /command/groups/create, POST /groups, POST /v2/groups. */
+export const NewGroupBody = Type.Object(
+  {
+    login: GroupLogin,
+    role_ids: Type.Optional(RoleIds),
+    display_name: Type.Optional(Type.String({ maxLength: 255 })),
+    identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    validate: Type.Optional(Type.Boolean({ description: 'v2: refuse a group the directory does not have' })),
+  },
+  { additionalProperties: false },
+);
+export type NewGroupBody = Static<typeof NewGroupBody>;
+
+/** PUT /groups/:sid: the group as GET gave it; only role_ids change (the rest comes from the directory). */
+export const EditGroupBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ maxLength: 64 })),
+    login: Type.Optional(Type.String({ maxLength: 255 })),
+    display_name: Type.Optional(Type.String({ maxLength: 255 })),
+    role_ids: Type.Optional(RoleIds),
+    user_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
+    identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    is_group: Type.Optional(Type.Boolean()),
+    is_remote: Type.Optional(Type.Boolean()),
+    is_superuser: Type.Optional(Type.Boolean()),
+    is_revoked: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type EditGroupBody = Static<typeof EditGroupBody>;

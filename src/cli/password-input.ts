@@ -10,7 +10,7 @@ export interface PasswordSource {
   passwordStdin?: boolean | undefined;
 }
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   // One trailing newline is the end of the line, not part of the password.
