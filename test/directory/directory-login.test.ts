@@ -294,6 +294,22 @@ describeEachDatabase('directory logins', (target) => {
       // The directory password still works: nothing was changed here.
       await tokenOf(alice.login, alice.password);
     });
+
+    test('validate-password: with a directory user\'s login token, and with a reset token whose holder became a directory user', async () => {
+      const token = await tokenOf(alice.login, alice.password);
+      const withLogin = await call('POST', v1('/command/validate-password'), { password: 'Some-new-password-1!' }, token);
+      assertError(withLogin, 403, 'permission-denied');
+      assert.match(withLogin.body, /remote user/);
+      // A reset token issued while the user was local, the account then made a directory one (as a migration to a directory would).
+      const id = await service.createUser('becomes-remote');
+      const resetToken = await service.resetToken(id);
+      await service.store.db.updateTable('users').set({ is_remote: 1, password_hash: null }).where('id', '=', id).execute();
+      const withReset = await call('POST', v1('/command/validate-password'), { password: 'Some-new-password-1!', reset_token: resetToken }, undefined);
+      assertError(withReset, 403, 'permission-denied');
+      assert.match(withReset.body, /remote user/);
+      // And the reset itself sets nothing.
+      assert.notEqual((await call('POST', v1('/auth/reset'), { token: resetToken, password: 'Some-new-password-1!' }, undefined)).statusCode, 200);
+    });
   });
 
   describe('TLS', () => {
