@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { signResetToken } from '../src/password-reset/reset-token.js';
 import { DATABASES } from '../test/kit/databases.js';
 import { startTestService, type TestService } from '../test/kit/service.js';
-import { DIRECTORY_USERS, startSlapd, type Slapd } from '../test/kit/slapd.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../test/kit/slapd.js';
 
 const TRIES = 220;
 
@@ -81,24 +81,7 @@ for (const target of DATABASES) {
           method: 'POST',
           url: '/rbac-api/v1/command/ldap/create',
           token: await service.adminToken(),
-          payload: {
-            display_name: 'Timing directory',
-            hostname: slapd.host,
-            port: slapd.port,
-            ssl: false,
-            login: slapd.readerDn,
-            password: slapd.readerPassword,
-            base_dn: slapd.baseDn,
-            user_rdn: 'ou=users',
-            user_lookup_attr: 'uid',
-            user_email_attr: 'mail',
-            user_display_name_attr: 'cn',
-            group_rdn: 'ou=groups',
-            group_object_class: 'groupOfUniqueNames',
-            group_name_attr: 'description',
-            group_member_attr: 'uniqueMember',
-            group_lookup_attr: 'cn',
-          },
+          payload: directorySettingsFor(slapd, { display_name: 'Timing directory' }),
         });
         assert.equal(response.statusCode, 200, response.body);
       });

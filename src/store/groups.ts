@@ -55,15 +55,20 @@ export async function lock(trx: Executor, id: string): Promise<GroupRecord | und
     .executeTakeFirst();
 }
 
+/** Rows as one sorted list per key, each of `keys` present (an empty list when it has no row). */
+function listsBy<K, V>(keys: readonly K[], rows: readonly { key: K; value: V }[]): Map<K, V[]> {
+  const lists = new Map<K, V[]>(keys.map((key) => [key, []]));
+  for (const row of rows) lists.get(row.key)?.push(row.value);
+  return lists;
+}
+
 // group_roles: the roles a group gives its members.
 
 /** The role ids of each group, ascending. */
 export async function roleIdsOf(db: Executor, groupIds: readonly string[]): Promise<Map<string, number[]>> {
-  const byGroup = new Map<string, number[]>(groupIds.map((id) => [id, []]));
-  if (groupIds.length === 0) return byGroup;
-  const rows = await db.selectFrom('group_roles').select(['group_id', 'role_id']).where('group_id', 'in', [...groupIds]).orderBy('role_id').execute();
-  for (const row of rows) byGroup.get(row.group_id)?.push(row.role_id);
-  return byGroup;
+  if (groupIds.length === 0) return listsBy(groupIds, []);
+  const rows = await db.selectFrom('group_roles').select(['group_id as key', 'role_id as value']).where('group_id', 'in', [...groupIds]).orderBy('role_id').execute();
+  return listsBy(groupIds, rows);
 }
 
 export async function addRoles(db: Executor, groupId: string, roleIds: readonly number[]): Promise<void> {
@@ -88,36 +93,30 @@ export async function idsWithRole(db: Executor, roleId: number): Promise<string[
 
 /** The group ids of each user, sorted. */
 export async function groupIdsOf(db: Executor, userIds: readonly string[]): Promise<Map<string, string[]>> {
-  const byUser = new Map<string, string[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return byUser;
-  const rows = await db.selectFrom('user_groups').select(['user_id', 'group_id']).where('user_id', 'in', [...userIds]).orderBy('group_id').execute();
-  for (const row of rows) byUser.get(row.user_id)?.push(row.group_id);
-  return byUser;
+  if (userIds.length === 0) return listsBy(userIds, []);
+  const rows = await db.selectFrom('user_groups').select(['user_id as key', 'group_id as value']).where('user_id', 'in', [...userIds]).orderBy('group_id').execute();
+  return listsBy(userIds, rows);
 }
 
 /** The member ids of each group, sorted. */
 export async function memberIdsOf(db: Executor, groupIds: readonly string[]): Promise<Map<string, string[]>> {
-  const byGroup = new Map<string, string[]>(groupIds.map((id) => [id, []]));
-  if (groupIds.length === 0) return byGroup;
-  const rows = await db.selectFrom('user_groups').select(['user_id', 'group_id']).where('group_id', 'in', [...groupIds]).orderBy('user_id').execute();
-  for (const row of rows) byGroup.get(row.group_id)?.push(row.user_id);
-  return byGroup;
+  if (groupIds.length === 0) return listsBy(groupIds, []);
+  const rows = await db.selectFrom('user_groups').select(['group_id as key', 'user_id as value']).where('group_id', 'in', [...groupIds]).orderBy('user_id').execute();
+  return listsBy(groupIds, rows);
 }
 
 /** The role ids each user inherits from their groups, ascending and distinct. */
 export async function inheritedRoleIdsOf(db: Executor, userIds: readonly string[]): Promise<Map<string, number[]>> {
-  const byUser = new Map<string, number[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return byUser;
+  if (userIds.length === 0) return listsBy(userIds, []);
   const rows = await db
     .selectFrom('user_groups')
     .innerJoin('group_roles', 'group_roles.group_id', 'user_groups.group_id')
-    .select(['user_groups.user_id', 'group_roles.role_id'])
+    .select(['user_groups.user_id as key', 'group_roles.role_id as value'])
     .distinct()
     .where('user_groups.user_id', 'in', [...userIds])
     .orderBy('group_roles.role_id')
     .execute();
-  for (const row of rows) byUser.get(row.user_id)?.push(row.role_id);
-  return byUser;
+  return listsBy(userIds, rows);
 }
 
 /** Makes the user's groups exactly these (their groups at this login). */

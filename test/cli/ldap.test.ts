@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
 import { runCli } from '../kit/processes.js';
-import { DIRECTORY_USERS, startSlapd, type Slapd } from '../kit/slapd.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 import { expectExit, expectRefusal, getAsAdmin, storeArgs, withApiService } from './support.js';
 
 let slapd: Slapd;
@@ -27,24 +27,8 @@ describeEachDatabase('rbac ldap', (target) => {
       const file = path.join(service.workspace.dataDir, 'ldap.json');
       writeFileSync(
         file,
-        JSON.stringify({
-          display_name: 'Example directory',
-          hostname: slapd.host,
-          port: slapd.tlsPort,
-          ssl: true,
-          cert_chain: slapd.caPem,
-          login: slapd.readerDn,
-          base_dn: slapd.baseDn,
-          user_rdn: 'ou=users',
-          user_lookup_attr: 'uid',
-          user_email_attr: 'mail',
-          user_display_name_attr: 'cn',
-          group_rdn: 'ou=groups',
-          group_object_class: 'groupOfUniqueNames',
-          group_name_attr: 'description',
-          group_member_attr: 'uniqueMember',
-          group_lookup_attr: 'cn',
-        }),
+        // The lookup password comes from stdin, not the file.
+        JSON.stringify(directorySettingsFor(slapd, { display_name: 'Example directory', port: slapd.tlsPort, ssl: true, start_tls: undefined, cert_chain: slapd.caPem, password: undefined })),
       );
       const set = await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: `${slapd.readerPassword}\n` });
       expectExit(set, 0, 'ldap set');

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
-import { DIRECTORY_USERS, startSlapd, type Slapd } from '../kit/slapd.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 const v1 = (path: string) => `/rbac-api/v1${path}`;
@@ -25,32 +25,7 @@ before(async () => {
 });
 after(() => slapd?.stop());
 
-/** Settings for the test directory, plain LDAP, the reader as lookup account. */
-function directorySettings(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    display_name: 'Test directory',
-    help_link: null,
-    hostname: slapd.host,
-    port: slapd.port,
-    ssl: false,
-    start_tls: false,
-    login: slapd.readerDn,
-    password: slapd.readerPassword,
-    connect_timeout: 5,
-    base_dn: slapd.baseDn,
-    user_rdn: 'ou=users',
-    user_lookup_attr: 'uid',
-    user_email_attr: 'mail',
-    user_display_name_attr: 'cn',
-    group_rdn: 'ou=groups',
-    group_object_class: 'groupOfUniqueNames',
-    group_name_attr: 'description',
-    group_member_attr: 'uniqueMember',
-    group_lookup_attr: 'cn',
-    search_nested_groups: false,
-    ...overrides,
-  };
-}
+const directorySettings = (overrides: Record<string, unknown> = {}) => directorySettingsFor(slapd, overrides);
 
 describeEachDatabase('directory logins', (target) => {
   let service: TestService;

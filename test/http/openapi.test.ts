@@ -265,6 +265,16 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
       await limited.close();
     }
 
+    // A directory that cannot be reached: 503 for a login only it could check (a closed port refuses at once).
+    const directory = await service.request({
+      method: 'POST',
+      url: '/rbac-api/v1/command/ldap/create',
+      token: admin,
+      payload: { display_name: 'unreachable', hostname: '127.0.0.1', port: 1, ssl: false, start_tls: true, base_dn: 'dc=example,dc=test', user_lookup_attr: 'uid', user_email_attr: 'mail', user_display_name_attr: 'cn', group_object_class: 'groupOfUniqueNames', group_name_attr: 'cn', group_member_attr: 'uniqueMember', group_lookup_attr: 'cn' },
+    });
+    assert.equal(directory.statusCode, 200, directory.body);
+    assert.equal((await hit(login, { url: tokenPath, payload: { login: 'only-in-a-directory', password: ADMIN_PASSWORD } })).statusCode, 503);
+
     const operations = [...documentedOperations(document)].filter(isPasswordOrAuth).sort();
     assert.deepEqual(operations, [...reached.keys()].sort(), 'this test drives exactly the password and auth endpoints of the document');
     for (const operation of operations) {

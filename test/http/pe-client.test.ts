@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { before, after, describe, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
-import { DIRECTORY_USERS, startSlapd, type Slapd } from '../kit/slapd.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 
 let slapd: Slapd;
 before(async () => {
@@ -458,28 +458,8 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
   });
 
   describe('LDAP and groups, against a real directory', () => {
-    const settings = () => ({
-      display_name: 'Example LDAP',
-      help_link: null,
-      hostname: slapd.host,
-      port: slapd.tlsPort,
-      ssl: true,
-      cert_chain: slapd.caPem,
-      login: slapd.readerDn,
-      password: slapd.readerPassword,
-      connect_timeout: 5,
-      base_dn: slapd.baseDn,
-      user_rdn: 'ou=users',
-      user_lookup_attr: 'uid',
-      user_email_attr: 'mail',
-      user_display_name_attr: 'cn',
-      group_rdn: 'ou=groups',
-      group_object_class: 'groupOfUniqueNames',
-      group_name_attr: 'description',
-      group_member_attr: 'uniqueMember',
-      group_lookup_attr: 'cn',
-      search_nested_groups: true,
-    });
+    // Over LDAPS with the test CA, nested groups on.
+    const settings = () => directorySettingsFor(slapd, { display_name: 'Example LDAP', port: slapd.tlsPort, ssl: true, start_tls: undefined, cert_chain: slapd.caPem, search_nested_groups: true });
     let directoryId: string;
 
     test('ldap: test, create, update, get, ds; ds_test with and without settings; the bind password in no answer', async () => {

@@ -82,6 +82,38 @@ export interface Slapd {
   resume(): void;
 }
 
+/**
+ * PE's directory settings for this server as the tests use it: plain LDAP
+ * (StartTLS available), the reader as lookup account, users under ou=users
+ * by uid, groups groupOfUniqueNames under ou=groups by cn, named by their
+ * description. `overrides` replace or add fields (undefined leaves one out).
+ */
+export function directorySettingsFor(slapd: Slapd, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    display_name: 'Test directory',
+    help_link: null,
+    hostname: slapd.host,
+    port: slapd.port,
+    ssl: false,
+    start_tls: false,
+    login: slapd.readerDn,
+    password: slapd.readerPassword,
+    connect_timeout: 5,
+    base_dn: slapd.baseDn,
+    user_rdn: 'ou=users',
+    user_lookup_attr: 'uid',
+    user_email_attr: 'mail',
+    user_display_name_attr: 'cn',
+    group_rdn: 'ou=groups',
+    group_object_class: 'groupOfUniqueNames',
+    group_name_attr: 'description',
+    group_member_attr: 'uniqueMember',
+    group_lookup_attr: 'cn',
+    search_nested_groups: false,
+    ...overrides,
+  };
+}
+
 export interface SlapdOptions {
   /** 'default': server.pem (localhost, 127.0.0.1); 'wildcard': wildcard-server.pem (only *.localtest.me). */
   certificate?: 'default' | 'wildcard';
