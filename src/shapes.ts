@@ -261,8 +261,9 @@ export const IntrospectionBody = Type.Object(
   { additionalProperties: false },
 );
 
+// PE's keys: a user's fields without the group ones, and the token's.
 export const Introspection = Type.Object({
-  ...User.properties,
+  ...Type.Omit(User, ['inherited_role_ids', 'group_ids']).properties,
   user_id: Type.String(),
   creation: Time,
   expiration: Type.Union([Time, Type.Null()]),
