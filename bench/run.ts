@@ -8,6 +8,7 @@
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
 //   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
 //   npm run bench -- --only tokens  an authenticated GET beside token introspection, alone (about 2 minutes; likewise)
+//   npm run bench -- --only directory  directory users' logins beside local ones, alone (about 2 minutes; likewise)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
 // (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
@@ -22,12 +23,13 @@ import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
 import { runPeerFlows } from './peer/flows.js';
 import { renderHistory, renderReport, renderTokenChecks, type Report } from './report.js';
 import { runTokenChecks } from './tokens.js';
+import { renderDirectoryLogins, runDirectoryLogins } from './directory.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'history' && only !== 'tokens') throw new Error(`--only takes "history" or "tokens", not ${only}`);
+if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'directory') throw new Error(`--only takes "history", "tokens" or "directory", not ${only}`);
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
@@ -62,6 +64,10 @@ const ALONE = {
     what: 'checking login tokens alone',
     section: async () => renderTokenChecks({ sqlite: await runTokenChecks('sqlite', settings, log), postgres: await runTokenChecks('postgres', settings, log) }, settings),
   },
+  directory: {
+    what: "directory users' logins alone",
+    section: async () => renderDirectoryLogins({ sqlite: await runDirectoryLogins('sqlite', settings, log), postgres: await runDirectoryLogins('postgres', settings, log) }, settings),
+  },
 } as const;
 
 if (only !== undefined) {
@@ -92,6 +98,8 @@ log('the password history');
 const history = { sqlite: await runHistoryCost('sqlite', full, log), postgres: await runHistoryCost('postgres', full, log) };
 log('checking login tokens');
 const tokens = { sqlite: await runTokenChecks('sqlite', full, log), postgres: await runTokenChecks('postgres', full, log) };
+log('directory logins');
+const directory = { sqlite: await runDirectoryLogins('sqlite', full, log), postgres: await runDirectoryLogins('postgres', full, log) };
 log('peer: better-auth');
 const peer = await runPeerFlows(full, log);
 
@@ -114,5 +122,5 @@ const report: Report = {
   tokens,
   peer,
 };
-write(renderReport(report));
+write([renderReport(report).trimEnd(), '', ...renderDirectoryLogins(directory, full)].join('\n'));
 log(`done in ${elapsed()}`);

@@ -23,6 +23,10 @@ export const ERROR_STATUS = {
   'request-header-too-large': 431,
   'rate-limited': 429,
   'server-error': 500,
+  // A connection test (PUT /ds/test, /command/ldap/test) that failed: the settings or the directory are at fault, not this service.
+  'directory-test-failed': 400,
+  // A remote login (or a group import with validate) while the directory cannot be asked.
+  'directory-unavailable': 503,
 } as const;
 
 export type ErrorKind = keyof typeof ERROR_STATUS;

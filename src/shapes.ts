@@ -36,6 +36,8 @@ const USER_EXAMPLE = {
   is_superuser: false,
   is_revoked: false,
   last_login: EXAMPLE_TIME,
+  inherited_role_ids: [],
+  group_ids: [],
 };
 
 export const User = Type.Object(
@@ -50,6 +52,8 @@ export const User = Type.Object(
     is_superuser: Type.Boolean(),
     is_revoked: Type.Boolean(),
     last_login: Type.Union([Type.String(), Type.Null()]),
+    inherited_role_ids: Type.Array(Type.Integer(), { description: "roles a remote user has through their directory groups (as of their last login); [] for local users" }),
+    group_ids: Type.Array(Type.String(), { description: 'the imported directory groups a remote user was in at their last login' }),
   },
   { examples: [USER_EXAMPLE] },
 );
@@ -187,7 +191,7 @@ export const NewRoleBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     permissions: Type.Optional(Permissions),
     user_ids: Type.Optional(UserIds),
-    group_ids: Type.Optional(Type.Array(Type.String(), { maxItems: 0 })),
+    group_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'ids of imported directory groups given the role' })),
   },
   { additionalProperties: false, examples: [{ display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID] }] },
 );
@@ -196,7 +200,7 @@ export type NewRoleBody = Static<typeof NewRoleBody>;
 export const RoleParams = Type.Object({ rid: Type.String({ pattern: '^[0-9]{1,9}$' }) }, { additionalProperties: false });
 
 // PE clients GET a role, change it, and PUT the whole object back: id and
-// group_ids are accepted (id must match the path; groups come with a directory service).
+// id must match the path; group_ids become the groups that have the role.
 export const EditRoleBody = Type.Object(
   { id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties },
   { additionalProperties: false, examples: [{ ...ROLE_EXAMPLE, description: 'Resets passwords of every user' }] },
@@ -332,9 +336,11 @@ export const IntrospectionBody = Type.Object(
   { additionalProperties: false, examples: [{ token: EXAMPLE_TOKEN, 'update_last_activity?': false }] },
 );
 
+// PE's keys: a user's fields without the group ones, and the token's.
+const INTROSPECTED_USER_EXAMPLE = Object.fromEntries(Object.entries(USER_EXAMPLE).filter(([key]) => key !== 'inherited_role_ids' && key !== 'group_ids'));
 export const Introspection = Type.Object(
   {
-    ...User.properties,
+    ...Type.Omit(User, ['inherited_role_ids', 'group_ids']).properties,
     user_id: Type.String(),
     creation: Time,
     expiration: Type.Union([Time, Type.Null()]),
@@ -346,7 +352,17 @@ export const Introspection = Type.Object(
   },
   {
     examples: [
-      { ...USER_EXAMPLE, user_id: ALICE_ID, creation: EXAMPLE_TIME, expiration: '2026-12-02T13:30:00.000Z', last_active: EXAMPLE_TIME, label: 'laptop', description: null, client: null, timeout: null },
+      {
+        ...INTROSPECTED_USER_EXAMPLE,
+        user_id: ALICE_ID,
+        creation: EXAMPLE_TIME,
+        expiration: '2026-12-02T13:30:00.000Z',
+        last_active: EXAMPLE_TIME,
+        label: 'laptop',
+        description: null,
+        client: null,
+        timeout: null,
+      },
     ],
   },
 );
@@ -523,3 +539,190 @@ export const PermissionTypes = Type.Array(
     ],
   },
 );
+
+// Directory service (LDAP) settings, in PE's field names (CONTRACT §11).
+// `password` (the lookup account's) is write-only: accepted here, never in
+// DirectorySettings, which is what every answer shows.
+
+const AttributeName = (description: string, example: string) =>
+  Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z][A-Za-z0-9-]*|[0-9]+(\\.[0-9]+)+)$', description, examples: [example] });
+const DistinguishedName = (description: string, example: string) => Type.String({ maxLength: 1024, description, examples: [example] });
+const NullableText = (description: string) => Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], { description });
+
+const DirectoryFields = {
+  display_name: Type.String({ minLength: 1, maxLength: 255, description: 'the name shown for this directory', examples: ['Example LDAP'] }),
+  help_link: Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], { description: 'a link shown to users who cannot log in' })),
+  hostname: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:\\[\\]_-]+$', description: 'the directory server host name or address', examples: ['ldap.example.com'] }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, examples: [636] }),
+  ssl: Type.Boolean({ description: 'LDAPS: TLS from the first byte' }),
+  start_tls: Type.Optional(Type.Boolean({ description: 'upgrade a plain connection with StartTLS (not with ssl); default false' })),
+  ssl_hostname_validation: Type.Optional(Type.Boolean({ description: "check that the server's certificate names hostname; default true" })),
+  ssl_wildcard_validation: Type.Optional(Type.Boolean({ description: 'accept a certificate that names hostname only through a wildcard; default false' })),
+  cert_chain: Type.Optional(NullableText('PEM certificates of the CAs to trust for this directory; null: the system CAs')),
+  login: Type.Optional(NullableText('the DN of the lookup account; null: anonymous lookups')),
+  connect_timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 120, description: 'seconds to connect, and for each directory operation; default 10' })),
+  base_dn: DistinguishedName('where users and groups are searched', 'dc=example,dc=com'),
+  user_rdn: Type.Optional(NullableText('users are searched under this RDN of base_dn (e.g. ou=users); null: base_dn itself')),
+  user_lookup_attr: AttributeName('the attribute a login is matched against', 'uid'),
+  user_email_attr: AttributeName("the attribute holding a user's email address", 'mail'),
+  user_display_name_attr: AttributeName("the attribute holding a user's display name", 'cn'),
+  group_rdn: Type.Optional(NullableText('groups are searched under this RDN of base_dn (e.g. ou=groups); null: base_dn itself')),
+  group_object_class: AttributeName('the object class of groups', 'groupOfUniqueNames'),
+  group_name_attr: AttributeName("the attribute holding a group's display name", 'cn'),
+  group_member_attr: AttributeName("the attribute listing a group's members' DNs", 'uniqueMember'),
+  group_lookup_attr: AttributeName('the attribute a group is imported by', 'cn'),
+  search_nested_groups: Type.Optional(Type.Boolean({ description: 'members of a group inside a group are its members too; default false' })),
+  disable_ldap_matching_rule_in_chain: Type.Optional(Type.Boolean({ description: "accepted for PE's clients; nested groups are always searched level by level" })),
+};
+
+const DIRECTORY_ID = '3d6f0a8e-2b7c-4e1f-9a5d-8c4b2e1f0a7d';
+const DIRECTORY_SETTINGS_EXAMPLE = {
+  display_name: 'Example LDAP',
+  help_link: null,
+  hostname: 'ldap.example.com',
+  port: 636,
+  ssl: true,
+  start_tls: false,
+  ssl_hostname_validation: true,
+  ssl_wildcard_validation: false,
+  cert_chain: null,
+  login: 'cn=reader,ou=service,dc=example,dc=com',
+  connect_timeout: 10,
+  base_dn: 'dc=example,dc=com',
+  user_rdn: 'ou=users',
+  user_lookup_attr: 'uid',
+  user_email_attr: 'mail',
+  user_display_name_attr: 'cn',
+  group_rdn: 'ou=groups',
+  group_object_class: 'groupOfUniqueNames',
+  group_name_attr: 'cn',
+  group_member_attr: 'uniqueMember',
+  group_lookup_attr: 'cn',
+  search_nested_groups: false,
+  disable_ldap_matching_rule_in_chain: false,
+};
+const DIRECTORY_EXAMPLE = { id: DIRECTORY_ID, ...DIRECTORY_SETTINGS_EXAMPLE };
+const GROUP_EXAMPLE = {
+  id: '9b1c2d3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e',
+  login: 'developers',
+  display_name: 'Developers',
+  role_ids: [2],
+  user_ids: [ALICE_ID],
+  identity_provider_id: DIRECTORY_ID,
+  is_group: true,
+  is_remote: true,
+  is_superuser: false,
+  is_revoked: false,
+};
+
+const BindPassword = Type.Optional(Type.Union([Type.String({ maxLength: 1024 }), Type.Null()], { description: 'the lookup account password: write-only, never shown' }));
+
+/** POST /command/ldap/create, PUT /ds, the tests of settings. */
+export const NewDirectoryBody = Type.Object(
+  { ...DirectoryFields, password: BindPassword, id: Type.Optional(Type.String({ maxLength: 64 })) },
+  { additionalProperties: false, examples: [{ ...DIRECTORY_SETTINGS_EXAMPLE, password: 'the lookup account password' }] },
+);
+export type NewDirectoryBody = Static<typeof NewDirectoryBody>;
+
+/** POST /command/ldap/update: the settings with the id of the directory they replace; a password left out keeps the stored one. */
+export const DirectoryUpdateBody = Type.Object(
+  { ...DirectoryFields, password: BindPassword, id: Type.String({ maxLength: 64 }) },
+  { additionalProperties: false, examples: [{ ...DIRECTORY_EXAMPLE, connect_timeout: 5 }] },
+);
+export type DirectoryUpdateBody = Static<typeof DirectoryUpdateBody>;
+
+export const DirectoryIdBody = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false, examples: [{ id: DIRECTORY_ID }] });
+
+/** A directory as every answer shows it: all settings, defaults filled in, never the password. */
+export const DirectorySettings = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  display_name: Type.String(),
+  help_link: Type.Union([Type.String(), Type.Null()]),
+  hostname: Type.String(),
+  port: Type.Integer(),
+  ssl: Type.Boolean(),
+  start_tls: Type.Boolean(),
+  ssl_hostname_validation: Type.Boolean(),
+  ssl_wildcard_validation: Type.Boolean(),
+  cert_chain: Type.Union([Type.String(), Type.Null()]),
+  login: Type.Union([Type.String(), Type.Null()]),
+  connect_timeout: Type.Integer(),
+  base_dn: Type.String(),
+  user_rdn: Type.Union([Type.String(), Type.Null()]),
+  user_lookup_attr: Type.String(),
+  user_email_attr: Type.String(),
+  user_display_name_attr: Type.String(),
+  group_rdn: Type.Union([Type.String(), Type.Null()]),
+  group_object_class: Type.String(),
+  group_name_attr: Type.String(),
+  group_member_attr: Type.String(),
+  group_lookup_attr: Type.String(),
+  search_nested_groups: Type.Boolean(),
+  disable_ldap_matching_rule_in_chain: Type.Boolean(),
+}, { examples: [DIRECTORY_EXAMPLE] });
+export type DirectorySettings = Static<typeof DirectorySettings>;
+
+/** What a caller without directory_service:edit sees of a directory (PE's GET /v2/ldap). */
+export const DirectorySummary = Type.Object({ id: Type.String(), display_name: Type.String() }, { examples: [{ id: DIRECTORY_ID, display_name: 'Example LDAP' }] });
+/** GET /v2/ldap, GET /v2/ds: every setting with directory_service:edit, else the summary. */
+export const Directories = Type.Array(Type.Union([DirectorySettings, DirectorySummary]), { examples: [[DIRECTORY_EXAMPLE]] });
+/** GET /v2/ldap/:id. */
+export const DirectoryOrSummary = Type.Union([DirectorySettings, DirectorySummary], { examples: [DIRECTORY_EXAMPLE] });
+/** GET /ds: the settings, or {} when none is set. */
+export const DirectoryOrNone = Type.Union([DirectorySettings, Type.Object({}, { additionalProperties: false })], { examples: [DIRECTORY_EXAMPLE, {}] });
+
+export const DirectoryParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+/** A successful connection test: how long it took, in milliseconds. */
+export const DirectoryTestResult = Type.Object({ elapsed: Type.Integer({ description: 'milliseconds the connect, bind and search took' }) }, { examples: [{ elapsed: 12 }] });
+
+// Directory groups (PE's user groups).
+
+export const Group = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  login: Type.String({ description: "the group's lookup value in the directory" }),
+  display_name: Type.String(),
+  role_ids: Type.Array(Type.Integer()),
+  user_ids: Type.Array(Type.String(), { description: 'remote users who were in the group at their last login' }),
+  identity_provider_id: Type.Union([Type.String(), Type.Null()], { description: 'the directory the group comes from' }),
+  is_group: Type.Literal(true),
+  is_remote: Type.Literal(true),
+  is_superuser: Type.Literal(false),
+  is_revoked: Type.Boolean(),
+}, { examples: [GROUP_EXAMPLE] });
+export type Group = Static<typeof Group>;
+/** GET /groups. */
+export const Groups = Type.Array(Group, { examples: [[GROUP_EXAMPLE]] });
+
+const GroupLogin = Type.String({ minLength: 1, maxLength: 255, description: "the group's value of group_lookup_attr", examples: ['developers'] });
+
+/** POST /command/groups/create, POST /groups, POST /v2/groups. */
+export const NewGroupBody = Type.Object(
+  {
+    login: GroupLogin,
+    role_ids: Type.Optional(RoleIds),
+    display_name: Type.Optional(Type.String({ maxLength: 255 })),
+    identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    validate: Type.Optional(Type.Boolean({ description: 'v2: refuse a group the directory does not have' })),
+  },
+  { additionalProperties: false, examples: [{ login: 'developers', role_ids: [2] }] },
+);
+export type NewGroupBody = Static<typeof NewGroupBody>;
+
+/** PUT /groups/:sid: the group as GET gave it; only role_ids change (the rest comes from the directory). */
+export const EditGroupBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ maxLength: 64 })),
+    login: Type.Optional(Type.String({ maxLength: 255 })),
+    display_name: Type.Optional(Type.String({ maxLength: 255 })),
+    role_ids: Type.Optional(RoleIds),
+    user_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
+    identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    is_group: Type.Optional(Type.Boolean()),
+    is_remote: Type.Optional(Type.Boolean()),
+    is_superuser: Type.Optional(Type.Boolean()),
+    is_revoked: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, examples: [{ ...GROUP_EXAMPLE, role_ids: [2, 3] }] },
+);
+export type EditGroupBody = Static<typeof EditGroupBody>;

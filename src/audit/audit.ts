@@ -46,6 +46,12 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'signing-key-retired'; details: { kid: string; reset_tokens_cancelled: number } }
   | { type: 'disclaimer-set'; details: { disclaimer: string } }
   | { type: 'disclaimer-removed'; details?: undefined }
+  | { type: 'directory-created' | 'directory-updated'; details: { directory_id: string; hostname: string; fields: readonly string[] } }
+  | { type: 'directory-deleted'; details: { directory_id: string } }
+  | { type: 'directory-unavailable'; details: { directory_id: string; stage: string } }
+  | { type: 'group-created'; details: { group_id: string; login: string; role_ids: readonly number[] } }
+  | { type: 'group-roles-changed'; details: { group_id: string; added: readonly number[]; removed: readonly number[] } }
+  | { type: 'group-deleted'; details: { group_id: string; login: string } }
 );
 
 export type AuditEventType = AuditEvent['type'];
@@ -54,7 +60,7 @@ export type AuditEventType = AuditEvent['type'];
 /** Where a revocation came from: a route, or the command line at the server. */
 export type TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens' | 'DELETE /rbac-api/v2/tokens/:token' | 'rbac tokens revoke';
 /** Why a password check failed. */
-export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password';
+export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password' | 'directory-wrong-password' | 'directory-unknown-login';
 /** What the check was for. */
 export type CheckPurpose = 'login' | 'password-change';
 /** Why a reset by token was refused (never told to the client). */
@@ -89,6 +95,13 @@ const EVENT_TYPES = {
   'signing-key-retired': true,
   'disclaimer-set': true,
   'disclaimer-removed': true,
+  'directory-created': true,
+  'directory-updated': true,
+  'directory-deleted': true,
+  'directory-unavailable': true,
+  'group-created': true,
+  'group-roles-changed': true,
+  'group-deleted': true,
 } as const satisfies Record<AuditEventType, true>;
 export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as AuditEventType[];
 

@@ -9,6 +9,7 @@ import { ServiceError } from '../errors.js';
 import type { RuleFailure } from '../rule-failures.js';
 import { resetAdminPasswordCommand } from './commands/admin-password.js';
 import { keysCommand } from './commands/keys.js';
+import { ldapCommand } from './commands/ldap.js';
 import { configCommand, migrateCommand } from './commands/maintenance.js';
 import { resetTokenCommand } from './commands/reset-token.js';
 import { rolesCommand } from './commands/roles.js';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
     program.addCommand(command);
   }
   // Subcommands throw instead of exiting, so main() decides the exit code.

@@ -17,7 +17,7 @@ export type PasswordCheck = (password: string) => readonly string[];
 /** How often the prompt asks again for a password that breaks the policy before it gives up. */
 export const PROMPT_ATTEMPTS = 3;
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   // One trailing newline is the end of the line, not part of the password.

@@ -16,7 +16,9 @@ import { refuseNulCharacters } from './nul-characters.js';
 import { registerObservability, requestIdOf } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
+import { directoryRoutes, directoryRoutesV2 } from './routes/directory.js';
 import { disclaimerRoutes } from './routes/disclaimer.js';
+import { groupRoutes, groupRoutesV2 } from './routes/groups.js';
 import { eventRoutes } from './routes/events.js';
 import { faviconRoutes } from './routes/favicon.js';
 import { passwordRoutes } from './routes/passwords.js';
@@ -152,5 +154,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });
   await app.register(eventRoutes(services), { prefix: API_PREFIX });
   await app.register(disclaimerRoutes(services), { prefix: API_PREFIX });
+  await app.register(directoryRoutes(services), { prefix: API_PREFIX });
+  await app.register(directoryRoutesV2(services), { prefix: '/rbac-api/v2' });
+  await app.register(groupRoutes(services, API_PREFIX), { prefix: API_PREFIX });
+  await app.register(groupRoutesV2(services), { prefix: '/rbac-api/v2' });
   return app;
 }

@@ -17,6 +17,8 @@ import type { Actor } from '../permissions/permissions.js';
 import * as loginTokens from '../store/login-tokens.js';
 import type { TokenHolder } from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import { revokedError } from './password-check.js';
 
 export function newLoginToken(): string {
   return randomBytes(32).toString('base64url');
@@ -112,4 +114,29 @@ export async function logOut(db: Db, actor: Authenticated, sourceAddress: string
     const party = { id: actor.id, login: actor.login };
     if (await loginTokens.revoke(trx, actor.tokenHash, now)) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
   });
+}
+
+/**
+ * The end of every successful login, in one transaction: the login recorded
+ * (refused if the account was revoked while the password was checked), what
+ * the flow adds (`alsoInTransaction`), the token stored, the event written.
+ */
+export async function issueLoginToken(
+  db: Db,
+  user: { id: string; login: string },
+  request: TokenFacts,
+  lifetime: number | null,
+  sourceAddress: string | null,
+  alsoInTransaction: (trx: Executor) => Promise<void>,
+): Promise<string> {
+  const token = newLoginToken();
+  const now = Date.now();
+  await inTransaction(db, async (trx) => {
+    if (!(await users.recordLogin(trx, user.id, now))) throw revokedError();
+    await alsoInTransaction(trx);
+    await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
+    const party = { id: user.id, login: user.login };
+    await recordEvent(trx, { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } }, now);
+  });
+  return token;
 }

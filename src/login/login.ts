@@ -1,15 +1,16 @@
 // POST /auth/token: log in with login and password, get a login token.
 
-import { recordEvent } from '../audit/audit.js';
 import type { Config } from '../config/config.js';
 import { parseDuration } from '../config/duration.js';
 import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import { inTransaction, type Db } from '../store/transaction.js';
+import type { Db } from '../store/transaction.js';
+import { directoryAccessList } from '../directory/directories.js';
+import { loginWithDirectory } from './directory-login.js';
 import * as users from '../store/users.js';
 import { loginKey } from '../logins.js';
-import { newLoginToken, storeLoginToken, type TokenFacts } from './login-tokens.js';
-import { checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError, revokedError } from './password-check.js';
+import { issueLoginToken, type TokenFacts } from './login-tokens.js';
+import { badCredentials, checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError } from './password-check.js';
 
 export interface LoginDeps {
   db: Db;
@@ -23,9 +24,6 @@ export interface LoginRequest extends TokenFacts {
   lifetime?: string | number | undefined;
 }
 
-// One message for unknown login and wrong password: the response must not
-// tell an attacker which logins exist.
-const badCredentials = () => new ServiceError('user-unauthenticated', 'The login or password is incorrect.');
 
 /**
  * Lifetime in seconds for a requested lifetime. `0` asks for the longest
@@ -48,6 +46,11 @@ export function tokenLifetimeSeconds(requested: string | number | undefined, con
 export async function login(deps: LoginDeps, request: LoginRequest, sourceAddress: string | null): Promise<string> {
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
   const user = await users.byLoginKey(deps.db, loginKey(request.login));
+  // A login with no local user, or a remote user's, is the directory's to check when there is one.
+  if (!user || user.is_remote) {
+    const directories = await directoryAccessList(deps.db);
+    if (directories.length > 0) return loginWithDirectory(deps, directories, request, lifetime, sourceAddress);
+  }
 
   const checkDeps = {
     ...deps,
@@ -73,17 +76,9 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     // Upgrade a hash made with older parameters while the plain password is at hand.
     const upgradedHash = deps.hasher.needsRehash(storedHash) ? await deps.hasher.hash(request.password) : undefined;
 
-    const token = newLoginToken();
-    const now = Date.now();
-    await inTransaction(deps.db, async (trx) => {
-      // The account may have been revoked while the hash was computed.
-      if (!(await users.recordLogin(trx, user.id, now))) throw revokedError();
+    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, async (trx) => {
       // Only if no one changed the password meanwhile.
       if (upgradedHash) await users.upgradeHash(trx, user.id, storedHash, upgradedHash);
-      await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
-      const party = { id: user.id, login: user.login };
-      await recordEvent(trx, { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } }, now);
     });
-    return token;
   });
 }

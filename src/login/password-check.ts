@@ -34,6 +34,10 @@ export interface CheckContext {
   purpose: CheckPurpose;
 }
 
+// One message for unknown login and wrong password: the response must not
+// tell an attacker which logins exist.
+export const badCredentials = () => new ServiceError('user-unauthenticated', 'The login or password is incorrect.');
+
 export const revokedError = () =>
   new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
 
@@ -45,16 +49,32 @@ export const revokedError = () =>
  * by concurrent requests.
  */
 export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRecord, password: string, context: CheckContext): Promise<boolean> {
+  const storedHash = user.password_hash;
+  return checkPassword(deps, user, async () => storedHash !== null && (await deps.hasher.verify(storedHash, password)), context, 'wrong-password');
+}
+
+/**
+ * The lockout rule around any password check: `verify` (a hash comparison
+ * here, a bind for a directory user) runs only with an attempt claimed, and
+ * a false answer is recorded as `reason` and keeps the claim.
+ */
+export async function checkPassword(
+  deps: PasswordCheckDeps,
+  user: Pick<UserRecord, 'id' | 'login' | 'is_revoked' | 'locked_at'>,
+  verify: () => Promise<boolean>,
+  context: CheckContext,
+  reason: LoginFailure,
+): Promise<boolean> {
   if (user.is_revoked && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
   if (!(await users.claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
     if ((await users.isRevoked(deps.db, user.id)) !== false) throw revokedError();
     throw new ServiceError('rate-limited', 'Too many password checks for this account are in progress. Try again in a moment.', undefined, 1);
   }
 
-  const matches = await releasingOnError(deps, user.id, async () => user.password_hash !== null && (await deps.hasher.verify(user.password_hash, password)));
+  const matches = await releasingOnError(deps, user.id, verify);
   if (matches) return true;
 
-  await recordFailedCheck(deps, { id: user.id, login: user.login }, { reason: 'wrong-password', purpose: context.purpose }, context);
+  await recordFailedCheck(deps, { id: user.id, login: user.login }, { reason, purpose: context.purpose }, context);
   return false;
 }
 

@@ -8,6 +8,7 @@ import { type AuditEvent, type Party, recordEvents } from '../audit/audit.js';
 import { assertRequesterActive, rolePermissions, validPermissions, type Permission } from '../permissions/permissions.js';
 import type { Role } from '../shapes.js';
 import { isUniqueViolation } from '../store/errors.js';
+import * as groupsStore from '../store/groups.js';
 import * as roles from '../store/roles.js';
 import type { RoleRecord } from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
@@ -33,7 +34,7 @@ export interface NewRole {
   user_ids?: string[] | undefined;
 }
 
-/** PUT /roles/:rid: the role object as GET returns it; read-only fields (id, group_ids) are checked by the route. */
+/** PUT /roles/:rid: the role object as GET returns it; the route checks id and sets group_ids. */
 export type RoleEdit = Partial<NewRole>;
 
 export interface Context {
@@ -44,7 +45,7 @@ export interface Context {
 type Member = Party & { id: string; login: string };
 
 async function toRole(db: Executor, record: RoleRecord): Promise<Role> {
-  return { ...record, permissions: rolePermissions(record), user_ids: await roles.memberIds(db, record.id), group_ids: [] };
+  return { ...record, permissions: rolePermissions(record), user_ids: await roles.memberIds(db, record.id), group_ids: await groupsStore.idsWithRole(db, record.id) };
 }
 
 export async function listRoles(db: Executor): Promise<Role[]> {
@@ -231,18 +232,6 @@ export async function changeMembers(trx: Executor, by: Requester, id: number, ch
   await (change === 'add' ? giveRoles : takeRoles)(trx, by, [id], members, context);
 }
 
-/**
- * POST /command/roles/add-user-groups (add-groups) and remove-groups. No
- * directory service is connected yet, so no group exists: an empty list
- * changes nothing, any id is 400 schema-violation like an unknown user id.
- */
-export async function changeGroups(trx: Executor, by: Requester, id: number, groupIds: readonly string[]): Promise<void> {
-  await assertRequesterActive(trx, by);
-  await assertMayChangeMembers(trx, by, [id]);
-  await lockedRole(trx, id);
-  const [first] = groupIds;
-  if (first !== undefined) throw new ServiceError('schema-violation', `No group has the id ${first.slice(0, 64)}: no directory service is connected.`);
-}
 
 /** POST /command/users/add-roles and remove-roles: one user's roles change by the rules of giving and taking roles; 404 when no user has the id. */
 export async function changeRolesOf(trx: Executor, by: Requester, userId: string, change: 'add' | 'remove', roleIds: readonly number[], context: Context): Promise<void> {

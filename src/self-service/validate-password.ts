@@ -14,6 +14,10 @@ import type { Db } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { passwordFailures, validation, type PasswordRules } from '../passwords/policy.js';
 
+// A directory user's password is the directory's: no rule here applies to it.
+const remoteUserRefused = () =>
+  new ServiceError('permission-denied', "This is a remote user: its password is managed by its directory service, whose rules apply, not this service's.");
+
 export interface ValidateDeps {
   db: Db;
   keys: SigningKeyRing;
@@ -30,6 +34,7 @@ export async function validatePasswordFor(
   // so it wins over a (perhaps stale) login token the browser also sent.
   if (credentials.resetToken) {
     const user = await users.byId(deps.db, (await verifyUsableResetToken(deps.db, deps.keys, credentials.resetToken)).sub);
+    if (user?.is_remote) throw remoteUserRefused();
     // With a reset token the history is checked too: its holder may set any
     // password, and POST /auth/reset answers the same question unspent.
     return validation(user ? await newPasswordFailures(deps, user, password) : passwordFailures(password, deps.config));
@@ -39,6 +44,7 @@ export async function validatePasswordFor(
     // password, so this would be a way to test guesses at it that no lockout
     // counts. A change of one's own password checks it after current_password.
     const user = await authenticateLoginToken(deps.db, credentials.loginToken);
+    if (user.is_remote) throw remoteUserRefused();
     return validation(passwordFailures(password, deps.config, user.login));
   }
   throw new ServiceError('user-unauthenticated', 'Send a login token (X-Authentication) or a reset_token in the body.');

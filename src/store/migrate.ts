@@ -18,6 +18,7 @@ import * as settings from './migrations/008_settings.js';
 import * as administratorsRole from './migrations/009_administrators_role.js';
 import * as tokenIds from './migrations/010_token_ids.js';
 import * as reinstatedAt from './migrations/011_reinstated_at.js';
+import * as directories from './migrations/012_directories.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009_administrators_role': administratorsRole,
   '010_token_ids': tokenIds,
   '011_reinstated_at': reinstatedAt,
+  '012_directories': directories,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

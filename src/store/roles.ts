@@ -62,13 +62,21 @@ export async function addMembers(db: Executor, roleId: number, userIds: readonly
   if (userIds.length > 0) await db.insertInto('user_roles').values(userIds.map((user_id) => ({ user_id, role_id: roleId }))).execute();
 }
 
-/** The roles the user holds, with their permissions. */
+/** The roles the user holds, given to them or inherited from their directory groups, with their permissions. */
 export async function permissionsByRoleOf(db: Executor, userId: string): Promise<{ id: number; permissions: Permission[] }[]> {
   const rows = await db
-    .selectFrom('user_roles')
-    .innerJoin('roles', 'roles.id', 'user_roles.role_id')
+    .selectFrom('roles')
     .select(['roles.id', 'roles.permissions'])
-    .where('user_roles.user_id', '=', userId)
+    .where((eb) =>
+      eb.or([
+        eb('roles.id', 'in', eb.selectFrom('user_roles').select('user_roles.role_id').where('user_roles.user_id', '=', userId)),
+        eb(
+          'roles.id',
+          'in',
+          eb.selectFrom('user_groups').innerJoin('group_roles', 'group_roles.group_id', 'user_groups.group_id').select('group_roles.role_id').where('user_groups.user_id', '=', userId),
+        ),
+      ]),
+    )
     .execute();
   return rows.map((row) => ({ id: row.id, permissions: JSON.parse(row.permissions) as Permission[] }));
 }

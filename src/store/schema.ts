@@ -125,6 +125,40 @@ export interface SettingsTable {
   updated_at: EpochMs;
 }
 
+/** A directory service connection (migration 012): PE's fields as JSON, the bind password apart. */
+export interface DirectoriesTable {
+  id: string;
+  /** JSON of the settings without the bind password (src/directory/settings.ts). */
+  settings: string;
+  /** The lookup account's password: write-only through the API, read only to bind. */
+  bind_password: string | null;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+/** A directory group imported by name (migration 012). */
+export interface GroupsTable {
+  id: string;
+  /** The group's lookup value in the directory (group_lookup_attr), as imported. */
+  login: string;
+  /** Lower-case login: directory names ignore case. */
+  login_key: string;
+  display_name: string;
+  directory_id: string | null;
+  created_at: EpochMs;
+}
+
+export interface GroupRolesTable {
+  group_id: string;
+  role_id: number;
+}
+
+/** The imported groups a remote user was in at their last login. */
+export interface UserGroupsTable {
+  user_id: string;
+  group_id: string;
+}
+
 export interface Database {
   users: UsersTable;
   roles: RolesTable;
@@ -136,6 +170,10 @@ export interface Database {
   decoy_attempts: DecoyAttemptsTable;
   password_history: PasswordHistoryTable;
   settings: SettingsTable;
+  directories: DirectoriesTable;
+  groups: GroupsTable;
+  group_roles: GroupRolesTable;
+  user_groups: UserGroupsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -145,3 +183,4 @@ export type LoginTokenRow = Selectable<LoginTokensTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
 export type ResetTokenRow = Selectable<ResetTokensTable>;
+export type GroupRow = Selectable<GroupsTable>;

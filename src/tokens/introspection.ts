@@ -13,8 +13,8 @@ import * as loginTokens from '../store/login-tokens.js';
 import type { Executor } from '../store/transaction.js';
 import { toUser } from '../users/users.js';
 
-/** PE's answer: the user's fields and the token's. */
-export interface Introspection extends User {
+/** PE's answer: the user's fields (not the group ones) and the token's. */
+export interface Introspection extends Omit<User, 'inherited_role_ids' | 'group_ids'> {
   user_id: string;
   creation: string;
   expiration: string | null;
@@ -25,6 +25,8 @@ export interface Introspection extends User {
   /** PE's session timeout (console sessions); login tokens here have none. */
   timeout: null;
 }
+
+const withoutGroups = ({ inherited_role_ids: _inherited, group_ids: _groups, ...user }: User): Omit<User, 'inherited_role_ids' | 'group_ids'> => user;
 
 // PE's kinds and statuses: 400 for a string that is no token of ours (forged, unknown, malformed).
 const invalidToken = () => new ServiceError('invalid-token', 'This is not a login token issued here.').withStatus(400);
@@ -52,7 +54,7 @@ export async function introspectToken(db: Executor, token: string, updateLastAct
   if (updateLastActivity && lastActive < now && (await loginTokens.touch(db, tokenHash, now, now))) lastActive = now;
 
   return {
-    ...toUser(row, row.role_ids),
+    ...withoutGroups(toUser(row, row.role_ids)),
     user_id: row.id,
     creation: iso(row.token_created_at),
     expiration: row.token_expires_at === null ? null : iso(row.token_expires_at),

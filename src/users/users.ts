@@ -11,6 +11,7 @@ import { assertPasswordAcceptable, type PasswordRules } from '../passwords/polic
 import { cancelResetTokens } from '../passwords/credentials.js';
 import { assertRolesExist, giveRoles, takeRoles } from '../roles/roles.js';
 import { isUniqueViolation } from '../store/errors.js';
+import * as groups from '../store/groups.js';
 import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
@@ -29,8 +30,26 @@ const isBootstrapAdmin = (row: Pick<UserRecord, 'login_key'>) => row.login_key =
 
 
 
-/** A user as the API shows it, from its public columns and role ids. */
-export function toUser(row: PublicUserRecord, roleIds: number[]): User {
+/** What a remote user has through directory groups; local users are in none. */
+export interface GroupFacts {
+  inherited_role_ids: number[];
+  group_ids: string[];
+}
+
+const NO_GROUPS: GroupFacts = { inherited_role_ids: [], group_ids: [] };
+
+/** The group facts of each of these users: read only for remote users, the only ones groups can hold. */
+async function groupFactsOf(db: Executor, rows: readonly PublicUserRecord[]): Promise<Map<string, GroupFacts>> {
+  const remoteIds = rows.filter((row) => row.is_remote).map((row) => row.id);
+  const facts = new Map<string, GroupFacts>();
+  if (remoteIds.length === 0) return facts;
+  const [inherited, groupIds] = await Promise.all([groups.inheritedRoleIdsOf(db, remoteIds), groups.groupIdsOf(db, remoteIds)]);
+  for (const id of remoteIds) facts.set(id, { inherited_role_ids: inherited.get(id) ?? [], group_ids: groupIds.get(id) ?? [] });
+  return facts;
+}
+
+/** A user as the API shows it, from its public columns, role ids and groups. */
+export function toUser(row: PublicUserRecord, roleIds: number[], groupFacts: GroupFacts = NO_GROUPS): User {
   return {
     id: row.id,
     login: row.login,
@@ -42,6 +61,8 @@ export function toUser(row: PublicUserRecord, roleIds: number[]): User {
     is_superuser: row.is_superuser,
     is_revoked: row.is_revoked,
     last_login: row.last_login?.toISOString() ?? null,
+    inherited_role_ids: groupFacts.inherited_role_ids,
+    group_ids: groupFacts.group_ids,
   };
 }
 
@@ -52,7 +73,8 @@ export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
     db,
     rows.map((row) => row.id),
   );
-  return rows.map((row) => toUser(row, roles.get(row.id) ?? []));
+  const facts = await groupFactsOf(db, rows);
+  return rows.map((row) => toUser(row, roles.get(row.id) ?? [], facts.get(row.id)));
 }
 
 /**
@@ -63,12 +85,13 @@ export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
 export async function pageOfUsers(db: Executor, by: Requester, query: UserPageQuery, includeRoles: boolean): Promise<{ users: ListedUser[]; total: number }> {
   await assertMayReadUser(db, by, 'all');
   const { rows, total } = await users.page(db, query);
-  if (!includeRoles) return { users: rows.map((row) => withoutRoles(toUser(row, []))), total };
+  const facts = await groupFactsOf(db, rows);
+  if (!includeRoles) return { users: rows.map((row) => withoutRoles(toUser(row, [], facts.get(row.id)))), total };
   const roles = await users.roleIdsOf(
     db,
     rows.map((row) => row.id),
   );
-  return { users: rows.map((row) => toUser(row, roles.get(row.id) ?? [])), total };
+  return { users: rows.map((row) => toUser(row, roles.get(row.id) ?? [], facts.get(row.id))), total };
 }
 
 const withoutRoles = ({ role_ids: _roleIds, ...user }: User): ListedUser => user;
@@ -81,7 +104,7 @@ export async function getUser(db: Executor, id: string): Promise<User> {
   const row = await users.byId(db, id);
   if (!row) throw notFound('The user');
   const roles = await users.roleIdsOf(db, [id]);
-  return toUser(row, roles.get(id) ?? []);
+  return toUser(row, roles.get(id) ?? [], (await groupFactsOf(db, [row])).get(id));
 }
 
 /** GET /users/:sid: one user, for whoever may read it. */
@@ -93,7 +116,7 @@ export async function readUser(db: Executor, by: Requester, id: string): Promise
 /** A user whose row is already at hand (read with the login token): only the roles are read. */
 export async function userFromRow(db: Executor, row: PublicUserRecord): Promise<User> {
   const roles = await users.roleIdsOf(db, [row.id]);
-  return toUser(row, roles.get(row.id) ?? []);
+  return toUser(row, roles.get(row.id) ?? [], (await groupFactsOf(db, [row])).get(row.id));
 }
 
 export interface NewUser {

@@ -16,6 +16,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { UNDECLARED_RESPONSES } from '../../src/http/openapi.js';
 import { SERVICE_VERSION } from '../../src/version.js';
 import { describeEachDatabase } from '../kit/databases.js';
+import { directorySettingsFor, startSlapd } from '../kit/slapd.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 
 interface MediaType {
@@ -242,6 +243,39 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
       [`GET ${v1}/config/disclaimer`]: [{ url: `${v1}/config/disclaimer`, token: admin }],
       [`POST ${v1}/command/config/remove-disclaimer`]: [{ url: `${v1}/command/config/remove-disclaimer`, token: admin }],
     };
+    // The directory service and its groups, against a real OpenLDAP server (test/kit/slapd.ts).
+    // Stopped at the end of this test (or, should it fail first, by the kit's exit hook).
+    const slapd = await startSlapd();
+    {
+      const settings = directorySettingsFor(slapd);
+      const stored = await service.request({ method: 'PUT', url: `${v1}/ds`, token: admin, payload: settings });
+      assert.equal(stored.statusCode, 200, stored.body);
+      const directoryId = (stored.json() as { id: string }).id;
+      const imported = await service.request({ method: 'POST', url: `${v1}/groups`, token: admin, payload: { login: 'leads' } });
+      assert.equal(imported.statusCode, 201, imported.body);
+      const groupId = (imported.json() as { id: string }).id;
+      Object.assign(successes, {
+        [`PUT ${v1}/ds`]: [{ url: `${v1}/ds`, token: admin, payload: settings }],
+        [`GET ${v1}/ds`]: [{ url: `${v1}/ds`, token: admin }],
+        [`GET ${v1}/ds/test`]: [{ url: `${v1}/ds/test`, token: admin }],
+        [`PUT ${v1}/ds/test`]: [{ url: `${v1}/ds/test`, token: admin, payload: settings }],
+        [`POST ${v1}/command/ldap/test`]: [{ url: `${v1}/command/ldap/test`, token: admin, payload: settings }],
+        'GET /rbac-api/v2/ldap': [{ url: '/rbac-api/v2/ldap', token: admin }],
+        'GET /rbac-api/v2/ds': [{ url: '/rbac-api/v2/ds', token: admin }],
+        'GET /rbac-api/v2/ldap/{id}': [{ url: `/rbac-api/v2/ldap/${directoryId}`, token: admin }],
+        [`POST ${v1}/command/ldap/update`]: [{ url: `${v1}/command/ldap/update`, token: admin, payload: { ...settings, id: directoryId } }],
+        [`POST ${v1}/groups`]: [{ url: `${v1}/groups`, token: admin, payload: { login: 'developers' } }],
+        [`POST ${v1}/command/groups/create`]: [{ url: `${v1}/command/groups/create`, token: admin, payload: { login: 'operators' } }],
+        'POST /rbac-api/v2/groups': [{ url: '/rbac-api/v2/groups', token: admin, payload: { login: 'empty-ish', validate: true } }],
+        [`GET ${v1}/groups`]: [{ url: `${v1}/groups`, token: admin }],
+        [`GET ${v1}/groups/{sid}`]: [{ url: `${v1}/groups/${groupId}`, token: admin }],
+        [`PUT ${v1}/groups/{sid}`]: [{ url: `${v1}/groups/${groupId}`, token: admin, payload: { role_ids: [roleId] } }],
+        [`DELETE ${v1}/groups/{sid}`]: [{ url: `${v1}/groups/${groupId}`, token: admin }],
+        [`POST ${v1}/command/ldap/delete`]: [{ url: `${v1}/command/ldap/delete`, token: admin, payload: { id: directoryId } }],
+        [`POST ${v1}/command/ldap/create`]: [{ url: `${v1}/command/ldap/create`, token: admin, payload: settings }],
+      });
+    }
+
     // The role goes last: the commands above use it.
     successes[`DELETE ${v1}/roles/{rid}`] = [{ url: `${v1}/roles/${roleId}`, token: admin }];
 
@@ -291,6 +325,11 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
         assert.ok(types.includes(accept), `${operation} ${response.statusCode} sends ${accept}; the document lists ${types.join(', ')}`);
       }
     }
+    // The directory made last goes, so that later tests' logins do not reach a stopped server.
+    for (const { id } of (await service.request({ method: 'GET', url: '/rbac-api/v2/ldap', token: admin })).json() as { id: string }[]) {
+      assert.equal((await service.request({ method: 'POST', url: `${v1}/command/ldap/delete`, token: admin, payload: { id } })).statusCode, 204);
+    }
+    await slapd.stop();
   });
 
   test('every documented status of the password and auth endpoints is reached by a real request', async () => {
@@ -425,6 +464,16 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     } finally {
       await limited.close();
     }
+
+    // A directory that cannot be reached: 503 for a login only it could check (a closed port refuses at once).
+    const directory = await service.request({
+      method: 'POST',
+      url: '/rbac-api/v1/command/ldap/create',
+      token: admin,
+      payload: { display_name: 'unreachable', hostname: '127.0.0.1', port: 1, ssl: false, start_tls: true, base_dn: 'dc=example,dc=test', user_lookup_attr: 'uid', user_email_attr: 'mail', user_display_name_attr: 'cn', group_object_class: 'groupOfUniqueNames', group_name_attr: 'cn', group_member_attr: 'uniqueMember', group_lookup_attr: 'cn' },
+    });
+    assert.equal(directory.statusCode, 200, directory.body);
+    assert.equal((await hit(login, { url: tokenPath, payload: { login: 'only-in-a-directory', password: ADMIN_PASSWORD } })).statusCode, 503);
 
     const operations = [...documentedOperations(document)].filter(isPasswordOrAuth).sort();
     assert.deepEqual(operations, [...reached.keys()].sort(), 'this test drives exactly the password and auth endpoints of the document');

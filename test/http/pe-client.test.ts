@@ -11,13 +11,20 @@
 //     one (v2 tokens' revoke lists), and no body otherwise;
 //   - the answer is parsed as JSON only when its media type ends in "json";
 //     204 is {}, 303 is {location}, 2xx is the body, anything else raises.
-// Its methods for what this service does not have (groups, LDAP, the directory
-// service, SAML) are driven too, and must get a clear 404 not-found.
+// Its LDAP and group methods run against a real directory (test/kit/slapd.ts);
+// its SAML methods, which this service does not have, get a clear 404 not-found.
 
 import assert from 'node:assert/strict';
 import { before, after, describe, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
+
+let slapd: Slapd;
+before(async () => {
+  slapd = await startSlapd();
+});
+after(() => slapd?.stop());
 
 const VENDOR_VERSION = '0.3.0';
 const HEADERS = {
@@ -242,7 +249,7 @@ interface Role {
   group_ids: string[];
 }
 
-const USER_KEYS = ['display_name', 'email', 'id', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'role_ids'];
+const USER_KEYS = ['display_name', 'email', 'group_ids', 'id', 'inherited_role_ids', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'role_ids'];
 const assertUser = (value: unknown): User => {
   assert.deepEqual(Object.keys(value as Json).sort(), USER_KEYS);
   return value as User;
@@ -450,33 +457,65 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
     });
   });
 
-  describe('what the service does not have: groups, LDAP, the directory service, SAML', () => {
-    test('every such method gets 404 not-found (docs/decisions.md)', async () => {
+  describe('LDAP and groups, against a real directory', () => {
+    // Over LDAPS with the test CA, nested groups on.
+    const settings = () => directorySettingsFor(slapd, { display_name: 'Example LDAP', port: slapd.tlsPort, ssl: true, start_tls: undefined, cert_chain: slapd.caPem, search_nested_groups: true });
+    let directoryId: string;
+
+    test('ldap: test, create, update, get, ds; ds_test with and without settings; the bind password in no answer', async () => {
       const { v1, v2 } = admin;
-      const group = { login: 'cn=ops,dc=example,dc=com', role_ids: [1], identity_provider_id: NO_USER };
-      const ldap = { display_name: 'Example LDAP', hostname: 'ldap.example.com', port: 636 };
+      assert.equal(typeof ((await v1.ldap.test(settings())) as { elapsed: number }).elapsed, 'number');
+      const created = (await v1.ldap.create(settings())) as Json & { id: string };
+      directoryId = created.id;
+      assert.equal(created.password, undefined);
+      const updated = (await v1.ldap.update({ ...settings(), id: directoryId, display_name: 'Example directory' })) as Json;
+      assert.equal(updated.display_name, 'Example directory');
+      assert.deepEqual(await v2.ldap.get(), [updated]);
+      assert.deepEqual(await v2.ldap.get(directoryId), updated);
+      assert.deepEqual(await v2.ldap.ds(), [updated]);
+      assert.equal(typeof ((await v1.ldap.ds_test()) as { elapsed: number }).elapsed, 'number');
+      assert.equal(typeof ((await v1.ldap.ds_test(settings())) as { elapsed: number }).elapsed, 'number');
+      const replaced = (await v1.ldap.ds({ ...settings(), display_name: 'Example LDAP' })) as Json;
+      assert.equal(replaced.id, directoryId);
+      for (const answer of [created, updated, replaced]) assert.doesNotMatch(JSON.stringify(answer), new RegExp(slapd.readerPassword));
+    });
+
+    test('groups: create, create_deprecated, v2 create with validate, get, edit (roles only), roles add_groups/remove_groups, delete; a member inherits the role at login', async () => {
+      const { v1, v2 } = admin;
+      const role = (await v1.roles.create({ permissions: [], group_ids: [], user_ids: [], display_name: 'Directory developers' })) as Role;
+      const developers = (await v1.groups.create({ login: 'developers', role_ids: [role.id], identity_provider_id: directoryId })) as Json & { id: string };
+      assert.deepEqual([developers.login, developers.role_ids, developers.is_group], ['developers', [role.id], true]);
+      const operators = (await v1.groups.create_deprecated('operators', [])) as Json & { id: string };
+      const leads = (await v2.groups.create({ login: 'leads', role_ids: [], validate: true })) as Json & { id: string };
+      assert.equal(leads.display_name, 'Team Leads');
+      assert.deepEqual(await v1.groups.get(developers.id), developers);
+      assert.deepEqual(((await v1.groups.get()) as { id: string }[]).map((group) => group.id).sort(), [developers.id, leads.id, operators.id].sort());
+
+      const alice = rbac(peClient(service));
+      const token = tokenOf(await alice.v1.tokens.generate({ login: DIRECTORY_USERS.alice.login, password: DIRECTORY_USERS.alice.password }));
+      const current = assertUser(await rbac(peClient(service, token)).v1.users.current()) as User & { inherited_role_ids: number[]; is_remote: boolean };
+      assert.deepEqual([current.is_remote, current.inherited_role_ids], [true, [role.id]]);
+
+      const edited = (await v1.groups.edit(operators.id, { ...operators, role_ids: [role.id] })) as Json;
+      assert.deepEqual(edited.role_ids, [role.id]);
+      assert.deepEqual(await v1.roles.remove_groups(role.id, [operators.id]), {});
+      assert.deepEqual(await v1.roles.add_groups(role.id, [leads.id]), {});
+      assert.deepEqual(((await v1.roles.get(role.id)) as Role).group_ids.sort(), [developers.id, leads.id].sort());
+      for (const group of [developers, operators, leads]) assert.deepEqual(await v1.groups.delete(group.id), {});
+      await rejects(v1.groups.get(developers.id), 404, 'not-found');
+      assert.deepEqual(await v1.ldap.delete(directoryId), {});
+      assert.deepEqual(await v2.ldap.get(), []);
+    });
+  });
+
+  describe('what the service does not have: SAML', () => {
+    test('every SAML method gets 404 not-found (docs/decisions.md)', async () => {
+      const { v1 } = admin;
       const refused: [string, () => Promise<unknown>][] = [
-        ['v1.groups.get', () => v1.groups.get()],
-        ['v1.groups.get(sid)', () => v1.groups.get(NO_USER)],
-        ['v1.groups.create', () => v1.groups.create(group)],
-        ['v1.groups.edit', () => v1.groups.edit(NO_USER, { display_name: 'Ops' })],
-        ['v1.groups.delete', () => v1.groups.delete(NO_USER)],
-        ['v1.groups.create_deprecated', () => v1.groups.create_deprecated(group.login, group.role_ids)],
-        ['v1.ldap.create', () => v1.ldap.create(ldap)],
-        ['v1.ldap.update', () => v1.ldap.update({ id: NO_USER, ...ldap })],
-        ['v1.ldap.delete', () => v1.ldap.delete(NO_USER)],
-        ['v1.ldap.test', () => v1.ldap.test(ldap)],
-        ['v1.ldap.ds_test', () => v1.ldap.ds_test()],
-        ['v1.ldap.ds_test(attributes)', () => v1.ldap.ds_test(ldap)],
-        ['v1.ldap.ds', () => v1.ldap.ds(ldap)],
         ['v1.saml.configure', () => v1.saml.configure({ idp_entity_id: 'https://idp.example.com' })],
         ['v1.saml.get', () => v1.saml.get()],
         ['v1.saml.delete', () => v1.saml.delete()],
         ['v1.saml.meta', () => v1.saml.meta()],
-        ['v2.groups.create', () => v2.groups.create({ login: group.login, role_ids: group.role_ids, validate: false })],
-        ['v2.ldap.get', () => v2.ldap.get()],
-        ['v2.ldap.get(uuid)', () => v2.ldap.get(NO_USER)],
-        ['v2.ldap.ds', () => v2.ldap.ds()],
       ];
       for (const [name, call] of refused) {
         await assert.rejects(call(), (error: unknown) => {

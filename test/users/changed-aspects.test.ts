@@ -17,7 +17,7 @@ const CURRENT: User = {
   is_remote: false,
   is_superuser: false,
   is_revoked: false,
-  last_login: null,
+  last_login: null, inherited_role_ids: [], group_ids: [],
 };
 const NOTHING = { edits: false, roles: false, revocation: false, revokes: false };
 

@@ -42,6 +42,8 @@ describeEachDatabase('users', (target) => {
         is_superuser: false,
         is_revoked: false,
         last_login: null,
+        inherited_role_ids: [],
+        group_ids: [],
       });
       assert.equal(response.headers.location, api(`/users/${user.id}`));
       assert.doesNotMatch(response.body, /password|hash|argon/i);

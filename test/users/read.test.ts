@@ -63,6 +63,8 @@ describeEachDatabase('users', (target) => {
         is_superuser: false,
         is_revoked: false,
         last_login: null,
+        inherited_role_ids: [],
+        group_ids: [],
       });
       const adminUser = list.find((user) => user.login === 'admin');
       assert.ok(adminUser?.is_superuser, 'the bootstrap admin is listed as a superuser');

@@ -23,7 +23,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Log in: exchange a login and password for a login token',
           body: LoginBody,
-          response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody },
+          response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody },
         },
       },
       async (request, reply) => {

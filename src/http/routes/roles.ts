@@ -3,7 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
 import { ServiceError, notFound } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
-import { changeGroups, changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
+import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
+import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
 import { EditRoleBody, ErrorBody, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
@@ -62,7 +63,12 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: { summary: 'Create a role (user_roles:create)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
-        const role = await inTransaction(db, (trx) => createRole(trx, actorOf(request), request.body, contextOf(request)));
+        const role = await inTransaction(db, async (trx) => {
+          const created = await createRole(trx, actorOf(request), request.body, contextOf(request));
+          if (!request.body.group_ids?.length) return created;
+          await setRoleGroups(trx, actorOf(request), created.id, request.body.group_ids, contextOf(request));
+          return (await getRole(trx, created.id)) ?? created;
+        });
         return reply.code(201).header('location', `${request.url.split('?')[0]}/${role.id}`).send(role);
       },
     );
@@ -82,7 +88,12 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       async (request) => {
         const id = Number(request.params.rid);
         if (request.body.id !== undefined && request.body.id !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
-        return inTransaction(db, (trx) => editRole(trx, actorOf(request), id, request.body, contextOf(request)));
+        return inTransaction(db, async (trx) => {
+          const edited = await editRole(trx, actorOf(request), id, request.body, contextOf(request));
+          if (request.body.group_ids === undefined) return edited;
+          await setRoleGroups(trx, actorOf(request), id, request.body.group_ids, contextOf(request));
+          return (await getRole(trx, id)) ?? edited;
+        });
       },
     );
 
@@ -126,8 +137,8 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
         `roles/${path}`,
         `${path.startsWith('add') ? 'Give a role to' : 'Take a role from'} directory groups`,
         RoleGroupsBody,
-        (trx, request, { role_id, group_ids }) => changeGroups(trx, actorOf(request), role_id, group_ids),
-        'No directory service is connected yet: an empty group_ids changes nothing, any group id is 400 schema-violation.',
+        (trx, request, { role_id, group_ids }) => changeRoleGroups(trx, actorOf(request), role_id, path.startsWith('add') ? 'add' : 'remove', group_ids, contextOf(request)),
+        'Every id must name an imported group (400 schema-violation otherwise); a group that already has (or lacks) the role is left as it is.',
       );
     }
 

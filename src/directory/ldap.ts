@@ -1,0 +1,263 @@
+// Talking to an LDAP directory: one connection per login or test (see
+// docs/decisions.md, "Directory connections"), TLS that fails closed, and
+// search filters built from filter objects, so a login is always a value
+// (RFC 4515 escaping) and never filter syntax.
+
+import { X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import { AndFilter, Client, EqualityFilter, type Filter, InvalidCredentialsError, OrFilter, ResultCodeError } from 'ldapts';
+import type { DirectorySettings } from '../shapes.js';
+
+/** Where talking to the directory failed: the answer names it, never the password. */
+export type DirectoryStage = 'connect' | 'tls' | 'lookup-bind' | 'search';
+
+/** The directory could not be asked: unreachable, too slow, TLS refused, or the lookup account refused. */
+export class DirectoryUnavailable extends Error {
+  constructor(
+    readonly stage: DirectoryStage,
+    override readonly cause: unknown,
+  ) {
+    super(`${stageDescription[stage]}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'DirectoryUnavailable';
+  }
+}
+
+const stageDescription: Record<DirectoryStage, string> = {
+  connect: 'could not connect to the directory',
+  tls: "the directory's certificate was refused",
+  'lookup-bind': 'the directory refused the lookup account',
+  search: 'the directory search failed',
+};
+
+/** A directory's settings and its lookup account's password: what a session needs. */
+export interface DirectoryAccess {
+  settings: DirectorySettings;
+  bindPassword: string | null;
+}
+
+export interface DirectoryUser {
+  dn: string;
+  /** The login as the directory spells it (its user_lookup_attr value). */
+  login: string;
+  email: string;
+  displayName: string;
+}
+
+export interface DirectoryGroup {
+  dn: string;
+  /** The group's group_lookup_attr value: what an imported group's login matches. */
+  lookup: string;
+  name: string;
+}
+
+/** The most levels of groups inside groups followed, and the most groups collected, for one user. */
+const MAX_NESTING = 16;
+const MAX_GROUPS = 1000;
+
+function isTlsError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO/.test(code));
+}
+
+/**
+ * The server-identity check PE's two switches ask for. Without hostname
+ * validation any certificate from a trusted CA is taken (the chain is always
+ * checked). Without wildcard validation a certificate that names the host
+ * only through a wildcard is refused.
+ */
+function identityCheck(settings: DirectorySettings) {
+  return (host: string, certificate: PeerCertificate): Error | undefined => {
+    if (!settings.ssl_hostname_validation) return undefined;
+    const mismatch = checkServerIdentity(host, certificate);
+    if (mismatch || settings.ssl_wildcard_validation) return mismatch;
+    const names = (certificate.subjectaltname ?? '').split(',').map((name) => name.trim());
+    const exact = names.some((name) => name.toLowerCase() === `dns:${host.toLowerCase()}` || name === `IP Address:${host}`);
+    return exact ? undefined : new Error(`The certificate names ${host} only through a wildcard, and ssl_wildcard_validation is off.`);
+  };
+}
+
+export function tlsOptionsFor(settings: DirectorySettings): ConnectionOptions {
+  return {
+    // null: Node's bundled CAs.
+    ...(settings.cert_chain ? { ca: settings.cert_chain } : {}),
+    ...(isIP(settings.hostname) ? {} : { servername: settings.hostname }),
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    checkServerIdentity: identityCheck(settings),
+  };
+}
+
+/** The certificates of a PEM chain, or a message saying why it is not one. */
+export function parseCertificateChain(pem: string): { count: number } | { error: string } {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return { error: 'cert_chain holds no PEM certificate (-----BEGIN CERTIFICATE-----).' };
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      return { error: 'cert_chain holds a certificate that cannot be read.' };
+    }
+  }
+  return { count: blocks.length };
+}
+
+function firstValue(entry: Record<string, unknown>, attribute: string): string | undefined {
+  // Attribute names compare without case; servers may answer in their own spelling.
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
+  const value = key === undefined ? undefined : entry[key];
+  const first = Array.isArray(value) ? value[0] : value;
+  if (first === undefined) return undefined;
+  return Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+}
+
+const under = (rdn: string | null, baseDn: string) => (rdn ? `${rdn},${baseDn}` : baseDn);
+
+/** One conversation with a directory: connected, upgraded to TLS where asked, bound as the lookup account. */
+export class DirectorySession {
+  private constructor(
+    private readonly client: Client,
+    private readonly access: DirectoryAccess,
+  ) {}
+
+  static async open(access: DirectoryAccess): Promise<DirectorySession> {
+    const { settings } = access;
+    const timeoutMs = settings.connect_timeout * 1000;
+    const host = isIP(settings.hostname) === 6 ? `[${settings.hostname}]` : settings.hostname;
+    const client = new Client({
+      url: `${settings.ssl ? 'ldaps' : 'ldap'}://${host}:${settings.port}`,
+      timeout: timeoutMs,
+      connectTimeout: timeoutMs,
+      ...(settings.ssl ? { tlsOptions: tlsOptionsFor(settings) } : {}),
+    });
+    const session = new DirectorySession(client, access);
+    try {
+      if (settings.start_tls) await client.startTLS(tlsOptionsFor(settings));
+      await session.bindLookupAccount();
+      return session;
+    } catch (error) {
+      await session.close();
+      if (error instanceof DirectoryUnavailable) throw error;
+      throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'connect', error);
+    }
+  }
+
+  private async bindLookupAccount(): Promise<void> {
+    const { settings, bindPassword } = this.access;
+    // No lookup account: searches run anonymously.
+    if (!settings.login) return;
+    try {
+      await this.client.bind(settings.login, bindPassword ?? '');
+    } catch (error) {
+      if (error instanceof ResultCodeError) throw new DirectoryUnavailable('lookup-bind', error);
+      throw error;
+    }
+  }
+
+  private async search(base: string, filter: Filter, attributes: string[], sizeLimit: number) {
+    try {
+      return (await this.client.search(base, { scope: 'sub', filter, attributes, sizeLimit })).searchEntries;
+    } catch (error) {
+      throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'search', error);
+    }
+  }
+
+  /** Checks that the base DN can be read: what a connection test does after connecting and binding. */
+  async readBase(): Promise<void> {
+    try {
+      await this.client.search(this.access.settings.base_dn, { scope: 'base', attributes: ['1.1'], sizeLimit: 1 });
+    } catch (error) {
+      throw new DirectoryUnavailable('search', error);
+    }
+  }
+
+  /** The one user whose lookup attribute is `login`; undefined when none is, or more than one is. */
+  async findUser(login: string): Promise<DirectoryUser | undefined> {
+    const { settings } = this.access;
+    const entries = await this.search(
+      under(settings.user_rdn, settings.base_dn),
+      new EqualityFilter({ attribute: settings.user_lookup_attr, value: login }),
+      [settings.user_lookup_attr, settings.user_email_attr, settings.user_display_name_attr],
+      2,
+    );
+    // Two entries for one login: no way to tell which is meant, so neither logs in.
+    if (entries.length !== 1) return undefined;
+    const [entry] = entries as [Record<string, unknown> & { dn: string }];
+    return {
+      dn: entry.dn,
+      login: firstValue(entry, settings.user_lookup_attr) ?? login,
+      email: firstValue(entry, settings.user_email_attr) ?? '',
+      displayName: firstValue(entry, settings.user_display_name_attr) ?? '',
+    };
+  }
+
+  /**
+   * Whether `password` is the password of the entry `dn`: a bind as it. The
+   * session binds back as the lookup account afterwards. An empty password
+   * is never tried: to LDAP it is an unauthenticated bind, which succeeds.
+   */
+  async checkPassword(dn: string, password: string): Promise<boolean> {
+    if (password.length === 0) return false;
+    try {
+      await this.client.bind(dn, password);
+    } catch (error) {
+      if (error instanceof InvalidCredentialsError) return false;
+      throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'connect', error);
+    }
+    await this.bindLookupAccount();
+    return true;
+  }
+
+  /** The groups `dn` is a member of, and with search_nested_groups the groups those are members of, and so on. */
+  async groupsOf(dn: string): Promise<DirectoryGroup[]> {
+    const { settings } = this.access;
+    const found = new Map<string, DirectoryGroup>();
+    let members = [dn];
+    for (let level = 0; level < MAX_NESTING && members.length > 0 && found.size < MAX_GROUPS; level++) {
+      const filter = new AndFilter({
+        filters: [
+          new EqualityFilter({ attribute: 'objectClass', value: settings.group_object_class }),
+          new OrFilter({ filters: members.map((member) => new EqualityFilter({ attribute: settings.group_member_attr, value: member })) }),
+        ],
+      });
+      const entries = await this.search(under(settings.group_rdn, settings.base_dn), filter, [settings.group_lookup_attr, settings.group_name_attr], MAX_GROUPS);
+      members = [];
+      for (const entry of entries as (Record<string, unknown> & { dn: string })[]) {
+        const key = entry.dn.toLowerCase();
+        if (found.has(key)) continue;
+        const lookup = firstValue(entry, settings.group_lookup_attr);
+        if (lookup === undefined) continue;
+        found.set(key, { dn: entry.dn, lookup, name: firstValue(entry, settings.group_name_attr) ?? lookup });
+        members.push(entry.dn);
+      }
+      if (!settings.search_nested_groups) break;
+    }
+    return [...found.values()];
+  }
+
+  /** The group whose lookup attribute is `lookup`, if the directory has exactly one. */
+  async findGroup(lookup: string): Promise<DirectoryGroup | undefined> {
+    const { settings } = this.access;
+    const filter = new AndFilter({
+      filters: [new EqualityFilter({ attribute: 'objectClass', value: settings.group_object_class }), new EqualityFilter({ attribute: settings.group_lookup_attr, value: lookup })],
+    });
+    const entries = await this.search(under(settings.group_rdn, settings.base_dn), filter, [settings.group_lookup_attr, settings.group_name_attr], 2);
+    if (entries.length !== 1) return undefined;
+    const [entry] = entries as [Record<string, unknown> & { dn: string }];
+    return { dn: entry.dn, lookup: firstValue(entry, settings.group_lookup_attr) ?? lookup, name: firstValue(entry, settings.group_name_attr) ?? lookup };
+  }
+
+  async close(): Promise<void> {
+    await this.client.unbind().catch(() => {});
+  }
+}
+
+/** Runs `work` in a session that is closed afterwards, however `work` ends. */
+export async function withDirectory<T>(access: DirectoryAccess, work: (session: DirectorySession) => Promise<T>): Promise<T> {
+  const session = await DirectorySession.open(access);
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,79 @@
+// PE's user group routes (CONTRACT §11): GET /groups, GET /groups/:sid,
+// POST /command/groups/create (and the older POST /groups and v2's POST
+// /groups), PUT /groups/:sid, DELETE /groups/:sid.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '../../groups/groups.js';
+import { ServiceError } from '../../errors.js';
+import { isUuid } from '../../permissions/user-ids.js';
+import type { Services } from '../../services.js';
+import { EditGroupBody, ErrorBody, Group, Groups, NewGroupBody } from '../../shapes.js';
+import { actorOf, contextOf, requireActor } from '../auth.js';
+
+const GroupParams = Type.Object({ sid: Type.String({ description: 'a group id (UUID)' }) }, { additionalProperties: false });
+const GroupQuery = Type.Object({ id: Type.Optional(Type.String({ maxLength: 40000, description: 'comma-separated group ids' })) }, { additionalProperties: false });
+
+function parseGroupId(sid: string): string {
+  if (!isUuid(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid group id (a UUID).`);
+  return sid.toLowerCase();
+}
+
+const CREATE_RESPONSES = { 201: Group, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody, 503: ErrorBody };
+
+/** The routes that create a group: each answers 201 with the group and its location. */
+function createRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], services: Services, path: string, summary: string, locationBase: string): void {
+  const { db } = services.store;
+  app.post(path, { onRequest: requireActor(db), schema: { summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
+    const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
+    return reply.code(201).header('location', `${locationBase}/${group.id}`).send(group);
+  });
+}
+
+export function groupRoutes(services: Services, prefix: string): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
+  const authenticated = requireActor(db);
+  return async (app) => {
+    app.get('/groups', { onRequest: authenticated, schema: { summary: 'The imported directory groups', querystring: GroupQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
+      listGroups(db, request.query.id === undefined ? undefined : request.query.id.split(',').filter(Boolean).map(parseGroupId)),
+    );
+    app.get('/groups/:sid', { onRequest: authenticated, schema: { summary: 'One imported group', params: GroupParams, response: { 200: Group, 400: ErrorBody, 404: ErrorBody } } }, async (request) =>
+      readGroup(db, parseGroupId(request.params.sid)),
+    );
+    createRoute(app, services, '/command/groups/create', 'Import a directory group, with roles (user_groups:import)', `${prefix}/groups`);
+    createRoute(app, services, '/groups', "Import a directory group (PE's older route)", `${prefix}/groups`);
+    app.put(
+      '/groups/:sid',
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: "Change a group's roles",
+          description: 'Takes the group as GET returns it; only role_ids change (the rest comes from the directory).',
+          params: GroupParams,
+          body: EditGroupBody,
+          response: { 200: Group, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
+        },
+      },
+      async (request) => {
+        const id = parseGroupId(request.params.sid);
+        if (request.body.id !== undefined && request.body.id.toLowerCase() !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        return setGroupRoles(db, actorOf(request), id, request.body.role_ids, contextOf(request));
+      },
+    );
+    app.delete(
+      '/groups/:sid',
+      { onRequest: authenticated, schema: { summary: 'Delete an imported group (user_groups:delete)', params: GroupParams, response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } } },
+      async (request, reply) => {
+        await deleteGroup(db, actorOf(request), parseGroupId(request.params.sid), contextOf(request));
+        return reply.code(204).send(null);
+      },
+    );
+  };
+}
+
+/** v2's POST /groups: the same import, with `validate` to check the group against the directory first. */
+export function groupRoutesV2(services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    createRoute(app, services, '/groups', 'Import a directory group; validate: true checks the directory has it', '/rbac-api/v1/groups');
+  };
+}

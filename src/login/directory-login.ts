@@ -1,0 +1,179 @@
+// POST /auth/token for a login the directory checks (CONTRACT §11): a login
+// with no local user, or a remote user's, once a directory is set.
+//
+// 1. Each directory in turn is asked for the one user whose lookup attribute
+//    is the login (an escaped filter value: never filter syntax).
+// 2. Found: the remote user is created here if new, and the password is
+//    checked by binding as the directory's entry — under the same lockout
+//    rule as a local password (an attempt is claimed first; a wrong password
+//    keeps it; the last one revokes the account).
+// 3. Right: the user's email and display name are refreshed from the
+//    directory, their imported groups set from the directory's groups (and
+//    the groups of those, with search_nested_groups), and a login token issued.
+//
+// Every answer waits for a password hash's worth of work spent alongside the
+// directory's (the same decoy an unknown local login spends), so a login the
+// directory does not know answers no sooner than a wrong password.
+// A directory that cannot be asked answers 503 — for these logins only:
+// local users never reach this file.
+
+import { randomUUID } from 'node:crypto';
+import { recordEvent } from '../audit/audit.js';
+import { DirectorySession, DirectoryUnavailable, type DirectoryAccess, type DirectoryUser } from '../directory/ldap.js';
+import { ServiceError } from '../errors.js';
+import { groupLoginKey } from '../groups/groups.js';
+import { loginKey, loginSkeleton } from '../logins.js';
+import { isUniqueViolation } from '../store/errors.js';
+import * as groups from '../store/groups.js';
+import { inTransaction, type Executor } from '../store/transaction.js';
+import * as users from '../store/users.js';
+import type { UserRecord } from '../store/users.js';
+import { issueLoginToken } from './login-tokens.js';
+import type { LoginDeps, LoginRequest } from './login.js';
+import { badCredentials, checkPassword, recordFailedCheck, releasingOnError, type PasswordCheckDeps } from './password-check.js';
+
+const directoryUnavailable = () =>
+  new ServiceError('directory-unavailable', 'The directory service cannot be reached; directory users cannot log in until it can. Local users are not affected.');
+
+export async function loginWithDirectory(
+  deps: LoginDeps,
+  directories: readonly DirectoryAccess[],
+  request: LoginRequest,
+  lifetime: number | null,
+  sourceAddress: string | null,
+): Promise<string> {
+  const checkDeps: PasswordCheckDeps = {
+    db: deps.db,
+    hasher: deps.hasher,
+    failedAttemptsLockout: deps.config.failedAttemptsLockout,
+    lockoutDurationSeconds: deps.config.failedAttemptsLockoutDurationSeconds,
+  };
+  const decoy = deps.hasher.verifyDummy(request.password);
+  try {
+    return await askDirectories(deps, checkDeps, directories, request, lifetime, sourceAddress);
+  } finally {
+    await decoy.catch(() => {});
+  }
+}
+
+async function askDirectories(
+  deps: LoginDeps,
+  checkDeps: PasswordCheckDeps,
+  directories: readonly DirectoryAccess[],
+  request: LoginRequest,
+  lifetime: number | null,
+  sourceAddress: string | null,
+): Promise<string> {
+  const unavailable: { access: DirectoryAccess; error: DirectoryUnavailable }[] = [];
+  for (const access of directories) {
+    let session: DirectorySession;
+    try {
+      session = await DirectorySession.open(access);
+    } catch (error) {
+      if (!(error instanceof DirectoryUnavailable)) throw error;
+      unavailable.push({ access, error });
+      continue;
+    }
+    try {
+      const found = await session.findUser(request.login);
+      if (found) return await logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress);
+    } catch (error) {
+      if (!(error instanceof DirectoryUnavailable)) throw error;
+      unavailable.push({ access, error });
+    } finally {
+      await session.close();
+    }
+  }
+
+  if (unavailable.length > 0) {
+    await inTransaction(deps.db, async (trx) => {
+      for (const { access, error } of unavailable) {
+        await recordEvent(trx, { type: 'directory-unavailable', actor: null, sourceAddress, details: { directory_id: access.settings.id, stage: error.stage } });
+      }
+    });
+    throw directoryUnavailable();
+  }
+  // No directory has the login: the same answer, queries and write as an unknown local login.
+  const known = await users.byLoginKey(deps.db, loginKey(request.login));
+  await users.decoyWrite(deps.db);
+  await recordFailedCheck(checkDeps, { id: known?.id ?? null, login: known?.login ?? request.login }, { reason: 'directory-unknown-login', purpose: 'login' }, { actor: null, sourceAddress });
+  throw badCredentials();
+}
+
+async function logInFound(
+  deps: LoginDeps,
+  checkDeps: PasswordCheckDeps,
+  session: DirectorySession,
+  access: DirectoryAccess,
+  found: DirectoryUser,
+  request: LoginRequest,
+  lifetime: number | null,
+  sourceAddress: string | null,
+): Promise<string> {
+  const user = await remoteUserFor(deps.db, found, sourceAddress);
+  // The directory's login is a local user's here (the directory spells it so that it matches one): never the directory's to check.
+  if (!user || !user.is_remote) {
+    await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: found.login }, { reason: 'no-password', purpose: 'login' }, { actor: null, sourceAddress });
+    throw badCredentials();
+  }
+  const context = { actor: null, sourceAddress, purpose: 'login' as const };
+  if (!(await checkPassword(checkDeps, user, () => session.checkPassword(found.dn, request.password), context, 'directory-wrong-password'))) {
+    throw badCredentials();
+  }
+  return releasingOnError(deps, user.id, async () => {
+    const directoryGroups = await session.groupsOf(found.dn);
+    const imported = (await groups.byLoginKeys(deps.db, directoryGroups.map((group) => groupLoginKey(group.lookup)))).filter(
+      (group) => group.directory_id === null || group.directory_id === access.settings.id,
+    );
+    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, async (trx) => {
+      await refreshProfile(trx, user, found);
+      await groups.replaceMemberships(
+        trx,
+        user.id,
+        imported.map((group) => group.id),
+      );
+    });
+  });
+}
+
+/** The directory keeps a remote user's email and display name: each login copies them. */
+async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryUser): Promise<void> {
+  const changes = {
+    ...(found.email !== user.email ? { email: found.email } : {}),
+    ...(found.displayName !== user.display_name ? { display_name: found.displayName } : {}),
+  };
+  await users.updateProfile(trx, user.id, changes);
+}
+
+/**
+ * The user the directory's entry is here: the existing one with its login,
+ * or a new remote user. A login that looks like another user's (TR39
+ * skeleton) is not created: undefined.
+ */
+async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, sourceAddress: string | null): Promise<UserRecord | undefined> {
+  const key = loginKey(found.login);
+  const existing = await users.byLoginKey(db, key);
+  if (existing) return existing;
+  const id = randomUUID();
+  try {
+    await inTransaction(db, async (trx) => {
+      await users.insert(trx, {
+        id,
+        login: found.login,
+        login_key: key,
+        login_skeleton: loginSkeleton(found.login),
+        email: found.email,
+        display_name: found.displayName,
+        is_remote: true,
+        is_superuser: false,
+        password_hash: null,
+        created_at: Date.now(),
+      });
+      await recordEvent(trx, { type: 'user-created', actor: null, subject: { id, login: found.login }, sourceAddress, details: { is_remote: true, role_ids: [] } });
+    });
+  } catch (error) {
+    // Another login of the same user created it first; or the login looks like another user's.
+    if (!isUniqueViolation(error, 'users', 'login_key') && !isUniqueViolation(error, 'users', 'login_skeleton')) throw error;
+  }
+  return users.byLoginKey(db, key);
+}

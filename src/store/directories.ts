@@ -1,0 +1,42 @@
+// The directories table: directory service (LDAP) connections. The settings
+// are JSON the directory module validates; the bind password is read only by
+// bindPasswordOf, for binding, and never with the settings.
+
+import type { Executor } from './transaction.js';
+
+export interface DirectoryRow {
+  id: string;
+  settings: string;
+}
+
+export async function list(db: Executor): Promise<DirectoryRow[]> {
+  return db.selectFrom('directories').select(['id', 'settings']).orderBy('created_at').orderBy('id').execute();
+}
+
+export async function byId(db: Executor, id: string): Promise<DirectoryRow | undefined> {
+  return db.selectFrom('directories').select(['id', 'settings']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function bindPasswordOf(db: Executor, id: string): Promise<string | null> {
+  const row = await db.selectFrom('directories').select('bind_password').where('id', '=', id).executeTakeFirst();
+  return row?.bind_password ?? null;
+}
+
+export async function insert(db: Executor, row: DirectoryRow & { bind_password: string | null }, now: number): Promise<void> {
+  await db.insertInto('directories').values({ ...row, created_at: now, updated_at: now }).execute();
+}
+
+/** Replaces the settings; the bind password only when one is given (undefined keeps it, null clears it). */
+export async function update(db: Executor, id: string, settings: string, bindPassword: string | null | undefined, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('directories')
+    .set({ settings, updated_at: now, ...(bindPassword === undefined ? {} : { bind_password: bindPassword }) })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function remove(db: Executor, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('directories').where('id', '=', id).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -1,0 +1,68 @@
+// `rbac ldap show|set|test`, driven as a subprocess on SQLite and PostgreSQL
+// against a real directory (test/kit/slapd.ts) and the store of a service
+// running in-process: what the commands set is what the API shows, the bind
+// password comes from stdin and is never printed, and a directory user can
+// then log in.
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { describeEachDatabase } from '../kit/databases.js';
+import { runCli } from '../kit/processes.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
+import { expectExit, expectRefusal, getAsAdmin, storeArgs, withApiService } from './support.js';
+
+let slapd: Slapd;
+before(async () => {
+  slapd = await startSlapd();
+});
+after(() => slapd?.stop());
+
+describeEachDatabase('rbac ldap', (target) => {
+  test('test before any is set fails; set (password from stdin) prints the settings without it; show and GET /v2/ldap agree; test connects; a directory user logs in', async () => {
+    await withApiService(target.dialect, async (service, run) => {
+      expectRefusal(await run('ldap', 'test'), 1, /No directory service is set/, 'test with none set');
+
+      const file = path.join(service.workspace.dataDir, 'ldap.json');
+      writeFileSync(
+        file,
+        // The lookup password comes from stdin, not the file.
+        JSON.stringify(directorySettingsFor(slapd, { display_name: 'Example directory', port: slapd.tlsPort, ssl: true, start_tls: undefined, cert_chain: slapd.caPem, password: undefined })),
+      );
+      const set = await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: `${slapd.readerPassword}\n` });
+      expectExit(set, 0, 'ldap set');
+      assert.match(set.stdout, new RegExp(`Example directory\\s+ldaps://127\\.0\\.0\\.1:${slapd.tlsPort}`));
+      assert.doesNotMatch(set.stdout + set.stderr, new RegExp(slapd.readerPassword));
+
+      const shown = await run('ldap', 'show', '--json');
+      expectExit(shown, 0, 'ldap show');
+      const api = await service.request({ method: 'GET', url: '/rbac-api/v2/ldap', token: await service.adminToken() });
+      assert.deepEqual(JSON.parse(shown.stdout), api.json());
+
+      const tested = await run('ldap', 'test');
+      expectExit(tested, 0, 'ldap test');
+      assert.match(tested.stdout, /Example directory: connected, bound and read the base DN in \d+ ms/);
+
+      await service.login(DIRECTORY_USERS.alice.login, DIRECTORY_USERS.alice.password);
+      const alice = (await getAsAdmin<{ login: string; is_remote: boolean }[]>(service, '/users')).body.find((user) => user.login === 'alice');
+      assert.equal(alice?.is_remote, true);
+
+      // A wrong lookup password: the test fails (exit 1) naming the stage.
+      const wrong = await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: 'not-the-secret\n' });
+      expectExit(wrong, 0, 'ldap set with a wrong password');
+      expectRefusal(await run('ldap', 'test'), 1, /lookup account/, 'test with a wrong lookup password');
+    });
+  });
+
+  test('a settings file that is not JSON, or breaks a rule, is a usage error (exit 2) and sets nothing', async () => {
+    await withApiService(target.dialect, async (service, run) => {
+      const file = path.join(service.workspace.dataDir, 'bad.json');
+      writeFileSync(file, '{ not json');
+      expectRefusal(await run('ldap', 'set', file), 2, /not a readable JSON file/, 'not JSON');
+      writeFileSync(file, JSON.stringify({ display_name: 'x', hostname: 'h', port: 99999 }));
+      expectRefusal(await run('ldap', 'set', file), 2, /port|required/, 'out of range');
+      assert.deepEqual((await service.request({ method: 'GET', url: '/rbac-api/v2/ldap', token: await service.adminToken() })).json(), []);
+    });
+  });
+});

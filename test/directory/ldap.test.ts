@@ -1,0 +1,69 @@
+// The TLS identity rules of src/directory/ldap.ts, on the test certificates:
+// ssl_hostname_validation and ssl_wildcard_validation as PE names them, and
+// cert_chain parsing. (Connections with a right and a wrong CA run against a
+// real slapd in directory-login.test.ts.)
+
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PeerCertificate } from 'node:tls';
+import { test } from 'node:test';
+import { parseCertificateChain, tlsOptionsFor } from '../../src/directory/ldap.js';
+import { settingsFrom } from '../../src/directory/directories.js';
+import { LDAP_FIXTURES } from '../kit/slapd.js';
+
+const pem = (name: string) => readFileSync(path.join(LDAP_FIXTURES, name), 'utf8');
+const peer = (name: string) => new X509Certificate(pem(name)).toLegacyObject() as PeerCertificate;
+
+const settings = (overrides: Record<string, unknown>) =>
+  settingsFrom(
+    {
+      display_name: 'd',
+      hostname: 'ldap.localtest.me',
+      port: 636,
+      ssl: true,
+      base_dn: 'dc=example,dc=test',
+      user_lookup_attr: 'uid',
+      user_email_attr: 'mail',
+      user_display_name_attr: 'cn',
+      group_object_class: 'groupOfUniqueNames',
+      group_name_attr: 'cn',
+      group_member_attr: 'uniqueMember',
+      group_lookup_attr: 'cn',
+      ...overrides,
+    },
+    '00000000-0000-4000-8000-000000000001',
+  );
+const check = (overrides: Record<string, unknown>, host: string, certificate: string) => tlsOptionsFor(settings(overrides)).checkServerIdentity?.(host, peer(certificate));
+
+test('a certificate that names the host only through a wildcard: refused by default, taken with ssl_wildcard_validation', () => {
+  assert.match(String(check({}, 'ldap.localtest.me', 'wildcard-server.pem')), /only through a wildcard/);
+  assert.equal(check({ ssl_wildcard_validation: true }, 'ldap.localtest.me', 'wildcard-server.pem'), undefined);
+});
+
+test('a certificate for another host is refused, wildcard or not; with ssl_hostname_validation off the name is not checked', () => {
+  assert.ok(check({ ssl_wildcard_validation: true }, 'ldap.example.org', 'wildcard-server.pem') instanceof Error);
+  assert.ok(check({}, 'ldap.example.org', 'server.pem') instanceof Error);
+  assert.equal(check({ ssl_hostname_validation: false }, 'ldap.example.org', 'server.pem'), undefined);
+});
+
+test('a certificate that names the host exactly is taken: a DNS name and an IP address', () => {
+  assert.equal(check({}, 'localhost', 'server.pem'), undefined);
+  assert.equal(check({}, '127.0.0.1', 'server.pem'), undefined);
+});
+
+test('the CA chain: the given PEM is trusted instead of the system CAs; a host name is sent as SNI, an address is not', () => {
+  const options = tlsOptionsFor(settings({ cert_chain: pem('ca.pem') }));
+  assert.equal(options.ca, pem('ca.pem'));
+  assert.equal(options.rejectUnauthorized, true);
+  assert.equal(options.servername, 'ldap.localtest.me');
+  assert.equal(tlsOptionsFor(settings({ hostname: '127.0.0.1' })).servername, undefined);
+  assert.equal(tlsOptionsFor(settings({})).ca, undefined);
+});
+
+test('cert_chain parsing: certificates count, anything else is refused with a reason', () => {
+  assert.deepEqual(parseCertificateChain(pem('ca.pem') + pem('other-ca.pem')), { count: 2 });
+  assert.match((parseCertificateChain('hello') as { error: string }).error, /no PEM certificate/);
+  assert.match((parseCertificateChain('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----') as { error: string }).error, /cannot be read/);
+});
