@@ -24,7 +24,6 @@ export interface LoginRequest extends TokenFacts {
   lifetime?: string | number | undefined;
 }
 
-
 /**
  * Lifetime in seconds for a requested lifetime. `0` asks for the longest
  * allowed; anything longer than token-maximum-lifetime is capped to it.
