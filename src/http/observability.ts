@@ -11,13 +11,14 @@
 // the logging cost of every request and adds nothing the completed line lacks
 // except for requests that never finish, which debug is for.
 //
-// Metrics: an onResponse hook counts and times each answer by method, route
-// pattern and status. (Security events reach the metrics from the store, once
+// Metrics: the same onResponse hook counts and times each answer by method,
+// route pattern and status (src/metrics/request-metrics.ts). (Security events reach the metrics from the store, once
 // their transaction commits: src/services.ts subscribes them.)
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -29,17 +30,34 @@ export function requestIdOf(raw: IncomingMessage): string {
   return typeof given === 'string' && ACCEPTED_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export function registerObservability(app: FastifyInstance, metrics: ServiceMetrics | undefined): void {
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header(REQUEST_ID_HEADER, request.id);
-    request.log.debug({ req: request }, 'incoming request'); // a no-op above debug
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
-  });
-  if (!metrics) return;
+/**
+ * What the service does for every request, as one hook of each kind that
+ * runs per request (app.ts registers them; each hook Fastify runs costs as
+ * much as a small route):
+ * - onRequest: the request id header (and the `incoming request` line at debug);
+ * - onResponse: the `request completed` line and the request metrics.
+ */
+export interface RequestObservation {
+  onRequest(request: FastifyRequest, reply: FastifyReply): void;
+  onResponse(request: FastifyRequest, reply: FastifyReply): void;
+}
 
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-  });
+export function requestObservation(logger: Logger | undefined, metrics: ServiceMetrics | undefined): RequestObservation {
+  // The request line carries only the serialised request (id, method, URL
+  // with every secret query parameter and path token masked, address), the
+  // status and the time: no field that redaction could find, so it skips
+  // the redaction pass every other line gets. Bound once, not per request.
+  const requestLog = logger?.child({}, { redact: [] });
+  return {
+    onRequest(request, reply) {
+      reply.header(REQUEST_ID_HEADER, request.id);
+      if (logger?.isLevelEnabled('debug')) request.log.debug({ req: request }, 'incoming request');
+    },
+    onResponse(request, reply) {
+      if (requestLog?.isLevelEnabled('info')) {
+        requestLog.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+      }
+      metrics?.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    },
+  };
 }
