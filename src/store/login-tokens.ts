@@ -77,7 +77,7 @@ const checkStatement = prepared('rbac_token_check', (db) =>
 );
 
 export async function check(db: Executor, tokenHash: string): Promise<CheckedToken | undefined> {
-  const [row] = await checkStatement.rows(db, [tokenHash]);
+  const row = await checkStatement.first(db, [tokenHash]);
   if (!row) return undefined;
   return {
     ...toPublicRecord(row),
