@@ -53,18 +53,54 @@ export function maskTokenInUrl(rawUrl: string): string {
 }
 
 /**
- * Where the service's log goes by default: stdout, written asynchronously.
- * A line is handed to the kernel by a write that does not block the event
- * loop; lines logged while a write is in flight wait in memory and go out
- * together in the next one, so under load the log costs one write per batch,
- * not one per request. flushLog() waits until everything is written (the
- * shutdown awaits it), and pino writes what is left synchronously if the
- * process exits any other way.
+ * Where the service's log goes by default: stdout, in batches, written
+ * asynchronously. Lines logged during one turn of the event loop are joined
+ * and handed on once, at the end of that turn (setImmediate): under load one
+ * write per turn, not one per request; with little traffic a line goes out
+ * in the turn that logged it. The write itself is asynchronous (pino's
+ * SonicBoom on fd 1; a batch logged while one is in flight waits for it and
+ * follows), so a slow reader of stdout never blocks a request. flushLog()
+ * waits until every line is written, and the shutdown awaits it; a process
+ * that exits any other way writes what is left synchronously on its way out.
  */
-function stdoutInBatches(): pino.DestinationStream {
-  // minLength 1: write as soon as nothing is in flight (no line waits for a
-  // batch to fill), and flush() waits for the writes to end (it does not with 0).
-  return pino.destination({ dest: 1, sync: false, minLength: 1 });
+class BatchedStdout {
+  private readonly sink: ReturnType<typeof pino.destination>;
+  private pending: string[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+
+  constructor() {
+    // Before pino's own exit handler (registered with the sink), which writes the sink's buffer synchronously.
+    process.prependOnceListener('exit', () => {
+      try {
+        this.handOn();
+        this.sink.flushSync();
+      } catch {
+        // stdout already gone: nothing to write to
+      }
+    });
+    this.sink = pino.destination({ dest: 1, sync: false, minLength: 1 });
+  }
+
+  write(line: string): void {
+    this.pending.push(line);
+    this.scheduled ??= setImmediate(this.handOn);
+  }
+
+  private readonly handOn = (): void => {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.pending.length === 0) return;
+    const batch = this.pending.join('');
+    this.pending = [];
+    this.sink.write(batch);
+  };
+
+  /** Hands on what is pending, then calls back once the sink has written everything. */
+  flush(callback: (error?: Error) => void): void {
+    this.handOn();
+    // minLength > 0: SonicBoom's flush waits for the writes in flight to end.
+    this.sink.flush(() => callback());
+  }
 }
 
 /** Resolves once every line logged so far is written (or the destination has no flush). */
@@ -72,7 +108,7 @@ export function flushLog(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
-export function createLogger(level: string, destination: pino.DestinationStream = stdoutInBatches()): Logger {
+export function createLogger(level: string, destination: pino.DestinationStream = new BatchedStdout()): Logger {
   return pino(
     {
       level,
