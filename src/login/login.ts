@@ -47,7 +47,8 @@ export function tokenLifetimeSeconds(requested: string | number | undefined, con
 
 export async function login(deps: LoginDeps, request: LoginRequest, sourceAddress: string | null): Promise<string> {
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
-  const user = await users.byLoginKey(deps.db, loginKey(request.login));
+  // The lookup claims the attempt (or writes the decoy) in the same statement on PostgreSQL.
+  const { user, claimed } = await users.byLoginKeyClaiming(deps.db, loginKey(request.login), deps.config.failedAttemptsLockout);
 
   const checkDeps = {
     ...deps,
@@ -56,14 +57,14 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
   };
   if (!user || user.is_remote || user.password_hash === null) {
     // Spend the time and queries a real check takes, so unknown logins cannot be told apart by timing.
-    await checkNoPassword(checkDeps, request.password);
+    await checkNoPassword(checkDeps, request.password, true);
     const reason = user ? (user.is_remote ? 'remote-user' : 'no-password') : 'unknown-login';
     await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: user?.login ?? request.login }, { reason, purpose: 'login' }, { actor: null, sourceAddress });
     throw badCredentials();
   }
 
   const context = { actor: null, sourceAddress, purpose: 'login' as const };
-  if (!(await checkUserPassword(checkDeps, user, request.password, context))) {
+  if (!(await checkUserPassword(checkDeps, user, request.password, context, claimed))) {
     throw badCredentials();
   }
 

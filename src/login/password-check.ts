@@ -44,9 +44,10 @@ export const revokedError = () =>
  * and `rate-limited` when every remaining attempt is already being checked
  * by concurrent requests.
  */
-export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRecord, password: string, context: CheckContext): Promise<boolean> {
-  if (user.is_revoked && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
-  if (!(await users.claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
+export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRecord, password: string, context: CheckContext, claimed?: boolean): Promise<boolean> {
+  // `claimed`: the caller already tried the claim with its lookup (login: users.byLoginKeyClaiming).
+  if (!claimed && user.is_revoked && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
+  if (!claimed && !(await users.claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
     if ((await users.isRevoked(deps.db, user.id)) !== false) throw revokedError();
     throw new ServiceError('rate-limited', 'Too many password checks for this account are in progress. Try again in a moment.', undefined, 1);
   }
@@ -128,9 +129,13 @@ export async function recordFailedCheck(
   });
 }
 
-/** What a check of a known user's password costs in queries and hashing, spent for a login that has no password here. */
-export async function checkNoPassword(deps: PasswordCheckDeps, password: string): Promise<void> {
+/**
+ * What a check of a known user's password costs in queries and hashing,
+ * spent for a login that has no password here. `decoyWritten`: the caller's
+ * lookup wrote the decoy row already (users.byLoginKeyClaiming).
+ */
+export async function checkNoPassword(deps: PasswordCheckDeps, password: string, decoyWritten = false): Promise<void> {
   // Where a real check claims an attempt (one committed write), write the decoy row.
-  await users.decoyWrite(deps.db);
+  if (!decoyWritten) await users.decoyWrite(deps.db);
   await deps.hasher.verifyDummy(password);
 }
