@@ -7,7 +7,8 @@
 //   npm run bench -- --quick        short runs, for trying the harness (numbers not meaningful)
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
 //   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
-//   npm run bench -- --only tokens  an authenticated GET beside token introspection, alone (about 2 minutes; likewise)
+//   npm run bench -- --only tokens  the token check: an authenticated GET and introspection beside the bare route, over HTTP and HTTPS, alone (about 4 minutes; likewise)
+//   npm run bench -- --only profile CPU profiles of the token check's routes on SQLite, alone (about 1 minute; likewise)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
 // (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
@@ -20,14 +21,15 @@ import { REPO_ROOT } from '../test/kit/processes.js';
 import { runHistoryCost } from './history.js';
 import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
 import { runPeerFlows } from './peer/flows.js';
-import { renderHistory, renderReport, renderTokenChecks, type Report } from './report.js';
+import { profileRoute, PROFILED_ROUTES } from './profile.js';
+import { renderHistory, renderProfiles, renderReport, renderTokenChecks, sharedLoadNote, type Report } from './report.js';
 import { runTokenChecks } from './tokens.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'history' && only !== 'tokens') throw new Error(`--only takes "history" or "tokens", not ${only}`);
+if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'profile') throw new Error(`--only takes "history", "tokens" or "profile", not ${only}`);
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
@@ -62,12 +64,22 @@ const ALONE = {
     what: 'checking login tokens alone',
     section: async () => renderTokenChecks({ sqlite: await runTokenChecks('sqlite', settings, log), postgres: await runTokenChecks('postgres', settings, log) }, settings),
   },
+  profile: {
+    what: "CPU profiles of the token check's routes",
+    section: async () => renderProfiles(await profiles()),
+  },
 } as const;
+
+async function profiles() {
+  const results = [];
+  for (const route of PROFILED_ROUTES) results.push(await profileRoute('sqlite', route, settings, log));
+  return results;
+}
 
 if (only !== undefined) {
   const alone = ALONE[only];
   log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: ${alone.what}`);
-  write(`${(await alone.section()).join('\n')}\n`);
+  write(`${[...sharedLoadNote(loadBefore), ...(await alone.section())].join('\n')}\n`);
   log(`done in ${elapsed()}`);
   process.exit(0);
 }
@@ -92,6 +104,8 @@ log('the password history');
 const history = { sqlite: await runHistoryCost('sqlite', full, log), postgres: await runHistoryCost('postgres', full, log) };
 log('checking login tokens');
 const tokens = { sqlite: await runTokenChecks('sqlite', full, log), postgres: await runTokenChecks('postgres', full, log) };
+log('CPU profiles of the token check');
+const profiled = await profiles();
 log('peer: better-auth');
 const peer = await runPeerFlows(full, log);
 
@@ -112,6 +126,7 @@ const report: Report = {
   floodRequests,
   history,
   tokens,
+  profiles: profiled,
   peer,
 };
 write(renderReport(report));
