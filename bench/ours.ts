@@ -14,7 +14,7 @@ import { ADMIN_PASSWORD } from '../test/kit/passwords.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../test/kit/postgres.js';
 import { type Child, freePort, startChild } from '../test/kit/processes.js';
 import { type Connection, type LoadResult, expectClean, load, perConnection, startLoad } from './lib/load.js';
-import { type Rate, rawHashRate, rawSignRate } from './baselines.js';
+import { type Rate, bareRouteLoad, rawHashRate, rawSignRate } from './baselines.js';
 import { type CpuUse, cpuBetween, sampleCpu } from './lib/cpu.js';
 import { loadOrCreateCertificate } from '../src/tls/certificate.js';
 
@@ -218,6 +218,11 @@ export async function runOurFlows(dialect: Dialect, settings: Settings, log: (li
     const loginOptions = { url, connections: hc, ...perConnection(loginConnection) };
     await load({ ...loginOptions, duration: warmupSeconds });
     const hashBaseline = () => rawHashRate(hc, seconds);
+    // The bare route just before and just after a fast flow, as the hashing flows get their raw rate: the machine drifts over minutes.
+    const bareBaseline = async (): Promise<Rate> => {
+      const bare = await bareRouteLoad(fc, seconds);
+      return { rate: bare.rps, cpuPerOperation: (bare.cpu.eventLoop + bare.cpu.workers) / bare.ok };
+    };
     const loginResult = await counted(service, async () => expectClean('login', await load({ ...loginOptions, duration: seconds })), hashBaseline);
 
     log(`  ${dialect}: GET /users/current`);
@@ -228,7 +233,7 @@ export async function runOurFlows(dialect: Dialect, settings: Settings, log: (li
     };
     const currentOptions = { url, connections: fc, ...perConnection(currentConnection) };
     await load({ ...currentOptions, duration: warmupSeconds });
-    const current = await counted(service, async () => expectClean('users/current', await load({ ...currentOptions, duration: seconds })));
+    const current = await counted(service, async () => expectClean('users/current', await load({ ...currentOptions, duration: seconds })), bareBaseline);
 
     log(`  ${dialect}: POST /users/:sid/password/reset`);
     const issueConnection = (i: number): Connection => {
@@ -292,7 +297,7 @@ export async function runOurFlows(dialect: Dialect, settings: Settings, log: (li
     // The service's own per-request cost (hooks, request log) with no database work, beside the bare route.
     const statusOptions = { url: `${url}/status/v1/simple`, connections: fc };
     await load({ ...statusOptions, duration: warmupSeconds });
-    const status = await counted(service, async () => expectClean('status', await load({ ...statusOptions, duration: seconds })));
+    const status = await counted(service, async () => expectClean('status', await load({ ...statusOptions, duration: seconds })), bareBaseline);
 
     log(`  ${dialect}: GET /status/v1/simple and GET /users/current while POST /auth/token is saturated`);
     const probeRate = 50;
