@@ -5,14 +5,19 @@
 // - RS256 JWT signatures per second with jose and a 2048-bit key, the claims
 //   the service's reset tokens carry, as many in flight as the load;
 // - a bare Fastify route returning a constant (bench/bare-server.ts, its own
-//   process, loaded exactly like the service's routes).
+//   process, loaded exactly like the service's routes), over HTTP or HTTPS.
 
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { hash } from '@node-rs/argon2';
 import { SignJWT, generateKeyPair } from 'jose';
 import { CURRENT_PARAMETERS } from '../src/passwords/hashing.js';
 import { type LoadResult, expectClean, load } from './lib/load.js';
+import { type CpuUse, cpuBetween, sampleCpu } from './lib/cpu.js';
 import { freePort, startChild } from '../test/kit/processes.js';
+import { loadOrCreateCertificate, tlsPaths } from '../src/tls/certificate.js';
 
 const ARGON2ID = 2; // Algorithm.Argon2id, as in src/passwords/hashing.ts
 
@@ -69,13 +74,24 @@ export async function rawSignRate(concurrency: number, seconds: number): Promise
   });
 }
 
-export async function bareRouteLoad(connections: number, seconds: number): Promise<LoadResult> {
+/** The bare route under load; over HTTPS (keep-alive, as every load here) with a certificate made for localhost when `https`. */
+export async function bareRouteLoad(connections: number, seconds: number, https = false): Promise<LoadResult & { cpu: CpuUse }> {
   const port = await freePort();
-  const child = await startChild(['bench/bare-server.ts', String(port)], { port, readyPath: '/' });
+  const dir = https ? mkdtempSync(path.join(tmpdir(), 'rbac-bench-bare-')) : undefined;
   try {
-    await load({ url: `${child.url}/`, connections, duration: 2 });
-    return expectClean('bare route', await load({ url: `${child.url}/`, connections, duration: seconds }));
+    const tls = dir ? await loadOrCreateCertificate({ dataDir: dir }) : undefined;
+    const args = ['bench/bare-server.ts', String(port), ...(tls && dir ? [tlsPaths(dir).cert, tlsPaths(dir).key] : [])];
+    const child = await startChild(args, { port, readyPath: '/', ...(tls ? { ca: tls.cert } : {}) });
+    try {
+      await load({ url: `${child.url}/`, connections, duration: 2 });
+      const pid = child.process.pid as number;
+      const before = sampleCpu(pid);
+      const result = expectClean('bare route', await load({ url: `${child.url}/`, connections, duration: seconds }));
+      return { ...result, cpu: cpuBetween(before, sampleCpu(pid)) };
+    } finally {
+      await child.stop();
+    }
   } finally {
-    await child.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -14,8 +14,9 @@ import { ADMIN_PASSWORD } from '../test/kit/passwords.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from '../test/kit/postgres.js';
 import { type Child, freePort, startChild } from '../test/kit/processes.js';
 import { type Connection, type LoadResult, expectClean, load, perConnection, startLoad } from './lib/load.js';
-import { type Rate, rawHashRate, rawSignRate } from './baselines.js';
+import { type Rate, bareRouteLoad, rawHashRate, rawSignRate } from './baselines.js';
 import { type CpuUse, cpuBetween, sampleCpu } from './lib/cpu.js';
+import { loadOrCreateCertificate } from '../src/tls/certificate.js';
 
 export const POSTGRES_ADMIN_URL = process.env.RBAC_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 // Two good passwords to alternate between, and the one resets set.
@@ -28,6 +29,8 @@ const V1 = '/rbac-api/v1';
 
 export interface Service {
   url: string;
+  /** The certificate to trust, when the service serves HTTPS. */
+  ca: string | undefined;
   dialect: Dialect;
   child: Child;
   /** argon2id operations the service has run so far, by operation (hash, verify, verify-dummy). */
@@ -35,8 +38,16 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(dialect: Dialect, extraArgs: string[] = []): Promise<Service> {
+export interface ServiceOptions {
+  /** HTTPS with the self-signed certificate the service would make itself (made here first, so the bench can trust it); plain HTTP otherwise. */
+  https?: boolean;
+  /** Node options for the service process (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+}
+
+export async function startService(dialect: Dialect, extraArgs: string[] = [], options: ServiceOptions = {}): Promise<Service> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'rbac-bench-'));
+  const ca = options.https ? (await loadOrCreateCertificate({ dataDir })).cert : undefined;
   const database: ThrowawayDatabase | undefined = dialect === 'postgres' ? await createThrowawayDatabase('rbac_bench', POSTGRES_ADMIN_URL) : undefined;
   const databaseUrl = database?.url;
   const dropDatabase = async () => {
@@ -46,7 +57,7 @@ export async function startService(dialect: Dialect, extraArgs: string[] = []): 
   const port = await freePort();
   const metricsPort = await freePort();
   const args = [
-    'src/cli/main.ts', 'serve', '--insecure-http', '--port', String(port), '--data-dir', dataDir,
+    'src/cli/main.ts', 'serve', ...(ca === undefined ? ['--insecure-http'] : ['--host', '127.0.0.1']), '--port', String(port), '--data-dir', dataDir,
     '--metrics-port', String(metricsPort),
     '--rate-limit-per-address', '0', '--rate-limit-per-account', '0',
     ...(databaseUrl ? ['--database-url', databaseUrl] : []),
@@ -56,16 +67,17 @@ export async function startService(dialect: Dialect, extraArgs: string[] = []): 
   for (const name of Object.keys(process.env)) if (name.startsWith('RBAC_')) env[name] = undefined;
   env.RBAC_ADMIN_PASSWORD = ADMIN_PASSWORD;
   // RBAC_BENCH_NODE_ARGS: e.g. --cpu-prof, to profile the service under load.
-  const nodeArgs = process.env.RBAC_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(process.env.RBAC_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(options.nodeArgs ?? [])];
   let child: Child;
   try {
-    child = await startChild([...nodeArgs, ...args], { port, readyPath: '/status/v1/simple', env });
+    child = await startChild([...nodeArgs, ...args], { port, readyPath: '/status/v1/simple', env, ...(ca === undefined ? {} : { ca }) });
   } catch (error) {
     await dropDatabase();
     throw error;
   }
   return {
     url: child.url,
+    ca,
     dialect,
     child,
     async hashCounts() {
@@ -87,7 +99,7 @@ export async function startService(dialect: Dialect, extraArgs: string[] = []): 
 
 async function call(service: Service, method: string, url: string, options: { token?: string; body?: unknown } = {}) {
   // Accepting anything, as fetch() does: a reset token then comes as plain text.
-  const reply = await callPort(service.url, { method, path: url, json: options.body, token: options.token, accept: '*/*', timeoutMs: 300_000 });
+  const reply = await callPort(service.url, { method, path: url, json: options.body, token: options.token, accept: '*/*', timeoutMs: 300_000, ca: service.ca });
   return { status: reply.status, text: reply.body };
 }
 
@@ -152,7 +164,7 @@ export interface OurResults {
   issue: FlowResult;
   change: FlowResult;
   reset: FlowResult;
-  status: LoadResult;
+  status: FlowResult;
   saturation: { login: LoadResult; status: LoadResult; current: LoadResult };
 }
 
@@ -206,6 +218,11 @@ export async function runOurFlows(dialect: Dialect, settings: Settings, log: (li
     const loginOptions = { url, connections: hc, ...perConnection(loginConnection) };
     await load({ ...loginOptions, duration: warmupSeconds });
     const hashBaseline = () => rawHashRate(hc, seconds);
+    // The bare route just before and just after a fast flow, as the hashing flows get their raw rate: the machine drifts over minutes.
+    const bareBaseline = async (): Promise<Rate> => {
+      const bare = await bareRouteLoad(fc, seconds);
+      return { rate: bare.rps, cpuPerOperation: (bare.cpu.eventLoop + bare.cpu.workers) / bare.ok };
+    };
     const loginResult = await counted(service, async () => expectClean('login', await load({ ...loginOptions, duration: seconds })), hashBaseline);
 
     log(`  ${dialect}: GET /users/current`);
@@ -216,7 +233,7 @@ export async function runOurFlows(dialect: Dialect, settings: Settings, log: (li
     };
     const currentOptions = { url, connections: fc, ...perConnection(currentConnection) };
     await load({ ...currentOptions, duration: warmupSeconds });
-    const current = await counted(service, async () => expectClean('users/current', await load({ ...currentOptions, duration: seconds })));
+    const current = await counted(service, async () => expectClean('users/current', await load({ ...currentOptions, duration: seconds })), bareBaseline);
 
     log(`  ${dialect}: POST /users/:sid/password/reset`);
     const issueConnection = (i: number): Connection => {
@@ -277,10 +294,10 @@ export async function runOurFlows(dialect: Dialect, settings: Settings, log: (li
     const reset = await counted(service, async () => expectClean('auth/reset', await load({ ...resetOptions, amount: measuredCount })), hashBaseline);
 
     log(`  ${dialect}: GET /status/v1/simple`);
-    // Not a target: the service's own per-request cost (hooks, request log) with no database work, beside the bare route.
+    // The service's own per-request cost (hooks, request log) with no database work, beside the bare route.
     const statusOptions = { url: `${url}/status/v1/simple`, connections: fc };
     await load({ ...statusOptions, duration: warmupSeconds });
-    const status = expectClean('status', await load({ ...statusOptions, duration: seconds }));
+    const status = await counted(service, async () => expectClean('status', await load({ ...statusOptions, duration: seconds })), bareBaseline);
 
     log(`  ${dialect}: GET /status/v1/simple and GET /users/current while POST /auth/token is saturated`);
     const probeRate = 50;

@@ -7,7 +7,8 @@
 //   npm run bench -- --quick        short runs, for trying the harness (numbers not meaningful)
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
 //   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
-//   npm run bench -- --only tokens  an authenticated GET beside token introspection, alone (about 2 minutes; likewise)
+//   npm run bench -- --only tokens  the token check: an authenticated GET and introspection beside the bare route, over HTTP and HTTPS, alone (about 4 minutes; likewise)
+//   npm run bench -- --only profile CPU profiles of the token check's routes on SQLite, alone (about 1 minute; likewise)
 //   npm run bench -- --only directory  directory users' logins beside local ones, alone (about 2 minutes; likewise)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
@@ -21,7 +22,8 @@ import { REPO_ROOT } from '../test/kit/processes.js';
 import { runHistoryCost } from './history.js';
 import { runLockoutFlood, runOurFlows, type Settings } from './ours.js';
 import { runPeerFlows } from './peer/flows.js';
-import { renderHistory, renderReport, renderTokenChecks, type Report } from './report.js';
+import { profileRoute, PROFILED_ROUTES } from './profile.js';
+import { renderHistory, renderProfiles, renderReport, renderTokenChecks, sharedLoadNote, type Report } from './report.js';
 import { runTokenChecks } from './tokens.js';
 import { renderDirectoryLogins, runDirectoryLogins } from './directory.js';
 
@@ -29,7 +31,7 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'directory') throw new Error(`--only takes "history", "tokens" or "directory", not ${only}`);
+if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'profile' && only !== 'directory') throw new Error(`--only takes "history", "tokens", "profile" or "directory", not ${only}`);
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
@@ -68,12 +70,22 @@ const ALONE = {
     what: "directory users' logins alone",
     section: async () => renderDirectoryLogins({ sqlite: await runDirectoryLogins('sqlite', settings, log), postgres: await runDirectoryLogins('postgres', settings, log) }, settings),
   },
+  profile: {
+    what: "CPU profiles of the token check's routes",
+    section: async () => renderProfiles(await profiles()),
+  },
 } as const;
+
+async function profiles() {
+  const results = [];
+  for (const route of PROFILED_ROUTES) results.push(await profileRoute('sqlite', route, settings, log));
+  return results;
+}
 
 if (only !== undefined) {
   const alone = ALONE[only];
   log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: ${alone.what}`);
-  write(`${(await alone.section()).join('\n')}\n`);
+  write(`${[...sharedLoadNote(loadBefore), ...(await alone.section())].join('\n')}\n`);
   log(`done in ${elapsed()}`);
   process.exit(0);
 }
@@ -100,6 +112,8 @@ log('checking login tokens');
 const tokens = { sqlite: await runTokenChecks('sqlite', full, log), postgres: await runTokenChecks('postgres', full, log) };
 log('directory logins');
 const directory = { sqlite: await runDirectoryLogins('sqlite', full, log), postgres: await runDirectoryLogins('postgres', full, log) };
+log('CPU profiles of the token check');
+const profiled = await profiles();
 log('peer: better-auth');
 const peer = await runPeerFlows(full, log);
 
@@ -120,6 +134,7 @@ const report: Report = {
   floodRequests,
   history,
   tokens,
+  profiles: profiled,
   peer,
 };
 write([renderReport(report).trimEnd(), '', ...renderDirectoryLogins(directory, full)].join('\n'));

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { buildApp } from './http/app.js';
-import { createLogger } from './http/logging.js';
+import { createLogger, flushLog } from './http/logging.js';
 import { startMetricsListener } from './metrics/server.js';
 import { openServices } from './services.js';
 import type { Store } from './store/database.js';
@@ -94,6 +94,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
         await sweepEnded;
         await metricsListener?.close();
         await store.close();
+        // The log is written asynchronously: nothing logged before the close may be lost.
+        await flushLog(logger);
       },
     };
   } catch (error) {

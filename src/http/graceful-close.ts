@@ -17,25 +17,26 @@ import type { FastifyInstance } from 'fastify';
 export const DRAIN_LIMIT_MS = 30_000;
 const SWEEP_EVERY_MS = 100;
 
-export function closeGracefully(app: FastifyInstance): void {
-  let closing = false;
+/** Whether the app is closing: answers sent meanwhile say `Connection: close` (app.ts's onSend hook asks). */
+export interface ClosingState {
+  readonly closing: boolean;
+}
+
+export function closeGracefully(app: FastifyInstance): ClosingState {
+  const state = { closing: false };
   const timers: NodeJS.Timeout[] = [];
 
   app.addHook('preClose', (done) => {
-    closing = true;
+    state.closing = true;
     const server = app.server;
     timers.push(setInterval(() => server.closeIdleConnections(), SWEEP_EVERY_MS).unref());
     timers.push(setTimeout(() => server.closeAllConnections(), DRAIN_LIMIT_MS).unref());
     done();
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
-    return payload;
-  });
-
   app.addHook('onClose', (_instance, done) => {
     for (const timer of timers) clearTimeout(timer);
     done();
   });
+  return state;
 }

@@ -93,9 +93,8 @@ async function askDirectories(
     });
     throw directoryUnavailable();
   }
-  // No directory has the login: the same answer, queries and write as an unknown local login.
+  // No directory has the login: the same answer as an unknown local login (the login's lookup already wrote the decoy).
   const known = await users.byLoginKey(deps.db, loginKey(request.login));
-  await users.decoyWrite(deps.db);
   await recordFailedCheck(checkDeps, { id: known?.id ?? null, login: known?.login ?? request.login }, { reason: 'directory-unknown-login', purpose: 'login' }, { actor: null, sourceAddress });
   throw badCredentials();
 }

@@ -44,8 +44,9 @@ export function tokenLifetimeSeconds(requested: string | number | undefined, con
 
 export async function login(deps: LoginDeps, request: LoginRequest, sourceAddress: string | null): Promise<string> {
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
-  const user = await users.byLoginKey(deps.db, loginKey(request.login));
-  // A login with no local user, or a remote user's, is the directory's to check when there is one.
+  // The lookup claims the attempt (or writes the decoy) in the same statement on PostgreSQL.
+  const { user, claimed } = await users.byLoginKeyClaiming(deps.db, loginKey(request.login), deps.config.failedAttemptsLockout);
+  // A login with no local user, or a remote user's, is the directory's to check when there is one (nothing was claimed for it).
   if (!user || user.is_remote) {
     const directories = await directoryAccessList(deps.db);
     if (directories.length > 0) return loginWithDirectory(deps, directories, request, lifetime, sourceAddress);
@@ -58,14 +59,14 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
   };
   if (!user || user.is_remote || user.password_hash === null) {
     // Spend the time and queries a real check takes, so unknown logins cannot be told apart by timing.
-    await checkNoPassword(checkDeps, request.password);
+    await checkNoPassword(checkDeps, request.password, true);
     const reason = user ? (user.is_remote ? 'remote-user' : 'no-password') : 'unknown-login';
     await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: user?.login ?? request.login }, { reason, purpose: 'login' }, { actor: null, sourceAddress });
     throw badCredentials();
   }
 
   const context = { actor: null, sourceAddress, purpose: 'login' as const };
-  if (!(await checkUserPassword(checkDeps, user, request.password, context))) {
+  if (!(await checkUserPassword(checkDeps, user, request.password, context, claimed))) {
     throw badCredentials();
   }
 

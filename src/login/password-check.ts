@@ -48,15 +48,16 @@ export const revokedError = () =>
  * and `rate-limited` when every remaining attempt is already being checked
  * by concurrent requests.
  */
-export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRecord, password: string, context: CheckContext): Promise<boolean> {
+export async function checkUserPassword(deps: PasswordCheckDeps, user: UserRecord, password: string, context: CheckContext, claimed?: boolean): Promise<boolean> {
   const storedHash = user.password_hash;
-  return checkPassword(deps, user, async () => storedHash !== null && (await deps.hasher.verify(storedHash, password)), context, 'wrong-password');
+  return checkPassword(deps, user, async () => storedHash !== null && (await deps.hasher.verify(storedHash, password)), context, 'wrong-password', claimed);
 }
 
 /**
  * The lockout rule around any password check: `verify` (a hash comparison
  * here, a bind for a directory user) runs only with an attempt claimed, and
- * a false answer is recorded as `reason` and keeps the claim.
+ * a false answer is recorded as `reason` and keeps the claim. `claimed`: the
+ * caller already tried the claim with its lookup (login: users.byLoginKeyClaiming).
  */
 export async function checkPassword(
   deps: PasswordCheckDeps,
@@ -64,9 +65,10 @@ export async function checkPassword(
   verify: () => Promise<boolean>,
   context: CheckContext,
   reason: LoginFailure,
+  claimed?: boolean,
 ): Promise<boolean> {
-  if (user.is_revoked && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
-  if (!(await users.claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
+  if (!claimed && user.is_revoked && !(await liftLockoutIfOver(deps, user, context))) throw revokedError();
+  if (!claimed && !(await users.claimAttempt(deps.db, user.id, deps.failedAttemptsLockout))) {
     if ((await users.isRevoked(deps.db, user.id)) !== false) throw revokedError();
     throw new ServiceError('rate-limited', 'Too many password checks for this account are in progress. Try again in a moment.', undefined, 1);
   }
@@ -148,9 +150,13 @@ export async function recordFailedCheck(
   });
 }
 
-/** What a check of a known user's password costs in queries and hashing, spent for a login that has no password here. */
-export async function checkNoPassword(deps: PasswordCheckDeps, password: string): Promise<void> {
+/**
+ * What a check of a known user's password costs in queries and hashing,
+ * spent for a login that has no password here. `decoyWritten`: the caller's
+ * lookup wrote the decoy row already (users.byLoginKeyClaiming).
+ */
+export async function checkNoPassword(deps: PasswordCheckDeps, password: string, decoyWritten = false): Promise<void> {
   // Where a real check claims an attempt (one committed write), write the decoy row.
-  await users.decoyWrite(deps.db);
+  if (!decoyWritten) await users.decoyWrite(deps.db);
   await deps.hasher.verifyDummy(password);
 }

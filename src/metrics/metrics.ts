@@ -8,6 +8,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUDIT_EVENT_TYPES, type AuditEvent } from '../audit/audit.js';
+import { RequestMetrics } from './request-metrics.js';
 
 /** What the DB pool gauges read; pg.Pool has these. */
 export interface PoolStats {
@@ -27,20 +28,8 @@ export interface MetricsOptions {
 export class ServiceMetrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
-    name: 'rbac_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [this.registry],
-  });
-
-  readonly httpDuration = new Histogram({
-    name: 'rbac_http_request_duration_seconds',
-    help: 'Time to answer an HTTP request, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  /** rbac_http_requests_total and rbac_http_request_duration_seconds: recorded without allocating per request. */
+  readonly http = new RequestMetrics(this.registry);
 
   readonly hashDuration = new Histogram({
     name: 'rbac_password_hash_duration_seconds',
@@ -116,9 +105,7 @@ export class ServiceMetrics {
 
   /** One answered request. `route` is the pattern (`/rbac-api/v1/users/:sid`), or `unmatched`. */
   observeRequest(method: string, route: string, statusCode: number, seconds: number): void {
-    const labels = { method, route, status_code: String(statusCode) };
-    this.httpRequests.inc(labels);
-    this.httpDuration.observe(labels, seconds);
+    this.http.observe(method, route, statusCode, seconds);
   }
 
   /** Called for each security event this instance records. */

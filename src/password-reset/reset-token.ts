@@ -8,7 +8,7 @@ import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose';
 import { ServiceError } from '../errors.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import type { Executor } from '../store/transaction.js';
-import { RESET_TOKEN_ALGORITHM, type SigningKeyRing } from './signing-keys.js';
+import { RESET_TOKEN_ALGORITHM, type ActiveKey, type SigningKeyRing } from './signing-keys.js';
 
 export const RESET_TOKEN_ISSUER = 'rbac-password-service';
 
@@ -23,8 +23,9 @@ export interface ResetTokenClaims {
 /** One answer for every bad token: the client is not told which check failed. */
 export const invalidResetToken = () => new ServiceError('invalid-token', 'The reset token is invalid or expired. Ask an administrator for a new one.');
 
-export async function signResetToken(keys: SigningKeyRing, userId: string, lifetimeSeconds: number, now = Date.now()) {
-  const { kid, privateKey } = await keys.activeKey();
+/** Signs with the ring's active key, or with this one (already read from the ring). */
+export async function signResetToken(keys: SigningKeyRing | ActiveKey, userId: string, lifetimeSeconds: number, now = Date.now()) {
+  const { kid, privateKey } = 'activeKey' in keys ? await keys.activeKey() : keys;
   const iat = Math.floor(now / 1000);
   const exp = iat + lifetimeSeconds;
   const jti = randomBytes(16).toString('base64url');

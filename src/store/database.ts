@@ -8,6 +8,7 @@ import { setTimeout } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
+import { registerPool, registerSqlite } from './prepared.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -112,6 +113,7 @@ function openSqlite(dataDir: string): Store {
   // lose the last transactions, and never corrupts the file.
   database.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(database) }, database) });
+  registerSqlite(db, database);
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
 }
 
@@ -159,6 +161,7 @@ function openPostgres(url: string, poolSize: number): Store {
   // itself rejects anyway, and the pool drops the broken client on release.
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  registerPool(db, pool);
   return { db, dialect: 'postgres', location: redactUrl(url), pool, close: () => db.destroy() };
 }
 

@@ -27,23 +27,26 @@ const MAX_TEXT = 255;
 const clip = (value: string | null | undefined) => (value == null ? null : value.slice(0, MAX_TEXT));
 const party = (id: string | null, login: string | null): Party | null => (id === null && login === null ? null : { id, login });
 
+/** An event as its audit_events row stores it (for statements that write one among other changes). */
+export function rowOf(event: SecurityEvent, at: number) {
+  return {
+    at,
+    type: event.type,
+    actor_id: event.actor?.id ?? null,
+    actor_login: clip(event.actor?.login),
+    subject_id: event.subject?.id ?? null,
+    subject_login: clip(event.subject?.login),
+    source_address: clip(event.sourceAddress),
+    details: JSON.stringify(event.details ?? {}),
+  };
+}
+
 /** Writes events in one statement, in order, all at `at`. */
 export async function record(db: Executor, events: readonly SecurityEvent[], at: number): Promise<void> {
   if (events.length === 0) return;
   await db
     .insertInto('audit_events')
-    .values(
-      events.map((event) => ({
-        at,
-        type: event.type,
-        actor_id: event.actor?.id ?? null,
-        actor_login: clip(event.actor?.login),
-        subject_id: event.subject?.id ?? null,
-        subject_login: clip(event.subject?.login),
-        source_address: clip(event.sourceAddress),
-        details: JSON.stringify(event.details ?? {}),
-      })),
-    )
+    .values(events.map((event) => rowOf(event, at)))
     .execute();
   eventsWritten(db, events);
 }

@@ -4,6 +4,7 @@
 
 import { sql, type ExpressionBuilder } from 'kysely';
 import { isPostgres } from './dialect.js';
+import { prepared } from './prepared.js';
 import type { Database } from './schema.js';
 import type { Executor } from './transaction.js';
 import { PUBLIC_COLUMNS, toPublicRecord, type PublicUserRecord } from './users.js';
@@ -25,36 +26,21 @@ export async function insert(db: Executor, token: NewLoginToken): Promise<void> 
   await db.insertInto('login_tokens').values({ ...token, revoked_at: null, last_active: token.created_at }).execute();
 }
 
-/** A token and the public fields of its user, as the one lookup of every authenticated request reads them. */
+/** A token and the public fields of its user, as the token check reads them. */
 export interface TokenHolder extends PublicUserRecord {
   token_expires_at: number | null;
   token_revoked: boolean;
   token_last_active: number;
 }
 
-export async function holderOf(db: Executor, tokenHash: string): Promise<TokenHolder | undefined> {
-  const row = await db
-    .selectFrom('login_tokens')
-    .innerJoin('users', 'users.id', 'login_tokens.user_id')
-    .select([...PUBLIC_COLUMNS, 'login_tokens.expires_at', 'login_tokens.revoked_at', 'login_tokens.last_active'])
-    .where('login_tokens.token_hash', '=', tokenHash)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    ...toPublicRecord(row),
-    token_expires_at: row.expires_at,
-    token_revoked: row.revoked_at !== null,
-    token_last_active: row.last_active,
-  };
-}
-
-/** What introspection reads: the token's facts, its user's public fields and role ids, in one statement. */
-export interface IntrospectedRow extends TokenHolder {
+/** What the token check reads: the token's facts, its user's public fields and role ids. */
+export interface CheckedToken extends TokenHolder {
   token_id: string;
   token_created_at: number;
   label: string | null;
   description: string | null;
   client: string | null;
+  /** Ascending. */
   role_ids: number[];
 }
 
@@ -66,8 +52,13 @@ function roleIdsText(db: Executor) {
     : sql<string | null>`(select group_concat(user_roles.role_id, ',') from user_roles where user_roles.user_id = users.id)`;
 }
 
-export async function introspect(db: Executor, tokenHash: string): Promise<IntrospectedRow | undefined> {
-  const row = await db
+// The token check of every authenticated request and every introspection:
+// one statement, one round trip (the token by its hash, the primary key,
+// joined to its user, the role ids in a subquery), compiled once per dialect
+// and prepared on PostgreSQL (src/store/prepared.ts). The caller decides on
+// the revoked flags and the expiry; nothing here is cached.
+const checkStatement = prepared('rbac_token_check', (db) =>
+  db
     .selectFrom('login_tokens')
     .innerJoin('users', 'users.id', 'login_tokens.user_id')
     .select([
@@ -82,8 +73,11 @@ export async function introspect(db: Executor, tokenHash: string): Promise<Intro
       'login_tokens.client',
       roleIdsText(db).as('role_ids'),
     ])
-    .where('login_tokens.token_hash', '=', tokenHash)
-    .executeTakeFirst();
+    .where('login_tokens.token_hash', '=', '$token_hash'),
+);
+
+export async function check(db: Executor, tokenHash: string): Promise<CheckedToken | undefined> {
+  const row = await checkStatement.first(db, [tokenHash]);
   if (!row) return undefined;
   return {
     ...toPublicRecord(row),

@@ -2,8 +2,11 @@
 // state. The token itself is never stored; whether it can still be used is
 // decided here, by conditions on its row, on every instance alike.
 
-import type { ExpressionBuilder } from 'kysely';
-import type { Executor } from './transaction.js';
+import { sql, type ExpressionBuilder } from 'kysely';
+import { isPostgres } from './dialect.js';
+import * as events from './events.js';
+import type { SecurityEvent } from './events.js';
+import { eventsWritten, inTransaction, type Db, type Executor } from './transaction.js';
 import type { Database } from './schema.js';
 
 export interface NewResetToken {
@@ -67,4 +70,49 @@ export async function cancelLiveOf(db: Executor, userId: string, now: number): P
 export async function cancelSignedBy(db: Executor, kid: string, now: number): Promise<number> {
   const result = await db.updateTable('reset_tokens').set({ superseded_at: now }).where('kid', '=', kid).where(isLive).where('expires_at', '>', now).executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/**
+ * Issuing: the user's live tokens superseded, the new token inserted and
+ * the issue recorded, atomically; `event`'s details get `superseded` (how
+ * many) as their last key. Returns how many were superseded.
+ *
+ * PostgreSQL: one statement (data-modifying CTEs), so one round trip and no
+ * BEGIN/COMMIT. SQLite, which has no writing CTEs: one transaction of the
+ * three statements, in process.
+ */
+export async function issueSuperseding(db: Db, token: NewResetToken, event: SecurityEvent, at: number): Promise<number> {
+  const withCount = (superseded: number): SecurityEvent => ({ ...event, details: { ...event.details, superseded } });
+  if (!isPostgres(db)) {
+    return inTransaction(db, async (trx) => {
+      const superseded = await cancelLiveOf(trx, token.user_id, at);
+      await insert(trx, token);
+      await events.record(trx, [withCount(superseded)], at);
+      return superseded;
+    });
+  }
+  const row = events.rowOf(event, at);
+  // The details JSON with the count appended in SQL: '{"jti":…,"expires_at":…' || n || '}'.
+  const head = row.details === '{}' ? '{"superseded":' : `${row.details.slice(0, -1)},"superseded":`;
+  // Every part sees the snapshot the statement started with: the update
+  // supersedes only the earlier tokens, never the one inserted beside it.
+  const result = await sql<{ superseded: number | string }>`
+    with superseded as (
+      update reset_tokens set superseded_at = ${at}
+      where user_id = ${token.user_id} and spent_at is null and superseded_at is null
+      returning 1
+    ), inserted as (
+      insert into reset_tokens (jti, user_id, kid, issued_at, expires_at, issued_by, spent_at, superseded_at)
+      values (${token.jti}, ${token.user_id}, ${token.kid}, ${token.issued_at}, ${token.expires_at}, ${token.issued_by}, null, null)
+      returning jti
+    ), counted as (
+      select count(*) as n from superseded
+    )
+    insert into audit_events (at, type, actor_id, actor_login, subject_id, subject_login, source_address, details)
+    select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, ${row.subject_id}, ${row.subject_login}, ${row.source_address}, ${head} || counted.n::text || '}'
+    from counted, inserted
+    returning (select n from counted) as superseded`.execute(db);
+  const superseded = Number(result.rows[0]?.superseded ?? 0);
+  eventsWritten(db, [withCount(superseded)]);
+  return superseded;
 }

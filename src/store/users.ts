@@ -4,6 +4,7 @@
 // their WHERE, so they hold across instances on one database.
 
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
+import { isPostgres } from './dialect.js';
 import type { Executor } from './transaction.js';
 import type { Database, UsersTable } from './schema.js';
 import type { UserOrdering } from '../shapes.js';
@@ -285,6 +286,56 @@ export async function claimAttempt(db: Executor, id: string, limit: number): Pro
     .returning('id')
     .executeTakeFirst();
   return claimed !== undefined;
+}
+
+/** A login's user, and whether one of its attempts was claimed for the password check about to run. */
+export interface LoginLookup {
+  user: UserRecord | undefined;
+  /** True: an attempt is claimed. False: none could be (revoked, or none left), or the login has no password to check. */
+  claimed: boolean;
+}
+
+/** Whether a user has a password this service checks (a local user with one). */
+const checksPassword = (user: Pick<UserRecord, 'is_remote' | 'password_hash'>) => !user.is_remote && user.password_hash !== null;
+
+/**
+ * A login's user and, for a user whose password is checked here, the claim
+ * of one attempt (as claimAttempt); for a login with no password to check
+ * (unknown, remote, none set), the decoy write instead (as decoyWrite), so
+ * both cost the same writes. PostgreSQL: one statement, one round trip (the
+ * claim's WHERE is re-checked on the row's latest version, as claimAttempt's
+ * is, so the count stays exact under concurrency). SQLite: the same
+ * statements one after the other, in process.
+ */
+export async function byLoginKeyClaiming(db: Executor, loginKey: string, limit: number): Promise<LoginLookup> {
+  if (!isPostgres(db)) {
+    const user = await byLoginKey(db, loginKey);
+    if (!user || !checksPassword(user)) {
+      await decoyWrite(db);
+      return { user, claimed: false };
+    }
+    return { user, claimed: !user.is_revoked && (await claimAttempt(db, user.id, limit)) };
+  }
+  const result = await sql<Selectable<UsersTable> & { claimed: boolean }>`
+    with found as (
+      select * from users where login_key = ${loginKey}
+    ), claim as (
+      update users set failed_attempts = users.failed_attempts + 1
+      from found
+      where users.id = found.id and not (found.is_remote = 1 or found.password_hash is null)
+        and users.is_revoked = 0 and users.failed_attempts < ${limit}
+      returning users.id
+    ), decoy as (
+      update decoy_attempts set attempts = attempts + 1
+      where id = 1 and not exists (select 1 from found where not (found.is_remote = 1 or found.password_hash is null))
+      returning id
+    )
+    select found.*, exists (select 1 from claim) as claimed
+    from (select 1) as one left join found on true`.execute(db);
+  const row = result.rows[0];
+  if (!row || row.id === null) return { user: undefined, claimed: false };
+  const { claimed, ...user } = row;
+  return { user: toRecord(user), claimed };
 }
 
 /** Gives a claimed attempt back (its check could not finish). */

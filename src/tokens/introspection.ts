@@ -1,9 +1,9 @@
 // POST /rbac-api/v2/auth/token/authenticate: another service asks what a
 // login token is — its user and the token's facts — without authenticating
 // itself (PE's token introspection). This is the hottest route of a real
-// deployment, so it costs what an authenticated GET's token check costs: one
-// indexed lookup by the token's hash, joined to the user, with the user's
-// role ids read in the same statement. Nothing is cached: a revocation
+// deployment, so it is exactly an authenticated request's token check: one
+// prepared statement, the token by its hash joined to its user, with the
+// user's role ids read in the same statement (src/store/login-tokens.ts). Nothing is cached: a revocation
 // answers 403 token-revoked on the next call.
 
 import { ServiceError } from '../errors.js';
@@ -44,7 +44,7 @@ const iso = (epochMs: number) => new Date(epochMs).toISOString();
 export async function introspectToken(db: Executor, token: string, updateLastActivity: boolean, now = Date.now()): Promise<Introspection> {
   if (!isTokenShaped(token)) throw invalidToken();
   const tokenHash = hashLoginToken(token);
-  const row = await loginTokens.introspect(db, tokenHash);
+  const row = await loginTokens.check(db, tokenHash);
   if (!row) throw invalidToken();
   if (row.token_revoked || row.is_revoked) throw revokedToken();
   if (row.token_expires_at !== null && row.token_expires_at <= now) throw expiredToken();

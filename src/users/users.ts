@@ -113,10 +113,19 @@ export async function readUser(db: Executor, by: Requester, id: string): Promise
   return getUser(db, id);
 }
 
-/** A user whose row is already at hand (read with the login token): only the roles are read. */
+/** A user whose row is already at hand: only the roles (and a remote user's groups) are read. */
 export async function userFromRow(db: Executor, row: PublicUserRecord): Promise<User> {
   const roles = await users.roleIdsOf(db, [row.id]);
-  return toUser(row, roles.get(row.id) ?? [], (await groupFactsOf(db, [row])).get(row.id));
+  return currentUser(db, row, roles.get(row.id) ?? []);
+}
+
+/**
+ * GET /users/current, from what the token check read (the row and its role
+ * ids): nothing more is read for a local user; a remote user's groups are.
+ */
+export async function currentUser(db: Executor, row: PublicUserRecord, roleIds: number[]): Promise<User> {
+  if (!row.is_remote) return toUser(row, roleIds);
+  return toUser(row, roleIds, (await groupFactsOf(db, [row])).get(row.id));
 }
 
 export interface NewUser {

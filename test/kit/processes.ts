@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callPort } from './api.js';
 import { ADMIN_PASSWORD } from './passwords.js';
 import { keepProcessOutput } from './suite-log.js';
 
@@ -86,7 +87,8 @@ export interface Child {
  * Stdout is discarded (a service's request log then goes to /dev/null, the
  * cheapest place a log can go — what a benchmark wants).
  */
-export async function startChild(args: string[], options: { port: number; readyPath: string; env?: NodeJS.ProcessEnv }): Promise<Child> {
+/** `ca`: the child serves HTTPS with a certificate this CA issued (for localhost); polled and named by https://localhost. */
+export async function startChild(args: string[], options: { port: number; readyPath: string; env?: NodeJS.ProcessEnv; ca?: string }): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
@@ -99,7 +101,7 @@ export async function startChild(args: string[], options: { port: number; readyP
     if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
   });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const url = `http://127.0.0.1:${options.port}`;
+  const url = options.ca === undefined ? `http://127.0.0.1:${options.port}` : `https://localhost:${options.port}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -112,9 +114,11 @@ export async function startChild(args: string[], options: { port: number; readyP
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}: ${stderr}`);
     try {
-      const response = await fetch(`${url}${options.readyPath}`);
-      await response.arrayBuffer();
-      if (response.ok) break;
+      if (options.ca === undefined) {
+        const response = await fetch(`${url}${options.readyPath}`);
+        await response.arrayBuffer();
+        if (response.ok) break;
+      } else if ((await callPort(options.port, { path: options.readyPath, ca: options.ca, timeoutMs: 5000 })).status === 200) break;
     } catch {
       // not listening yet
     }
