@@ -81,9 +81,10 @@ function requestLineWriter(logger: Logger): (request: FastifyRequest, reply: Fas
   }
   return (request, reply) => {
     if (!logger.isLevelEnabled('info')) return;
-    const id = JSON.stringify(request.id);
+    // ?? null: JSON.stringify(undefined) is no JSON (a request whose socket is gone has no ip).
+    const id = JSON.stringify(request.id ?? null);
     destination.write(
-      `{"level":${info},"time":${Date.now()}${bindings},"reqId":${id},"req":{"id":${id},"method":${JSON.stringify(request.method)},"url":${JSON.stringify(maskTokenInUrl(request.url))},"remoteAddress":${JSON.stringify(request.ip)}},` +
+      `{"level":${info},"time":${Date.now()}${bindings},"reqId":${id},"req":{"id":${id},"method":${JSON.stringify(request.method)},"url":${JSON.stringify(maskTokenInUrl(request.url))},"remoteAddress":${JSON.stringify(request.ip ?? null)}},` +
         `"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`,
     );
   };

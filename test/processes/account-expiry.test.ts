@@ -28,11 +28,11 @@ const EXPIRY = ['--account-expiry-days', String(DAYS), ...NO_LIMITS];
 
 const sweepDone = (line: LogLine) => line.msg === 'account expiry sweep done';
 
-/** Statements of this database waiting for a lock whose text starts so. */
-async function waitingStatements(client: pg.Client, start: string): Promise<number> {
+/** Statements of this database waiting for a lock whose text matches this LIKE pattern. */
+async function waitingStatements(client: pg.Client, pattern: string): Promise<number> {
   const { rows } = await client.query<{ waiting: string }>(
     "select count(*) as waiting from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like $1",
-    [`${start}%`],
+    [pattern],
   );
   return Number(rows[0]?.waiting);
 }
@@ -43,8 +43,9 @@ async function until(what: string, condition: () => Promise<boolean>): Promise<v
   }
 }
 
-const SWEEP = 'update "users" set "is_revoked"';
-const LOGIN = 'update "users" set "failed_attempts"';
+const SWEEP = 'update "users" set "is_revoked"%';
+// The login's lookup and claim are one statement (users.byLoginKeyClaiming): its claim is the UPDATE that waits.
+const LOGIN = '%update users set failed_attempts = users.failed_attempts + 1%';
 
 describe('account expiry with two service processes on one PostgreSQL database', { skip: POSTGRES.skip }, () => {
   test('both sweep as they start: one account-expired event per idle account, no 5xx, and a login racing the sweeps is never lost', async () => {
