@@ -558,7 +558,8 @@ const DirectoryFields = {
   start_tls: Type.Optional(Type.Boolean({ description: 'upgrade a plain connection with StartTLS (not with ssl); default false' })),
   ssl_hostname_validation: Type.Optional(Type.Boolean({ description: "check that the server's certificate names hostname; default true" })),
   ssl_wildcard_validation: Type.Optional(Type.Boolean({ description: 'accept a certificate that names hostname only through a wildcard; default false' })),
-  cert_chain: Type.Optional(NullableText('PEM certificates of the CAs to trust for this directory; null: the system CAs')),
+  // A chain of several RSA CA certificates runs to kilobytes: NullableText's 1024 would refuse real ones.
+  cert_chain: Type.Optional(Type.Union([Type.String({ maxLength: 32768 }), Type.Null()], { description: 'PEM certificates of the CAs to trust for this directory; null: the system CAs' })),
   login: Type.Optional(NullableText('the DN of the lookup account; null: anonymous lookups')),
   connect_timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 120, description: 'seconds to connect, and for each directory operation; default 10' })),
   base_dn: DistinguishedName('where users and groups are searched', 'dc=example,dc=com'),

@@ -124,12 +124,18 @@ export class DirectorySession {
     const { settings } = access;
     const timeoutMs = settings.connect_timeout * 1000;
     const host = isIP(settings.hostname) === 6 ? `[${settings.hostname}]` : settings.hostname;
-    const client = new Client({
-      url: `${settings.ssl ? 'ldaps' : 'ldap'}://${host}:${settings.port}`,
-      timeout: timeoutMs,
-      connectTimeout: timeoutMs,
-      ...(settings.ssl ? { tlsOptions: tlsOptionsFor(settings) } : {}),
-    });
+    let client: Client;
+    try {
+      client = new Client({
+        url: `${settings.ssl ? 'ldaps' : 'ldap'}://${host}:${settings.port}`,
+        timeout: timeoutMs,
+        connectTimeout: timeoutMs,
+        ...(settings.ssl ? { tlsOptions: tlsOptionsFor(settings) } : {}),
+      });
+    } catch (error) {
+      // A host name the URL parser refuses: the directory cannot be asked, as with one that does not answer.
+      throw new DirectoryUnavailable('connect', error);
+    }
     const session = new DirectorySession(client, access);
     try {
       if (settings.start_tls) await client.startTLS(tlsOptionsFor(settings));

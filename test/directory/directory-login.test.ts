@@ -94,12 +94,20 @@ describeEachDatabase('directory logins', (target) => {
         [{ user_lookup_attr: 'uid)(cn=*' }, undefined],
         [{ surprise: true }, undefined],
         [{ port: 70000 }, undefined],
+        [{ cert_chain: 'x'.repeat(32769) }, undefined],
       ] as const) {
         const response = await call('POST', v1('/command/ldap/create'), directorySettings(overrides));
         assertError(response, 400, 'schema-violation');
         if (field) assert.equal((response.json() as { details: { field: string } }).details.field, field);
       }
       assert.equal(((await call('GET', v2('/ldap'))).json() as unknown[]).length, 1);
+    });
+
+    test('a CA chain of several kilobytes is taken (real RSA chains are)', async () => {
+      const chain = [slapd.caPem, slapd.otherCaPem, slapd.caPem, slapd.otherCaPem].join('\n');
+      assert.ok(chain.length > 2048);
+      const tested = await call('PUT', v1('/ds/test'), directorySettings({ ssl: true, start_tls: false, port: slapd.tlsPort, cert_chain: chain }));
+      assert.equal(tested.statusCode, 200, tested.body);
     });
 
     test('without directory_service:edit: 403 on create, update, delete and tests; GET /v2/ldap shows id and display_name only', async () => {
@@ -337,6 +345,12 @@ describeEachDatabase('directory logins', (target) => {
       }
       const events = await service.store.db.selectFrom('audit_events').select('details').where('type', '=', 'directory-unavailable').execute();
       assert.ok(events.length >= 1);
+    });
+
+    test('a host name no LDAP URL can hold: 503 for a directory login and 400 for the test, never 5xx', async () => {
+      await updateDirectory({ hostname: 'bad:host:name' });
+      assertError(await logIn(bob.login, bob.password), 503, 'directory-unavailable');
+      assertError(await call('GET', v1('/ds/test')), 400, 'directory-test-failed');
     });
 
     test('a closed port: 503 for a directory login, and an unknown login too (the directory cannot say it is unknown)', async () => {
