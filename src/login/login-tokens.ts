@@ -11,7 +11,7 @@
 // revocation takes effect on the next request.
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { recordEvent } from '../audit/audit.js';
+import { recordEvent, type AuditEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { Actor } from '../permissions/permissions.js';
 import * as loginTokens from '../store/login-tokens.js';
@@ -34,15 +34,9 @@ export interface TokenFacts {
   client?: string | undefined;
 }
 
-export async function storeLoginToken(
-  db: Executor,
-  userId: string,
-  token: string,
-  expiresAt: number | null,
-  facts: TokenFacts,
-  now = Date.now(),
-): Promise<void> {
-  await loginTokens.insert(db, {
+/** The stored row of a new login token: its hash, never the token. */
+function loginTokenRecord(userId: string, token: string, expiresAt: number | null, facts: TokenFacts, now: number): loginTokens.NewLoginToken {
+  return {
     token_hash: hashLoginToken(token),
     id: randomUUID(),
     user_id: userId,
@@ -51,7 +45,18 @@ export async function storeLoginToken(
     label: facts.label ?? null,
     description: facts.description ?? null,
     client: facts.client ?? null,
-  });
+  };
+}
+
+export async function storeLoginToken(
+  db: Executor,
+  userId: string,
+  token: string,
+  expiresAt: number | null,
+  facts: TokenFacts,
+  now = Date.now(),
+): Promise<void> {
+  await loginTokens.insert(db, loginTokenRecord(userId, token, expiresAt, facts, now));
 }
 
 /** The user's public fields, as far as the token lookup reads them (never the password hash). */
@@ -120,9 +125,10 @@ export async function logOut(db: Db, actor: Authenticated, sourceAddress: string
 }
 
 /**
- * The end of every successful login, in one transaction: the login recorded
+ * The end of every successful login, atomically: the login recorded
  * (refused if the account was revoked while the password was checked), what
- * the flow adds (`alsoInTransaction`), the token stored, the event written.
+ * the flow adds (`alsoInTransaction`, if anything), the token stored, the
+ * event written. Without additions it is one statement on PostgreSQL.
  */
 export async function issueLoginToken(
   db: Db,
@@ -130,16 +136,22 @@ export async function issueLoginToken(
   request: TokenFacts,
   lifetime: number | null,
   sourceAddress: string | null,
-  alsoInTransaction: (trx: Executor) => Promise<void>,
+  alsoInTransaction?: (trx: Executor) => Promise<void>,
 ): Promise<string> {
   const token = newLoginToken();
   const now = Date.now();
+  const record = loginTokenRecord(user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
+  const party = { id: user.id, login: user.login };
+  const event: AuditEvent = { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } };
+  if (!alsoInTransaction) {
+    if (!(await loginTokens.insertRecordingLogin(db, record, event))) throw revokedError();
+    return token;
+  }
   await inTransaction(db, async (trx) => {
     if (!(await users.recordLogin(trx, user.id, now))) throw revokedError();
     await alsoInTransaction(trx);
-    await storeLoginToken(trx, user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
-    const party = { id: user.id, login: user.login };
-    await recordEvent(trx, { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } }, now);
+    await loginTokens.insert(trx, record);
+    await recordEvent(trx, event, now);
   });
   return token;
 }

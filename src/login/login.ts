@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 import { parseDuration } from '../config/duration.js';
 import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
-import type { Db } from '../store/transaction.js';
+import type { Db, Executor } from '../store/transaction.js';
 import { directoryAccessList } from '../directory/directories.js';
 import { loginWithDirectory } from './directory-login.js';
 import * as users from '../store/users.js';
@@ -76,9 +76,8 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     // Upgrade a hash made with older parameters while the plain password is at hand.
     const upgradedHash = deps.hasher.needsRehash(storedHash) ? await deps.hasher.hash(request.password) : undefined;
 
-    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, async (trx) => {
-      // Only if no one changed the password meanwhile.
-      if (upgradedHash) await users.upgradeHash(trx, user.id, storedHash, upgradedHash);
-    });
+    // Only if no one changed the password meanwhile.
+    const upgrade = upgradedHash ? (trx: Executor) => users.upgradeHash(trx, user.id, storedHash, upgradedHash) : undefined;
+    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, upgrade);
   });
 }

@@ -4,10 +4,12 @@
 
 import { sql, type ExpressionBuilder } from 'kysely';
 import { isPostgres } from './dialect.js';
+import * as events from './events.js';
+import type { SecurityEvent } from './events.js';
 import { prepared } from './prepared.js';
 import type { Database } from './schema.js';
-import type { Executor } from './transaction.js';
-import { PUBLIC_COLUMNS, toPublicRecord, type PublicUserRecord } from './users.js';
+import { eventsWritten, inTransaction, type Db, type Executor } from './transaction.js';
+import { PUBLIC_COLUMNS, recordLogin, toPublicRecord, type PublicUserRecord } from './users.js';
 
 export interface NewLoginToken {
   token_hash: string;
@@ -24,6 +26,49 @@ export interface NewLoginToken {
 
 export async function insert(db: Executor, token: NewLoginToken): Promise<void> {
   await db.insertInto('login_tokens').values({ ...token, revoked_at: null, last_active: token.created_at }).execute();
+}
+
+/**
+ * A successful login's writes, atomically: the login recorded on its user
+ * (failed attempts cleared, last_login set) unless the account was revoked
+ * meanwhile, the token stored, the event written. False, with nothing
+ * written, when the account is revoked.
+ *
+ * PostgreSQL: one statement (data-modifying CTEs), so one round trip and no
+ * BEGIN/COMMIT. SQLite, which has no writing CTEs: one transaction of the
+ * three statements, in process.
+ */
+export async function insertRecordingLogin(db: Db, token: NewLoginToken, event: SecurityEvent): Promise<boolean> {
+  const at = token.created_at;
+  if (!isPostgres(db)) {
+    return inTransaction(db, async (trx) => {
+      if (!(await recordLogin(trx, token.user_id, at))) return false;
+      await insert(trx, token);
+      await events.record(trx, [event], at);
+      return true;
+    });
+  }
+  const row = events.rowOf(event, at);
+  // The token and the event are written only for the user row the update
+  // matched: a revoked account gets neither.
+  const result = await sql<{ written: number }>`
+    with recorded as (
+      update users set failed_attempts = 0, last_login = ${at}
+      where id = ${token.user_id} and is_revoked = 0
+      returning id
+    ), inserted as (
+      insert into login_tokens (token_hash, id, user_id, created_at, expires_at, label, description, client, revoked_at, last_active)
+      select ${token.token_hash}, ${token.id}, recorded.id, ${at}, ${token.expires_at}, ${token.label}, ${token.description}, ${token.client}, null, ${at}
+      from recorded
+      returning user_id
+    )
+    insert into audit_events (at, type, actor_id, actor_login, subject_id, subject_login, source_address, details)
+    select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, ${row.subject_id}, ${row.subject_login}, ${row.source_address}, ${row.details}
+    from inserted
+    returning 1 as written`.execute(db);
+  if (result.rows.length === 0) return false;
+  eventsWritten(db, [event]);
+  return true;
 }
 
 /** A token and the public fields of its user, as the token check reads them. */
