@@ -41,7 +41,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const announce = options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
   // The certificate first: a bad tls-cert or tls-key stops the start before a database or an admin is created.
   const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
-  const services = await openServices(config, { hasher: 'eager', metrics: true });
+  const services = await openServices(config, { hasher: 'eager', metrics: true, backgroundCheckpoints: true });
   const { store, hasher, keys, metrics } = services;
   try {
     if (services.migrations.length > 0) logger.info({ migrations: services.migrations }, 'database migrated');

@@ -29,6 +29,8 @@ export interface ServiceOptions {
   metrics?: boolean;
   /** PostgreSQL pool size; the CLI needs few connections. */
   poolSize?: number;
+  /** SQLite: checkpoint from a thread of its own (the server; a short command need not start one). */
+  backgroundCheckpoints?: boolean;
 }
 
 export interface OpenServices extends Services {
@@ -39,7 +41,12 @@ export interface OpenServices extends Services {
 }
 
 export async function openServices(config: Config, options: ServiceOptions = {}): Promise<OpenServices> {
-  const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, ...(options.poolSize ? { poolSize: options.poolSize } : {}) });
+  const store = openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    backgroundCheckpoints: options.backgroundCheckpoints ?? false,
+  });
   try {
     const migrations = await migrateToLatest(store);
     // Metrics are per instance, in a registry of their own.

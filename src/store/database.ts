@@ -8,6 +8,8 @@ import { setTimeout } from 'node:timers/promises';
 import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
+import { Piscina } from 'piscina';
+import type { CheckpointTask } from './checkpoint-worker.js';
 import { registerPool, registerSqlite } from './prepared.js';
 import type { Database } from './schema.js';
 
@@ -28,10 +30,12 @@ export interface StoreOptions {
   databaseUrl?: string | undefined;
   /** PostgreSQL pool size; SQLite always uses one connection. */
   poolSize?: number;
+  /** SQLite: checkpoint the WAL from a thread of its own (the server), not in whichever commit crosses the threshold (src/store/checkpoint-worker.ts). */
+  backgroundCheckpoints?: boolean;
 }
 
 export function openStore(options: StoreOptions): Store {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 20) : openSqlite(options.dataDir);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolSize ?? 20) : openSqlite(options.dataDir, options.backgroundCheckpoints ?? false);
 }
 
 // Write transactions start with BEGIN IMMEDIATE: they take the write lock up
@@ -102,7 +106,7 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 
 export const SQLITE_FILE = 'rbac.sqlite';
 
-function openSqlite(dataDir: string): Store {
+function openSqlite(dataDir: string, backgroundCheckpoints: boolean): Store {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = path.join(dataDir, SQLITE_FILE);
   const database = new SqliteDatabase(file);
@@ -112,9 +116,51 @@ function openSqlite(dataDir: string): Store {
   // WAL + NORMAL is durable across application crashes; only an OS crash can
   // lose the last transactions, and never corrupts the file.
   database.pragma('synchronous = NORMAL');
+  const checkpointer = backgroundCheckpoints ? startCheckpointer(database, file) : undefined;
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(database) }, database) });
   registerSqlite(db, database);
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    async close() {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
+}
+
+// By default the commit that takes the WAL past 1000 pages also copies them
+// into the database file and syncs it: on the event loop, since a
+// better-sqlite3 call is synchronous, where it cost the service's writes
+// about as much again as their commits (measured: 70–120 µs a write
+// transaction). The server turns that off for its connection and checkpoints
+// from a worker thread instead; another process using the file (an rbac
+// command) keeps checkpointing the default way.
+const CHECKPOINT_INTERVAL_MS = 200;
+const CHECKPOINT_WORKER = new URL(`./checkpoint-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
+function startCheckpointer(database: SqliteDatabase.Database, file: string): { stop(): Promise<void> } {
+  // A pool of one thread (the hashing pool's loader: it runs from the sources too).
+  const thread = new Piscina<CheckpointTask, void>({ filename: CHECKPOINT_WORKER, minThreads: 1, maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY });
+  database.pragma('wal_autocheckpoint = 0');
+  let running: Promise<void> | undefined;
+  const checkpoint = () => {
+    running ??= thread
+      .run({ file })
+      // Should the thread fail, checkpoints go back to the commits.
+      .catch(() => void database.pragma('wal_autocheckpoint = 1000'))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(checkpoint, CHECKPOINT_INTERVAL_MS).unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await thread.run({ file, close: true }).catch(() => {});
+      await thread.destroy();
+    },
+  };
 }
 
 // Kysely prepares every query anew, and preparing costs as much as running a
