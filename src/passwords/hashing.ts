@@ -47,7 +47,11 @@ let pool: Piscina<HashTask, string | boolean> | undefined;
 function hashingPool(): Piscina<HashTask, string | boolean> {
   const threads = availableParallelism();
   // Idle threads do not keep the process alive (a CLI command exits when done).
-  pool ??= new Piscina({ filename: WORKER_FILE, minThreads: threads, maxThreads: threads });
+  // Two tasks per thread: the next hash already waits in the thread when one
+  // ends, instead of waiting for the event loop to hand it over (a gap of
+  // about the event loop's busy time per hash, which left cores idle under
+  // a stream of logins).
+  pool ??= new Piscina({ filename: WORKER_FILE, minThreads: threads, maxThreads: threads, concurrentTasksPerWorker: 2 });
   return pool;
 }
 
