@@ -3,9 +3,16 @@
 // with its JSON log (spawnService), and any `node --import tsx` server polled
 // until it answers (startChild, for bench/). Children never inherit the
 // caller's RBAC_* variables unless a caller passes them.
+//
+// The `rbac` children run the compiled command, `node bin/rbac.js` (dist/, as
+// installed), not the TypeScript sources through tsx: tsx's start-up cost more
+// than the command itself, for each of the hundreds of commands the suite runs.
+// `npm test` builds dist/ first; a dist/ older than src/ (a test file run on
+// its own after an edit) stops the test with the command to run, so a test
+// never runs stale output.
 
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,9 +31,51 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** node's arguments to run the CLI from source: `node <these> …`. */
+/** The installed `rbac` command, relative to REPO_ROOT: runs dist/cli/main.js. */
+export const RBAC_BIN = 'bin/rbac.js';
+
+let checkedBuild: string | undefined;
+
+/** Why dist/ cannot stand for src/ (missing, or a source newer than its output), or undefined when it is up to date. */
+export function staleBuild(): string | undefined {
+  const srcRoot = path.join(REPO_ROOT, 'src');
+  const distRoot = path.join(REPO_ROOT, 'dist');
+  const fix = 'run `npm run build` (`npm test` does it first)';
+  if (!existsSync(path.join(distRoot, 'cli', 'main.js'))) return `dist/ is not built: ${fix}`;
+  const walk = (dir: string): string | undefined => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const source = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        const found = walk(source);
+        if (found) return found;
+      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) {
+        const output = path.join(distRoot, path.relative(srcRoot, source)).replace(/\.ts$/, '.js');
+        if (!existsSync(output) || statSync(output).mtimeMs < statSync(source).mtimeMs) {
+          return `dist/ is older than ${path.relative(REPO_ROOT, source)}: ${fix}`;
+        }
+      }
+    }
+    return undefined;
+  };
+  return walk(srcRoot);
+}
+
+/** Throws unless dist/ is built from the current src/ (checked once per test process). */
+export function assertBuilt(): void {
+  checkedBuild ??= staleBuild() ?? '';
+  if (checkedBuild !== '') throw new Error(`the rbac command runs from dist/, and ${checkedBuild}`);
+}
+
+/** node's arguments to run the `rbac` command (compiled, as installed): `node <these> …`. */
 export function cliArgs(args: string[]): string[] {
-  return ['--import', 'tsx', 'src/cli/main.ts', ...args];
+  assertBuilt();
+  return [RBAC_BIN, ...args];
+}
+
+/** The `rbac` command as one shell command line (for scripts that take RBAC_COMMAND). */
+export function cliCommandLine(): string {
+  assertBuilt();
+  return `${process.execPath} ${RBAC_BIN}`;
 }
 
 export interface CliResult {
@@ -132,7 +181,7 @@ export async function startChild(args: string[], options: { port: number; readyP
 }
 
 // ---------------------------------------------------------------- the service as a child process
-// `node --import tsx src/cli/main.ts serve --insecure-http --port <free port>
+// `node bin/rbac.js serve --insecure-http --port <free port>
 // --metrics-port 0 --data-dir <dir>` with RBAC_ADMIN_PASSWORD set and no
 // other RBAC_* variable inherited. For tests that need several processes, a
 // hard kill, signals, or the JSON log it writes on stdout.

@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { POSTGRES, withWorkspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD } from '../kit/passwords.js';
-import { REPO_ROOT, cleanEnv } from '../kit/processes.js';
+import { REPO_ROOT, cleanEnv, cliCommandLine } from '../kit/processes.js';
 import { keepProcessOutput } from '../kit/suite-log.js';
 
 const missing = ['haproxy', 'curl', 'jq', 'openssl'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
@@ -29,7 +29,7 @@ describe('scripts/two-instances.sh: two instances on one PostgreSQL behind HAPro
       const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
         const child = spawn('scripts/two-instances.sh', [workspace.databaseUrl as string], {
           cwd: REPO_ROOT,
-          env: cleanEnv({ RBAC_COMMAND: `${process.execPath} --import tsx src/cli/main.ts`, ADMIN_PASSWORD }),
+          env: cleanEnv({ RBAC_COMMAND: cliCommandLine(), ADMIN_PASSWORD }),
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let output = '';
