@@ -56,6 +56,7 @@ export class SigningKeyRing {
   // safe; whether a token is still usable is decided by its database row.
   private readonly privateKeys = new Map<string, Key>();
   private readonly publicKeys = new Map<string, Key>();
+  private lastSigning: ActiveKey | undefined;
 
   constructor(private readonly db: Db) {}
 
@@ -68,6 +69,7 @@ export class SigningKeyRing {
   /** Adds a new key that signs from now on; older keys keep verifying until retired. */
   async rotate(context: KeyChangeContext, now = Date.now()): Promise<string> {
     const row = await newKeyRow(now);
+    this.lastSigning = undefined;
     await inTransaction(this.db, async (trx) => {
       await signingKeys.insert(trx, row);
       await recordEvent(trx, { type: 'signing-key-rotated', actor: context.actor, sourceAddress: context.sourceAddress, details: { kid: row.kid } }, now);
@@ -82,6 +84,7 @@ export class SigningKeyRing {
    * that signs cannot be retired. Returns how many unused tokens it cancelled.
    */
   async retire(kid: string, context: KeyChangeContext, now = Date.now()): Promise<number> {
+    this.lastSigning = undefined;
     return inTransaction(this.db, async (trx) => {
       const key = await signingKeys.byKid(trx, kid);
       if (!key) throw new ServiceError('not-found', `There is no signing key ${kid} (see rbac keys list).`);
@@ -92,6 +95,17 @@ export class SigningKeyRing {
       await recordEvent(trx, { type: 'signing-key-retired', actor: context.actor, sourceAddress: context.sourceAddress, details: { kid, reset_tokens_cancelled: cancelled } }, now);
       return cancelled;
     });
+  }
+
+  /**
+   * The key that signs, as this ring last read it (`fresh`: read it now).
+   * For callers that check, where they record what they signed, that it is
+   * still the key that signs (src/store/reset-tokens.ts issueSuperseding),
+   * and ask again with `fresh` when another instance changed the key set.
+   */
+  async signingKey(options: { fresh: boolean }): Promise<ActiveKey> {
+    if (options.fresh || !this.lastSigning) this.lastSigning = await this.activeKey();
+    return this.lastSigning;
   }
 
   /** The key that signs now: the newest not retired. Read each time so a rotation by another process takes effect. */

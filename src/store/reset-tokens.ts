@@ -5,6 +5,7 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import { isPostgres } from './dialect.js';
 import * as events from './events.js';
+import * as signingKeys from './signing-keys.js';
 import type { SecurityEvent } from './events.js';
 import { eventsWritten, inTransaction, type Db, type Executor } from './transaction.js';
 import type { Database } from './schema.js';
@@ -72,23 +73,34 @@ export async function cancelSignedBy(db: Executor, kid: string, now: number): Pr
   return Number(result.numUpdatedRows);
 }
 
+/** What an issue did: wrote the token (superseding how many), or nothing, and why. */
+export type IssueOutcome =
+  | { written: true; superseded: number }
+  | { written: false; reason: 'no-user' | 'remote-user' | 'key-not-signing' };
+
 /**
- * Issuing: the user's live tokens superseded, the new token inserted and
- * the issue recorded, atomically; `event`'s details get `superseded` (how
- * many) as their last key. Returns how many were superseded.
+ * Issuing, deciding and writing in one step: for the user `token.user_id`
+ * if it exists and is local, and only while `token.kid` is the key that
+ * signs (the newest not retired), the user's live tokens superseded, the new
+ * token inserted and the issue recorded — its subject is the user as the row
+ * names it, and its details get `superseded` (how many) as their last key.
+ * Otherwise nothing is written, and the outcome says why.
  *
  * PostgreSQL: one statement (data-modifying CTEs), so one round trip and no
- * BEGIN/COMMIT. SQLite, which has no writing CTEs: one transaction of the
- * three statements, in process.
+ * BEGIN/COMMIT. SQLite, which has no writing CTEs: one transaction, in process.
  */
-export async function issueSuperseding(db: Db, token: NewResetToken, event: SecurityEvent, at: number): Promise<number> {
-  const withCount = (superseded: number): SecurityEvent => ({ ...event, details: { ...event.details, superseded } });
+export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit<SecurityEvent, 'subject'>, at: number): Promise<IssueOutcome> {
+  const recorded = (subject: { id: string; login: string }, superseded: number): SecurityEvent => ({ ...event, subject, details: { ...event.details, superseded } });
   if (!isPostgres(db)) {
-    return inTransaction(db, async (trx) => {
+    return inTransaction(db, async (trx): Promise<IssueOutcome> => {
+      const user = await trx.selectFrom('users').select(['id', 'login', 'is_remote']).where('id', '=', token.user_id).executeTakeFirst();
+      if (!user) return { written: false, reason: 'no-user' };
+      if (user.is_remote === 1) return { written: false, reason: 'remote-user' };
+      if ((await signingKeys.signing(trx))?.kid !== token.kid) return { written: false, reason: 'key-not-signing' };
       const superseded = await cancelLiveOf(trx, token.user_id, at);
       await insert(trx, token);
-      await events.record(trx, [withCount(superseded)], at);
-      return superseded;
+      await events.record(trx, [recorded({ id: user.id, login: user.login }, superseded)], at);
+      return { written: true, superseded };
     });
   }
   const row = events.rowOf(event, at);
@@ -96,23 +108,39 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Secu
   const head = row.details === '{}' ? '{"superseded":' : `${row.details.slice(0, -1)},"superseded":`;
   // Every part sees the snapshot the statement started with: the update
   // supersedes only the earlier tokens, never the one inserted beside it.
-  const result = await sql<{ superseded: number | string }>`
-    with superseded as (
+  // The writes happen only for the row `allowed` finds.
+  const result = await sql<{ user_found: boolean; is_remote: number | null; signing_kid: string | null; superseded: number | string; login: string | null }>`
+    with target as (
+      select id, login, is_remote from users where id = ${token.user_id}
+    ), allowed as (
+      select target.id, target.login from target
+      where target.is_remote = 0
+        and ${token.kid} = (select kid from signing_keys where retired_at is null order by created_at desc, kid limit 1)
+    ), superseded as (
       update reset_tokens set superseded_at = ${at}
-      where user_id = ${token.user_id} and spent_at is null and superseded_at is null
+      where user_id in (select id from allowed) and spent_at is null and superseded_at is null
       returning 1
     ), inserted as (
       insert into reset_tokens (jti, user_id, kid, issued_at, expires_at, issued_by, spent_at, superseded_at)
-      values (${token.jti}, ${token.user_id}, ${token.kid}, ${token.issued_at}, ${token.expires_at}, ${token.issued_by}, null, null)
+      select ${token.jti}, allowed.id, ${token.kid}, ${token.issued_at}, ${token.expires_at}, ${token.issued_by}, null, null
+      from allowed
       returning jti
     ), counted as (
       select count(*) as n from superseded
+    ), recorded as (
+      insert into audit_events (at, type, actor_id, actor_login, subject_id, subject_login, source_address, details)
+      select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, allowed.id, left(allowed.login, 255), ${row.source_address}, ${head} || counted.n::text || '}'
+      from allowed, counted, inserted
+      returning 1
     )
-    insert into audit_events (at, type, actor_id, actor_login, subject_id, subject_login, source_address, details)
-    select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, ${row.subject_id}, ${row.subject_login}, ${row.source_address}, ${head} || counted.n::text || '}'
-    from counted, inserted
-    returning (select n from counted) as superseded`.execute(db);
-  const superseded = Number(result.rows[0]?.superseded ?? 0);
-  eventsWritten(db, [withCount(superseded)]);
-  return superseded;
+    select exists (select 1 from target) as user_found, (select is_remote from target) as is_remote,
+      (select kid from signing_keys where retired_at is null order by created_at desc, kid limit 1) as signing_kid,
+      (select n from counted) as superseded, (select login from allowed) as login`.execute(db);
+  const outcome = result.rows[0];
+  if (!outcome?.user_found) return { written: false, reason: 'no-user' };
+  if (outcome.is_remote === 1) return { written: false, reason: 'remote-user' };
+  if (outcome.signing_kid !== token.kid || outcome.login === null) return { written: false, reason: 'key-not-signing' };
+  const superseded = Number(outcome.superseded);
+  eventsWritten(db, [recorded({ id: token.user_id, login: outcome.login }, superseded)]);
+  return { written: true, superseded };
 }

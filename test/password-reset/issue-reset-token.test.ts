@@ -23,6 +23,9 @@ describeEachDatabase('issuing reset tokens', (target) => {
   const reset = (token: string, password = NEW_PASSWORD) =>
     service.request({ method: 'POST', url: '/rbac-api/v1/auth/reset', payload: { token, password } });
 
+  const issuedEventsFor = (id: string) =>
+    service.store.db.selectFrom('audit_events').select('id').where('type', '=', 'reset-token-issued').where('subject_id', '=', id).execute();
+
   /** A user holding a role with the given users permission; returns its login token. */
   async function userWithPermission(login: string, action: string, instance: string): Promise<string> {
     const role = await service.request({
@@ -153,12 +156,16 @@ describeEachDatabase('issuing reset tokens', (target) => {
     assert.match((response.json() as { msg: string }).msg, /remote/i);
     const rows = await service.store.db.selectFrom('reset_tokens').select('jti').where('user_id', '=', id).execute();
     assert.equal(rows.length, 0, 'no token was recorded');
+    assert.deepEqual(await issuedEventsFor(id), [], 'no issue was recorded');
   });
 
   test('404 when no user has the id; 400 invalid-uuid when it is not a UUID', async () => {
-    const missing = await issue(randomUUID());
+    const nobody = randomUUID();
+    const missing = await issue(nobody);
     assert.equal(missing.statusCode, 404);
     assert.equal((missing.json() as { kind: string }).kind, 'not-found');
+    assert.deepEqual(await service.store.db.selectFrom('reset_tokens').select('jti').where('user_id', '=', nobody).execute(), [], 'no token was recorded');
+    assert.deepEqual(await issuedEventsFor(nobody), [], 'no issue was recorded');
     const bad = await issue('not-a-uuid');
     assert.equal(bad.statusCode, 400);
     assert.equal((bad.json() as { kind: string }).kind, 'invalid-uuid');
@@ -206,9 +213,13 @@ describeEachDatabase('issuing reset tokens', (target) => {
     const id = await service.createUser('issue-rotation');
     const oldToken = (await issue(id)).body;
     const otherId = await service.createUser('issue-rotation-2');
+    // Another instance rotates: this one has signed with the old key, and learns of the new one only when its write is refused.
     const newKid = await new SigningKeyRing(service.store.db).rotate({ actor: null, sourceAddress: null }, Date.now() + 1);
     const newToken = (await issue(otherId)).body;
     assert.equal(decodeProtectedHeader(newToken).kid, newKid);
+    const rows = await service.store.db.selectFrom('reset_tokens').select(['kid', 'superseded_at']).where('user_id', '=', otherId).execute();
+    assert.deepEqual(rows, [{ kid: newKid, superseded_at: null }], 'one token recorded, under the key that signed it');
+    assert.equal((await issuedEventsFor(otherId)).length, 1, 'one issue recorded');
     assert.notEqual(decodeProtectedHeader(oldToken).kid, newKid);
     assert.equal((await reset(oldToken)).statusCode, 200);
     assert.equal((await reset(newToken)).statusCode, 200);
