@@ -20,6 +20,13 @@ export default function runCheckpointTask(task: CheckpointTask): void {
     connections.delete(task.file);
     return;
   }
-  if (!connection) connections.set(task.file, (connection = new SqliteDatabase(task.file, { fileMustExist: true })));
-  connection.pragma('wal_checkpoint(PASSIVE)');
+  try {
+    if (!connection) connections.set(task.file, (connection = new SqliteDatabase(task.file, { fileMustExist: true })));
+    connection.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    // Another connection holds a lock for a moment (a migration, an rbac
+    // command): the next interval tries again. Anything else is the caller's.
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') throw error;
+  }
 }

@@ -148,7 +148,7 @@ function startCheckpointer(database: SqliteDatabase.Database, file: string): { s
   const checkpoint = () => {
     running ??= thread
       .run({ file })
-      // Should the thread fail, checkpoints go back to the commits.
+      // Should a checkpoint fail for any reason but a passing lock, checkpoints go back to the commits.
       .catch(() => void database.pragma('wal_autocheckpoint = 1000'))
       .finally(() => (running = undefined));
   };
