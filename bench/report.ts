@@ -93,6 +93,21 @@ interface Row {
   key: 'hash' | 'sign' | 'get' | 'status';
 }
 
+/** What the hashing target leaves the rest of a request, against what the rest took, and what would meet it. */
+function hashBudget(row: Row, shares: CpuShares, report: Report): string {
+  const needed = (row.target / row.ratio) * row.result.rps;
+  const hashing = needed * row.result.hashesPerRequest * shares.workerCpuPerHash;
+  const loadGenerator = (shares.loadGenerator / row.result.rps) * needed;
+  const leftMs = ((report.cores - hashing - loadGenerator) / needed) * 1000;
+  const spentMs = ((shares.eventLoop + shares.postgres) / row.result.rps) * 1000;
+  const rest = row.db === 'PostgreSQL' ? 'the event loop and PostgreSQL' : 'the event loop';
+  return (
+    `At the target's ${rate(needed)} req/s the hashes alone would take ${cores(hashing)} cores and the load generator ${cores(loadGenerator)}, leaving ${rest} ${leftMs.toFixed(2)} ms of CPU a request with no core idle; they took ${spentMs.toFixed(2)} ms. ` +
+    'What would meet it: more of the cores for the hashes, or less around each. Hashing threads at the event loop\'s priority, as the raw baseline\'s are, would take back the cores the event loop leaves idle between its turns, at the price of the probe target below (with libuv\'s pool at normal priority a GET waited 30–40 ms at p99 while logins ran): on 2 cores the two targets pull against each other, and a machine with a core beyond its hashing threads meets both. ' +
+    'Less around each hash: a login is already two statements on PostgreSQL (the lookup with its claim, then its writes) and one transaction of writes on SQLite; what is left around the hash is the HTTP exchange and the hand-over to the hashing thread, which every login needs.'
+  );
+}
+
 function reasonFor(row: Row, report: Report): string {
   switch (row.key) {
     case 'hash': {
@@ -103,7 +118,8 @@ function reasonFor(row: Row, report: Report): string {
         `The service runs the same argon2id (@node-rs/argon2) in its pool of one thread per core at a lower priority than the event loop; the raw baseline ran it on libuv's pool with all ${report.cores} cores to itself. ` +
         `During this run the worker threads got ${cores(shares.workers)} cores, the event loop took ${cores(shares.eventLoop)}` +
         `${row.db === 'PostgreSQL' ? `, the PostgreSQL server ${cores(shares.postgres)}` : ''}, the load generator ${cores(shares.loadGenerator)}, and ${cores(shares.idle)} went to other processes or stayed idle` +
-        `${slower > 1.05 ? `; each hash also cost ${((slower - 1) * 100).toFixed(0)}% more CPU than in the baseline (${(shares.workerCpuPerHash * 1000).toFixed(1)} ms against ${(baselineCpu * 1000).toFixed(1)} ms), argon2id being memory-bound and sharing the caches with the rest` : ''} (see *Where the CPU went*).`
+        `${slower > 1.05 ? `; each hash also cost ${((slower - 1) * 100).toFixed(0)}% more CPU than in the baseline (${(shares.workerCpuPerHash * 1000).toFixed(1)} ms against ${(baselineCpu * 1000).toFixed(1)} ms), argon2id being memory-bound and sharing the caches with the rest` : ''} (see *Where the CPU went*). ` +
+        hashBudget(row, shares, report)
       );
     }
     case 'sign': {
