@@ -6,6 +6,7 @@ import { sql, type ExpressionBuilder } from 'kysely';
 import { isPostgres } from './dialect.js';
 import * as events from './events.js';
 import * as signingKeys from './signing-keys.js';
+import * as users from './users.js';
 import type { SecurityEvent } from './events.js';
 import { eventsWritten, inTransaction, type Db, type Executor } from './transaction.js';
 import type { Database } from './schema.js';
@@ -93,9 +94,9 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
   const recorded = (subject: { id: string; login: string }, superseded: number): SecurityEvent => ({ ...event, subject, details: { ...event.details, superseded } });
   if (!isPostgres(db)) {
     return inTransaction(db, async (trx): Promise<IssueOutcome> => {
-      const user = await trx.selectFrom('users').select(['id', 'login', 'is_remote']).where('id', '=', token.user_id).executeTakeFirst();
+      const user = await users.byId(trx, token.user_id);
       if (!user) return { written: false, reason: 'no-user' };
-      if (user.is_remote === 1) return { written: false, reason: 'remote-user' };
+      if (user.is_remote) return { written: false, reason: 'remote-user' };
       if ((await signingKeys.signing(trx))?.kid !== token.kid) return { written: false, reason: 'key-not-signing' };
       const superseded = await cancelLiveOf(trx, token.user_id, at);
       await insert(trx, token);
