@@ -9,7 +9,7 @@ import type { SecurityEvent } from './events.js';
 import { prepared } from './prepared.js';
 import type { Database } from './schema.js';
 import { eventsWritten, inTransaction, type Db, type Executor } from './transaction.js';
-import { PUBLIC_COLUMNS, recordLogin, toPublicRecord, type PublicUserRecord } from './users.js';
+import { PUBLIC_COLUMNS, recordLogin, recordLoginStatement, toPublicRecord, type PublicUserRecord } from './users.js';
 
 export interface NewLoginToken {
   token_hash: string;
@@ -53,9 +53,7 @@ export async function insertRecordingLogin(db: Db, token: NewLoginToken, event: 
   // matched: a revoked account gets neither.
   const result = await sql<{ written: number }>`
     with recorded as (
-      update users set failed_attempts = 0, last_login = ${at}
-      where id = ${token.user_id} and is_revoked = 0
-      returning id
+      ${recordLoginStatement(db, token.user_id, at)}
     ), inserted as (
       insert into login_tokens (token_hash, id, user_id, created_at, expires_at, label, description, client, revoked_at, last_active)
       select ${token.token_hash}, ${token.id}, recorded.id, ${at}, ${token.expires_at}, ${token.label}, ${token.description}, ${token.client}, null, ${at}

@@ -116,7 +116,7 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
     ), allowed as (
       select target.id, target.login from target
       where target.is_remote = 0
-        and ${token.kid} = (select kid from signing_keys where retired_at is null order by created_at desc, kid limit 1)
+        and ${token.kid} = ${signingKeys.signingKid(db)}
     ), superseded as (
       update reset_tokens set superseded_at = ${at}
       where user_id in (select id from allowed) and spent_at is null and superseded_at is null
@@ -135,7 +135,7 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
       returning 1
     )
     select exists (select 1 from target) as user_found, (select is_remote from target) as is_remote,
-      (select kid from signing_keys where retired_at is null order by created_at desc, kid limit 1) as signing_kid,
+      ${signingKeys.signingKid(db)} as signing_kid,
       (select n from counted) as superseded, (select login from allowed) as login`.execute(db);
   const outcome = result.rows[0];
   if (!outcome?.user_found) return { written: false, reason: 'no-user' };

@@ -20,15 +20,17 @@ export async function anyInService(db: Executor): Promise<boolean> {
   return (await db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).executeTakeFirst()) !== undefined;
 }
 
-/** The key that signs now: the newest not retired. */
+// The rule for the key that signs: the newest not retired (ties by kid).
+const newestInService = (db: Executor) => db.selectFrom('signing_keys').where('retired_at', 'is', null).orderBy('created_at', 'desc').orderBy('kid');
+
+/** The key that signs now. */
 export async function signing(db: Executor): Promise<{ kid: string; private_jwk: string } | undefined> {
-  return db
-    .selectFrom('signing_keys')
-    .select(['kid', 'private_jwk'])
-    .where('retired_at', 'is', null)
-    .orderBy('created_at', 'desc')
-    .orderBy('kid')
-    .executeTakeFirst();
+  return newestInService(db).select(['kid', 'private_jwk']).executeTakeFirst();
+}
+
+/** The kid of the key that signs now, as a subquery for statements that check it (src/store/reset-tokens.ts). */
+export function signingKid(db: Executor) {
+  return newestInService(db).select('kid').limit(1);
 }
 
 export async function byKid(db: Executor, kid: string): Promise<SigningKeyRecord | undefined> {

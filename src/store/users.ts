@@ -260,14 +260,12 @@ export async function upgradeHash(db: Executor, id: string, previousHash: string
 
 /** A successful login: the count starts again, last_login is now. False when the user was revoked meanwhile. */
 export async function recordLogin(db: Executor, id: string, now: number): Promise<boolean> {
-  const row = await db
-    .updateTable('users')
-    .set({ ...freshAttempts, last_login: now })
-    .where('id', '=', id)
-    .where('is_revoked', '=', 0)
-    .returning('id')
-    .executeTakeFirst();
-  return row !== undefined;
+  return (await recordLoginStatement(db, id, now).executeTakeFirst()) !== undefined;
+}
+
+/** recordLogin's UPDATE, returning the id when it wrote, for statements that write beside it (src/store/login-tokens.ts). */
+export function recordLoginStatement(db: Executor, id: string, now: number) {
+  return db.updateTable('users').set({ ...freshAttempts, last_login: now }).where('id', '=', id).where('is_revoked', '=', 0).returning('id');
 }
 
 // Lockout counters. A password check first claims one of the account's

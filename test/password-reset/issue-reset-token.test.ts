@@ -124,10 +124,19 @@ describeEachDatabase('issuing reset tokens', (target) => {
     const everyone = await userWithPermission('issue-helper-all', 'reset_password', '*');
     const editOnly = await userWithPermission('issue-editor', 'edit', '*');
 
-    const denied = await issue(target1, nobody);
-    assert.equal(denied.statusCode, 403);
-    assert.equal((denied.json() as { kind: string }).kind, 'permission-denied');
-    assert.equal((await issue(target1, editOnly)).statusCode, 403, 'another users permission is not enough');
+    // A refused request costs no signature: the permission is read before anything is signed.
+    let keysTaken = 0;
+    const signingKey = service.keys.signingKey.bind(service.keys);
+    service.keys.signingKey = (options) => (keysTaken++, signingKey(options));
+    try {
+      const denied = await issue(target1, nobody);
+      assert.equal(denied.statusCode, 403);
+      assert.equal((denied.json() as { kind: string }).kind, 'permission-denied');
+      assert.equal((await issue(target1, editOnly)).statusCode, 403, 'another users permission is not enough');
+      assert.equal(keysTaken, 0, 'no signing key was taken for a refused request');
+    } finally {
+      service.keys.signingKey = signingKey;
+    }
     assert.equal((await issue(target1, onlyTarget1)).statusCode, 201);
     assert.equal((await issue(target2, onlyTarget1)).statusCode, 403);
     assert.equal((await issue(target1, everyone)).statusCode, 201);
