@@ -18,6 +18,7 @@ import { SERVICE_VERSION } from '../../src/version.js';
 import { describeEachDatabase } from '../kit/databases.js';
 import { directorySettingsFor, startSlapd } from '../kit/slapd.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { openApiName, registeredRoutes } from './support.js';
 
 interface MediaType {
   schema?: { $ref?: string; examples?: unknown[] };
@@ -40,23 +41,8 @@ const HIDDEN = new Set(['GET /favicon.ico', 'GET /auth/reset', 'GET /auth/reset/
 /** The reference page's own routes (Swagger UI, its files, its copy of the document): hidden too. */
 const isDocsPage = (route: string) => /^(GET|HEAD) \/rbac-api\/v1\/docs\//.test(route);
 
-/** `METHOD /path/{param}` for every route Fastify has, read from printRoutes (independent of @fastify/swagger). */
-function registeredRoutes(app: FastifyInstance): Set<string> {
-  const routes = new Set<string>();
-  const stack: string[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(\S+)(?: \(([^)]*)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = (match[1] ?? '').length / 4;
-    const path = `${depth === 0 ? '' : stack[depth - 1]}${match[2]}`;
-    stack[depth] = path;
-    stack.length = depth + 1;
-    for (const method of (match[3] ?? '').split(',').map((text) => text.trim()).filter(Boolean)) {
-      routes.add(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
-    }
-  }
-  return routes;
-}
+/** `METHOD /path/{param}` for every route Fastify has. */
+const registeredRouteNames = (app: FastifyInstance): Set<string> => new Set(registeredRoutes(app).map(openApiName));
 
 function documentedOperations(document: OpenApi): Set<string> {
   const operations = new Set<string>();
@@ -86,7 +72,7 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     assert.equal(document.openapi, '3.1.0');
     assert.equal(document.info.version, SERVICE_VERSION);
 
-    const routes = registeredRoutes(service.app);
+    const routes = registeredRouteNames(service.app);
     assert.ok(routes.has('POST /rbac-api/v1/auth/token'), 'the route list was read');
     const documented = documentedOperations(document);
     for (const route of routes) {
