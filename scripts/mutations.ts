@@ -91,8 +91,14 @@ function copyCheckout(scratch: string): string[] {
   return files;
 }
 
-/** The names of the failed tests (not of the suites around them) in node:test's TAP output. */
-export function failedTests(tap: string): string[] {
+/** A failed test as docs/security.md cites it: its file, and its name up to any backtick (a code span cannot hold one). */
+export interface FailedTest {
+  file: string;
+  name: string;
+}
+
+/** The names of the failed tests (not of the suites around them) in node:test's TAP output of one file. */
+export function failedTestNames(tap: string): string[] {
   const failed: string[] = [];
   const lines = tap.split('\n');
   lines.forEach((line, index) => {
@@ -100,9 +106,16 @@ export function failedTests(tap: string): string[] {
     if (!match) return;
     const block = lines.slice(index + 1, index + 12).join('\n');
     if (/failureType: 'subtestsFailed'/.test(block)) return;
-    failed.push(match[1] as string);
+    failed.push((match[1] as string).split('`')[0]?.trim() ?? '');
   });
   return failed;
+}
+
+/** The failed tests of each file, run one file at a time so that each failure names its file. */
+function runTests(scratch: string, files: string[]): FailedTest[] {
+  return files.flatMap((file) =>
+    failedTestNames(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', file], scratch).output).map((name) => ({ file, name })),
+  );
 }
 
 function applyEdits(scratch: string, edits: Edit[]): string | undefined {
@@ -134,18 +147,18 @@ function main(names: string[]): number {
     for (const mutation of chosen) {
       process.stderr.write(`${mutation.name}: `);
       let problem = applyEdits(scratch, mutation.edits);
-      let caught: string[] = [];
+      let caught: FailedTest[] = [];
       if (problem === undefined) {
         // The tests run the CLI and child services from dist/: build the mutant there too.
         const build = run('npx', ['tsc', '-p', 'tsconfig.build.json'], scratch);
         if (build.status !== 0) problem = `the mutant does not compile: ${build.output.split('\n')[0]}`;
-        else caught = failedTests(run(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', ...mutation.tests], scratch).output);
+        else caught = runTests(scratch, mutation.tests);
       }
       restore(scratch, mutation.edits);
       const verdict = problem ?? (caught.length > 0 ? `caught by ${caught.length}` : 'SURVIVED');
       if (problem !== undefined || caught.length === 0) survived++;
       process.stderr.write(`${verdict}\n`);
-      const names = [...new Set(caught)].map((name) => `\`${name}\``).join('<br>');
+      const names = [...new Set(caught.map(({ file, name }) => `\`${file}\` › \`${name}\``))].join('<br>');
       rows.push(`| \`${mutation.name}\` | ${mutation.rule} | ${mutation.tests.map((file) => `\`${file}\``).join(', ')} | ${problem ?? (caught.length > 0 ? names : '**survived**')} |`);
     }
   } finally {
