@@ -126,7 +126,7 @@ describeEachDatabase('directory connection tests and the stored bind password', 
 
   describe('the stored password goes only where it was saved for', () => {
     test('a test with the stored directory id, another port and no password: 400 naming the password, and nothing reaches the other port', async () => {
-      const before = listener.connections;
+      const connectionsBefore = listener.connections;
       for (const [token, who] of [
         [editor, 'a directory_service:edit holder'],
         [admin, 'a superuser'],
@@ -137,7 +137,7 @@ describeEachDatabase('directory connection tests and the stored bind password', 
         assert.match(body.msg, /port/, who);
         assert.match(body.msg, /password/, who);
       }
-      assert.equal(listener.connections, before, 'no connection to the other port');
+      assert.equal(listener.connections, connectionsBefore, 'no connection to the other port');
       assert.doesNotMatch(listener.received(), new RegExp(slapd.readerPassword));
     });
 
@@ -147,10 +147,10 @@ describeEachDatabase('directory connection tests and the stored bind password', 
       assert.equal(created.statusCode, 200, created.body);
       const atListener = (created.json() as { id: string }).id;
       try {
-        const before = listener.connections;
+        const connectionsBefore = listener.connections;
         const response = await call('PUT', v1('/ds/test'), { ...settings({ password: undefined, port: listener.port, hostname: '::ffff:127.0.0.1' }), id: atListener }, editor);
         assert.equal((assertError(response, 400, 'schema-violation').details as { field: string }).field, 'password');
-        assert.equal(listener.connections, before);
+        assert.equal(listener.connections, connectionsBefore);
         assert.doesNotMatch(listener.received(), /listener-directory-secret/);
       } finally {
         assert.equal((await call('POST', v1('/command/ldap/delete'), { id: atListener })).statusCode, 204);
@@ -158,7 +158,7 @@ describeEachDatabase('directory connection tests and the stored bind password', 
     });
 
     test('every setting that decides where the password goes and who can read it on the way needs it again, on test, update and PUT /ds', async () => {
-      const before = await stored();
+      const unchanged = await stored();
       const moves: Record<string, unknown>[] = [
         { port: slapd.tlsPort },
         { hostname: 'localhost' },
@@ -182,17 +182,17 @@ describeEachDatabase('directory connection tests and the stored bind password', 
           assert.equal((assertError(response, 400, 'schema-violation').details as { field: string }).field, 'password', `${method} ${url} ${what}`);
         }
       }
-      assert.deepEqual(await stored(), before, 'nothing changed');
+      assert.deepEqual(await stored(), unchanged, 'nothing changed');
       // The stored settings and password still work: a directory user logs in.
       await service.login(alice.login, alice.password);
     });
 
     test('an update or PUT /ds that moves the directory without the password changes nothing: the next login goes where the password was saved for', async () => {
-      const before = await stored();
+      const unchanged = await stored();
       const connections = listener.connections;
       assertError(await call('POST', v1('/command/ldap/update'), storedWith({ port: listener.port }), editor), 400, 'schema-violation');
       assertError(await call('PUT', v1('/ds'), { ...settings({ password: undefined }), port: listener.port }, editor), 400, 'schema-violation');
-      assert.deepEqual(await stored(), before);
+      assert.deepEqual(await stored(), unchanged);
       await service.login(alice.login, alice.password);
       assert.equal(listener.connections, connections, 'the login did not go to the other port');
     });
@@ -208,10 +208,10 @@ describeEachDatabase('directory connection tests and the stored bind password', 
     });
 
     test('with the password sent again, a test goes to the new place with that password, never the stored one', async () => {
-      const before = listener.connections;
+      const connectionsBefore = listener.connections;
       const response = await call('POST', v1('/command/ldap/test'), storedWith({ port: listener.port, password: 'typed-in-again' }), editor);
       assertError(response, 400, 'directory-test-failed');
-      assert.equal(listener.connections, before + 1);
+      assert.equal(listener.connections, connectionsBefore + 1);
       assert.match(listener.received(), /typed-in-again/);
       assert.doesNotMatch(listener.received(), new RegExp(slapd.readerPassword));
       // password: null is sent too: an anonymous bind, nothing stored goes along.
@@ -252,13 +252,13 @@ describeEachDatabase('directory connection tests and the stored bind password', 
 
   describe('every test is audited', () => {
     test('directory-tested names the actor, the directory, host, port, outcome and stage, never a password', async () => {
-      const before = (await testedEvents()).length;
+      const earlier = (await testedEvents()).length;
       assert.equal((await call('GET', v1('/ds/test'), undefined, editor)).statusCode, 200);
       assertError(await call('POST', v1('/command/ldap/test'), { ...settings(), port: listener.port }, editor), 400, 'directory-test-failed');
       assertError(await call('POST', v1('/command/ldap/test'), storedWith({ port: listener.port }), editor), 400, 'schema-violation');
       assertError(await call('PUT', v1('/ds/test'), settings({ password: 'not-the-reader-secret' })), 400, 'directory-test-failed');
 
-      const events = (await testedEvents()).slice(before);
+      const events = (await testedEvents()).slice(earlier);
       assert.deepEqual(events, [
         { actor_login: 'ds-editor', details: { directory_id: directoryId, hostname: slapd.host, port: slapd.port, outcome: 'succeeded', stage: null } },
         { actor_login: 'ds-editor', details: { directory_id: null, hostname: slapd.host, port: listener.port, outcome: 'failed', stage: 'connect' } },
