@@ -117,6 +117,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler((error, request, reply) => {
     const serviceError = toServiceError(error);
     if (serviceError.kind === 'server-error') request.log.error({ err: error }, 'request failed');
+    if (serviceError.log) request.log.warn(serviceError.log.detail, serviceError.log.message);
     return sendError(request, reply, serviceError);
   });
 
