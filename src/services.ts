@@ -9,7 +9,7 @@ import { measuredHasher } from './metrics/hasher.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { createPasswordHasher, lazyPasswordHasher, type PasswordHasher } from './passwords/hashing.js';
 import { SigningKeyRing } from './password-reset/signing-keys.js';
-import { installPermissionTypes } from './permissions/catalogue.js';
+import { installPermissionTypes } from './catalogue/catalogue.js';
 import { openStore, type Store } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { onEventsCommitted } from './store/transaction.js';

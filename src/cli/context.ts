@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
 import { ServiceError } from '../errors.js';
-import { installPermissionTypes } from '../permissions/catalogue.js';
+import { installPermissionTypes } from '../catalogue/catalogue.js';
 import { openServices, type Services } from '../services.js';
 import type { Executor } from '../store/transaction.js';
 import { findUserByLogin } from '../users/users.js';

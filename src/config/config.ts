@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Type, type Static, type TInteger, type TNumberOptions, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { readPermissionTypes } from '../permissions/catalogue.js';
+import { readPermissionTypes } from '../catalogue/catalogue.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export class ConfigError extends Error {

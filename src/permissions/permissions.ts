@@ -10,11 +10,11 @@ import * as roles from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { ServiceError, permissionDenied } from '../errors.js';
-import { ADMINISTRATORS_ROLE_ID, INSTANCE_FORMS, PE_PERMISSION_TYPES, defaultRolePermissions, findAction } from './catalogue.js';
+import { ADMINISTRATORS_ROLE_ID, INSTANCE_FORMS, PE_PERMISSION_TYPES, defaultRolePermissions, findAction } from '../catalogue/catalogue.js';
 import { normalizeUserId } from './user-ids.js';
 
 export type { Permission } from '../shapes.js';
-export { ADMINISTRATORS_ROLE_ID } from './catalogue.js';
+export { ADMINISTRATORS_ROLE_ID } from '../catalogue/catalogue.js';
 
 export interface Actor {
   id: string;

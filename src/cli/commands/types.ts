@@ -3,7 +3,7 @@
 // Reads the settings only; no database is opened.
 
 import { Command } from 'commander';
-import { typesAnswer } from '../../permissions/catalogue.js';
+import { typesAnswer } from '../../catalogue/catalogue.js';
 import { configWithPermissionTypes, printListing, withSettingOptions } from '../context.js';
 
 const HEADER = ['TYPE', 'ACTION', 'INSTANCES', 'NAME'];

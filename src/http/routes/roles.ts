@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
 import { ServiceError, notFound } from '../../errors.js';
-import { typesAnswer } from '../../permissions/catalogue.js';
+import { typesAnswer } from '../../catalogue/catalogue.js';
 import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
 import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';

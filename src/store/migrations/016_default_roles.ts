@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { DEFAULT_ROLES, defaultRolePermissions } from '../../permissions/catalogue.js';
+import { DEFAULT_ROLES, defaultRolePermissions } from '../../catalogue/catalogue.js';
 import { isPostgres } from '../dialect.js';
 
 // PE's default roles besides Administrators (migration 009): Operators,

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { isUuid } from './user-ids.js';
+import { isUuid } from '../uuids.js';
 
 /** What the instance of a permission names, for actions that can name one object. */
 export type InstanceKind = 'user' | 'role' | 'group' | 'node_group' | 'environment' | 'task' | 'plan' | 'task_target' | 'name';
