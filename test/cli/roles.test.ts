@@ -97,12 +97,12 @@ describeEachDatabase('rbac roles', (target) => {
 
       const spellings: [string, RegExp][] = [
         ['users', /^rbac: --permission "users" is not type:action or type:action:instance/m],
-        ['users:edit:*:more', /"users:edit:\*:more": A permission's instance is "\*" or the id of a user/],
-        ['node_groups:view:development', /A permission's instance is "\*" or the id of a node group \(a UUID\), not "development"/],
-        ['plans:run:Deploy::App', /A permission's instance is "\*" or a plan name/],
+        ['users:edit:*:more', /"users:edit:\*:more": The instance of a users:edit permission is "\*" or the id of a user/],
+        ['node_groups:view:development', /The instance of a node_groups:view permission is "\*" or the id of a node group \(a UUID\); this one is neither/],
+        ['plans:run:Deploy::App', /The instance of a plans:run permission is "\*" or a plan name/],
         ['users:', /is not type:action or type:action:instance/],
         ['users:fly', /^rbac: --permission "users:fly": Unknown permission users:fly\.$/m],
-        ['users:edit:bob', /"users:edit:bob": A permission's instance is "\*" or the id of a user \(a UUID\), not "bob"/],
+        ['users:edit:bob', /"users:edit:bob": The instance of a users:edit permission is "\*" or the id of a user \(a UUID\); this one is neither\.$/m],
         ['configuration:view:1', /The instance of configuration:view is always "\*"/],
       ];
       const results = await runLimited([
