@@ -119,6 +119,18 @@ describe('rbac: help, usage errors and settings', () => {
     }
   });
 
+  test('config check warns about RBAC_ variables that are no setting, and names every bad key at once', async () => {
+    const warned = await runCli(['config', 'check'], { env: { RBAC_PROT: '8443' } });
+    expectExit(warned, 0, 'config check with a misspelt variable');
+    assert.match(warned.stderr, /^rbac: warning: RBAC_PROT is not a setting and is ignored; did you mean RBAC_PORT\?$/m);
+    assert.ok(warned.stdout.split('\n').includes('port = 4433'), 'the success goes to stdout');
+    const bad = await runCli(['config', 'check', '--port', 'many'], { env: { RBAC_FAILED_ATTEMPTS_LOCKOUT: '-1' } });
+    expectExit(bad, 2, 'config check with two bad keys');
+    assert.match(bad.stderr, /^rbac: 2 configuration problems:$/m);
+    assert.match(bad.stderr, /"port":/);
+    assert.match(bad.stderr, /"failed-attempts-lockout":/);
+  });
+
   test('config check prints every effective setting with the database-url password masked', async () => {
     const url = 'postgres://rbac:s3cr3t-pw@db.example.com:5432/rbac';
     const result = await runCli(['config', 'check', '--database-url', url, '--failed-attempts-lockout', '7', '--data-dir', '/srv/rbac'], {
