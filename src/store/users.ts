@@ -28,6 +28,16 @@ export interface UserRecord {
   reinstated_at: Date | null;
   last_login: Date | null;
   created_at: Date;
+  /** The directory entry a remote user is bound to; null for local users and remote users not yet bound (migration 013). */
+  directory: DirectoryBinding | null;
+}
+
+/** The directory entry a remote user is bound to: recorded at its first successful directory login. */
+export interface DirectoryBinding {
+  directoryId: string;
+  dn: string;
+  /** The entry's stable id as `<attribute>:<value>`; null when the directory gives none. */
+  entryId: string | null;
 }
 
 const date = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs));
@@ -60,6 +70,7 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
     locked_at: date(row.locked_at),
     reinstated_at: date(row.reinstated_at),
     created_at: new Date(row.created_at),
+    directory: row.directory_id === null || row.directory_dn === null ? null : { directoryId: row.directory_id, dn: row.directory_dn, entryId: row.directory_entry_id },
   };
 }
 
@@ -212,6 +223,33 @@ export async function updateProfile(db: Executor, id: string, changes: ProfileCh
 
 export async function remove(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('users').where('id', '=', id).execute();
+}
+
+/**
+ * Binds a remote user to a directory entry, only if its binding is still
+ * `expected` (what the caller read and judged): of two logins that would
+ * bind one account to different entries at once, one writes. False when the
+ * binding changed meanwhile, or the user is gone.
+ */
+export async function bindToEntry(db: Executor, id: string, expected: DirectoryBinding | null, binding: DirectoryBinding): Promise<boolean> {
+  const still = (eb: ExpressionBuilder<Database, 'users'>, column: 'directory_id' | 'directory_dn' | 'directory_entry_id', value: string | null) =>
+    value === null ? eb(column, 'is', null) : eb(column, '=', value);
+  const bound = await db
+    .updateTable('users')
+    .set({ directory_id: binding.directoryId, directory_dn: binding.dn, directory_entry_id: binding.entryId })
+    .where('id', '=', id)
+    .where('is_remote', '=', 1)
+    .where((eb) =>
+      eb.and([still(eb, 'directory_id', expected?.directoryId ?? null), still(eb, 'directory_dn', expected?.dn ?? null), still(eb, 'directory_entry_id', expected?.entryId ?? null)]),
+    )
+    .returning('id')
+    .executeTakeFirst();
+  return bound !== undefined;
+}
+
+/** Deletes the users bound to a directory (their tokens, roles and groups go with them) and returns who they were. */
+export async function removeBoundTo(db: Executor, directoryId: string): Promise<{ id: string; login: string }[]> {
+  return db.deleteFrom('users').where('directory_id', '=', directoryId).returning(['id', 'login']).execute();
 }
 
 /**

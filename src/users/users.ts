@@ -229,6 +229,19 @@ export interface UserChanges {
   is_revoked?: boolean | undefined;
 }
 
+/**
+ * A remote user's login is its directory's: it names the entry the user is
+ * bound to, so a rename here (even of its case) could point the account at
+ * another directory user. The directory's own rename shows as a new login.
+ */
+function assertLoginMayChange(user: Pick<UserRecord, 'is_remote'>): void {
+  if (user.is_remote) {
+    throw new ServiceError('schema-violation', "A remote user's login comes from its directory service and cannot be changed here; send the login unchanged (or leave it out) to edit the rest.", {
+      field: 'login',
+    });
+  }
+}
+
 /** What an edit changes, compared with the user as it is. */
 export function changedAspects(current: User, changes: UserChanges): EditedAspects {
   const wanted = changes.role_ids === undefined ? undefined : [...new Set(changes.role_ids)].sort((a, b) => a - b);
@@ -263,6 +276,7 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
+    if (renames) assertLoginMayChange(row);
     if (login !== undefined && loginKey(login) !== row.login_key) {
       assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
