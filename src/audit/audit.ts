@@ -33,6 +33,7 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'user-edited'; details: { fields: readonly string[]; previous_login?: string } }
   | { type: 'user-deleted'; details?: { directory_id: string } }
   | { type: 'user-bound'; details: { directory_id: string; dn: string; previous_dn?: string } }
+  | { type: 'user-unbound'; details: { directory_id: string; dn: string | null } }
   | { type: 'role-created'; details: { role_id: number; display_name: string; permissions: readonly string[] } }
   | { type: 'role-edited'; details: { role_id: number; fields: readonly string[]; permissions_added?: readonly string[]; permissions_removed?: readonly string[] } }
   | { type: 'role-deleted'; details: { role_id: number; display_name: string } }
@@ -99,6 +100,7 @@ const EVENT_TYPES = {
   'user-edited': true,
   'user-deleted': true,
   'user-bound': true,
+  'user-unbound': true,
   'role-created': true,
   'role-edited': true,
   'role-deleted': true,

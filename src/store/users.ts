@@ -247,6 +247,41 @@ export async function bindToEntry(db: Executor, id: string, expected: DirectoryB
   return bound !== undefined;
 }
 
+/** A user's binding as `unbind` found it. */
+export interface UnboundUser {
+  id: string;
+  login: string;
+  directory_id: string;
+  directory_dn: string | null;
+}
+
+/**
+ * Forgets the binding of the user `id`, or of every user bound to the
+ * directory `directoryId`, and returns what each was bound to. Their next
+ * successful directory login binds them again.
+ */
+export async function unbind(db: Executor, target: { id: string } | { directoryId: string }): Promise<UnboundUser[]> {
+  const bound = await db
+    .selectFrom('users')
+    .select(['id', 'login', 'directory_id', 'directory_dn'])
+    .where('directory_id', 'is not', null)
+    .where((eb) => ('id' in target ? eb('id', '=', target.id) : eb('directory_id', '=', target.directoryId)))
+    .orderBy('login_key')
+    .execute();
+  if (bound.length > 0) {
+    await db
+      .updateTable('users')
+      .set({ directory_id: null, directory_dn: null, directory_entry_id: null })
+      .where(
+        'id',
+        'in',
+        bound.map((user) => user.id),
+      )
+      .execute();
+  }
+  return bound.map((user) => ({ ...user, directory_id: user.directory_id as string }));
+}
+
 /** Deletes the users bound to a directory (their tokens, roles and groups go with them) and returns who they were. */
 export async function removeBoundTo(db: Executor, directoryId: string): Promise<{ id: string; login: string }[]> {
   return db.deleteFrom('users').where('directory_id', '=', directoryId).returning(['id', 'login']).execute();

@@ -12,7 +12,8 @@
 //   successful login, also for remote users created through the API or
 //   before migration 013; a moved entry (same entryUUID) keeps logging in, a
 //   re-created one (same DN, new entryUUID) does not; without entryUUID the
-//   DN decides;
+//   DN decides; `rbac users unbind` lets the operator have such an account
+//   bound again;
 // - a bound user is looked up in its own directory only;
 // - deleting a directory deletes the remote users bound to it.
 
@@ -23,6 +24,8 @@ import { openStore } from '../../src/store/database.js';
 import { migrateTo } from '../../src/store/migrate.js';
 import { describeEachDatabase, freshWorkspace, type DialectName, type Workspace } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
+import { runCli } from '../kit/processes.js';
+import { expectExit, expectRefusal, storeArgs } from '../cli/support.js';
 import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 import { startTestService, type TestService } from '../kit/service.js';
 
@@ -230,8 +233,8 @@ describeEachDatabase('remote users bound to their directory entry', (target) => 
     }
   });
 
-  test('an entry deleted and created again at the same DN (a new entryUUID: the uid given to someone else) is refused', async () => {
-    const { service, logIn, tokenOf, current, failures } = await directoryService(target.dialect, slapd);
+  test('an entry deleted and created again at the same DN (a new entryUUID: the uid given to someone else) is refused; rbac users unbind lets it bind again', async () => {
+    const { service, directoryId, logIn, tokenOf, current, row, failures } = await directoryService(target.dialect, slapd);
     try {
       const id = (await current(await tokenOf(bob.login, bob.password))).id;
       const newcomerPassword = 'bob-newcomer-pw-1';
@@ -251,17 +254,34 @@ describeEachDatabase('remote users bound to their directory entry', (target) => 
         (await failures(id)).map((failure) => failure.reason),
         ['directory-entry-mismatch'],
       );
+      const entryId = (await row(id)).directory_entry_id;
+
+      // The operator who knows it is the same person (a restore that lost the ids): rbac users unbind.
+      const store = storeArgs(service.workspace);
+      expectRefusal(await runCli(['users', 'unbind', 'admin', ...store]), 1, /^rbac: admin is not bound to a directory entry\.$/m, 'unbind a local user');
+      expectRefusal(await runCli(['users', 'unbind', bob.login, '--directory', directoryId, ...store]), 2, /not both/, 'unbind with a login and a directory');
+      const unbound = await runCli(['users', 'unbind', bob.login, ...store]);
+      expectExit(unbound, 0, 'users unbind bob');
+      assert.equal(unbound.stdout, `bob is no longer bound to ${bob.dn}.\n`);
+      const event = await service.store.db.selectFrom('audit_events').select(['details', 'source_address']).where('type', '=', 'user-unbound').where('subject_id', '=', id).executeTakeFirstOrThrow();
+      assert.deepEqual({ details: JSON.parse(event.details), source: event.source_address }, { details: { directory_id: directoryId, dn: bob.dn }, source: 'cli' });
+      assert.equal((await current(await tokenOf(bob.login, newcomerPassword))).id, id);
+      const rebound = await row(id);
+      assert.equal(rebound.directory_dn, bob.dn);
+      assert.notEqual(rebound.directory_entry_id, entryId);
+      assert.match(String(rebound.directory_entry_id), /^entryUUID:/);
     } finally {
       await service.close();
     }
   });
 
-  test('a directory that gives no entryUUID: the DN decides (a moved entry is refused, back at its DN it logs in)', async () => {
-    const { service, logIn, tokenOf, current, row, failures } = await directoryService(target.dialect, slapd, {
+  test('a directory that gives no entryUUID: the DN decides (a moved entry is refused, back at its DN it logs in); rbac users unbind --directory lets moved entries bind again', async () => {
+    const { service, directoryId, logIn, tokenOf, current, row, failures } = await directoryService(target.dialect, slapd, {
       settings: { login: slapd.limitedReaderDn, password: slapd.limitedReaderPassword },
     });
     try {
       const id = (await current(await tokenOf(carol.login, carol.password))).id;
+      const otherId = (await current(await tokenOf(erin.login, erin.password))).id;
       const bound = await row(id);
       assert.equal(bound.directory_dn, carol.dn);
       assert.equal(bound.directory_entry_id, null);
@@ -273,10 +293,20 @@ describeEachDatabase('remote users bound to their directory entry', (target) => 
           (await failures(id)).map((failure) => failure.reason),
           ['directory-entry-mismatch'],
         );
+        await moveEntry(slapd, movedDn, carol.dn);
+        assert.equal((await current(await tokenOf(carol.login, carol.password))).id, id);
+
+        await moveEntry(slapd, carol.dn, movedDn);
+        assertError(await logIn(carol.login, carol.password), 401, 'user-unauthenticated');
+        const unbound = await runCli(['users', 'unbind', '--directory', directoryId, ...storeArgs(service.workspace)]);
+        expectExit(unbound, 0, 'users unbind --directory');
+        assert.equal(unbound.stdout, `carol is no longer bound to ${carol.dn}.\nerin is no longer bound to ${erin.dn}.\nunbound 2 users; each is bound again at its next directory login\n`);
+        assert.equal((await current(await tokenOf(carol.login, carol.password))).id, id);
+        assert.equal((await row(id)).directory_dn, movedDn);
+        assert.equal((await row(otherId)).directory_id, null, 'unbound until its next login');
       } finally {
         await moveEntry(slapd, movedDn, carol.dn);
       }
-      assert.equal((await current(await tokenOf(carol.login, carol.password))).id, id);
     } finally {
       await service.close();
     }
