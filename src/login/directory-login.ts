@@ -67,19 +67,23 @@ export async function loginWithDirectory(
   }
 }
 
+/** The attribute a stable entry id came from (`entryUUID` of `entryUUID:…`). */
+const idAttribute = (entryId: string) => entryId.slice(0, entryId.indexOf(':'));
+
 /**
  * Whether the entry a login found is the one the user is bound to: the same
- * directory, and the same entry — by its stable id when both the binding and
- * the directory's answer have one (it survives a move; an entry deleted and
- * created again has a new one), else by DN (compared without case, as LDAP
- * compares the usual naming attributes). A user not yet bound (created
- * through the API, or before bindings were recorded) takes the entry: it is
- * bound to it at this login.
+ * directory, and the same entry — by its stable id when the binding and the
+ * directory's answer have one from the same attribute (it survives a move; an
+ * entry deleted and created again has a new one), else by DN (compared
+ * without case, as LDAP compares the usual naming attributes). A user not
+ * yet bound (created through the API, or before bindings were recorded)
+ * takes the entry: it is bound to it at this login.
  */
-export function isBoundEntry(binding: DirectoryBinding | null, directoryId: string, found: DirectoryUser): boolean {
+export function isBoundEntry(binding: DirectoryBinding | null, directoryId: string, found: Pick<DirectoryUser, 'dn' | 'entryId'>): boolean {
   if (binding === null) return true;
   if (binding.directoryId !== directoryId) return false;
-  if (binding.entryId !== null && found.entryId !== null) return binding.entryId === found.entryId;
+  // Ids from different attributes (a directory that started giving entryUUID besides nsUniqueId) say nothing about each other.
+  if (binding.entryId !== null && found.entryId !== null && idAttribute(binding.entryId) === idAttribute(found.entryId)) return binding.entryId === found.entryId;
   return binding.dn.toLowerCase() === found.dn.toLowerCase();
 }
 
@@ -204,7 +208,7 @@ async function logInFound(
  */
 async function recordBinding(trx: Executor, user: UserRecord, directoryId: string, found: DirectoryUser, sourceAddress: string | null): Promise<void> {
   const previous = user.directory;
-  // An answer without the stable id keeps the one recorded: the DN decided this time.
+  // An answer without a stable id keeps the one recorded: the DN decided this time.
   const binding: DirectoryBinding = { directoryId, dn: found.dn, entryId: found.entryId ?? previous?.entryId ?? null };
   if (previous && previous.directoryId === binding.directoryId && previous.dn === binding.dn && previous.entryId === binding.entryId) return;
   if (!(await users.bindToEntry(trx, user.id, previous, binding))) throw new BoundMeanwhile();

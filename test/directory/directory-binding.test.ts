@@ -20,6 +20,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { isBoundEntry } from '../../src/login/directory-login.js';
 import { openStore } from '../../src/store/database.js';
 import { migrateTo } from '../../src/store/migrate.js';
 import { describeEachDatabase, freshWorkspace, type DialectName, type Workspace } from '../kit/databases.js';
@@ -27,7 +28,7 @@ import { assertError } from '../kit/errors.js';
 import { runCli } from '../kit/processes.js';
 import { expectExit, expectRefusal, storeArgs } from '../cli/support.js';
 import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
-import { startTestService, type TestService } from '../kit/service.js';
+import { startTestService } from '../kit/service.js';
 
 const v1 = (path: string) => `/rbac-api/v1${path}`;
 const { alice, bob, carol, dave, erin, frank, mallory } = DIRECTORY_USERS;
@@ -86,6 +87,19 @@ async function addUnit(slapd: Slapd, ou: string): Promise<string> {
   await slapd.asAdmin((client) => client.add(dn, { objectClass: ['top', 'organizationalUnit'], ou }));
   return dn;
 }
+
+test('the same entry: same directory, then the stable id when both sides have one from the same attribute, else the DN without case; an unbound user takes any entry', () => {
+  const binding = { directoryId: 'd1', dn: 'uid=a,ou=users,dc=x', entryId: 'entryUUID:1111' };
+  assert.equal(isBoundEntry(null, 'd1', { dn: 'uid=z,dc=x', entryId: null }), true);
+  assert.equal(isBoundEntry(binding, 'd2', { dn: binding.dn, entryId: binding.entryId }), false, 'another directory');
+  assert.equal(isBoundEntry(binding, 'd1', { dn: 'uid=a,ou=moved,dc=x', entryId: 'entryUUID:1111' }), true, 'moved');
+  assert.equal(isBoundEntry(binding, 'd1', { dn: binding.dn, entryId: 'entryUUID:2222' }), false, 're-created');
+  assert.equal(isBoundEntry(binding, 'd1', { dn: 'UID=A,OU=Users,DC=x', entryId: null }), true, 'no id in the answer: the DN, without case');
+  assert.equal(isBoundEntry(binding, 'd1', { dn: 'uid=b,ou=users,dc=x', entryId: null }), false);
+  assert.equal(isBoundEntry(binding, 'd1', { dn: binding.dn, entryId: 'nsUniqueId:abcd' }), true, 'an id from another attribute: the DN');
+  assert.equal(isBoundEntry(binding, 'd1', { dn: 'uid=b,ou=users,dc=x', entryId: 'nsUniqueId:abcd' }), false);
+  assert.equal(isBoundEntry({ ...binding, entryId: null }, 'd1', { dn: binding.dn, entryId: 'entryUUID:2222' }), true, 'no id recorded: the DN');
+});
 
 describeEachDatabase('remote users bound to their directory entry', (target) => {
   let slapd: Slapd;
@@ -275,8 +289,8 @@ describeEachDatabase('remote users bound to their directory entry', (target) => 
     }
   });
 
-  test('a directory that gives no entryUUID: the DN decides (a moved entry is refused, back at its DN it logs in); rbac users unbind --directory lets moved entries bind again', async () => {
-    const { service, directoryId, logIn, tokenOf, current, row, failures } = await directoryService(target.dialect, slapd, {
+  test('a directory that gives no entryUUID: the DN decides (a moved entry is refused, back at its DN it logs in); rbac users unbind --directory lets moved entries bind again; an entryUUID given later is recorded', async () => {
+    const { service, directoryId, call, logIn, tokenOf, current, row, failures } = await directoryService(target.dialect, slapd, {
       settings: { login: slapd.limitedReaderDn, password: slapd.limitedReaderPassword },
     });
     try {
@@ -304,6 +318,12 @@ describeEachDatabase('remote users bound to their directory entry', (target) => 
         assert.equal((await current(await tokenOf(carol.login, carol.password))).id, id);
         assert.equal((await row(id)).directory_dn, movedDn);
         assert.equal((await row(otherId)).directory_id, null, 'unbound until its next login');
+
+        // The lookup account may read entryUUID now: the DN decides once more, and the id is recorded from then on.
+        const updated = await call('POST', v1('/command/ldap/update'), { ...directorySettingsFor(slapd), id: directoryId });
+        assert.equal(updated.statusCode, 200, updated.body);
+        assert.equal((await current(await tokenOf(carol.login, carol.password))).id, id);
+        assert.match(String((await row(id)).directory_entry_id), /^entryUUID:/);
       } finally {
         await moveEntry(slapd, movedDn, carol.dn);
       }
