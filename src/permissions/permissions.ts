@@ -122,20 +122,22 @@ const INSTANCE_TEST: Record<InstanceKind, { test: (text: string) => boolean; nam
  * The permissions as stored (user ids in lower case), or 400
  * schema-violation naming the first of unknown type or action, or whose
  * instance names no possible object: such a permission would be stored,
- * listed, and grant nothing.
+ * listed, and grant nothing. The instance is never quoted back: what a
+ * client sends where an id belongs may be a login token (CONTRACT §7).
  */
 export function validPermissions(permissions: readonly Permission[]): Permission[] {
-  return permissions.map((given) => {
+  return permissions.map((given, index) => {
     const permission = { ...given, instance: normalizeUserId(given.instance) };
+    const details = { index, object_type: permission.object_type, action: permission.action };
     const known = definitionOf(permission.object_type, permission.action);
-    if (!known) throw new ServiceError('schema-violation', `Unknown permission ${permission.object_type}:${permission.action}.`, { permission });
+    if (!known) throw new ServiceError('schema-violation', `Unknown permission ${permission.object_type}:${permission.action}.`, details);
     if (permission.instance === '*') return permission;
     const kind = 'everyInstance' in known.action ? null : known.type.instances;
     if (kind === null) {
-      throw new ServiceError('schema-violation', `The instance of ${permission.object_type}:${permission.action} is always "*", not "${permission.instance}".`, { permission });
+      throw new ServiceError('schema-violation', `The instance of ${permission.object_type}:${permission.action} is always "*".`, details);
     }
     if (!INSTANCE_TEST[kind].test(permission.instance)) {
-      throw new ServiceError('schema-violation', `A permission's instance is "*" or ${INSTANCE_TEST[kind].names}, not "${permission.instance}".`, { permission });
+      throw new ServiceError('schema-violation', `The instance of a ${permission.object_type}:${permission.action} permission is "*" or ${INSTANCE_TEST[kind].names}; this one is neither.`, details);
     }
     return permission;
   });

@@ -99,7 +99,7 @@ describeEachDatabase('rbac roles', (target) => {
         ['users:edit:*:more', /is not type:action or type:action:instance/],
         ['users:', /is not type:action or type:action:instance/],
         ['users:fly', /^rbac: --permission "users:fly": Unknown permission users:fly\.$/m],
-        ['users:edit:bob', /"users:edit:bob": A permission's instance is "\*" or the id of a user \(a UUID\), not "bob"/],
+        ['users:edit:bob', /"users:edit:bob": The instance of a users:edit permission is "\*" or the id of a user \(a UUID\); this one is neither\.$/m],
         ['configuration:view:1', /The instance of configuration:view is always "\*"/],
       ];
       const results = await runLimited([
