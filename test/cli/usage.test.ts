@@ -22,6 +22,7 @@ describe('rbac: help, usage errors and settings', () => {
     { args: ['users', 'revoke'], mentions: /Usage: rbac users revoke \[options\] <login>/ },
     { args: ['users', 'unrevoke'], mentions: /Usage: rbac users unrevoke \[options\] <login>/ },
     { args: ['users', 'delete'], mentions: /Usage: rbac users delete \[options\] <login>/ },
+    { args: ['users', 'unbind'], mentions: /Usage: rbac users unbind \[options\] \[login\][\s\S]*--directory <id>/ },
     { args: ['roles'], mentions: /Usage: rbac roles[\s\S]*list[\s\S]*create[\s\S]*assign[\s\S]*unassign/ },
     { args: ['roles', 'list'], mentions: /Usage: rbac roles list[\s\S]*--json/ },
     { args: ['roles', 'create'], mentions: /Usage: rbac roles create \[options\] <name>[\s\S]*--description[\s\S]*--permission <type:action\[:instance\]>/ },
