@@ -176,12 +176,37 @@ export function permittedInstances(held: readonly Permission[] | 'all', objectTy
   return instances.includes('*') ? ['*'] : [...new Set(instances)].sort();
 }
 
-/** The requester's own account must still be active when its request writes: a revocation that committed meanwhile wins. */
+/**
+ * The requester's own account must still be active when its request writes
+ * (CONTRACT §3): checked inside the write's transaction, with the requester's
+ * row locked until it commits, so a revocation that committed first wins, and
+ * one that comes later waits for this write: once a revocation has answered,
+ * no write of that user commits, on any instance. Every write transaction
+ * with a requester starts with it.
+ */
 export async function assertRequesterActive(trx: Executor, by: Actor | null): Promise<void> {
-  if (!by) return;
-  if ((await users.isRevoked(trx, by.id)) !== false) {
-    throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  if (by && (await users.isRevokedLocked(trx, by.id)) !== false) throw revokedRequester();
+}
+
+/** The answer to a request of a user who is revoked (or gone) by the time it writes. */
+export const revokedRequester = () => new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+
+/**
+ * A change to one user by a requester: the requester's check
+ * (assertRequesterActive) and the user's row lock (users.lock), taken in the
+ * order of the two ids, so that two requests each changing the other's
+ * account wait for one another instead of deadlocking. A user changing
+ * itself takes its row for the change first; its check then finds the lock
+ * held. The user's row, or undefined when there is no such user.
+ */
+export async function lockUserCheckingRequester(trx: Executor, by: Actor | null, userId: string): Promise<users.UserRecord | undefined> {
+  if (by && by.id < userId) {
+    await assertRequesterActive(trx, by);
+    return users.lock(trx, userId);
   }
+  const row = await users.lock(trx, userId);
+  await assertRequesterActive(trx, by);
+  return row;
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import { ServiceError, notFound } from '../errors.js';
 import { type AuditEvent, type Party, recordEvents } from '../audit/audit.js';
-import { assertRequesterActive, rolePermissions, validPermissions, type Permission } from '../permissions/permissions.js';
+import { assertRequesterActive, lockUserCheckingRequester, rolePermissions, validPermissions, type Permission } from '../permissions/permissions.js';
 import type { Role } from '../shapes.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
@@ -235,10 +235,9 @@ export async function changeMembers(trx: Executor, by: Requester, id: number, ch
 
 /** POST /command/users/add-roles and remove-roles: one user's roles change by the rules of giving and taking roles; 404 when no user has the id. */
 export async function changeRolesOf(trx: Executor, by: Requester, userId: string, change: 'add' | 'remove', roleIds: readonly number[], context: Context): Promise<void> {
-  await assertRequesterActive(trx, by);
+  const user = await lockUserCheckingRequester(trx, by, userId);
   const ids = [...new Set(roleIds)];
   await assertMayChangeMembers(trx, by, ids);
-  const user = await users.lock(trx, userId);
   if (!user) throw notFound('The user');
   const member = { id: user.id, login: user.login };
   await (change === 'add' ? giveRoles : takeRoles)(trx, by, ids, [member], context);

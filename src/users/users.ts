@@ -16,7 +16,7 @@ import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { PublicUserRecord, UserPageQuery, UserRecord } from '../store/users.js';
-import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, lockUserCheckingRequester, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
@@ -254,8 +254,7 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
  */
 export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(deps.db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     const current = row ? await userFromRow(trx, row) : undefined;
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
@@ -337,8 +336,7 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
  */
 export async function setUserRevoked(db: Db, by: Requester, id: string, revoked: boolean, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
     if (!row) throw notFound('The user');
     if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
@@ -348,9 +346,8 @@ export async function setUserRevoked(db: Db, by: Requester, id: string, revoked:
 /** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
 export async function deleteUser(db: Db, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayDeleteUser(trx, by, id);
-    const row = await users.lock(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');
