@@ -79,6 +79,12 @@ export async function byLoginKey(db: Executor, loginKey: string): Promise<UserRe
   return maybe(await db.selectFrom('users').selectAll().where('login_key', '=', loginKey).executeTakeFirst());
 }
 
+/** The ids and login keys of the users with these login keys. */
+export async function partiesByLoginKeys(db: Executor, loginKeys: readonly string[]): Promise<{ id: string; login_key: string }[]> {
+  if (loginKeys.length === 0) return [];
+  return db.selectFrom('users').select(['id', 'login_key']).where('login_key', 'in', [...loginKeys]).execute();
+}
+
 /** Whether a user other than `exceptId` has this login skeleton. */
 export async function skeletonTaken(db: Executor, skeleton: string, exceptId?: string): Promise<boolean> {
   let query = db.selectFrom('users').select('id').where('login_skeleton', '=', skeleton);

@@ -300,9 +300,10 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
 /** Gives the user exactly `wanted` roles, by the rules of giving and taking roles, recording each one given and taken. */
 async function replaceRoles(trx: Executor, by: Requester, user: { id: string; login: string }, held: number[], wanted: number[], context: Context): Promise<void> {
-  const roleIds = [...new Set(wanted)];
-  await giveRoles(trx, by, roleIds.filter((roleId) => !held.includes(roleId)), [user], context);
-  await takeRoles(trx, by, held.filter((roleId) => !roleIds.includes(roleId)), [user], context);
+  const roleIds = new Set(wanted);
+  const holding = new Set(held);
+  await giveRoles(trx, by, [...roleIds].filter((roleId) => !holding.has(roleId)), [user], context);
+  await takeRoles(trx, by, held.filter((roleId) => !roleIds.has(roleId)), [user], context);
 }
 
 /**
