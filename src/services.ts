@@ -10,7 +10,7 @@ import { ServiceMetrics } from './metrics/metrics.js';
 import { createPasswordHasher, lazyPasswordHasher, type PasswordHasher } from './passwords/hashing.js';
 import { SigningKeyRing } from './password-reset/signing-keys.js';
 import { openStore, type Store } from './store/database.js';
-import { migrateToLatest } from './store/migrate.js';
+import { migrateToLatest, type MigrationNotice } from './store/migrate.js';
 import { onEventsCommitted } from './store/transaction.js';
 
 export interface Services {
@@ -36,6 +36,8 @@ export interface ServiceOptions {
 export interface OpenServices extends Services {
   /** Migrations this start applied, by name. */
   migrations: string[];
+  /** What they told the operator (users they had to leave as they were): the caller logs or prints it. */
+  migrationNotices: MigrationNotice[];
   /** Closes the store (the hashing pool's idle threads keep nothing alive). */
   close(): Promise<void>;
 }
@@ -48,7 +50,8 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     backgroundCheckpoints: options.backgroundCheckpoints ?? false,
   });
   try {
-    const migrations = await migrateToLatest(store);
+    const migrationNotices: MigrationNotice[] = [];
+    const migrations = await migrateToLatest(store, (notice) => migrationNotices.push(notice));
     // Metrics are per instance, in a registry of their own.
     const metrics = options.metrics && config.metricsPort !== 0 ? new ServiceMetrics({ pool: store.pool }) : undefined;
     // Only src/audit/audit.ts writes events, always as AuditEvents.
@@ -56,7 +59,7 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     const chosen = options.hasher ?? 'eager';
     const plainHasher = chosen === 'eager' ? await createPasswordHasher() : chosen === 'lazy' ? lazyPasswordHasher() : chosen;
     const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;
-    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, migrations, close: () => store.close() };
+    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, migrations, migrationNotices, close: () => store.close() };
   } catch (error) {
     await store.close().catch(() => {});
     throw error;

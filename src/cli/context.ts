@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
 import { ServiceError } from '../errors.js';
 import { openServices, type Services } from '../services.js';
+import type { MigrationNotice } from '../store/migrate.js';
 import type { Executor } from '../store/transaction.js';
 import { findUserByLogin } from '../users/users.js';
 
@@ -59,6 +60,7 @@ export function configOf(command: Command, env: NodeJS.ProcessEnv = process.env)
 /** Runs `work` on the services (migrated store, a hasher that starts on first use, the key ring), and closes them whatever happens. */
 export async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
   const services = await openServices(config, { hasher: 'lazy', poolSize: 2 });
+  services.migrationNotices.forEach((notice) => warn(describeNotice(notice)));
   try {
     return await work(services);
   } finally {
@@ -104,4 +106,9 @@ export function print(line = ''): void {
 
 export function warn(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** A migration's notice as one line for the operator: `rbac: 014_login_skeletons_v2: <message>: {"grandfathered": …}`. */
+export function describeNotice({ migration, message, details }: MigrationNotice): string {
+  return `rbac: ${migration}: ${message}: ${JSON.stringify(details)}`;
 }

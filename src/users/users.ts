@@ -263,20 +263,23 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
-    if (login !== undefined && loginKey(login) !== row.login_key) {
+    const renamed = login !== undefined && loginKey(login) !== row.login_key;
+    // A re-spelling of the same login in other capitals can read as another
+    // one (`adмin` → `adМin`, a Cyrillic capital М): it is judged like a new login.
+    const readsOtherwise = renames && loginSkeleton(login) !== loginSkeleton(row.login);
+    if (renamed) {
       assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
       if (await findUserByLogin(trx, login)) throw loginTaken(login);
-      await assertNotLookAlike(trx, login, id);
     }
-    // A new login gets its skeleton; a re-spelling of the same login keeps the
-    // one it has (a grandfathered look-alike keeps none).
-    const renamed = login !== undefined && loginKey(login) !== row.login_key;
+    if (renamed || readsOtherwise) await assertNotLookAlike(trx, login, id);
+    // A login that reads differently gets its skeleton; one that reads the
+    // same keeps the one it has (a grandfathered look-alike keeps none).
     const fields = {
       ...(renames ? { login, login_key: loginKey(login) } : {}),
-      ...(renamed ? { login_skeleton: loginSkeleton(login) } : {}),
+      ...(renamed || readsOtherwise ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
     };

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { SETTINGS, showSetting, type Config } from '../../config/config.js';
 import { redactUrl } from '../../store/database.js';
-import { configOf, print, withSettingOptions } from '../context.js';
+import { configOf, describeNotice, print, warn, withSettingOptions } from '../context.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { openStore } from '../../store/database.js';
 
@@ -12,7 +12,7 @@ export function migrateCommand(): Command {
       const config = configOf(command);
       const store = openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 1 });
       try {
-        const applied = await migrateToLatest(store);
+        const applied = await migrateToLatest(store, (notice) => warn(describeNotice(notice)));
         print(applied.length > 0 ? `applied: ${applied.join(', ')}` : `${store.location} is up to date`);
       } finally {
         await store.close();
