@@ -154,10 +154,11 @@ const loginTaken = (login: string) => new ServiceError('conflict', loginTakenFai
 const looksTaken = (login: string) => new ServiceError('conflict', loginLookAlikeFailure(login)['friendly-error']);
 
 /**
- * The rule that no two logins may look alike (Unicode TR39 confusables):
- * refuses `login` when another user's login has the same skeleton. The
- * unique index on `login_skeleton` holds the same rule against concurrent
- * writers; `conflictFor` turns its refusal into this same answer.
+ * The rule that no two logins may look alike (loginSkeleton: TR39
+ * confusables, accents, small capitals, case folding, Cyrillic and Greek
+ * capitals): refuses `login` when another user's login has the same
+ * skeleton. The unique index on `login_skeleton` holds the same rule against
+ * concurrent writers; `conflictFor` turns its refusal into this same answer.
  */
 async function assertNotLookAlike(db: Executor, login: string, exceptUserId?: string): Promise<void> {
   if (await users.skeletonTaken(db, loginSkeleton(login), exceptUserId)) throw looksTaken(login);
