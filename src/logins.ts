@@ -40,7 +40,8 @@ function latinCapitalFor(capital: string): string {
  * Unicode case folding, which `toLowerCase` alone is not (`ß` and `ss`,
  * `ς` and `σ`): upper-casing between two lower-casings puts every
  * character in the class full case folding puts it in (checked against
- * CaseFolding.txt for every code point of Unicode 17; it adds `ı` to `i`).
+ * Unicode 16's CaseFolding.txt for every assigned code point; it adds `ı`
+ * to `i`, as TR39 does).
  */
 const caseFold = (text: string) => text.toLowerCase().toUpperCase().toLowerCase();
 
