@@ -45,7 +45,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const { store, hasher, keys, metrics } = services;
   try {
     if (services.migrations.length > 0) logger.info({ migrations: services.migrations }, 'database migrated');
-    for (const { migration, message, details } of services.migrationNotices) logger.warn({ migration, ...details }, message);
+    for (const notice of services.migrationNotices) logger.warn(notice);
 
     const bootstrap = await ensureBootstrapAdmin(
       { db: store.db, hasher, rules: config },

@@ -9,8 +9,9 @@ import { measuredHasher } from './metrics/hasher.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { createPasswordHasher, lazyPasswordHasher, type PasswordHasher } from './passwords/hashing.js';
 import { SigningKeyRing } from './password-reset/signing-keys.js';
+import { installPermissionTypes } from './catalogue/catalogue.js';
 import { openStore, type Store } from './store/database.js';
-import { migrateToLatest, type MigrationNotice } from './store/migrate.js';
+import { migrateToLatest } from './store/migrate.js';
 import { onEventsCommitted } from './store/transaction.js';
 
 export interface Services {
@@ -36,13 +37,15 @@ export interface ServiceOptions {
 export interface OpenServices extends Services {
   /** Migrations this start applied, by name. */
   migrations: string[];
-  /** What they told the operator (users they had to leave as they were): the caller logs or prints it. */
-  migrationNotices: MigrationNotice[];
+  /** What those migrations tell the operator (a default role kept from an earlier one), for the log. */
+  migrationNotices: string[];
   /** Closes the store (the hashing pool's idle threads keep nothing alive). */
   close(): Promise<void>;
 }
 
 export async function openServices(config: Config, options: ServiceOptions = {}): Promise<OpenServices> {
+  // The operator's object types join PE's before anything reads the catalogue (migration 016 included).
+  installPermissionTypes(config.permissionTypes);
   const store = openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -50,7 +53,7 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     backgroundCheckpoints: options.backgroundCheckpoints ?? false,
   });
   try {
-    const migrationNotices: MigrationNotice[] = [];
+    const migrationNotices: string[] = [];
     const migrations = await migrateToLatest(store, (notice) => migrationNotices.push(notice));
     // Metrics are per instance, in a registry of their own.
     const metrics = options.metrics && config.metricsPort !== 0 ? new ServiceMetrics({ pool: store.pool }) : undefined;

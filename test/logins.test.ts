@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import unhomoglyph from 'unhomoglyph';
 import { letterFormsSource } from '../scripts/letter-forms.js';
 import { defaultConfig } from '../src/config/config.js';
@@ -18,7 +19,7 @@ import { loginKey, loginSkeleton } from '../src/logins.js';
 import { startService } from '../src/server.js';
 import { openStore } from '../src/store/database.js';
 import { isUniqueViolation } from '../src/store/errors.js';
-import { migrateTo, migrateToLatest, type MigrationNotice } from '../src/store/migrate.js';
+import { migrateTo, migrateToLatest } from '../src/store/migrate.js';
 import { atOnce } from './kit/concurrency.js';
 import { expectExit, storeArgs } from './cli/support.js';
 import { describeEachDatabase, freshWorkspace, insertUser, withWorkspace } from './kit/databases.js';
@@ -321,15 +322,25 @@ const USERS_BEFORE_014 = [
 
 /** Which of them 014 leaves without a skeleton, and whose login each looks like. */
 const GRANDFATHERED_BY_014 = [
-  { login: '\u00e1dmin', looks_like: 'admin' },
-  { login: 'strasse', looks_like: 'Stra\u00dfe' },
-  { login: 'nina', looks_like: '\u0274ina' },
-  { login: 'user1', looks_like: 'userl' },
+  { login: '\u00e1dmin', looksLike: 'admin' },
+  { login: 'strasse', looksLike: 'Stra\u00dfe' },
+  { login: 'nina', looksLike: '\u0274ina' },
+  { login: 'user1', looksLike: 'userl' },
 ];
+
+/** The notices 014 gives for them, in that order. */
+const NOTICES_OF_014 = GRANDFATHERED_BY_014.map(
+  ({ login, looksLike }) =>
+    `The login "${login}" looks like the older login "${looksLike}" under the stronger look-alike rule: its user keeps it, without a skeleton (grandfathered).`,
+);
 
 /** A database as it was before 014 (the last migration before it applied), holding USERS_BEFORE_014. */
 async function databaseBefore014(store: ReturnType<typeof openStore>): Promise<void> {
   await migrateTo(store, '012_directories');
+  await insertUsersBefore014(store);
+}
+
+async function insertUsersBefore014(store: ReturnType<typeof openStore>): Promise<void> {
   for (const [index, { login, skeleton }] of USERS_BEFORE_014.entries()) {
     const id = await insertUser(store.db, login, { created_at: 1_000 + index, is_superuser: login === 'admin' });
     await store.db.updateTable('users').set({ login_skeleton: skeleton }).where('id', '=', id).execute();
@@ -346,7 +357,7 @@ describeEachDatabase('migration 014_login_skeletons_v2', (target) => {
     try {
       await databaseBefore014(store);
       const before = await allUserColumns(store);
-      const notices: MigrationNotice[] = [];
+      const notices: string[] = [];
       const applied = await migrateToLatest(store, (notice) => notices.push(notice));
       assert.ok(applied.includes('014_login_skeletons_v2'), `applied: ${applied.join(', ')}`);
 
@@ -361,13 +372,7 @@ describeEachDatabase('migration 014_login_skeletons_v2', (target) => {
       assert.deepEqual(withoutSkeleton(after), withoutSkeleton(before));
       assert.equal(loginSkeleton('\u00e1dmin'), loginSkeleton('admin'), 'the two really look alike now');
 
-      assert.deepEqual(notices, [
-        {
-          migration: '014_login_skeletons_v2',
-          message: 'users whose login looks like an older user\u2019s keep it, without a skeleton',
-          details: { grandfathered: GRANDFATHERED_BY_014 },
-        },
-      ]);
+      assert.deepEqual(notices, NOTICES_OF_014);
 
       // The index holds: a new row with admin's skeleton is refused by the database itself.
       await assert.rejects(
@@ -381,6 +386,28 @@ describeEachDatabase('migration 014_login_skeletons_v2', (target) => {
       await store.close();
       await workspace.cleanup();
     }
+  });
+
+  test('a database that ran a later-numbered migration (016) before 014 existed gets 014 at its next start', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const store = openStore({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl });
+      try {
+        await migrateToLatest(store);
+        // As the service before 014 left it: every other migration applied, the skeletons of then.
+        await sql`delete from kysely_migration where name = '014_login_skeletons_v2'`.execute(store.db);
+        await insertUsersBefore014(store);
+        const notices: string[] = [];
+        assert.deepEqual(await migrateToLatest(store, (notice) => notices.push(notice)), ['014_login_skeletons_v2']);
+        assert.deepEqual(notices, NOTICES_OF_014);
+        const grandfathered = new Set(GRANDFATHERED_BY_014.map((entry) => entry.login));
+        assert.deepEqual(
+          (await allUserColumns(store)).map((row) => ({ login: row.login, login_skeleton: row.login_skeleton })),
+          USERS_BEFORE_014.map(({ login }) => ({ login, login_skeleton: grandfathered.has(login) ? null : loginSkeleton(login) })),
+        );
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   test('the service migrating such a database at start logs a warning naming each grandfathered login and the one it looks like', async () => {
@@ -400,10 +427,12 @@ describeEachDatabase('migration 014_login_skeletons_v2', (target) => {
     } finally {
       await workspace.cleanup();
     }
-    const warnings = lines.map((line) => JSON.parse(line) as { level: number; migration?: string; grandfathered?: unknown }).filter((entry) => entry.migration === '014_login_skeletons_v2');
-    assert.equal(warnings.length, 1, lines.join(''));
-    assert.equal(warnings[0]?.level, 40, 'logged as a warning');
-    assert.deepEqual(warnings[0]?.grandfathered, GRANDFATHERED_BY_014);
+    const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg?: string }).filter((entry) => entry.msg?.includes('grandfathered'));
+    assert.deepEqual(
+      warnings.map((entry) => [entry.level, entry.msg]),
+      NOTICES_OF_014.map((notice) => [40, notice]),
+      'each logged as a warning',
+    );
   });
 
   test('rbac migrate on such a database prints each grandfathered login and the one it looks like', async () => {
@@ -417,9 +446,8 @@ describeEachDatabase('migration 014_login_skeletons_v2', (target) => {
       const result = await runCli(['migrate', ...storeArgs(workspace)]);
       expectExit(result, 0, 'rbac migrate');
       assert.match(result.stdout, /^applied: .*014_login_skeletons_v2/m);
-      const notice = /^rbac: 014_login_skeletons_v2: users whose login looks like an older user’s keep it, without a skeleton: (.*)$/m.exec(result.stderr);
-      assert.ok(notice, result.stderr);
-      assert.deepEqual(JSON.parse(notice[1] as string), { grandfathered: GRANDFATHERED_BY_014 });
+      const printed = result.stderr.split('\n').filter((line) => line.includes('grandfathered'));
+      assert.deepEqual(printed, NOTICES_OF_014.map((notice) => `rbac: ${notice}`), result.stderr);
     });
   });
 });

@@ -49,6 +49,7 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'directory-created' | 'directory-updated'; details: { directory_id: string; hostname: string; fields: readonly string[] } }
   | { type: 'directory-deleted'; details: { directory_id: string } }
   | { type: 'directory-unavailable'; details: { directory_id: string; stage: string } }
+  | { type: 'directory-tested'; details: { directory_id: string | null; hostname: string; port: number; outcome: DirectoryTestOutcome; stage: string | null } }
   | { type: 'group-created'; details: { group_id: string; login: string; role_ids: readonly number[] } }
   | { type: 'group-roles-changed'; details: { group_id: string; added: readonly number[]; removed: readonly number[] } }
   | { type: 'group-deleted'; details: { group_id: string; login: string } }
@@ -59,6 +60,8 @@ export type AuditEventType = AuditEvent['type'];
 /** Where login tokens were revoked by name (logging out is `logout`). */
 /** Where a revocation came from: a route, or the command line at the server. */
 export type TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens' | 'DELETE /rbac-api/v2/tokens/:token' | 'rbac tokens revoke';
+/** How a directory connection test ended: `refused` is one not run because it would have sent the stored password to a new place. */
+export type DirectoryTestOutcome = 'succeeded' | 'failed' | 'refused';
 /** Why a password check failed. */
 export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password' | 'directory-wrong-password' | 'directory-unknown-login';
 /** What the check was for. */
@@ -99,6 +102,7 @@ const EVENT_TYPES = {
   'directory-updated': true,
   'directory-deleted': true,
   'directory-unavailable': true,
+  'directory-tested': true,
   'group-created': true,
   'group-roles-changed': true,
   'group-deleted': true,

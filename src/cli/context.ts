@@ -4,8 +4,8 @@
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
 import { ServiceError } from '../errors.js';
+import { installPermissionTypes } from '../catalogue/catalogue.js';
 import { openServices, type Services } from '../services.js';
-import type { MigrationNotice } from '../store/migrate.js';
 import type { Executor } from '../store/transaction.js';
 import { findUserByLogin } from '../users/users.js';
 
@@ -57,10 +57,22 @@ export function configOf(command: Command, env: NodeJS.ProcessEnv = process.env)
   return loadConfig({ flags, env, configFile: (options.config as string | undefined) ?? env.RBAC_CONFIG });
 }
 
+/**
+ * The settings, with the operator's permission types installed beside PE's:
+ * for a command that reads the permission catalogue before (or without)
+ * opening the services, which install them too.
+ */
+export function configWithPermissionTypes(command: Command): Config {
+  const config = configOf(command);
+  installPermissionTypes(config.permissionTypes);
+  return config;
+}
+
 /** Runs `work` on the services (migrated store, a hasher that starts on first use, the key ring), and closes them whatever happens. */
 export async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
   const services = await openServices(config, { hasher: 'lazy', poolSize: 2 });
-  services.migrationNotices.forEach((notice) => warn(describeNotice(notice)));
+  // A command may be what migrates the database: the operator hears what the service would log.
+  services.migrationNotices.forEach((notice) => warn(`rbac: ${notice}`));
   try {
     return await work(services);
   } finally {
@@ -106,9 +118,4 @@ export function print(line = ''): void {
 
 export function warn(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-/** A migration's notice as one line for the operator: `rbac: 014_login_skeletons_v2: <message>: {"grandfathered": …}`. */
-export function describeNotice({ migration, message, details }: MigrationNotice): string {
-  return `rbac: ${migration}: ${message}: ${JSON.stringify(details)}`;
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Type, type Static, type TInteger, type TNumberOptions, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { readPermissionTypes } from '../catalogue/catalogue.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export class ConfigError extends Error {
@@ -250,6 +251,16 @@ export const SETTINGS = [
       'open connections one client address (an IPv6 /64 counts as one) may hold; more are closed at once. Addresses in trusted-proxies are exempt (0 = no limit)',
     default: 100,
     schema: wholeNumber(0, 1_000_000),
+  }),
+  setting({
+    key: 'permission-types',
+    field: 'permissionTypes',
+    description:
+      'a YAML or JSON file listing the object types of your own services ({object_type, display_name, has_instances, actions: [{name, display_name}]}), which roles may hold and /permitted answers for beside PE\'s',
+    default: undefined,
+    schema: TEXT,
+    refine: readPermissionTypes,
+    show: (types) => types.map((type) => type.object_type).join(', '),
   }),
   setting({ key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', schema: LOG_LEVEL }),
   setting({ key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, schema: wholeNumber(0, 65535) }),

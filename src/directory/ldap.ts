@@ -12,22 +12,33 @@ import type { DirectorySettings } from '../shapes.js';
 /** Where talking to the directory failed: the answer names it, never the password. */
 export type DirectoryStage = 'connect' | 'tls' | 'lookup-bind' | 'search';
 
-/** The directory could not be asked: unreachable, too slow, TLS refused, or the lookup account refused. */
+/**
+ * The directory could not be asked: unreachable, too slow, TLS refused, or
+ * the lookup account refused. The message names the stage in words only: the
+ * system's and the library's text (`reason`) tells a closed port from an open
+ * one that is not LDAP, so it is for the service log and for those trusted
+ * with it (docs/decisions.md, "Connection tests").
+ */
 export class DirectoryUnavailable extends Error {
   constructor(
     readonly stage: DirectoryStage,
     override readonly cause: unknown,
   ) {
-    super(`${stageDescription[stage]}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(STAGE_DESCRIPTION[stage]);
     this.name = 'DirectoryUnavailable';
+  }
+
+  /** What the system, the TLS stack or the directory said. */
+  get reason(): string {
+    return this.cause instanceof Error ? this.cause.message : String(this.cause);
   }
 }
 
-const stageDescription: Record<DirectoryStage, string> = {
-  connect: 'could not connect to the directory',
-  tls: "the directory's certificate was refused",
-  'lookup-bind': 'the directory refused the lookup account',
-  search: 'the directory search failed',
+const STAGE_DESCRIPTION: Record<DirectoryStage, string> = {
+  connect: 'could not connect to the directory (host, port, firewall or connect_timeout)',
+  tls: 'could not set up TLS with the directory (its certificate was refused, or it does not speak TLS there)',
+  'lookup-bind': 'the directory refused the lookup account (its DN or password)',
+  search: 'the directory could not search base_dn (the DN, or the lookup account\'s access to it)',
 };
 
 /** A directory's settings and its lookup account's password: what a session needs. */

@@ -11,6 +11,7 @@ import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
+import { redactedPathOf } from './logging.js';
 import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { requestIdOf, requestObservation } from './observability.js';
@@ -116,11 +117,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler((error, request, reply) => {
     const serviceError = toServiceError(error);
     if (serviceError.kind === 'server-error') request.log.error({ err: error }, 'request failed');
+    if (serviceError.log) request.log.warn(serviceError.log.detail, serviceError.log.message);
     return sendError(request, reply, serviceError);
   });
 
+  // The path as the log shows it: a token sent in a mistyped route is not echoed.
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
+    sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${redactedPathOf(request.url)} endpoint.`)),
   );
 
   limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress, trustedProxyMatcher(config.trustedProxies), options.logger);

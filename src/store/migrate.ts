@@ -5,7 +5,7 @@
 // so two processes starting at once migrate once.
 
 import { setTimeout } from 'node:timers/promises';
-import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './database.js';
 import * as initial from './migrations/001_initial.js';
 import * as passwordReset from './migrations/002_password_reset.js';
@@ -20,25 +20,12 @@ import * as tokenIds from './migrations/010_token_ids.js';
 import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
 import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
+import * as defaultRoles from './migrations/016_default_roles.js';
 
-/** What a migration tells the operator: data it could not bring under a new rule, and what it did instead. */
-export interface MigrationNotice {
-  migration: string;
-  message: string;
-  details: Record<string, unknown>;
-}
+/** What a migration tells the operator besides having run (a default role it kept rather than added, a user it grandfathered). */
+export type MigrationNotice = (message: string) => void;
 
-/** How a migration hands the operator a notice. */
-export type Notify = (message: string, details: Record<string, unknown>) => void;
-
-interface NotifyingMigration {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  up(db: Kysely<any>, notify: Notify): Promise<void>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  down?(db: Kysely<any>): Promise<void>;
-}
-
-const MIGRATIONS: Record<string, NotifyingMigration> = {
+const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '001_initial': initial,
   '002_password_reset': passwordReset,
   '003_decoy_attempts': decoyAttempts,
@@ -51,27 +38,18 @@ const MIGRATIONS: Record<string, NotifyingMigration> = {
   '010_token_ids': tokenIds,
   '011_reinstated_at': reinstatedAt,
   '012_directories': directories,
-  '014_login_skeletons_v2': loginSkeletonsV2,
-};
+  '014_login_skeletons_v2': { up: (db) => loginSkeletonsV2.up(db, notice), down: loginSkeletonsV2.down },
+  '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
+});
 
-/** The migrations as Kysely runs them, each handing its notices to `notices`. */
-function migrationsNoticedIn(notices: MigrationNotice[]): Record<string, Migration> {
-  return Object.fromEntries(
-    Object.entries(MIGRATIONS).map(([migration, { up, down }]) => [
-      migration,
-      { up: (db) => up(db, (message, details) => notices.push({ migration, message, details })), ...(down ? { down } : {}) },
-    ]),
-  );
-}
-
-/** Applies every migration not applied yet; the notices of those it applies go to `notify`. */
-export async function migrateToLatest(store: Store, notify: (notice: MigrationNotice) => void = () => {}): Promise<string[]> {
-  return migrate(store, (migrator) => migrator.migrateToLatest(), notify);
+/** Applies every migration not yet applied; `notice` hears what they tell the operator. */
+export async function migrateToLatest(store: Store, notice: MigrationNotice = () => {}): Promise<string[]> {
+  return migrate(store, notice, (migrator) => migrator.migrateToLatest());
 }
 
 /** Applies the migrations up to and including `name`: for testing a migration against data the older schema held. */
-export async function migrateTo(store: Store, name: string): Promise<string[]> {
-  return migrate(store, (migrator) => migrator.migrateTo(name), () => {});
+export async function migrateTo(store: Store, name: string, notice: MigrationNotice = () => {}): Promise<string[]> {
+  return migrate(store, notice, (migrator) => migrator.migrateTo(name));
 }
 
 // On SQLite a process whose turn has not come after the driver's lock wait
@@ -90,24 +68,22 @@ async function runWaitingForOthers(run: () => Promise<MigrationResultSet>): Prom
   }
 }
 
-async function migrate(store: Store, run: (migrator: Migrator) => Promise<MigrationResultSet>, notify: (notice: MigrationNotice) => void): Promise<string[]> {
+async function migrate(store: Store, notice: MigrationNotice, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(notice) };
   // On PostgreSQL the migration tables live in the connection's own schema;
   // without saying so Kysely finds another schema's tables and skips creating them.
   const schema =
     store.dialect === 'postgres'
       ? (await sql<{ current_schema: string }>`select current_schema()`.execute(store.db)).rows[0]?.current_schema
       : undefined;
-  // Notices of a try that changed nothing (rolled back, or waiting for another process) are dropped with it.
-  let notices: MigrationNotice[] = [];
-  const { error, results } = await runWaitingForOthers(() => {
-    notices = [];
-    const provider = { getMigrations: async () => migrationsNoticedIn(notices) };
-    return run(new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }));
-  });
+  // Numbers are handed out before the work lands, so a database may have run
+  // 016 before 014 exists; each migration stands on those below its number
+  // only, and one that arrives late runs on the next start instead of stopping it.
+  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true, ...(schema ? { migrationTableSchema: schema } : {}) });
+  const { error, results } = await runWaitingForOthers(() => run(migrator));
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');
     throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
   }
-  notices.forEach(notify);
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

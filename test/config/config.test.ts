@@ -389,6 +389,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'request-timeout': '2h',
     'tls-handshake-timeout': '0',
     'max-connections-per-address': '-1',
+    'permission-types': '/nonexistent/permission-types.yaml',
     'log-level': 'loud',
     'metrics-port': '65536',
     'metrics-host': ' ',

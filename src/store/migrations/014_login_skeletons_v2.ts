@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { loginKey, loginSkeleton } from '../../logins.js';
-import type { Notify } from '../migrate.js';
+import type { MigrationNotice } from '../migrate.js';
 
 // The look-alike rule got stronger (src/logins.ts): accents, small capitals,
 // Unicode case folding and Cyrillic or Greek capitals now fold too. Every
@@ -17,7 +17,7 @@ const ADMIN_KEY = loginKey('admin');
 const CHUNK = 500;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function up(db: Kysely<any>, notify: Notify): Promise<void> {
+export async function up(db: Kysely<any>, notice: MigrationNotice): Promise<void> {
   const rows: { id: string; login: string; login_key: string; login_skeleton: string | null }[] = await db
     .selectFrom('users')
     .select(['id', 'login', 'login_key', 'login_skeleton'])
@@ -27,13 +27,13 @@ export async function up(db: Kysely<any>, notify: Notify): Promise<void> {
   rows.sort((a, b) => Number(b.login_key === ADMIN_KEY) - Number(a.login_key === ADMIN_KEY));
 
   const holders = new Map<string, string>();
-  const grandfathered: { login: string; looks_like: string }[] = [];
+  const grandfathered: { login: string; looksLike: string }[] = [];
   const changed: { id: string; skeleton: string | null }[] = [];
   for (const row of rows) {
     const computed = loginSkeleton(row.login);
     const holder = holders.get(computed);
     if (holder === undefined) holders.set(computed, row.login);
-    else grandfathered.push({ login: row.login, looks_like: holder });
+    else grandfathered.push({ login: row.login, looksLike: holder });
     const skeleton = holder === undefined ? computed : null;
     if (skeleton !== row.login_skeleton) changed.push({ id: row.id, skeleton });
   }
@@ -47,7 +47,9 @@ export async function up(db: Kysely<any>, notify: Notify): Promise<void> {
     if (skeleton !== null) await db.updateTable('users').set({ login_skeleton: skeleton }).where('id', '=', id).execute();
   }
 
-  if (grandfathered.length > 0) notify('users whose login looks like an older user\u2019s keep it, without a skeleton', { grandfathered });
+  for (const { login, looksLike } of grandfathered) {
+    notice(`The login "${login}" looks like the older login "${looksLike}" under the stronger look-alike rule: its user keeps it, without a skeleton (grandfathered).`);
+  }
 }
 
 // Going back leaves the skeletons as they are: older code only compares new
