@@ -336,7 +336,7 @@ const NOTICES_OF_014 = GRANDFATHERED_BY_014.map(
 
 /** A database as it was before 014 (the last migration before it applied), holding USERS_BEFORE_014. */
 async function databaseBefore014(store: ReturnType<typeof openStore>): Promise<void> {
-  await migrateTo(store, '012_directories');
+  await migrateTo(store, '013_directory_binding');
   await insertUsersBefore014(store);
 }
 

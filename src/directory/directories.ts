@@ -7,11 +7,12 @@
 // directory must come with the password again.
 
 import { randomUUID } from 'node:crypto';
-import { recordEvent, type DirectoryTestOutcome, type Party } from '../audit/audit.js';
+import { partyOf, recordEvent, recordEvents, type AuditEvent, type DirectoryTestOutcome, type Party } from '../audit/audit.js';
 import { ServiceError, notFound, permissionDenied } from '../errors.js';
 import { hasPermission, type Actor } from '../permissions/permissions.js';
 import type { DirectorySettings, DirectoryUpdateBody, NewDirectoryBody } from '../shapes.js';
 import * as directories from '../store/directories.js';
+import * as users from '../store/users.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import { assertRequesterActive } from '../users/authorization.js';
 import { type DirectoryAccess, type DirectoryStage, DirectoryUnavailable, parseCertificateChain, withDirectory } from './ldap.js';
@@ -186,13 +187,24 @@ export async function replaceOnlyDirectory(db: Db, by: DirectoryRequester, input
   return updateDirectory(db, by, { ...input, id: first.id }, context);
 }
 
-/** POST /command/ldap/delete. Imported groups stay (their roles with them); they match nobody until a directory has them again. */
+/**
+ * POST /command/ldap/delete. The remote users bound to the directory go with
+ * it (their roles and login tokens with them), as PE removes a directory's
+ * users: no other directory may take over their accounts. Remote users not
+ * yet bound to any directory stay. Imported groups stay (their roles with
+ * them); they match nobody until a directory has them again.
+ */
 export async function deleteDirectory(db: Db, by: DirectoryRequester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, by);
     await assertMayEditDirectories(trx, by);
+    // Users first: the reference from users to directories has no delete action, so the directory cannot go while one is bound to it.
+    const removed = await users.removeBoundTo(trx, id);
     if (!(await directories.remove(trx, id))) throw notFound('The directory');
-    await recordEvent(trx, { type: 'directory-deleted', actor: context.actor, sourceAddress: context.sourceAddress, details: { directory_id: id } });
+    await recordEvents(trx, [
+      ...removed.map((user): AuditEvent => ({ type: 'user-deleted', actor: context.actor, subject: partyOf(user), sourceAddress: context.sourceAddress, details: { directory_id: id } })),
+      { type: 'directory-deleted', actor: context.actor, sourceAddress: context.sourceAddress, details: { directory_id: id } },
+    ]);
   });
 }
 

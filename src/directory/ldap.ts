@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { AndFilter, Client, EqualityFilter, type Filter, InvalidCredentialsError, OrFilter, ResultCodeError } from 'ldapts';
+import { loginKey } from '../logins.js';
 import type { DirectorySettings } from '../shapes.js';
 
 /** Where talking to the directory failed: the answer names it, never the password. */
@@ -49,10 +50,12 @@ export interface DirectoryAccess {
 
 export interface DirectoryUser {
   dn: string;
-  /** The login as the directory spells it (its user_lookup_attr value). */
+  /** The login as the directory spells it: the user_lookup_attr value the login matched. */
   login: string;
   email: string;
   displayName: string;
+  /** The entry's stable id as `<attribute>:<value>`, which survives a move; null when the directory gives none (ENTRY_ID_ATTRIBUTES). */
+  entryId: string | null;
 }
 
 export interface DirectoryGroup {
@@ -113,13 +116,52 @@ export function parseCertificateChain(pem: string): { count: number } | { error:
   return { count: blocks.length };
 }
 
-function firstValue(entry: Record<string, unknown>, attribute: string): string | undefined {
+function valuesOf(entry: Record<string, unknown>, attribute: string): (string | Buffer)[] {
   // Attribute names compare without case; servers may answer in their own spelling.
   const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
   const value = key === undefined ? undefined : entry[key];
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined) return undefined;
-  return Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]) as (string | Buffer)[];
+}
+
+const text = (value: string | Buffer) => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
+
+function firstValue(entry: Record<string, unknown>, attribute: string): string | undefined {
+  const [first] = valuesOf(entry, attribute);
+  return first === undefined ? undefined : text(first);
+}
+
+/**
+ * Attributes that name an entry for good, whatever its DN: RFC 4530's
+ * entryUUID (OpenLDAP, 389 Directory Server, OpenDJ), Active Directory's
+ * objectGUID (binary), 389 Directory Server's older nsUniqueId. The first one
+ * the directory answers is the entry's id.
+ */
+const ENTRY_ID_ATTRIBUTES = ['entryUUID', 'objectGUID', 'nsUniqueId'];
+const BINARY_ATTRIBUTES = ['objectGUID'];
+
+function entryIdOf(entry: Record<string, unknown>): string | null {
+  for (const attribute of ENTRY_ID_ATTRIBUTES) {
+    const [value] = valuesOf(entry, attribute);
+    const id = value === undefined ? '' : Buffer.isBuffer(value) ? value.toString('hex') : String(value).toLowerCase();
+    if (id !== '') return `${attribute}:${id}`;
+  }
+  return null;
+}
+
+/** A value as LDAP's caseIgnoreMatch compares it, near enough: NFKC, no case, spaces insignificant at the ends and in runs. */
+const matchKey = (value: string) => value.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
+
+/**
+ * The value of a (possibly multi-valued) lookup attribute that `login`
+ * matched: the one spelled as the login (case aside), else the one equal to
+ * it the way the directory compares. Undefined when none is: the entry is
+ * not tied to this login by any value, so it does not log in as anyone.
+ */
+function matchedValue(entry: Record<string, unknown>, attribute: string, login: string): string | undefined {
+  const values = valuesOf(entry, attribute).map(text);
+  const key = loginKey(login);
+  return values.find((value) => loginKey(value) === key) ?? values.find((value) => matchKey(value) === matchKey(login));
 }
 
 const under = (rdn: string | null, baseDn: string) => (rdn ? `${rdn},${baseDn}` : baseDn);
@@ -173,7 +215,7 @@ export class DirectorySession {
 
   private async search(base: string, filter: Filter, attributes: string[], sizeLimit: number) {
     try {
-      return (await this.client.search(base, { scope: 'sub', filter, attributes, sizeLimit })).searchEntries;
+      return (await this.client.search(base, { scope: 'sub', filter, attributes, sizeLimit, explicitBufferAttributes: BINARY_ATTRIBUTES })).searchEntries;
     } catch (error) {
       throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'search', error);
     }
@@ -188,23 +230,31 @@ export class DirectorySession {
     }
   }
 
-  /** The one user whose lookup attribute is `login`; undefined when none is, or more than one is. */
+  /**
+   * The one user whose lookup attribute is `login`; undefined when none is,
+   * or more than one is. Its login is the value the login matched: an entry
+   * with several values (uid: bob2, uid: mallory) logs in as the one asked
+   * for, never simply the first.
+   */
   async findUser(login: string): Promise<DirectoryUser | undefined> {
     const { settings } = this.access;
     const entries = await this.search(
       under(settings.user_rdn, settings.base_dn),
       new EqualityFilter({ attribute: settings.user_lookup_attr, value: login }),
-      [settings.user_lookup_attr, settings.user_email_attr, settings.user_display_name_attr],
+      [settings.user_lookup_attr, settings.user_email_attr, settings.user_display_name_attr, ...ENTRY_ID_ATTRIBUTES],
       2,
     );
     // Two entries for one login: no way to tell which is meant, so neither logs in.
     if (entries.length !== 1) return undefined;
     const [entry] = entries as [Record<string, unknown> & { dn: string }];
+    const matched = matchedValue(entry, settings.user_lookup_attr, login);
+    if (matched === undefined) return undefined;
     return {
       dn: entry.dn,
-      login: firstValue(entry, settings.user_lookup_attr) ?? login,
+      login: matched,
       email: firstValue(entry, settings.user_email_attr) ?? '',
       displayName: firstValue(entry, settings.user_display_name_attr) ?? '',
+      entryId: entryIdOf(entry),
     };
   }
 

@@ -22,6 +22,7 @@ import { disclaimerRoutes } from './routes/disclaimer.js';
 import { groupRoutes, groupRoutesV2 } from './routes/groups.js';
 import { eventRoutes } from './routes/events.js';
 import { faviconRoutes } from './routes/favicon.js';
+import { landingPageRoutes } from './routes/landing.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { permissionRoutes } from './routes/permissions.js';
 import { resetPageRoutes } from './routes/reset-page.js';
@@ -156,6 +157,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(statusServiceRoutes(services));
   await app.register(resetPageRoutes(services));
   await app.register(faviconRoutes());
+  await app.register(landingPageRoutes());
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(tokenRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });

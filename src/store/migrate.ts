@@ -19,6 +19,7 @@ import * as administratorsRole from './migrations/009_administrators_role.js';
 import * as tokenIds from './migrations/010_token_ids.js';
 import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
+import * as directoryBinding from './migrations/013_directory_binding.js';
 import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
 
@@ -38,6 +39,7 @@ const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '010_token_ids': tokenIds,
   '011_reinstated_at': reinstatedAt,
   '012_directories': directories,
+  '013_directory_binding': directoryBinding,
   '014_login_skeletons_v2': { up: (db) => loginSkeletonsV2.up(db, notice), down: loginSkeletonsV2.down },
   '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
 });

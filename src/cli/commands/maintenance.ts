@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { SETTINGS, showSetting, type Config } from '../../config/config.js';
+import { SETTINGS, showSetting, unknownVariableWarnings, type Config } from '../../config/config.js';
 import { redactUrl } from '../../store/database.js';
 import { configOf, configWithPermissionTypes, print, warn, withSettingOptions } from '../context.js';
 import { migrateToLatest } from '../../store/migrate.js';
@@ -34,8 +34,9 @@ export function configCommand(): Command {
   const config = new Command('config').description('inspect the configuration');
   config.addCommand(
     withSettingOptions(new Command('check'))
-      .description('validate the settings (flags, RBAC_* variables, --config) and print the effective values, secrets masked')
+      .description('validate the settings (flags, RBAC_* variables, --config) and print the effective values, secrets masked; every bad key is named, and RBAC_* variables that are no setting are warned about')
       .action(async (_options, command: Command) => {
+        for (const warning of unknownVariableWarnings(process.env)) warn(`rbac: warning: ${warning}`);
         for (const line of describeConfig(configOf(command))) print(line);
       }),
   );
