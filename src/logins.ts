@@ -30,7 +30,7 @@ const LATIN_LETTERS = /^[A-Za-z]+$/;
 
 const PLAIN_LETTER = new Map(Object.entries(LETTER_FORMS).flatMap(([plain, forms]) => [...forms].map((form) => [form, plain] as const)));
 
-/** A foreign capital as the Latin capital it reads as (`М` → `M`, `І` → `I`), or unchanged. */
+/** A foreign capital as the Latin letters it reads as (`М` → `M`, `І` → `I`, `Ь` → `b`), or unchanged. */
 function latinCapitalFor(capital: string): string {
   const prototype = unhomoglyph(capital);
   return LATIN_CAPITAL_BY_PROTOTYPE.get(prototype) ?? (LATIN_LETTERS.test(prototype) ? prototype : capital);
