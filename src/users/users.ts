@@ -16,7 +16,7 @@ import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { PublicUserRecord, UnboundUser, UserPageQuery, UserRecord } from '../store/users.js';
-import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, lockUserCheckingRequester, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
@@ -267,8 +267,7 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
  */
 export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(deps.db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     const current = row ? await userFromRow(trx, row) : undefined;
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
@@ -315,9 +314,10 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
 /** Gives the user exactly `wanted` roles, by the rules of giving and taking roles, recording each one given and taken. */
 async function replaceRoles(trx: Executor, by: Requester, user: { id: string; login: string }, held: number[], wanted: number[], context: Context): Promise<void> {
-  const roleIds = [...new Set(wanted)];
-  await giveRoles(trx, by, roleIds.filter((roleId) => !held.includes(roleId)), [user], context);
-  await takeRoles(trx, by, held.filter((roleId) => !roleIds.includes(roleId)), [user], context);
+  const roleIds = new Set(wanted);
+  const holding = new Set(held);
+  await giveRoles(trx, by, [...roleIds].filter((roleId) => !holding.has(roleId)), [user], context);
+  await takeRoles(trx, by, held.filter((roleId) => !roleIds.has(roleId)), [user], context);
 }
 
 /**
@@ -351,8 +351,7 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
  */
 export async function setUserRevoked(db: Db, by: Requester, id: string, revoked: boolean, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
     if (!row) throw notFound('The user');
     if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
@@ -389,9 +388,8 @@ export async function unbindFromDirectory(db: Db, target: { userId: string } | {
 /** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
 export async function deleteUser(db: Db, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayDeleteUser(trx, by, id);
-    const row = await users.lock(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');
