@@ -2,6 +2,7 @@
 // load or create the TLS certificate, listen, and sweep idle accounts when
 // account expiry is on.
 
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
@@ -38,6 +39,44 @@ export interface StartOptions {
   warnings?: readonly string[];
 }
 
+/** The address the service binds to: host, or loopback for plain HTTP and every interface for HTTPS. */
+export function listenHost(config: Pick<Config, 'host' | 'insecureHttp'>): string {
+  return config.host ?? (config.insecureHttp ? '127.0.0.1' : '0.0.0.0');
+}
+
+/**
+ * Where the service listens, as a URL: what the start announces and, without
+ * public-url, what `rbac reset-token --url` links to, so both read the same
+ * settings (an any-interface bind is shown as localhost).
+ */
+export function serviceUrl(config: Pick<Config, 'host' | 'insecureHttp'>, port: number): string {
+  const host = listenHost(config);
+  const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `${config.insecureHttp ? 'http' : 'https'}://${shownHost}:${port}`;
+}
+
+/**
+ * How to set the admin's password again: `rbac reset-admin-password` with the
+ * settings that reach this database. The SQLite database is found from the
+ * data dir; a PostgreSQL one only from the settings the service was given.
+ */
+function recoveryHint(config: Config): string[] {
+  const command = config.databaseUrl ? 'reset-admin-password --config <file>' : `reset-admin-password --data-dir ${shellWord(path.resolve(config.dataDir))}`;
+  return [
+    config.databaseUrl
+      ? '  Change it after logging in, or set one with the settings this service was given\n  (its config file, or the same RBAC_* variables without --config):'
+      : '  Change it after logging in, or set one with:',
+    '',
+    `      rbac ${command}`,
+    `      npm run rbac -- ${command}    (in a checkout)`,
+  ];
+}
+
+/** A word the shell reads back as it is. */
+function shellWord(word: string): string {
+  return /^[\w./:@-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
   for (const warning of options.warnings ?? []) logger.warn(warning);
@@ -62,7 +101,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
           '',
           `      ${bootstrap.generatedPassword}`,
           '',
-          '  Change it after logging in, or set one with: npm run rbac -- reset-admin-password',
+          ...recoveryHint(config),
           '',
         ].join('\n'),
       );
@@ -75,12 +114,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
     const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
-    const host = config.host ?? (config.insecureHttp ? '127.0.0.1' : '0.0.0.0');
-    await app.listen({ port: config.port, host });
+    await app.listen({ port: config.port, host: listenHost(config) });
     const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.port;
-    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    const url = `${tls ? 'https' : 'http'}://${shownHost}:${port}`;
+    const url = serviceUrl(config, typeof address === 'object' && address ? address.port : config.port);
     logger.info({ url, database: store.location }, 'rbac service listening');
     // On its own listener (127.0.0.1:9464 by default), not public with the API.
     const metricsListener = metrics ? await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort, allowedHosts: config.metricsAllowedHosts }, logger) : undefined;

@@ -6,14 +6,14 @@
 // talks to it over node:https / node:http, for SQLite and PostgreSQL.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { defaultConfig, type Config } from '../src/config/config.js';
+import { defaultConfig, loadConfig, type Config } from '../src/config/config.js';
 import { createLogger } from '../src/http/logging.js';
 import { startService, type RunningService, type StartOptions } from '../src/server.js';
 import { POSTGRES, describeEachDatabase, freshWorkspace, withWorkspace, type Workspace } from './kit/databases.js';
@@ -169,6 +169,28 @@ describeEachDatabase('service start', (target) => {
         assert.deepEqual(secondAnnouncements, [], 'nothing is announced on the second start');
         const ca = readFileSync(service.certPath as string, 'utf8');
         await adminToken(service, generated, ca);
+      });
+    });
+  });
+
+  test("the generated password's announcement gives a reset-admin-password command that reaches this database (--config on PostgreSQL)", async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      // The service started from a config file, as docs/operations.md's systemd unit does.
+      const configFile = path.join(workspace.dataDir, 'rbac.json');
+      const settings = { 'data-dir': workspace.dataDir, ...(workspace.databaseUrl ? { 'database-url': workspace.databaseUrl } : {}), 'insecure-http': true, port: 0, 'metrics-port': 0, 'log-level': 'silent' };
+      writeFileSync(configFile, JSON.stringify({ rbac: settings }));
+      const announcements: string[] = [];
+      await withService(loadConfig({ configFile, env: {} }), { announce: (message) => announcements.push(message) }, async (service) => {
+        const [announcement = ''] = announcements;
+        const command = /^\s+rbac (reset-admin-password .*)$/m.exec(announcement)?.[1];
+        assert.ok(command, `the announcement names the command: ${announcement}`);
+        if (workspace.databaseUrl) assert.match(command, /--config <file>/, 'on PostgreSQL only the settings the service was given reach its database');
+        else assert.doesNotMatch(command, /--config/);
+        assert.match(announcement, new RegExp(`npm run rbac -- ${command.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'and how to run it in a checkout');
+        const args = command.replace('<file>', configFile).split(' ');
+        const reset = await runCli([...args, '--password-stdin'], { input: 'a recovered superuser passphrase\n' });
+        assert.equal(reset.code, 0, reset.stderr);
+        await adminToken(service, 'a recovered superuser passphrase');
       });
     });
   });

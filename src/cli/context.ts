@@ -25,15 +25,19 @@ export class CliError extends Error {
   }
 }
 
-/** Adds --config and one flag per setting, as the service takes them. */
-/** Every setting as an option; `shown` names the ones this command's --help lists besides the common ones (those that change what it does). */
-export function withSettingOptions(command: Command, shown: readonly SettingKey[] = []): Command {
+/**
+ * Adds --config and one flag per setting, as the service takes them; `shown`
+ * names the ones this command's --help lists besides the common ones (those
+ * that change what it does), `meaning` what a setting does for this command
+ * where that is not what it does for the service.
+ */
+export function withSettingOptions(command: Command, shown: readonly SettingKey[] = [], meaning: Partial<Record<SettingKey, string>> = {}): Command {
   command.addOption(new Option('--config <file>', 'JSON or YAML config file with settings under `rbac` (env RBAC_CONFIG)'));
   for (const setting of SETTINGS) {
     const flag = setting.default === false ? `--${setting.key}` : `--${setting.key} <value>`;
     const defaultText = setting.default === undefined || setting.default === false ? '' : `; default ${showSetting(setting, setting.default)}`;
     const hidden = !COMMON_SETTINGS.has(setting.key) && !shown.includes(setting.key);
-    command.addOption(new Option(flag, `${setting.description} (env ${envName(setting.key)}${defaultText})`).hideHelp(hidden));
+    command.addOption(new Option(flag, `${meaning[setting.key] ?? setting.description} (env ${envName(setting.key)}${defaultText})`).hideHelp(hidden));
   }
   return command;
 }

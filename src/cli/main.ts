@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { ServiceError } from '../errors.js';
+import { SERVICE_VERSION } from '../version.js';
 import type { RuleFailure } from '../rule-failures.js';
 import { resetAdminPasswordCommand } from './commands/admin-password.js';
 import { keysCommand } from './commands/keys.js';
@@ -24,6 +25,7 @@ export { EXIT };
 export function buildProgram(): Command {
   const program = new Command('rbac')
     .description('RBAC password service speaking the Puppet Enterprise RBAC API v1')
+    .version(SERVICE_VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });

@@ -1,6 +1,6 @@
 // Where a command gets a new password: a no-echo terminal prompt (asked
-// twice; the first entry is checked against the policy at once and asked
-// again while it breaks it), standard input with --password-stdin, or
+// twice; the first entry is checked against every rule, the history included,
+// at once and asked again while it breaks one), standard input with --password-stdin, or
 // --password (with a warning: it lands in shell history and the process list).
 
 import { read } from 'read';
@@ -11,8 +11,8 @@ export interface PasswordSource {
   passwordStdin?: boolean | undefined;
 }
 
-/** The rules a password breaks, in words (empty: acceptable), as far as they can be told before the store is opened. */
-export type PasswordCheck = (password: string) => readonly string[];
+/** The rules a password breaks, in words (empty: acceptable). */
+export type PasswordCheck = (password: string) => readonly string[] | Promise<readonly string[]>;
 
 /** How often the prompt asks again for a password that breaks the policy before it gives up. */
 export const PROMPT_ATTEMPTS = 3;
@@ -79,7 +79,7 @@ async function promptAcceptable(check: PasswordCheck): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const entry = await prompt('New password: ');
     if (entry === '') throw new CliError('the password is empty; nothing was changed');
-    const failures = check(entry);
+    const failures = await check(entry);
     if (failures.length === 0) return entry;
     warn('That password does not meet the password policy:');
     for (const failure of failures) warn(`  - ${failure}`);

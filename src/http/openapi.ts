@@ -15,6 +15,9 @@ import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import type { ServiceError } from '../errors.js';
+import { invalidLoginToken } from '../login/login-tokens.js';
+import { badCredentials } from '../login/password-check.js';
 import { ErrorBody } from '../shapes.js';
 import { requiresLoginToken } from './auth.js';
 import { SERVICE_VERSION } from '../version.js';
@@ -29,6 +32,25 @@ export const TOKEN_SECURITY = {
   token: { type: 'apiKey', in: 'query', name: 'token', description: 'The same login token as a query parameter, as PE accepts it.' },
 } as const;
 
+/** A login token, in the header or the query. */
+export const LOGIN_TOKEN: Record<string, string[]>[] = [{ 'X-Authentication': [] }, { token: [] }];
+/** A login token, or none (the route then takes another proof, which its description names). */
+export const LOGIN_TOKEN_OR_NONE: Record<string, string[]>[] = [...LOGIN_TOKEN, {}];
+
+/** The groups of the API reference: every operation declares one of them in its `tags`. */
+export const TAGS = [
+  { name: 'users', description: 'Local and remote users: create, edit, revoke, delete, list' },
+  { name: 'roles', description: 'Roles, their permissions and their members' },
+  { name: 'groups', description: 'Directory groups imported with their roles' },
+  { name: 'tokens', description: 'Logging in and out, login tokens, token introspection' },
+  { name: 'passwords', description: 'Changing a password, reset tokens, resetting with one, the password policy' },
+  { name: 'directory', description: 'The directory service (LDAP) connection' },
+  { name: 'permissions', description: 'Permission types and what a user may do' },
+  { name: 'disclaimer', description: 'The disclaimer shown on the reset page' },
+  { name: 'activity', description: 'The security events' },
+  { name: 'status', description: 'Readiness and the status service' },
+];
+
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -41,14 +63,20 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           'Errors are JSON {"kind", "msg", "details"?}. Authenticate with the X-Authentication header or the token query parameter.',
       },
       components: { securitySchemes: TOKEN_SECURITY },
-      // A login token in either place; `{}`: some operations need none (see each summary).
-      security: [{ 'X-Authentication': [] }, { token: [] }, {}],
+      // A login token in either place; an operation that needs none says `security: []`.
+      security: LOGIN_TOKEN,
+      // The reference page groups the operations by these, in this order.
+      tags: TAGS,
     },
     // A route without a response schema gets `default` ("not declared")
     // rather than a made-up 200.
     // A route behind requireActor answers 401 without a valid login token,
     // whether or not its own schema lists it.
     transform: ({ schema, url, route }) => {
+      // A padlock on a route that needs no token, or none on one that does, would mislead.
+      if (requiresLoginToken(route.onRequest) && Array.isArray(schema?.security) && schema.security.length === 0) {
+        throw new Error(`${route.method} ${url} requires a login token but declares security: []`);
+      }
       if (!schema?.response) return { schema: { ...schema, response: { default: { type: 'null', description: UNDECLARED_RESPONSES } } }, url };
       const response = schema.response as Record<string, unknown>;
       if (requiresLoginToken(route.onRequest) && !('401' in response)) return { schema: { ...schema, response: { ...response, 401: ErrorBody } }, url };
@@ -65,7 +93,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
             if (response.description === 'Default Response') response.description = STATUS_CODES[status] ?? status;
             const json = response.content?.['application/json'];
             if (Number(status) >= 400 && json && isErrorSchema(json.schema)) {
-              const example = ERROR_EXAMPLES[status] ?? { kind: 'schema-violation', msg: 'The request is not acceptable.' };
+              // A 401 is a refused login token, except where no token is asked for (logging in: a refused password).
+              const example = status === '401' && operation.security?.length === 0 ? errorExample(badCredentials()) : (ERROR_EXAMPLES[status] ?? { kind: 'schema-violation', msg: 'The request is not acceptable.' });
               json.example = example;
               response.content = { ...response.content, 'text/plain': { schema: { type: 'string', description: 'the error message (msg) alone' }, example: example.msg } };
             }
@@ -120,13 +149,18 @@ interface MediaType {
 }
 
 interface OpenApiOperation {
+  security?: unknown[];
   responses?: Record<string, { description?: string; content?: Record<string, MediaType> }>;
+}
+
+function errorExample(error: ServiceError): { kind: string; msg: string } {
+  return { kind: error.kind, msg: error.message };
 }
 
 /** An error each status typically carries, for the document's examples (the kinds are ERROR_STATUS's). */
 const ERROR_EXAMPLES: Record<string, { kind: string; msg: string }> = {
   '400': { kind: 'schema-violation', msg: 'body must have required property \'login\'.' },
-  '401': { kind: 'user-unauthenticated', msg: 'The login or password is incorrect.' },
+  '401': errorExample(invalidLoginToken()),
   '403': { kind: 'permission-denied', msg: 'You do not have permission to do that.' },
   '404': ((ErrorBody as unknown as { examples: { kind: string; msg: string }[] }).examples)[0] as { kind: string; msg: string },
   '409': { kind: 'conflict', msg: 'A user with the login "alice" already exists.' },

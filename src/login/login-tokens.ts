@@ -112,7 +112,8 @@ export async function authenticateLoginToken(db: Executor, token: string | undef
   return { id: user.id, login: user.login, is_superuser: user.is_superuser, is_remote: user.is_remote, tokenHash, user, roleIds: holder.role_ids };
 }
 
-function invalidLoginToken(): ServiceError {
+/** What a request with a missing, invalid, expired or revoked login token gets (401). */
+export function invalidLoginToken(): ServiceError {
   return new ServiceError('user-unauthenticated', 'The login token is invalid, expired or revoked. Log in again.');
 }
 

@@ -208,6 +208,49 @@ describeEachDatabase('rbac reset-admin-password', (target) => {
     });
   });
 
+  test('at the prompt a password the history refuses (the current one) is refused at once, before the repeat, and asked again', { skip: skipWithoutScript }, async () => {
+    await withSeeded(target.dialect, async (workspace, opened) => {
+      const secret = 'a password never used here';
+      const env = { RBAC_DATA_DIR: workspace.dataDir, ...(workspace.databaseUrl ? { RBAC_DATABASE_URL: workspace.databaseUrl } : {}) };
+      const command = [process.execPath, ...cliArgs(['reset-admin-password'])].map(shellQuote).join(' ');
+      const result = await runInPty(command, [`${ADMIN_PASSWORD}\r`, `${secret}\r`, `${secret}\r`], env, (output) => countOf(/password: /, output));
+      assert.equal(result.code, 0, `exit code; terminal showed: ${JSON.stringify(result.output)}`);
+      // eslint-disable-next-line no-control-regex
+      const lines = result.output.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split(/\r?\n/);
+      assert.deepEqual(
+        lines.filter((line) => line.trim() !== ''),
+        [
+          'New password: ',
+          'That password does not meet the password policy:',
+          '  - The password must differ from the last 5 passwords of this account.',
+          'Try another one.',
+          'New password: ',
+          'Repeat the new password: ',
+          'The password of "admin" was reset; the account is active and its old login tokens are revoked.',
+        ],
+        `the terminal showed: ${JSON.stringify(result.output)}`,
+      );
+      assert.ok((await tryLogin(opened, 'admin', secret)).token, 'admin logs in with the accepted password');
+      assert.equal((await eventsOfType(opened, RESET_EVENT)).length, 1);
+    });
+  });
+
+  test(`at the prompt the current password ${PROMPT_ATTEMPTS} times exits 1 and changes nothing`, { skip: skipWithoutScript }, async () => {
+    await withSeeded(target.dialect, async (workspace, opened) => {
+      const before = await adminRow(opened);
+      const env = { RBAC_DATA_DIR: workspace.dataDir, ...(workspace.databaseUrl ? { RBAC_DATABASE_URL: workspace.databaseUrl } : {}) };
+      const command = [process.execPath, ...cliArgs(['reset-admin-password'])].map(shellQuote).join(' ');
+      const keys = Array.from({ length: PROMPT_ATTEMPTS }, () => `${ADMIN_PASSWORD}\r`);
+      const result = await runInPty(command, keys, env, (output) => countOf(/password: /, output));
+      assert.equal(result.code, 1, `exit code; terminal showed: ${JSON.stringify(result.output)}`);
+      assert.equal(countOf(/must differ from the last 5 passwords/, result.output), PROMPT_ATTEMPTS);
+      assert.equal(countOf(/Repeat the new password: /, result.output), 0, 'never asked to repeat a refused password');
+      assert.match(result.output, new RegExp(`rbac: no acceptable password after ${PROMPT_ATTEMPTS} tries; nothing was changed`));
+      assert.deepEqual(await adminRow(opened), before);
+      assert.equal((await eventsOfType(opened, RESET_EVENT)).length, 0);
+    });
+  });
+
   test('while the service is serving requests: the reset succeeds, no request fails, nothing is corrupted', { timeout: 90_000 }, async (t) => {
     await withWorkspace(target.dialect, async (workspace) => {
       // The loop logs alice in far more often than the per-account and per-address

@@ -26,6 +26,9 @@ interface MediaType {
   examples?: Record<string, unknown>;
 }
 interface Operation {
+  tags?: string[];
+  summary?: string;
+  security?: Record<string, string[]>[];
   parameters?: { name: string; in: string }[];
   requestBody?: { content: Record<string, MediaType> };
   responses: Record<string, { description: string; content?: Record<string, MediaType> }>;
@@ -34,7 +37,18 @@ interface OpenApi {
   openapi: string;
   info: { title: string; version: string };
   paths: Record<string, Record<string, Operation>>;
+  tags?: { name: string; description?: string }[];
+  security?: Record<string, string[]>[];
 }
+
+/** Every operation of the document, as [`METHOD /template`, operation]. */
+const operations = (document: OpenApi): [string, Operation][] =>
+  Object.entries(document.paths).flatMap(([path, item]) => Object.entries(item).map(([method, operation]): [string, Operation] => [`${method.toUpperCase()} ${path}`, operation]));
+
+/** The operations that need no login token: they declare `security: []`. */
+const UNAUTHENTICATED = ['POST /rbac-api/v1/auth/token', 'POST /rbac-api/v1/auth/reset', 'POST /rbac-api/v1/auth/reset/holder', 'POST /rbac-api/v2/auth/token/authenticate'];
+// The status routes' declarations (tag status, security: [], a plain-text summary) are changed with the status routes themselves.
+const STATUS_ROUTES = new Set(['GET /status/v1/simple', 'GET /status/v1/services', 'GET /status/v1/services/{service_name}']);
 
 /** Routes the document must not contain. */
 const HIDDEN = new Set(['GET /', 'GET /favicon.ico', 'GET /auth/reset', 'GET /auth/reset/app.js', 'GET /auth/reset/style.css', 'GET /rbac-api/v1/openapi.json', 'GET /rbac-api/v1/docs']);
@@ -116,6 +130,69 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     };
     assert.deepEqual(login.requestBody.content['application/json']?.schema.required, ['login', 'password']);
     assert.equal(login.requestBody.content['application/json']?.schema.additionalProperties, false);
+  });
+
+  test('the reference groups every operation under a declared tag; summaries are plain text', () => {
+    const declared = (document.tags ?? []).map((tag) => tag.name);
+    for (const expected of ['users', 'roles', 'groups', 'tokens', 'passwords', 'directory', 'permissions', 'status', 'activity']) {
+      assert.ok(declared.includes(expected), `the tag ${expected} is declared`);
+    }
+    const untagged: string[] = [];
+    const used = new Set<string>();
+    for (const [name, operation] of operations(document)) {
+      if (STATUS_ROUTES.has(name)) continue;
+      const tags = operation.tags ?? [];
+      if (tags.length !== 1 || !declared.includes(tags[0] as string)) untagged.push(`${name}: ${JSON.stringify(tags)}`);
+      tags.forEach((tag) => used.add(tag));
+      assert.ok(operation.summary, `${name} has a summary`);
+      assert.doesNotMatch(operation.summary ?? '', /`|\*\*|<\/?[a-z]/i, `${name}: the summary is plain text (no Markdown or HTML)`);
+    }
+    assert.deepEqual(untagged, [], 'each operation has exactly one declared tag');
+    for (const tag of declared) if (tag !== 'status') assert.ok(used.has(tag), `the tag ${tag} groups some operation`);
+    assert.equal(document.paths['/rbac-api/v1/auth/token']?.post?.tags?.[0], 'tokens');
+    assert.equal(document.paths['/rbac-api/v1/auth/reset']?.post?.tags?.[0], 'passwords');
+    assert.equal(document.paths['/rbac-api/v1/users']?.get?.tags?.[0], 'users');
+  });
+
+  test('no padlock exactly on the routes that need no login token: security [] where a request without one is not refused with 401', async () => {
+    assert.deepEqual(document.security, [{ 'X-Authentication': [] }, { token: [] }], 'a login token, unless an operation says otherwise');
+    const open: string[] = [];
+    for (const [name, operation] of operations(document)) {
+      if (STATUS_ROUTES.has(name)) continue;
+      const [method, template] = name.split(' ') as [string, string];
+      // Without a token and without a body: a route that needs a token refuses before it reads anything.
+      const url = template.replace(/\{(\w+)\}/g, () => randomUUID());
+      const response = await service.request({ method: method as InjectOptions['method'], url });
+      const refused = response.statusCode === 401 && (response.json() as { kind: string }).kind === 'user-unauthenticated';
+      if (operation.security?.length === 0) {
+        open.push(name);
+        assert.ok(!refused, `${name} declares security: [] but refuses a request without a token`);
+      } else if (name === 'POST /rbac-api/v1/command/validate-password') {
+        assert.deepEqual(operation.security, [{ 'X-Authentication': [] }, { token: [] }, {}], 'a login token or a reset token in the body');
+      } else {
+        assert.ok(refused, `${name} needs a login token (no security: []), and a request without one gets 401: ${response.statusCode} ${response.body}`);
+      }
+    }
+    assert.deepEqual(open.sort(), UNAUTHENTICATED.slice().sort(), 'security: [] on exactly these');
+  });
+
+  test("each 401 example is what a bad login token gets; logging in's is what a wrong password gets", () => {
+    const examples: string[] = [];
+    for (const [name, operation] of operations(document)) {
+      const response = operation.responses['401'];
+      if (!response?.content) continue;
+      const json = response.content['application/json']?.example as { kind: string; msg: string };
+      const text = response.content['text/plain']?.example;
+      const expected =
+        name === 'POST /rbac-api/v1/auth/token'
+          ? { kind: 'user-unauthenticated', msg: 'The login or password is incorrect.' }
+          : { kind: 'user-unauthenticated', msg: 'The login token is invalid, expired or revoked. Log in again.' };
+      assert.deepEqual(json, expected, `${name} 401`);
+      assert.equal(text, expected.msg, `${name} 401 as text`);
+      examples.push(name);
+    }
+    assert.ok(examples.includes('GET /rbac-api/v1/users'), 'routes behind a token document their 401');
+    assert.ok(examples.includes('POST /rbac-api/v1/auth/token'));
   });
 
   test('the reference page is Swagger UI from this service: its own files only, a strict CSP, the same document', async () => {

@@ -1,6 +1,9 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
-import { passwordFailures } from '../../passwords/policy.js';
+import type { Config } from '../../config/config.js';
+import { passwordFailures, type RuleFailure } from '../../passwords/policy.js';
+import { newPasswordFailures } from '../../passwords/previous-passwords.js';
+import { bootstrapAdmin } from '../../users/bootstrap.js';
 import { resetAdminPassword } from '../../users/admin-password.js';
 import { BOOTSTRAP_ADMIN_LOGIN } from '../../users/users.js';
 import { configOf, print, withServices, withSettingOptions } from '../context.js';
@@ -16,9 +19,9 @@ export function resetAdminPasswordCommand(): Command {
     .option('--password <password>', 'the new password (lands in shell history: prefer the prompt or --password-stdin)')
     .action(async (options: { password?: string; passwordStdin?: boolean }, command: Command) => {
       const config = configOf(command);
-      // At the prompt, the rules a password alone decides are checked right after
-      // the first entry; the history (earlier passwords) is checked with the store.
-      const password = await newPasswordFrom(options, (entry) => passwordFailures(entry, config, BOOTSTRAP_ADMIN_LOGIN).map((failure) => failure['friendly-error']));
+      // At the prompt every rule is checked right after the first entry, as the
+      // reset will check it, so a refused password is asked again, not refused after the repeat.
+      const password = await newPasswordFrom(options, async (entry) => (await adminPasswordFailures(config, entry)).map((failure) => failure['friendly-error']));
       const { created } = await withServices(config, ({ store, hasher }) =>
         resetAdminPassword({ db: store.db, hasher, rules: config }, password, {
           operator: safeUserName(),
@@ -26,6 +29,21 @@ export function resetAdminPasswordCommand(): Command {
       );
       print(created ? 'The superuser "admin" was created with the new password.' : 'The password of "admin" was reset; the account is active and its old login tokens are revoked.');
     });
+}
+
+/**
+ * What the reset would refuse `password` for: the rules the password alone
+ * decides, then the admin's history. The store is opened for the history
+ * check only, so nothing holds the process while the prompt waits (Ctrl-D
+ * there ends it).
+ */
+async function adminPasswordFailures(config: Config, password: string): Promise<RuleFailure[]> {
+  const failures = passwordFailures(password, config, BOOTSTRAP_ADMIN_LOGIN);
+  if (failures.length > 0) return failures;
+  return withServices(config, async ({ store, hasher }) => {
+    const admin = await bootstrapAdmin(store.db);
+    return admin ? newPasswordFailures({ db: store.db, hasher, config }, admin, password) : [];
+  });
 }
 
 function safeUserName(): string {

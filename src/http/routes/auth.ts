@@ -21,7 +21,9 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
           return typeof login === 'string' ? loginKey(login) : undefined;
         }),
         schema: {
+          tags: ['tokens'],
           summary: 'Log in: exchange a login and password for a login token',
+          security: [],
           body: LoginBody,
           response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody, 429: ErrorBody, 503: ErrorBody },
         },
@@ -34,7 +36,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/tokens/current',
-      { onRequest: requireActor(db), schema: { summary: 'Revoke the login token used for this request (log out)', response: { 204: Type.Null(), 401: ErrorBody } } },
+      { onRequest: requireActor(db), schema: { tags: ['tokens'], summary: 'Revoke the login token used for this request (log out)', response: { 204: Type.Null(), 401: ErrorBody } } },
       async (request, reply) => {
         await logOut(db, actorOf(request), request.ip);
         return reply.code(204).send(null);

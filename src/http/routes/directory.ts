@@ -35,20 +35,20 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/command/ldap/create',
-      { onRequest: authenticated, schema: { summary: 'Connect a directory service (directory_service:edit)', body: NewDirectoryBody, response: SETTINGS_RESPONSES } },
+      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'Connect a directory service (directory_service:edit)', body: NewDirectoryBody, response: SETTINGS_RESPONSES } },
       async (request) => createDirectory(db, actorOf(request), request.body, contextOf(request)),
     );
     app.post(
       '/command/ldap/update',
       {
         onRequest: authenticated,
-        schema: { summary: "Replace a directory's settings (directory_service:edit)", description: 'A password left out keeps the stored one, and then hostname, port, ssl, start_tls, cert_chain, the certificate checks and login must be as stored (400: send the password again with them); null removes it.', body: DirectoryUpdateBody, response: SETTINGS_RESPONSES },
+        schema: { tags: ['directory'], summary: "Replace a directory's settings (directory_service:edit)", description: 'A password left out keeps the stored one, and then hostname, port, ssl, start_tls, cert_chain, the certificate checks and login must be as stored (400: send the password again with them); null removes it.', body: DirectoryUpdateBody, response: SETTINGS_RESPONSES },
       },
       async (request) => updateDirectory(db, actorOf(request), request.body, contextOf(request)),
     );
     app.post(
       '/command/ldap/delete',
-      { onRequest: authenticated, schema: { summary: 'Disconnect a directory service (directory_service:edit)', body: DirectoryIdBody, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'Disconnect a directory service (directory_service:edit)', body: DirectoryIdBody, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
       async (request, reply) => {
         await deleteDirectory(db, actorOf(request), request.body.id, contextOf(request));
         return reply.code(204).send(null);
@@ -56,7 +56,7 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/command/ldap/test',
-      { onRequest: authenticated, schema: { summary: 'Test directory settings without saving them', description: settingsTestDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
+      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'Test directory settings without saving them', description: settingsTestDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
       async (request) => testDirectorySettings(db, actorOf(request), request.body, contextOf(request)),
     );
 
@@ -65,7 +65,7 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/ds',
       {
         onRequest: authenticated,
-        schema: { summary: 'The directory settings ({} when none is set)', response: { 200: DirectoryOrNone, 403: ErrorBody } },
+        schema: { tags: ['directory'], summary: 'The directory settings ({} when none is set)', response: { 200: DirectoryOrNone, 403: ErrorBody } },
       },
       async (request) => (await listDirectories(db, actorOf(request)))[0] ?? {},
     );
@@ -74,6 +74,7 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: authenticated,
         schema: {
+          tags: ['directory'],
           summary: 'Set the directory settings (creates the directory when none is set)',
           description: 'As POST /command/ldap/update for the first directory: a password left out keeps the stored one, only where it was saved for.',
           body: NewDirectoryBody,
@@ -84,7 +85,7 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.get(
       '/ds/test',
-      { onRequest: authenticated, schema: { summary: 'Test the stored directory settings', description: testDescription, response: TEST_RESPONSES } },
+      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'Test the stored directory settings', description: testDescription, response: TEST_RESPONSES } },
       async (request) => {
         const access = await directoryAccess(db);
         if (!access) throw notFound('A directory service');
@@ -93,7 +94,7 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.put(
       '/ds/test',
-      { onRequest: authenticated, schema: { summary: 'Test directory settings without saving them', description: settingsTestDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
+      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'Test directory settings without saving them', description: settingsTestDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
       async (request) => testDirectorySettings(db, actorOf(request), request.body, contextOf(request)),
     );
   };
@@ -106,13 +107,13 @@ export function directoryRoutesV2(services: Services): FastifyPluginAsyncTypebox
   const summaryNote = 'With directory_service:edit every setting (never the password); without, each directory\'s id and display_name only, as PE answers.';
   return async (app) => {
     for (const path of ['/ldap', '/ds']) {
-      app.get(path, { onRequest: authenticated, schema: { summary: 'The directory services', description: summaryNote, response: ListResponse } }, async (request) =>
+      app.get(path, { onRequest: authenticated, schema: { tags: ['directory'], summary: 'The directory services', description: summaryNote, response: ListResponse } }, async (request) =>
         (await mayEditDirectories(db, actorOf(request))) ? listDirectories(db, actorOf(request)) : listDirectorySummaries(db),
       );
     }
     app.get(
       '/ldap/:id',
-      { onRequest: authenticated, schema: { summary: 'One directory service', description: summaryNote, params: DirectoryParams, response: { 200: DirectoryOrSummary, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'One directory service', description: summaryNote, params: DirectoryParams, response: { 200: DirectoryOrSummary, 404: ErrorBody } } },
       async (request) => {
         if (await mayEditDirectories(db, actorOf(request))) return readDirectory(db, actorOf(request), request.params.id);
         const summary = (await listDirectorySummaries(db)).find((directory) => directory.id === request.params.id);

@@ -15,7 +15,7 @@ export function disclaimerRoutes(services: Services): FastifyPluginAsyncTypebox 
   return async (app) => {
     app.get(
       '/config/disclaimer',
-      { onRequest: authenticated, schema: { summary: 'The disclaimer shown on the reset page', response: { 200: Disclaimer, 403: ErrorBody, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['disclaimer'], summary: 'The disclaimer shown on the reset page', response: { 200: Disclaimer, 403: ErrorBody, 404: ErrorBody } } },
       async (request) => ({ disclaimer: await readDisclaimer(db, actorOf(request)) }),
     );
 
@@ -23,7 +23,7 @@ export function disclaimerRoutes(services: Services): FastifyPluginAsyncTypebox 
       '/command/config/set-disclaimer',
       {
         onRequest: authenticated,
-        schema: { summary: 'Set the disclaimer shown on the reset page', body: DisclaimerBody, response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody } },
+        schema: { tags: ['disclaimer'], summary: 'Set the disclaimer shown on the reset page', body: DisclaimerBody, response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody } },
       },
       async (request, reply) => {
         await setDisclaimer(db, actorOf(request), request.body.disclaimer, contextOf(request));
@@ -33,7 +33,7 @@ export function disclaimerRoutes(services: Services): FastifyPluginAsyncTypebox 
 
     app.post(
       '/command/config/remove-disclaimer',
-      { onRequest: authenticated, schema: { summary: 'Remove the disclaimer', response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['disclaimer'], summary: 'Remove the disclaimer', response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody } } },
       async (request, reply) => {
         // No body, or {} (what PE's Ruby client sends with a POST that has none).
         const body: unknown = request.body;

@@ -13,6 +13,7 @@ export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['activity'],
           summary: 'Security events, newest first (superusers only)',
           querystring: Type.Object({
             limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1 to 1000, default 100' })),

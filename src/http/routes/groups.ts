@@ -20,7 +20,7 @@ const CREATE_RESPONSES = { 201: Group, 400: ErrorBody, 403: ErrorBody, 409: Erro
 /** The routes that create a group: each answers 201 with the group and its location. */
 function createRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], services: Services, path: string, summary: string, locationBase: string): void {
   const { db } = services.store;
-  app.post(path, { onRequest: requireActor(db), bodyLimit: LIST_BODY_LIMIT, schema: { summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
+  app.post(path, { onRequest: requireActor(db), bodyLimit: LIST_BODY_LIMIT, schema: { tags: ['groups'], summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
     const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
     return reply.code(201).header('location', `${locationBase}/${group.id}`).send(group);
   });
@@ -30,10 +30,10 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
   const { db } = services.store;
   const authenticated = requireActor(db);
   return async (app) => {
-    app.get('/groups', { onRequest: authenticated, schema: { summary: 'The imported directory groups', querystring: IdFilterQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
+    app.get('/groups', { onRequest: authenticated, schema: { tags: ['groups'], summary: 'The imported directory groups', querystring: IdFilterQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
       listGroups(db, request.query.id === undefined ? undefined : request.query.id.split(',').filter(Boolean).map(parseGroupId)),
     );
-    app.get('/groups/:sid', { onRequest: authenticated, schema: { summary: 'One imported group', params: GroupParams, response: { 200: Group, 400: ErrorBody, 404: ErrorBody } } }, async (request) =>
+    app.get('/groups/:sid', { onRequest: authenticated, schema: { tags: ['groups'], summary: 'One imported group', params: GroupParams, response: { 200: Group, 400: ErrorBody, 404: ErrorBody } } }, async (request) =>
       readGroup(db, parseGroupId(request.params.sid)),
     );
     createRoute(app, services, '/command/groups/create', 'Import a directory group, with roles (user_groups:import)', `${prefix}/groups`);
@@ -44,6 +44,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
         onRequest: authenticated,
         bodyLimit: LIST_BODY_LIMIT,
         schema: {
+          tags: ['groups'],
           summary: "Change a group's roles",
           description: 'Takes the group as GET returns it; only role_ids change (the rest comes from the directory).',
           params: GroupParams,
@@ -59,7 +60,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
     );
     app.delete(
       '/groups/:sid',
-      { onRequest: authenticated, schema: { summary: 'Delete an imported group (user_groups:delete)', params: GroupParams, response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['groups'], summary: 'Delete an imported group (user_groups:delete)', params: GroupParams, response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody } } },
       async (request, reply) => {
         await deleteGroup(db, actorOf(request), parseGroupId(request.params.sid), contextOf(request));
         return reply.code(204).send(null);

@@ -11,6 +11,7 @@ import { resetTokenHolder } from '../../password-reset/token-holder.js';
 import { actorOf, contextOf, presentedToken, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
 import { ChangePasswordBody, ErrorBody, Holder, HolderBody, IssuedResetToken, IssuedResetTokenText, ResetBody, SidParams, Validation, ValidatePasswordBody } from '../../shapes.js';
+import { LOGIN_TOKEN_OR_NONE } from '../openapi.js';
 import { resetPageUrl } from './reset-page.js';
 import { secretRateLimits, tokenKey } from '../rate-limits.js';
 import { parseSid } from './users.js';
@@ -29,6 +30,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['passwords'],
           summary: 'Issue a single-use password reset token for a local user',
           description:
             'The token is the body as text/plain, or {"token", "url"} when the Accept header prefers application/json; url opens the reset page with the token filled in.',
@@ -65,7 +67,9 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: resetLimits.byAddress,
         preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
+          tags: ['passwords'],
           summary: 'Set a new password with a reset token (no authentication; does not log in)',
+          security: [],
           body: ResetBody,
           response: { 200: Type.Null({ description: 'empty body' }), 400: ErrorBody, 403: ErrorBody },
         },
@@ -83,7 +87,9 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: resetLimits.byAddress,
         preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
+          tags: ['passwords'],
           summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
+          security: [],
           description: 'What the reset page shows once it has a token. A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.',
           body: HolderBody,
           response: { 200: Holder, 400: ErrorBody, 403: ErrorBody },
@@ -100,6 +106,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: [changeLimits.byAddress, requireActor(db), changeLimits.byAccount((request) => request.actor?.id)],
         schema: {
+          tags: ['passwords'],
           summary: "Change the calling user's own password",
           body: ChangePasswordBody,
           response: { 200: Type.Null({ description: 'empty body' }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
@@ -121,8 +128,10 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
           return tokenKey(body?.reset_token ?? body?.['reset-token'] ?? presentedToken(request));
         }),
         schema: {
+          tags: ['passwords'],
           summary: 'Check a password against the policy before submitting it',
           description: 'Authenticated by a login token, or by a usable reset token in the body.',
+          security: LOGIN_TOKEN_OR_NONE,
           body: ValidatePasswordBody,
           response: { 200: Validation, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },

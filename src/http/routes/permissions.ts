@@ -18,6 +18,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
         onRequest: authenticated,
         bodyLimit: LIST_BODY_LIMIT,
         schema: {
+          tags: ['permissions'],
           summary: 'Whether a user holds each of these permissions',
           description: "`token` is the user's id (as in PE). Asking about another user needs a superuser or a permission on users. Unknown permissions are false.",
           body: PermittedBody,
@@ -31,7 +32,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       '/permitted/:object_type/:action',
       {
         onRequest: authenticated,
-        schema: { summary: 'The instances the caller may act on', params: PermittedParams, response: { 200: Instances, 404: ErrorBody } },
+        schema: { tags: ['permissions'], summary: 'The instances the caller may act on', params: PermittedParams, response: { 200: Instances, 404: ErrorBody } },
       },
       async (request) => {
         const actor = actorOf(request);
@@ -44,6 +45,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       {
         onRequest: authenticated,
         schema: {
+          tags: ['permissions'],
           summary: 'The instances a user may act on',
           description: 'Asking about another user needs a superuser or a permission on users.',
           params: PermittedUserParams,

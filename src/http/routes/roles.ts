@@ -13,7 +13,7 @@ import { parseSid } from './users.js';
 
 /** GET /types: the catalogue's object types and their actions (PE's, then the operator's). */
 function typesRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], authenticated: ReturnType<typeof requireActor>, summary: string, description?: string): void {
-  app.get('/types', { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), response: { 200: PermissionTypes, 401: ErrorBody } } }, async () => typesAnswer());
+  app.get('/types', { onRequest: authenticated, schema: { tags: ['permissions'], summary, ...(description ? { description } : {}), response: { 200: PermissionTypes, 401: ErrorBody } } }, async () => typesAnswer());
 }
 
 /**
@@ -35,11 +35,11 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
   const authenticated = requireActor(db);
 
   return async (app) => {
-    app.get('/roles', { onRequest: authenticated, schema: { summary: 'List roles', response: { 200: Roles } } }, async () => listRoles(db));
+    app.get('/roles', { onRequest: authenticated, schema: { tags: ['roles'], summary: 'List roles', response: { 200: Roles } } }, async () => listRoles(db));
 
     app.get(
       '/roles/:rid',
-      { onRequest: authenticated, schema: { summary: 'One role', params: RoleParams, response: { 200: Role, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['roles'], summary: 'One role', params: RoleParams, response: { 200: Role, 404: ErrorBody } } },
       async (request) => {
         const role = await getRole(db, Number(request.params.rid));
         if (!role) throw notFound('The role');
@@ -52,7 +52,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: authenticated,
         bodyLimit: LIST_BODY_LIMIT,
-        schema: { summary: 'Create a role (user_roles:create)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
+        schema: { tags: ['roles'], summary: 'Create a role (user_roles:create)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
         const role = await inTransaction(db, async (trx) => {
@@ -71,6 +71,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: authenticated,
         bodyLimit: LIST_BODY_LIMIT,
         schema: {
+          tags: ['roles'],
           summary: 'Edit a role: name, description, permissions (user_roles:edit), members (user_roles:edit_members)',
           description: 'Takes the role object as GET returns it. The permissions of the default role Administrators (id 1) cannot change: 403 default-roles-immutable.',
           params: RoleParams,
@@ -94,7 +95,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/roles/:rid',
       {
         onRequest: authenticated,
-        schema: { summary: 'Delete a role (user_roles:edit); never Administrators', params: RoleParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
+        schema: { tags: ['roles'], summary: 'Delete a role (user_roles:edit); never Administrators', params: RoleParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } },
       },
       async (request, reply) => {
         await inTransaction(db, (trx) => deleteRole(trx, actorOf(request), Number(request.params.rid), contextOf(request)));
@@ -106,7 +107,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
     const command = <Body extends TSchema>(path: string, summary: string, body: Body, run: (trx: Executor, request: FastifyRequest, body: Static<Body>) => Promise<void>, description?: string) =>
       app.post(
         `/command/${path}`,
-        { onRequest: authenticated, bodyLimit: LIST_BODY_LIMIT, schema: { summary, ...(description ? { description } : {}), body, response: COMMAND_RESPONSES } },
+        { onRequest: authenticated, bodyLimit: LIST_BODY_LIMIT, schema: { tags: ['roles'], summary, ...(description ? { description } : {}), body, response: COMMAND_RESPONSES } },
         async (request, reply) => {
           await inTransaction(db, (trx) => run(trx, request, request.body as Static<Body>));
           return reply.code(204).send(null);

@@ -42,6 +42,7 @@ export function tokenRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: authenticated,
         preValidation: noBodyIsEmptyObject,
         schema: {
+          tags: ['tokens'],
           summary: 'A new login token for the caller',
           description: 'Lifetime as for POST /auth/token: token-auth-lifetime by default, never beyond token-maximum-lifetime.',
           body: NewTokenBody,
@@ -59,6 +60,7 @@ export function tokenRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: authenticated,
         schema: {
+          tags: ['tokens'],
           summary: "A user's live login tokens: metadata, never the tokens",
           description: 'For the user itself, or a holder of users:disable on that user (a superuser for a superuser).',
           params: SidParams,
@@ -101,6 +103,7 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
         preValidation: noBodyIsEmptyObject,
         bodyLimit: LIST_BODY_LIMIT,
         schema: {
+          tags: ['tokens'],
           summary: 'Revoke exactly the login tokens named',
           description:
             'At least one of revoke_tokens, revoke_tokens_by_usernames, revoke_tokens_by_labels, revoke_tokens_by_ids, comma-separated in the query or as arrays in a JSON body. ' +
@@ -120,7 +123,7 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       '/tokens/:token',
       {
         onRequest: authenticated,
-        schema: { summary: 'Revoke one login token (superusers)', params: TokenParams, response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
+        schema: { tags: ['tokens'], summary: 'Revoke one login token (superusers)', params: TokenParams, response: { 204: Type.Null(), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } },
       },
       async (request, reply) => {
         await revokeTokenByPath(db, actorOf(request), request.params.token, request.ip);
@@ -135,7 +138,9 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       '/auth/token/authenticate',
       {
         schema: {
+          tags: ['tokens'],
           summary: 'Token introspection: the user and facts of a login token (no authentication)',
+          security: [],
           body: IntrospectionBody,
           response: { 200: Introspection, 400: ErrorBody, 403: ErrorBody },
         },

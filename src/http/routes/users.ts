@@ -19,7 +19,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/users',
-      { onRequest: authenticated, schema: { summary: 'List users', response: { 200: Users, 403: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['users'], summary: 'List users', response: { 200: Users, 403: ErrorBody } } },
       async (request) => {
         return listUsers(db, actorOf(request));
       },
@@ -27,7 +27,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get(
       '/users/current',
-      { onRequest: authenticated, schema: { summary: 'The user the login token belongs to', response: { 200: User } } },
+      { onRequest: authenticated, schema: { tags: ['users'], summary: 'The user the login token belongs to', response: { 200: User } } },
       async (request) => {
         // Answered from the token check's one statement: the user and its role ids.
         const actor = actorOf(request);
@@ -37,7 +37,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.get(
       '/users/:sid',
-      { onRequest: authenticated, schema: { summary: 'One user', params: SidParams, response: { 200: User, 403: ErrorBody, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['users'], summary: 'One user', params: SidParams, response: { 200: User, 403: ErrorBody, 404: ErrorBody } } },
       async (request) => {
         return readUser(db, actorOf(request), parseSid(request.params.sid));
       },
@@ -48,7 +48,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: authenticated,
         bodyLimit: LIST_BODY_LIMIT,
-        schema: { summary: 'Create a local or remote user', body: NewUserBody, response: { 201: User, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
+        schema: { tags: ['users'], summary: 'Create a local or remote user', body: NewUserBody, response: { 201: User, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
         const user = await createUser(userDeps, actorOf(request), request.body, contextOf(request));
@@ -61,6 +61,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: authenticated,
         schema: {
+          tags: ['users'],
           summary: 'Check a login against the login rules before creating or renaming a user',
           description: 'Whether the login is taken, or looks like an existing one, is told only to callers who may list users.',
           body: ValidateLoginBody,
@@ -76,6 +77,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         onRequest: authenticated,
         bodyLimit: LIST_BODY_LIMIT,
         schema: {
+          tags: ['users'],
           summary: "Edit a user: login, email, display name, roles, revoked state",
           params: SidParams,
           body: EditUserBody,
@@ -100,6 +102,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         {
           onRequest: authenticated,
           schema: {
+            tags: ['users'],
             summary: revoked ? "Revoke a user: its login tokens stop working, its unused reset tokens are cancelled" : 'Reinstate a revoked user, with a fresh set of login attempts',
             body: UserIdBody,
             response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
@@ -114,7 +117,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/users/:sid',
-      { onRequest: authenticated, schema: { summary: 'Delete a user', params: SidParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
+      { onRequest: authenticated, schema: { tags: ['users'], summary: 'Delete a user', params: SidParams, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
       async (request, reply) => {
         const sid = parseSid(request.params.sid);
         await deleteUser(db, actorOf(request), sid, contextOf(request));
@@ -136,6 +139,7 @@ export function userRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['users'],
           summary: 'A page of users: sorted, filtered, with or without their roles',
           description: `limit above ${MAX_USERS_PAGE} is lowered to it (pagination.limit says so).`,
           querystring: UsersPageQuery,
