@@ -439,7 +439,6 @@ export const EventsPage = Type.Object(
 export const MAX_ACTIVITY_PAGE = 1000;
 
 const ActivityTime = Type.String({ description: 'when the event was recorded: ISO-8601, UTC' });
-const Timestamp = Type.String({ description: 'ISO-8601; a time without an offset is UTC' });
 const CommaList = (description: string) =>
   Type.Optional(Type.Union([Type.String({ maxLength: 40000 }), Type.Array(Type.String({ maxLength: 40000 }), { maxItems: 1000 })], { description: `${description}: comma-separated, or the parameter repeated` }));
 const Offset = Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'commits to skip, default 0' }));
