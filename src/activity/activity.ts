@@ -83,7 +83,11 @@ function objectCondition(kind: ObjectKind, ids: string[] | undefined): EventCond
   return [{ kind: 'typed', types, field: definition.field, ids }];
 }
 
-/** The current names of the roles and groups the events name only by id (a name recorded with an event wins). */
+/**
+ * The names of the roles and groups the events name only by id (a name
+ * recorded with the event wins): the current name, or for one since deleted
+ * the name its creation or deletion recorded.
+ */
 async function namesFor(db: Executor, events: readonly StoredEvent[]) {
   const roleIds = new Set<number>();
   const groupIds = new Set<string>();
@@ -93,8 +97,19 @@ async function namesFor(db: Executor, events: readonly StoredEvent[]) {
     if (typeof group_id === 'string' && typeof login !== 'string') groupIds.add(group_id);
   }
   const [roleRows, groupLogins] = await Promise.all([roles.byIds(db, [...roleIds]), groups.loginsByIds(db, [...groupIds])]);
-  return { roles: new Map(roleRows.map((role) => [role.id, role.display_name])), groups: groupLogins };
+  const roleNames = new Map(roleRows.map((role) => [String(role.id), role.display_name]));
+  const goneRoles = [...roleIds].map(String).filter((id) => !roleNames.has(id));
+  const goneGroups = [...groupIds].filter((id) => !groupLogins.has(id));
+  const [formerRoles, formerGroups] = await Promise.all([
+    eventStore.namesRecorded(db, { types: ROLE_NAMING, idKey: 'role_id', nameKey: 'display_name', ids: goneRoles }),
+    eventStore.namesRecorded(db, { types: GROUP_NAMING, idKey: 'group_id', nameKey: 'login', ids: goneGroups }),
+  ]);
+  return { roles: new Map([...formerRoles, ...roleNames]), groups: new Map([...formerGroups, ...groupLogins]) };
 }
+
+// The events that record a role's or a group's name with its id.
+const ROLE_NAMING: AuditEventType[] = ['role-created', 'role-deleted'];
+const GROUP_NAMING: AuditEventType[] = ['group-created', 'group-deleted'];
 
 type Names = Awaited<ReturnType<typeof namesFor>>;
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
@@ -107,7 +122,7 @@ function objectOf(kind: ObjectKind, event: StoredEvent, names: Names): { id: str
       return { id: event.subject?.id ?? null, name: event.subject?.login ?? null };
     case 'role': {
       const id = text(details.role_id);
-      return { id, name: text(details.display_name) ?? names.roles.get(Number(id)) ?? (id && `role ${id}`) };
+      return { id, name: text(details.display_name) ?? (id !== null ? names.roles.get(id) : undefined) ?? (id && `role ${id}`) };
     }
     case 'group': {
       const id = text(details.group_id);

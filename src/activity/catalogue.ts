@@ -98,12 +98,12 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
         : `A login as ${e.subject} failed: ${LOGIN_FAILURES[e.details.reason ?? 'wrong-password'] ?? e.details.reason}.`,
   },
   logout: { objects: ['user'], type: 'revoke', what: 'authentication_token', message: (e) => `User ${e.subject} logged out.` },
-  'login-token-issued': { objects: ['user'], type: 'create', what: 'authentication_token', message: (e) => `${e.actor} generated an authentication token.` },
+  'login-token-issued': { objects: ['user'], type: 'create', what: 'authentication_token', message: (e) => `User ${e.subject} generated an authentication token.` },
   'tokens-revoked': {
     objects: ['user'],
     type: 'revoke',
     what: 'authentication_token',
-    message: (e) => `${e.actor} revoked ${count(e.details.count, 'authentication token')} belonging to ${e.subject}.`,
+    message: (e) => `Revoked ${count(e.details.count, 'authentication token')} of user ${e.subject}; revoked by ${e.actor}.`,
   },
   'account-locked': {
     objects: ['user'],
@@ -182,7 +182,7 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
     objects: ['user'],
     type: 'revoke',
     what: 'password_reset_token',
-    message: (e) => `${count(e.details.count, 'unused password reset token')} of user ${e.subject} cancelled (${e.details.reason ?? 'no reason recorded'}).`,
+    message: (e) => `Cancelled ${count(e.details.count, 'unused password reset token')} of user ${e.subject} (${e.details.reason ?? 'no reason recorded'}).`,
   },
   'password-changed': {
     objects: ['user'],

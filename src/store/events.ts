@@ -182,3 +182,22 @@ export async function query(db: Executor, query: EventQuery): Promise<{ events: 
     })),
   };
 }
+
+/**
+ * For each of `ids`, the `nameKey` detail of the newest event of these types
+ * whose `idKey` detail is that id: the name a deleted role or group had.
+ */
+export async function namesRecorded(db: Executor, of: { types: readonly string[]; idKey: string; nameKey: string; ids: readonly string[] }): Promise<Map<string, string>> {
+  if (of.ids.length === 0 || of.types.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('audit_events')
+    .select([detailText(db, of.idKey).as('object_id'), detailText(db, of.nameKey).as('name')])
+    .where('type', 'in', [...of.types])
+    .where(detailText(db, of.idKey), 'in', [...of.ids])
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  const names = new Map<string, string>();
+  for (const row of rows) if (row.object_id !== null && row.name !== null && !names.has(row.object_id)) names.set(row.object_id, row.name);
+  return names;
+}
