@@ -84,32 +84,37 @@ function objectCondition(kind: ObjectKind, ids: string[] | undefined): EventCond
 }
 
 /**
- * The names of the roles and groups the events name only by id (a name
- * recorded with the event wins): the current name, or for one since deleted
- * the name its creation or deletion recorded.
+ * The names of the roles, groups and directories the events name only by
+ * id (a name recorded with the event wins): a role's or group's current
+ * name, or for one since deleted the name its creation or deletion
+ * recorded; a directory's host as its last change recorded it.
  */
 async function namesFor(db: Executor, events: readonly StoredEvent[]) {
   const roleIds = new Set<number>();
   const groupIds = new Set<string>();
+  const directoryIds = new Set<string>();
   for (const event of events) {
-    const { role_id, display_name, group_id, login } = event.details;
+    const { role_id, display_name, group_id, login, directory_id, hostname } = event.details;
     if (typeof role_id === 'number' && typeof display_name !== 'string') roleIds.add(role_id);
     if (typeof group_id === 'string' && typeof login !== 'string') groupIds.add(group_id);
+    if (typeof directory_id === 'string' && typeof hostname !== 'string') directoryIds.add(directory_id);
   }
   const [roleRows, groupLogins] = await Promise.all([roles.byIds(db, [...roleIds]), groups.loginsByIds(db, [...groupIds])]);
   const roleNames = new Map(roleRows.map((role) => [String(role.id), role.display_name]));
   const goneRoles = [...roleIds].map(String).filter((id) => !roleNames.has(id));
   const goneGroups = [...groupIds].filter((id) => !groupLogins.has(id));
-  const [formerRoles, formerGroups] = await Promise.all([
+  const [formerRoles, formerGroups, directories] = await Promise.all([
     eventStore.namesRecorded(db, { types: ROLE_NAMING, idKey: 'role_id', nameKey: 'display_name', ids: goneRoles }),
     eventStore.namesRecorded(db, { types: GROUP_NAMING, idKey: 'group_id', nameKey: 'login', ids: goneGroups }),
+    eventStore.namesRecorded(db, { types: DIRECTORY_NAMING, idKey: 'directory_id', nameKey: 'hostname', ids: [...directoryIds] }),
   ]);
-  return { roles: new Map([...formerRoles, ...roleNames]), groups: new Map([...formerGroups, ...groupLogins]) };
+  return { roles: new Map([...formerRoles, ...roleNames]), groups: new Map([...formerGroups, ...groupLogins]), directories };
 }
 
-// The events that record a role's or a group's name with its id.
+// The events that record a role's or a group's name, or a directory's host, with its id.
 const ROLE_NAMING: AuditEventType[] = ['role-created', 'role-deleted'];
 const GROUP_NAMING: AuditEventType[] = ['group-created', 'group-deleted'];
+const DIRECTORY_NAMING: AuditEventType[] = ['directory-created', 'directory-updated'];
 
 type Names = Awaited<ReturnType<typeof namesFor>>;
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
@@ -128,8 +133,10 @@ function objectOf(kind: ObjectKind, event: StoredEvent, names: Names): { id: str
       const id = text(details.group_id);
       return { id, name: text(details.login) ?? (id !== null ? names.groups.get(id) : undefined) ?? (id && `group ${id}`) };
     }
-    case 'directory':
-      return { id: text(details.directory_id), name: text(details.hostname) ?? text(details.directory_id) };
+    case 'directory': {
+      const id = text(details.directory_id);
+      return { id, name: text(details.hostname) ?? (id !== null ? names.directories.get(id) : undefined) ?? id };
+    }
     case 'signingKey':
       return { id: text(details.kid), name: text(details.kid) };
     case 'disclaimer':

@@ -55,7 +55,7 @@ interface CatalogueEntry<T extends AuditEventType> {
   /** What the event is about; the first is v1's `object`, all are v2's `objects` (and filters by object match any). */
   objects: readonly [ObjectKind, ...ObjectKind[]];
   /** PE's `type`: the kind of change. */
-  type: 'create' | 'edit' | 'delete' | 'authenticate' | 'revoke' | 'reinstate' | 'reject' | 'fail';
+  type: 'create' | 'edit' | 'delete' | 'authenticate' | 'revoke' | 'reinstate' | 'reject' | 'fail' | 'test';
   /** PE's `what`: the thing changed. */
   what: string;
   message(facts: MessageFacts<T>): string;
@@ -71,6 +71,7 @@ const LOGIN_FAILURES: Record<NonNullable<DetailsOf<'login-failed'>['reason']>, s
   'no-password': 'the user has no password yet',
   'directory-wrong-password': 'the directory refused the password',
   'directory-unknown-login': 'the directory has no such user',
+  'directory-entry-mismatch': 'the login found another directory entry than the one the user is bound to',
 };
 
 const RESET_REJECTIONS: Record<NonNullable<DetailsOf<'reset-rejected'>['reason']>, string> = {
@@ -79,6 +80,15 @@ const RESET_REJECTIONS: Record<NonNullable<DetailsOf<'reset-rejected'>['reason']
   'unknown-user': 'the user no longer exists',
   'spent-superseded-or-expired': 'the token was used, superseded or cancelled already',
   'spent-concurrently': 'the token was used by another request at the same time',
+};
+
+// src/passwords/credentials.ts's CancelReason (recorded as text).
+const CANCELLED_BECAUSE: Record<string, string> = {
+  superseded: 'a newer token was issued',
+  'password-changed': 'the password changed',
+  'account-revoked': 'the user was revoked',
+  'user-deleted': 'the user was deleted',
+  'admin-password-reset-by-script': 'the reset script set the password',
 };
 
 const UNREVOKED_BY: Record<NonNullable<DetailsOf<'account-unrevoked'>['via']>, string> = {
@@ -143,11 +153,23 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
       `Changed ${list(e.details.fields)} of user ${e.subject}${e.details.previous_login === undefined ? '' : ` (login was "${e.details.previous_login}")`}.`,
   },
   'user-deleted': { objects: ['user'], type: 'delete', what: 'user', message: (e) => `Deleted user ${e.subject}.` },
+  'user-bound': {
+    objects: ['user', 'directory'],
+    type: 'edit',
+    what: 'directory_binding',
+    message: (e) => `User ${e.subject} bound to the directory entry ${e.details.dn ?? '(unknown)'}${e.details.previous_dn === undefined ? '' : ` (was ${e.details.previous_dn})`}.`,
+  },
+  'user-unbound': {
+    objects: ['user', 'directory'],
+    type: 'edit',
+    what: 'directory_binding',
+    message: (e) => `User ${e.subject} unbound from the directory entry ${e.details.dn ?? '(none)'} by ${e.actor}.`,
+  },
   'role-created': {
     objects: ['role'],
     type: 'create',
     what: 'role',
-    message: (e) => `Created role ${e.nameOf('role')} with permissions ${list(e.details.permissions)}.`,
+    message: (e) => `Created role ${e.nameOf('role')} with ${(e.details.permissions?.length ?? 0) > 0 ? `permissions ${list(e.details.permissions)}` : 'no permissions'}.`,
   },
   'role-edited': {
     objects: ['role'],
@@ -182,7 +204,7 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
     objects: ['user'],
     type: 'revoke',
     what: 'password_reset_token',
-    message: (e) => `Cancelled ${count(e.details.count, 'unused password reset token')} of user ${e.subject} (${e.details.reason ?? 'no reason recorded'}).`,
+    message: (e) => `Cancelled ${count(e.details.count, 'unused password reset token')} of user ${e.subject}: ${CANCELLED_BECAUSE[e.details.reason ?? ''] ?? e.details.reason ?? 'no reason recorded'}.`,
   },
   'password-changed': {
     objects: ['user'],
@@ -229,6 +251,15 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
     what: 'directory_service',
     message: (e) => `Directory service ${e.nameOf('directory')} could not be reached (${e.details.stage ?? 'connect'} failed).`,
   },
+  'directory-tested': {
+    objects: ['directory'],
+    type: 'test',
+    what: 'directory_service',
+    message: (e) => {
+      const outcome = e.details.outcome === 'succeeded' ? 'succeeded' : e.details.outcome === 'refused' ? 'was refused (the stored password may not go to a new place)' : `failed at ${e.details.stage ?? 'connect'}`;
+      return `Connection test of directory service ${e.nameOf('directory')} (port ${e.details.port ?? 'unknown'}) by ${e.actor} ${outcome}.`;
+    },
+  },
   'group-created': {
     objects: ['group'],
     type: 'create',
@@ -239,7 +270,13 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
     objects: ['group'],
     type: 'edit',
     what: 'role_membership',
-    message: (e) => `Roles of group ${e.nameOf('group')} changed: roles ${list(e.details.added)} added; roles ${list(e.details.removed)} removed.`,
+    message: (e) => {
+      const parts = [
+        ...((e.details.added?.length ?? 0) > 0 ? [`roles ${list(e.details.added)} added`] : []),
+        ...((e.details.removed?.length ?? 0) > 0 ? [`roles ${list(e.details.removed)} removed`] : []),
+      ];
+      return `Roles of group ${e.nameOf('group')} changed: ${parts.length > 0 ? parts.join('; ') : 'no change'}.`;
+    },
   },
   'group-deleted': { objects: ['group'], type: 'delete', what: 'user_group', message: (e) => `Deleted directory group ${e.nameOf('group')}.` },
 };

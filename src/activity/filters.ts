@@ -5,7 +5,7 @@
 
 import { ServiceError } from '../errors.js';
 import { parseUuid } from '../permissions/user-ids.js';
-import { MAX_ACTIVITY_PAGE, type ActivityQueryV1, type ActivityQueryV2 } from '../shapes.js';
+import { MAX_ACTIVITY_PAGE, MAX_LIST_ITEMS, type ActivityQueryV1, type ActivityQueryV2 } from '../shapes.js';
 import { OBJECT_KINDS, kindOfObjectType, type IdShape, type ObjectKind } from './catalogue.js';
 
 /** The service whose events this service records: PE's id for RBAC. */
@@ -13,7 +13,7 @@ export const RBAC_SERVICE_ID = 'rbac';
 /** PE's only subject type: the users who acted. */
 const SUBJECT_TYPE = 'users';
 /** At most this many ids in one request, over all its filters (CONTRACT §7). */
-const MAX_IDS = 1000;
+const MAX_IDS = MAX_LIST_ITEMS;
 /** At most this many filters in a v2 `query` array. */
 const MAX_QUERY_FILTERS = 100;
 

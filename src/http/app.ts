@@ -23,6 +23,7 @@ import { disclaimerRoutes } from './routes/disclaimer.js';
 import { groupRoutes, groupRoutesV2 } from './routes/groups.js';
 import { eventRoutes } from './routes/events.js';
 import { faviconRoutes } from './routes/favicon.js';
+import { landingPageRoutes } from './routes/landing.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { permissionRoutes } from './routes/permissions.js';
 import { resetPageRoutes } from './routes/reset-page.js';
@@ -118,6 +119,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler((error, request, reply) => {
     const serviceError = toServiceError(error);
     if (serviceError.kind === 'server-error') request.log.error({ err: error }, 'request failed');
+    if (serviceError.log) request.log.warn(serviceError.log.detail, serviceError.log.message);
     return sendError(request, reply, serviceError);
   });
 
@@ -156,6 +158,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(statusServiceRoutes(services));
   await app.register(resetPageRoutes(services));
   await app.register(faviconRoutes());
+  await app.register(landingPageRoutes());
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(tokenRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });

@@ -2,11 +2,9 @@
 
 import { ServiceError } from '../errors.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../uuids.js';
 
-export function isUuid(text: string): boolean {
-  return UUID.test(text);
-}
+export { isUuid } from '../uuids.js';
 
 /** A UUID in its stored (lower-case) form; anything else unchanged. */
 export function normalizeUserId(text: string): string {

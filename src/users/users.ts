@@ -3,7 +3,7 @@
 // store; routes and the CLI both call these.
 
 import { randomUUID } from 'node:crypto';
-import { type Party, partyOf, recordEvent } from '../audit/audit.js';
+import { type Party, partyOf, recordEvent, recordEvents } from '../audit/audit.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { ListedUser, User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
@@ -15,8 +15,8 @@ import * as groups from '../store/groups.js';
 import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import type { PublicUserRecord, UserPageQuery, UserRecord } from '../store/users.js';
-import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
+import type { PublicUserRecord, UnboundUser, UserPageQuery, UserRecord } from '../store/users.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, lockUserCheckingRequester, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
@@ -229,6 +229,19 @@ export interface UserChanges {
   is_revoked?: boolean | undefined;
 }
 
+/**
+ * A remote user's login is its directory's: it names the entry the user is
+ * bound to, so a rename here (even of its case) could point the account at
+ * another directory user. The directory's own rename shows as a new login.
+ */
+function assertLoginMayChange(user: Pick<UserRecord, 'is_remote'>): void {
+  if (user.is_remote) {
+    throw new ServiceError('schema-violation', "A remote user's login comes from its directory service and cannot be changed here; send the login unchanged (or leave it out) to edit the rest.", {
+      field: 'login',
+    });
+  }
+}
+
 /** What an edit changes, compared with the user as it is. */
 export function changedAspects(current: User, changes: UserChanges): EditedAspects {
   const wanted = changes.role_ids === undefined ? undefined : [...new Set(changes.role_ids)].sort((a, b) => a - b);
@@ -254,8 +267,7 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
  */
 export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(deps.db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     const current = row ? await userFromRow(trx, row) : undefined;
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
@@ -263,6 +275,7 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
+    if (renames) assertLoginMayChange(row);
     if (login !== undefined && loginKey(login) !== row.login_key) {
       assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
@@ -301,9 +314,10 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
 /** Gives the user exactly `wanted` roles, by the rules of giving and taking roles, recording each one given and taken. */
 async function replaceRoles(trx: Executor, by: Requester, user: { id: string; login: string }, held: number[], wanted: number[], context: Context): Promise<void> {
-  const roleIds = [...new Set(wanted)];
-  await giveRoles(trx, by, roleIds.filter((roleId) => !held.includes(roleId)), [user], context);
-  await takeRoles(trx, by, held.filter((roleId) => !roleIds.includes(roleId)), [user], context);
+  const roleIds = new Set(wanted);
+  const holding = new Set(held);
+  await giveRoles(trx, by, [...roleIds].filter((roleId) => !holding.has(roleId)), [user], context);
+  await takeRoles(trx, by, held.filter((roleId) => !roleIds.has(roleId)), [user], context);
 }
 
 /**
@@ -337,20 +351,45 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
  */
 export async function setUserRevoked(db: Db, by: Requester, id: string, revoked: boolean, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
     if (!row) throw notFound('The user');
     if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
   });
 }
 
+/**
+ * `rbac users unbind`: forgets the directory entry a remote user is bound to
+ * (or every user bound to one directory), so that its next successful
+ * directory login binds it to the entry its login finds then. For entries
+ * the directory changed in a way the binding refuses — moved by a directory
+ * that gives no stable entry id, re-created by a restore, carried to a new
+ * server — when the operator knows they are still the same people. The
+ * operator's alone: no route calls it, since re-pointing an account at
+ * another directory entry is exactly what holders of users:edit must not do.
+ */
+export async function unbindFromDirectory(db: Db, target: { userId: string } | { directoryId: string }, context: Context): Promise<UnboundUser[]> {
+  return inTransaction(db, async (trx) => {
+    const unbound = await users.unbind(trx, 'userId' in target ? { id: target.userId } : target);
+    await recordEvents(
+      trx,
+      unbound.map((user) => ({
+        type: 'user-unbound' as const,
+        actor: context.actor,
+        subject: partyOf(user),
+        sourceAddress: context.sourceAddress,
+        details: { directory_id: user.directory_id, dn: user.directory_dn },
+      })),
+    );
+    return unbound;
+  });
+}
+
 /** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
 export async function deleteUser(db: Db, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayDeleteUser(trx, by, id);
-    const row = await users.lock(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');

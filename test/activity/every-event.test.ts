@@ -10,7 +10,9 @@ import { after, before, test } from 'node:test';
 import { AUDIT_EVENT_TYPES } from '../../src/audit/audit.js';
 import { expireIdleAccounts } from '../../src/users/account-expiry.js';
 import { resetAdminPassword } from '../../src/users/admin-password.js';
+import { unbindFromDirectory } from '../../src/users/users.js';
 import { describeEachDatabase } from '../kit/databases.js';
+import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 
 interface ActivityEvent {
@@ -46,6 +48,13 @@ const UNREACHABLE_DIRECTORY = {
   group_member_attr: 'uniqueMember',
   group_lookup_attr: 'cn',
 };
+
+// A real directory for the events of directory users (bound at their first login).
+let slapd: Slapd;
+before(async () => {
+  slapd = await startSlapd();
+});
+after(() => slapd?.stop());
 
 describeEachDatabase('every security event in the activity service', (target) => {
   let service: TestService;
@@ -99,15 +108,24 @@ describeEachDatabase('every security event in the activity service', (target) =>
     await resetAdminPassword({ db: service.store.db, hasher: service.hasher, rules: service.config }, `${ADMIN_PASSWORD} again`, { operator: 'root' });
     admin = await service.login('admin', `${ADMIN_PASSWORD} again`);
 
-    // The directory: created, updated, unreachable at a login only it could check, deleted; a group imported, its roles changed, deleted.
+    // The directory: created, updated, tested, unreachable at a login only it could check, deleted; a group imported, its roles changed, deleted.
     const directory = (await ok('POST', `${V1}/command/ldap/create`, UNREACHABLE_DIRECTORY)).json() as { id: string };
     await ok('POST', `${V1}/command/ldap/update`, { ...UNREACHABLE_DIRECTORY, id: directory.id, connect_timeout: 2 });
+    assert.equal((await call('POST', `${V1}/command/ldap/test`, UNREACHABLE_DIRECTORY)).statusCode, 400);
     assert.equal((await call('POST', `${V1}/auth/token`, { login: 'only-in-the-directory', password: 'a directory password' }, null)).statusCode, 503);
     const group = (await ok('POST', `${V1}/command/groups/create`, { login: 'every-group', identity_provider_id: directory.id })).json() as { id: string };
     await ok('PUT', `${V1}/groups/${group.id}`, { role_ids: [role.id] });
     await ok('DELETE', `${V1}/groups/${group.id}`);
     await ok('POST', `${V1}/command/ldap/delete`, { id: directory.id });
     await ok('DELETE', `${V1}/roles/${role.id}`);
+
+    // A directory user: bound to their entry at the first login, unbound by the operator (rbac users unbind).
+    await ok('POST', `${V1}/command/ldap/create`, directorySettingsFor(slapd));
+    const dave = DIRECTORY_USERS.dave;
+    await ok('POST', `${V1}/auth/token`, { login: dave.login, password: dave.password }, null);
+    const daveId = ((await ok('GET', `/rbac-api/v2/users?filter=${dave.login}`)).json() as { users: { id: string; login: string }[] }).users.find((user) => user.login === dave.login)?.id;
+    assert.ok(daveId);
+    assert.equal((await unbindFromDirectory(service.store.db, { userId: daveId }, { actor: null, sourceAddress: null })).length, 1);
 
     // Account expiry, as the scheduler runs it: everyone idle for a day, seen from two days on.
     const expired = await expireIdleAccounts({ db: service.store.db, config: { accountExpiryDays: 1 } }, new Date(Date.now() + 2 * 86_400_000));
@@ -138,6 +156,7 @@ describeEachDatabase('every security event in the activity service', (target) =>
     assert.deepEqual(objectTypes('role_deleted'), ['roles']);
     assert.deepEqual(objectTypes('group_roles_changed'), ['user_groups']);
     assert.deepEqual(objectTypes('directory_updated'), ['directory_server_settings']);
+    assert.deepEqual(objectTypes('user_bound'), ['users', 'directory_server_settings']);
     assert.deepEqual(objectTypes('signing_key_retired'), ['signing_keys']);
     assert.deepEqual(objectTypes('disclaimer_set'), ['disclaimer']);
     assert.deepEqual(first('role_deleted')?.objects[0], { id: String(role.id), name: 'Every role', type: 'roles' });
