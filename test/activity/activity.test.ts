@@ -141,6 +141,18 @@ describeEachDatabase('activity service', (target) => {
     assert.deepEqual(descriptions(await v1({ subject_type: 'users', subject_id: erin.id, object_type: 'users', object_id: erin.id })), ['login_succeeded']);
   });
 
+  test("this service's own object types: signing keys by their kid, the disclaimer by its one id", async () => {
+    const kid = await service.keys.rotate({ actor: null, sourceAddress: null });
+    const byKid = await v1({ object_type: 'signing_keys', object_id: kid });
+    assert.deepEqual(byKid.commits.map((commit) => [commit.object, commit.subject, commit.events[0]?.description]), [[{ id: kid, name: kid }, { id: null, name: null }, 'signing_key_rotated']]);
+    assert.equal((await v1({ object_type: 'signing_keys', object_id: 'no-such-kid' }))['total-rows'], 0);
+    assert.equal((await service.request({ method: 'POST', url: '/rbac-api/v1/command/config/set-disclaimer', token: admin, payload: { disclaimer: 'Authorized use only.' } })).statusCode, 204);
+    const disclaimer = await v1({ object_type: 'disclaimer', object_id: 'disclaimer' });
+    assert.deepEqual(disclaimer.commits.map((commit) => [commit.object, commit.events[0]?.message]), [[{ id: 'disclaimer', name: 'Disclaimer' }, 'Disclaimer set.']]);
+    assert.deepEqual(await v1({ object_type: 'disclaimer', object_id: 'another' }), { commits: [], offset: 0, limit: 1000, 'total-rows': 0 }, 'no other disclaimer: nothing');
+    assert.equal((await v1({ object_type: 'disclaimer' }))['total-rows'], 1);
+  });
+
   test('v1 after_service_commit_time: only events recorded after that time', async () => {
     const db = service.store.db;
     const subject = { id: '9a000000-0000-4000-8000-000000000001', login: 'act-time-ghost' };
