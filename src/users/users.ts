@@ -154,10 +154,11 @@ const loginTaken = (login: string) => new ServiceError('conflict', loginTakenFai
 const looksTaken = (login: string) => new ServiceError('conflict', loginLookAlikeFailure(login)['friendly-error']);
 
 /**
- * The rule that no two logins may look alike (Unicode TR39 confusables):
- * refuses `login` when another user's login has the same skeleton. The
- * unique index on `login_skeleton` holds the same rule against concurrent
- * writers; `conflictFor` turns its refusal into this same answer.
+ * The rule that no two logins may look alike (loginSkeleton: TR39
+ * confusables, accents, small capitals, case folding, Cyrillic and Greek
+ * capitals): refuses `login` when another user's login has the same
+ * skeleton. The unique index on `login_skeleton` holds the same rule against
+ * concurrent writers; `conflictFor` turns its refusal into this same answer.
  */
 async function assertNotLookAlike(db: Executor, login: string, exceptUserId?: string): Promise<void> {
   if (await users.skeletonTaken(db, loginSkeleton(login), exceptUserId)) throw looksTaken(login);
@@ -276,20 +277,23 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
     if (renames) assertLoginMayChange(row);
-    if (login !== undefined && loginKey(login) !== row.login_key) {
+    const renamed = login !== undefined && loginKey(login) !== row.login_key;
+    // A re-spelling of the same login in other capitals can read as another
+    // one (`adмin` → `adМin`, a Cyrillic capital М): it is judged like a new login.
+    const readsOtherwise = renames && loginSkeleton(login) !== loginSkeleton(row.login);
+    if (renamed) {
       assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
       if (await findUserByLogin(trx, login)) throw loginTaken(login);
-      await assertNotLookAlike(trx, login, id);
     }
-    // A new login gets its skeleton; a re-spelling of the same login keeps the
-    // one it has (a grandfathered look-alike keeps none).
-    const renamed = login !== undefined && loginKey(login) !== row.login_key;
+    if (renamed || readsOtherwise) await assertNotLookAlike(trx, login, id);
+    // A login that reads differently gets its skeleton; one that reads the
+    // same keeps the one it has (a grandfathered look-alike keeps none).
     const fields = {
       ...(renames ? { login, login_key: loginKey(login) } : {}),
-      ...(renamed ? { login_skeleton: loginSkeleton(login) } : {}),
+      ...(renamed || readsOtherwise ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
     };
