@@ -463,6 +463,163 @@ export const EventsPage = Type.Object(
   },
 );
 
+// --- PE's activity service (/activity-api): the audit trail in PE's shapes (src/activity/).
+
+/** The most commits one page holds, and how many a page holds when the request does not say (PE's default). */
+export const MAX_ACTIVITY_PAGE = 1000;
+
+const ActivityTime = Type.String({ description: 'when the event was recorded: ISO-8601, UTC' });
+// Counted by src/activity/filters.ts over every list of a request (at most MAX_LIST_ITEMS ids in all).
+const ActivityIdList = (description: string) =>
+  Type.Optional(
+    Type.Union([Type.String({ maxLength: 40000 }), Type.Array(Type.String({ maxLength: 40000 }), { maxItems: MAX_LIST_ITEMS })], { description: `${description}: comma-separated, or the parameter repeated` }),
+  );
+const Offset = Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'commits to skip, default 0' }));
+const Limit = Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: `commits in the page: 1 to ${MAX_ACTIVITY_PAGE}, default ${MAX_ACTIVITY_PAGE} (a larger limit is lowered to it)` }));
+const Order = Type.Optional(Type.String({ maxLength: 16, description: 'asc or desc (by the time recorded), default desc' }));
+const ServiceId = (description: string) => Type.String({ maxLength: 255, description });
+
+/** GET /activity-api/v1/events and events.csv. */
+export const ActivityQueryV1 = Type.Object(
+  {
+    service_id: ServiceId('required: rbac (any other service has no events here: the answer is empty)'),
+    subject_type: Type.Optional(Type.String({ maxLength: 64, description: 'who acted: users' })),
+    subject_id: ActivityIdList('ids (UUIDs) of the users who acted; needs subject_type'),
+    object_type: Type.Optional(Type.String({ maxLength: 64, description: 'what the events are about: users, roles, user_groups, directory_server_settings, signing_keys, disclaimer' })),
+    object_id: ActivityIdList('ids of those objects; needs object_type'),
+    offset: Offset,
+    limit: Limit,
+    order: Order,
+    after_service_commit_time: Type.Optional(Type.String({ maxLength: 64, description: 'only events recorded after this time (ISO-8601; UTC without an offset)' })),
+    token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type ActivityQueryV1 = Static<typeof ActivityQueryV1>;
+
+/** GET /activity-api/v2/events and events.csv. */
+export const ActivityQueryV2 = Type.Object(
+  {
+    service_id: Type.Optional(ServiceId('rbac, or left out for every service (here: rbac); any other service has no events here')),
+    offset: Offset,
+    limit: Limit,
+    order: Order,
+    query: Type.Optional(
+      Type.String({
+        maxLength: 65536,
+        description:
+          'a JSON array of filters: {subject_id, subject_type?}, {subject_type}, {object_type, object_id?}, {ip_address} (a part of the address), {start, end} (ISO-8601). ' +
+          'Filters of one kind match when any of them does; filters of different kinds must all match.',
+      }),
+    ),
+    token: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type ActivityQueryV2 = Static<typeof ActivityQueryV2>;
+
+const ACTIVITY_ADMIN = { id: '8d1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b', name: 'admin' };
+const ACTIVITY_EVENT_EXAMPLE = { type: 'edit', what: 'role_membership', description: 'role_assigned', message: `User alice (${ALICE_ID}) added to role Helpdesk.` };
+
+/** One event of a commit, in PE's keys. */
+export const ActivityEvent = Type.Object({
+  type: Type.String({ description: 'the kind of change: create, edit, delete, authenticate, revoke, reinstate, reject, fail' }),
+  what: Type.String({ description: 'the thing changed: user, role, role_membership, password, password_reset_token, …' }),
+  description: Type.String({ description: 'the event type, in snake_case (role_assigned): the type of GET /rbac-api/v1/events with _ for -' }),
+  message: Type.String({ description: 'the event in plain words' }),
+});
+export type ActivityEvent = Static<typeof ActivityEvent>;
+
+const ActivityParty = Type.Object({
+  id: Type.Union([Type.String(), Type.Null()]),
+  name: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** A commit as v1 lists it: the object, the user who acted (PE's subject), when, and its events. */
+export const ActivityCommitV1 = Type.Object({
+  object: ActivityParty,
+  subject: Type.Object({ id: Type.Union([Type.String(), Type.Null()], { description: 'null: no user acted (a failed login, the service itself)' }), name: Type.Union([Type.String(), Type.Null()]) }),
+  timestamp: ActivityTime,
+  events: Type.Array(ActivityEvent),
+});
+export type ActivityCommitV1 = Static<typeof ActivityCommitV1>;
+
+/** GET /activity-api/v1/events. */
+export const ActivityPageV1 = Type.Object(
+  {
+    commits: Type.Array(ActivityCommitV1),
+    offset: Type.Integer(),
+    limit: Type.Integer(),
+    'total-rows': Type.Integer({ description: 'commits the filters select in all' }),
+  },
+  {
+    examples: [
+      {
+        commits: [{ object: { id: ALICE_ID, name: 'alice' }, subject: ACTIVITY_ADMIN, timestamp: EXAMPLE_TIME, events: [ACTIVITY_EVENT_EXAMPLE] }],
+        offset: 0,
+        limit: 1000,
+        'total-rows': 1,
+      },
+    ],
+  },
+);
+export type ActivityPageV1 = Static<typeof ActivityPageV1>;
+
+const ActivityObjectV2 = Type.Object({ id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), type: Type.String() });
+
+/** A commit as v2 lists it: every object it concerns, with their types. */
+export const ActivityCommitV2 = Type.Object({
+  objects: Type.Array(ActivityObjectV2),
+  subject: Type.Object({ id: Type.Union([Type.String(), Type.Null()]), name: Type.Union([Type.String(), Type.Null()]), type: Type.Union([Type.Literal('users'), Type.Null()]) }),
+  timestamp: ActivityTime,
+  ip_address: Type.Union([Type.String(), Type.Null()], { description: 'where the request came from' }),
+  service: Type.Object({ id: Type.Literal('rbac') }),
+  events: Type.Array(ActivityEvent),
+});
+export type ActivityCommitV2 = Static<typeof ActivityCommitV2>;
+
+/** GET /activity-api/v2/events. */
+export const ActivityPageV2 = Type.Object(
+  {
+    commits: Type.Array(ActivityCommitV2),
+    pagination: Type.Object({ total: Type.Integer({ description: 'commits the filters select in all' }), limit: Type.Integer(), offset: Type.Integer() }),
+  },
+  {
+    examples: [
+      {
+        commits: [
+          {
+            objects: [
+              { id: ALICE_ID, name: 'alice', type: 'users' },
+              { id: '2', name: 'Helpdesk', type: 'roles' },
+            ],
+            subject: { ...ACTIVITY_ADMIN, type: 'users' },
+            timestamp: EXAMPLE_TIME,
+            ip_address: '203.0.113.7',
+            service: { id: 'rbac' },
+            events: [ACTIVITY_EVENT_EXAMPLE],
+          },
+        ],
+        pagination: { total: 1, limit: 1000, offset: 0 },
+      },
+    ],
+  },
+);
+export type ActivityPageV2 = Static<typeof ActivityPageV2>;
+
+const CSV_EXAMPLE_ROW = `2026-12-02 09:30:00.000,users,${ACTIVITY_ADMIN.id},admin,users,${ALICE_ID},alice,edit,role_membership,role_assigned,User alice (${ALICE_ID}) added to role Helpdesk.`;
+const CSV_DESCRIPTION = "CSV (RFC 4180 quoting; a cell that starts with =, +, -, @, a tab or a carriage return is prefixed with ' so spreadsheets do not run it), one row per event";
+/** GET /activity-api/v1/events.csv: one row per event. */
+export const ActivityCsvV1 = Type.String({
+  description: CSV_DESCRIPTION,
+  examples: [`Submit Time,Subject Type,Subject Id,Subject Name,Object Type,Object Id,Object Name,Type,What,Description,Message\n${CSV_EXAMPLE_ROW}\n`],
+});
+/** GET /activity-api/v2/events.csv: v1's columns and the address. */
+export const ActivityCsvV2 = Type.String({
+  description: CSV_DESCRIPTION,
+  examples: [`Submit Time,Subject Type,Subject Id,Subject Name,Object Type,Object Id,Object Name,Type,What,Description,Message,Ip Address\n${CSV_EXAMPLE_ROW},203.0.113.7\n`],
+});
+
 /** PE's disclaimer: GET /config/disclaimer answers it, set-disclaimer takes it. */
 export const Disclaimer = Type.Object({ disclaimer: Type.String() }, { examples: [{ disclaimer: 'Authorized use only. Activity is logged.' }] });
 /** The longest disclaimer accepted, in characters: a page of legal text, not a document. */

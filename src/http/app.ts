@@ -16,6 +16,7 @@ import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { requestIdOf, requestObservation } from './observability.js';
 import { registerOpenApi } from './openapi.js';
+import { activityRoutes, ACTIVITY_PREFIX } from './routes/activity.js';
 import { authRoutes } from './routes/auth.js';
 import { directoryRoutes, directoryRoutesV2 } from './routes/directory.js';
 import { disclaimerRoutes } from './routes/disclaimer.js';
@@ -168,6 +169,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(permissionRoutes(services), { prefix: API_PREFIX });
   await app.register(passwordRoutes(services), { prefix: API_PREFIX });
   await app.register(eventRoutes(services), { prefix: API_PREFIX });
+  await app.register(activityRoutes(services), { prefix: ACTIVITY_PREFIX });
   await app.register(disclaimerRoutes(services), { prefix: API_PREFIX });
   await app.register(directoryRoutes(services), { prefix: API_PREFIX });
   await app.register(directoryRoutesV2(services), { prefix: '/rbac-api/v2' });

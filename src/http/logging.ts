@@ -44,6 +44,12 @@ const HARMLESS_QUERY_PARAMETERS = new Set([
   'revoke_tokens_by_ids',
   'revoke_tokens_by_usernames',
   'revoke_tokens_by_labels',
+  // PE's activity filters (/activity-api): service names, object types, ids.
+  'service_id',
+  'subject_type',
+  'subject_id',
+  'object_type',
+  'object_id',
 ]);
 
 // Every literal segment of the service's routes has this shape, as do PE's

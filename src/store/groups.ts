@@ -26,6 +26,13 @@ export async function byLoginKeys(db: Executor, loginKeys: readonly string[]): P
   return db.selectFrom('groups').selectAll().where('login_key', 'in', [...loginKeys]).orderBy('login_key').execute();
 }
 
+/** The logins of the groups of these ids that exist (the activity service names groups by them). */
+export async function loginsByIds(db: Executor, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('groups').select(['id', 'login']).where('id', 'in', [...ids]).execute();
+  return new Map(rows.map((row) => [row.id, row.login]));
+}
+
 export async function insert(db: Executor, group: GroupRecord): Promise<void> {
   await db.insertInto('groups').values(group).execute();
 }

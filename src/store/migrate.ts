@@ -22,6 +22,7 @@ import * as directories from './migrations/012_directories.js';
 import * as directoryBinding from './migrations/013_directory_binding.js';
 import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
+import * as activityIndexes from './migrations/018_activity_indexes.js';
 
 /** What a migration tells the operator besides having run (a default role it kept rather than added, a user it grandfathered). */
 export type MigrationNotice = (message: string) => void;
@@ -42,6 +43,7 @@ const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '013_directory_binding': directoryBinding,
   '014_login_skeletons_v2': { up: (db) => loginSkeletonsV2.up(db, notice), down: loginSkeletonsV2.down },
   '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
+  '018_activity_indexes': activityIndexes,
 });
 
 /** Applies every migration not yet applied; `notice` hears what they tell the operator. */

@@ -43,6 +43,12 @@ test('a token in a logged URL is masked', () => {
   );
   assert.equal(redactUrl('/rbac-api/v2/users?filter=Alice%20Smith'), '/rbac-api/v2/users?filter=[REDACTED]', 'a value that is not plain is redacted even under a harmless name');
   assert.equal(redactUrl('/status/v1/services/rbac-service?level=debug&timeout=5'), '/status/v1/services/rbac-service?level=debug&timeout=5');
+  assert.equal(
+    redactUrl(`/activity-api/v1/events.csv?service_id=rbac&subject_type=users&subject_id=${id}&object_type=roles&object_id=2,3&query=x`),
+    `/activity-api/v1/events.csv?service_id=rbac&subject_type=users&subject_id=${id}&object_type=roles&object_id=2,3&query=[REDACTED]`,
+    "PE's activity filters: service names, object types and ids",
+  );
+  assert.equal(redactUrl(`/activity-api/v1/events?service_id=rbac&subject_id=${token}`), '/activity-api/v1/events?service_id=rbac&subject_id=[REDACTED]');
   assert.equal(redactUrl('/p?'), '/p?');
   assert.equal(redactUrl('/p?limit=&x='), '/p?limit=&x=', 'an empty value says nothing');
 });

@@ -1,11 +1,12 @@
-// The vendor's Ruby client (puppetlabs/pe_client.rb 0.3.0, its RBACV1 and
-// RBACV2 resources) against this service: every method it has, called the way
+// The vendor's Ruby client (puppetlabs/pe_client.rb 0.3.0, its RBACV1,
+// RBACV2, ActivityV1 and ActivityV2 resources) against this service: every method it has, called the way
 // it calls it, answered as PE documents. The client below mimics its
 // conventions, read from its source (lib/pe_client/client.rb, Faraday with the
 // json request and response middleware), not copied:
 //   - every request: X-Authentication when it has a key, User-Agent
 //     "PEClient/<version> Ruby/<version>", Net::HTTP's Accept: */* and
-//     Accept-Encoding; query parameters flat-encoded;
+//     Accept-Encoding; query parameters flat-encoded (Faraday's
+//     FlatParamsEncoder: an array is the parameter repeated);
 //   - a body (a Hash) is JSON with Content-Type: application/json; a POST or
 //     PUT without one sends {}; a DELETE sends a body only when the method has
 //     one (v2 tokens' revoke lists), and no body otherwise;
@@ -46,7 +47,7 @@ class PEClientError extends Error {
   }
 }
 
-type Params = Record<string, string | number | boolean | undefined | null>;
+type Params = Record<string, string | number | boolean | undefined | null | readonly string[]>;
 type Json = Record<string, unknown>;
 
 /** Ruby's Hash#compact: nil values left out (JSON.stringify would keep null). */
@@ -56,7 +57,10 @@ const compact = (hash: Json): Json => Object.fromEntries(Object.entries(hash).fi
 function peClient(service: TestService, apiKey?: string) {
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, params: Params, body?: unknown): Promise<unknown> => {
     const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null) query.append(key, String(value));
+    for (const [key, value] of Object.entries(params)) {
+      if (value === undefined || value === null) continue;
+      for (const one of Array.isArray(value) ? value : [value]) query.append(key, String(one));
+    }
     const headers: Record<string, string> = { ...HEADERS };
     if (apiKey !== undefined) headers['x-authentication'] = apiKey;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -204,7 +208,21 @@ function rbac(c: Client) {
   return { v1, v2 };
 }
 
-/** Every public method of the vendor's RBACV1 and RBACV2 resources (0.3.0). */
+/**
+ * client.activity_v1 and client.activity_v2, as lib/pe_client/resources/activity.v{1,2}.rb
+ * call them: GET with the keyword arguments as parameters, nil ones left out
+ * (Hash#compact), subject_id and object_id as arrays; v2's query array as JSON.
+ */
+function activity(c: Client) {
+  type V1Args = { service_id: string; subject_type?: string; subject_id?: string[]; object_type?: string; object_id?: string[]; offset?: number; order?: string; limit?: number; after_service_commit_time?: string };
+  type V2Args = { service_id?: string; offset?: number; order?: string; limit?: number; query?: Record<string, string>[] };
+  return {
+    v1: { events: vendor('activity_v1.events', (args: V1Args) => c.get('/activity-api/v1/events', args)) },
+    v2: { events: vendor('activity_v2.events', ({ query, ...args }: V2Args = {}) => c.get('/activity-api/v2/events', { ...args, query: query && JSON.stringify(query) })) },
+  };
+}
+
+/** Every public method of the vendor's RBACV1, RBACV2, ActivityV1 and ActivityV2 resources (0.3.0). */
 const VENDOR_METHODS = [
   ...['get', 'current', 'tokens', 'create', 'edit', 'delete', 'add_roles', 'remove_roles', 'revoke', 'reinstate'].map((m) => `v1.users.${m}`),
   ...['get', 'create', 'edit', 'delete', 'create_deprecated'].map((m) => `v1.groups.${m}`),
@@ -219,6 +237,8 @@ const VENDOR_METHODS = [
   'v2.groups.create',
   ...['delete', 'authenticate'].map((m) => `v2.tokens.${m}`),
   ...['get', 'ds'].map((m) => `v2.ldap.${m}`),
+  'activity_v1.events',
+  'activity_v2.events',
 ];
 
 /** The call raised what the vendor's client raises for `status`, with the service's error body of `kind`. */
@@ -508,6 +528,53 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
     });
   });
 
+  describe('activity', () => {
+    test('activity_v1.events with every filter as the client sends it (ids as arrays), activity_v2.events with its query array; a user reads their own events', async () => {
+      const lee = assertUser(await admin.v1.users.create({ email: 'lee@example.com', display_name: 'Lee', login: 'activity-lee', password: USER_PASSWORD }));
+      const leeClient = peClient(service, tokenOf(await anonymous.v1.tokens.generate({ login: 'activity-lee', password: USER_PASSWORD })));
+      await admin.v1.users.edit(lee.id, { ...lee, email: 'lee@example.org' });
+      const adminActivity = activity(peClient(service, (await service.adminToken())));
+
+      type Page = { commits: { object: { id: string }; subject: { id: string | null; name: string | null }; timestamp: string; events: { description: string; message: string }[] }[]; offset: number; limit: number; 'total-rows': number };
+      const aboutLee = (await adminActivity.v1.events({ service_id: 'rbac', object_type: 'users', object_id: [lee.id] })) as Page;
+      assert.deepEqual(aboutLee.commits.map((commit) => commit.events[0]?.description), ['user_edited', 'login_succeeded', 'user_created']);
+      assert.equal(aboutLee['total-rows'], 3);
+
+      const filtered = (await adminActivity.v1.events({
+        service_id: 'rbac',
+        subject_type: 'users',
+        subject_id: [adminId],
+        object_type: 'users',
+        object_id: [lee.id, NO_USER],
+        offset: 1,
+        order: 'asc',
+        limit: 1,
+        after_service_commit_time: '2000-01-01T00:00:00Z',
+      })) as Page;
+      assert.deepEqual([filtered.offset, filtered.limit, filtered['total-rows']], [1, 1, 2]);
+      assert.equal(filtered.commits[0]?.events[0]?.description, 'user_edited');
+      assert.deepEqual(filtered.commits[0]?.subject, { id: adminId, name: 'admin' });
+
+      const v2 = (await adminActivity.v2.events({
+        service_id: 'rbac',
+        offset: 0,
+        order: 'desc',
+        limit: 100,
+        query: [{ subject_type: 'users', subject_id: lee.id }, { object_type: 'users', object_id: lee.id }, { ip_address: '127.0.0.1' }, { start: '2000-01-01T00:00:00Z', end: '2999-12-31T23:59:59Z' }],
+      })) as { commits: { events: { description: string }[] }[]; pagination: { total: number; limit: number; offset: number } };
+      assert.deepEqual(v2.commits.map((commit) => commit.events[0]?.description), ['login_succeeded']);
+      assert.deepEqual(v2.pagination, { total: 1, limit: 100, offset: 0 });
+      assert.ok(((await adminActivity.v2.events()) as { pagination: { total: number } }).pagination.total > 3, 'no arguments: every event');
+
+      // Lee reads the events about Lee, and no others.
+      const own = (await activity(leeClient).v1.events({ service_id: 'rbac' })) as Page;
+      assert.ok(own['total-rows'] === 3 && own.commits.every((commit) => commit.object.id === lee.id));
+      // A filter the service cannot apply raises, as the client raises for a 400.
+      await rejects(adminActivity.v1.events({ service_id: 'rbac', subject_id: [lee.id] }), 400, 'schema-violation');
+      await rejects(activity(peClient(service)).v1.events({ service_id: 'rbac' }), 401, 'user-unauthenticated');
+    });
+  });
+
   describe('what the service does not have: SAML', () => {
     test('every SAML method gets 404 not-found (docs/decisions.md)', async () => {
       const { v1 } = admin;
@@ -528,8 +595,8 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
     });
   });
 
-  test("every method of the vendor's RBAC v1 and v2 resources was driven", () => {
-    assert.equal(VENDOR_METHODS.length, 55);
+  test("every method of the vendor's RBAC and activity resources was driven", () => {
+    assert.equal(VENDOR_METHODS.length, 57);
     assert.deepEqual(VENDOR_METHODS.filter((name) => !called.has(name)), []);
     assert.deepEqual([...called].filter((name) => !VENDOR_METHODS.includes(name)), []);
   });
