@@ -21,6 +21,7 @@ import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
 import * as directoryBinding from './migrations/013_directory_binding.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
+import * as accountState from './migrations/019_account_state.js';
 
 /** What a migration tells the operator besides having run (a default role it kept rather than added). */
 export type MigrationNotice = (message: string) => void;
@@ -40,6 +41,7 @@ const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '012_directories': directories,
   '013_directory_binding': directoryBinding,
   '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
+  '019_account_state': accountState,
 });
 
 /** Applies every migration not yet applied; `notice` hears what they tell the operator. */

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { inTransaction } from '../../store/transaction.js';
 import { accountExpiryIsOn, expireIdleAccounts } from '../../users/account-expiry.js';
 import { readDirectory } from '../../directory/directories.js';
-import { createUser, deleteUser, listUsers, setRevoked, unbindFromDirectory, type User } from '../../users/users.js';
+import { createUser, deleteUser, getUser, listUsers, setRevoked, unbindFromDirectory, type User } from '../../users/users.js';
 import { CliError, EXIT, configOf, listCommand, print, OPERATOR, userByLogin, withServices, withSettingOptions, withUser } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
@@ -11,7 +11,17 @@ const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'l
 export function usersCommand(): Command {
   const users = new Command('users').description('list, create, revoke, reinstate, expire, unbind and delete users');
 
-  users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store }) => listUsers(store.db, null), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
+  users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store, config }) => listUsers(store.db, null, config), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
+
+  users.addCommand(
+    withSettingOptions(new Command('show'))
+      .description('print one user as JSON, as GET /users/:sid answers: with its lockout state (failed_attempts, locked_at, lockout_lifts_at, revoked_by)')
+      .argument('<login>')
+      .action(async (login: string, _options, command: Command) => {
+        const config = configOf(command);
+        print(JSON.stringify(await withUser(config, login, (user, { store }) => getUser(store.db, user.id, config)), null, 2));
+      }),
+  );
 
   users.addCommand(
     withSettingOptions(new Command('create'))
