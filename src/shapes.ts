@@ -138,6 +138,8 @@ export const NewUserBody = Type.Object(
     is_remote: Type.Optional(Type.Boolean()),
     // Accepted so that a user fetched with GET can be posted back; must be false.
     is_group: Type.Optional(Type.Literal(false)),
+    // Beyond PE: with a password, the user must change it before its tokens reach anything else.
+    password_change_required: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, examples: [{ login: 'alice', email: 'alice@example.com', display_name: 'Alice', role_ids: [2], password: 'a long enough passphrase' }] },
 );

@@ -248,10 +248,13 @@ export interface ProfileChanges {
   login_skeleton?: string | null;
   email?: string;
   display_name?: string;
+  password_change_required?: boolean;
 }
 
 export async function updateProfile(db: Executor, id: string, changes: ProfileChanges): Promise<void> {
-  if (Object.keys(changes).length > 0) await db.updateTable('users').set(changes).where('id', '=', id).execute();
+  const { password_change_required: required, ...rest } = changes;
+  const values = { ...rest, ...(required === undefined ? {} : { password_change_required: required ? (1 as const) : (0 as const) }) };
+  if (Object.keys(values).length > 0) await db.updateTable('users').set(values).where('id', '=', id).execute();
 }
 
 export async function remove(db: Executor, id: string): Promise<void> {

@@ -154,6 +154,8 @@ export interface NewUser {
   password?: string | null | undefined;
   is_remote?: boolean | undefined;
   is_superuser?: boolean | undefined;
+  /** The password given is temporary: the user must change it first (beyond PE). */
+  password_change_required?: boolean | undefined;
 }
 
 export interface UserDeps {
@@ -193,6 +195,9 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   if (input.is_remote && input.password != null) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
+  if (input.password_change_required && input.password == null) {
+    throw new ServiceError('schema-violation', 'password_change_required needs a password to change: send one, or issue a reset token instead.', { field: 'password_change_required' });
+  }
   const roleIds = [...new Set(input.role_ids ?? [])].sort((a, b) => a - b);
   // Refused before any hash is computed (no one without users:create makes the
   // service hash for them); decided again below, inside the transaction.
@@ -222,6 +227,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
       is_remote: Boolean(input.is_remote),
       is_superuser: Boolean(input.is_superuser),
       password_hash: passwordHash,
+      password_change_required: Boolean(input.password_change_required),
       created_at: Date.now(),
     });
     await users.addRoles(trx, id, roleIds);
@@ -244,6 +250,8 @@ export interface UserChanges {
   display_name?: string | undefined;
   role_ids?: number[] | undefined;
   is_revoked?: boolean | undefined;
+  /** Beyond PE: an edit like the profile's (users:edit). */
+  password_change_required?: boolean | undefined;
 }
 
 /**
@@ -268,7 +276,8 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
     edits:
       (changes.login !== undefined && changes.login.trim() !== current.login) ||
       (changes.email !== undefined && changes.email !== current.email) ||
-      (changes.display_name !== undefined && changes.display_name !== current.display_name),
+      (changes.display_name !== undefined && changes.display_name !== current.display_name) ||
+      (changes.password_change_required !== undefined && changes.password_change_required !== current.password_change_required),
     roles: wanted !== undefined && (wanted.length !== held.length || wanted.some((id, i) => id !== held[i])),
     revocation,
     revokes: revocation && changes.is_revoked === true,
@@ -310,6 +319,9 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
       ...(renamed ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
+      ...(changes.password_change_required !== undefined && changes.password_change_required !== row.password_change_required
+        ? { password_change_required: changes.password_change_required }
+        : {}),
     };
     const subject = partyOf(row);
     if (Object.keys(fields).length > 0) {
