@@ -11,6 +11,8 @@ import { describeEachDatabase } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
 import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
 import { api } from './support.js';
+import { runCli } from '../kit/processes.js';
+import { storeArgs } from '../cli/support.js';
 
 const NEW_PASSWORD = 'a freshly chosen passphrase';
 const ANY_USERS_PERMISSION = { object_type: 'users', action: 'edit', instance: '*' };
@@ -111,5 +113,14 @@ describeEachDatabase('password change required', (target) => {
     assertError(await service.request({ method: 'PUT', url: api(`/users/${id}`), token: plain, payload: { password_change_required: true } }), 403, 'permission-denied');
     const row = await service.store.db.selectFrom('users').select('password_change_required').where('id', '=', id).executeTakeFirstOrThrow();
     assert.equal(row.password_change_required, 0);
+  });
+
+  test('rbac users create --temporary-password creates a user that must change its password; without a password it is refused', async () => {
+    const created = await runCli(['users', 'create', 'forced-cli', '--temporary-password', '--password-stdin', ...storeArgs(service.workspace)], { input: `${USER_PASSWORD}\n` });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((JSON.parse(created.stdout) as { password_change_required: boolean }).password_change_required, true);
+    const refused = await runCli(['users', 'create', 'forced-cli-nopassword', '--temporary-password', ...storeArgs(service.workspace)]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(await service.store.db.selectFrom('users').select('id').where('login_key', '=', 'forced-cli-nopassword').executeTakeFirst(), undefined);
   });
 });

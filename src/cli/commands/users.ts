@@ -32,16 +32,18 @@ export function usersCommand(): Command {
       .option('--remote', 'a remote user: its directory service checks its password')
       .option('--password-stdin', 'read the password from standard input')
       .option('--password <password>', 'the password (lands in shell history)')
-      .action(async (login: string, options: { email: string; displayName: string; remote?: boolean; password?: string; passwordStdin?: boolean }, command: Command) => {
+      .option('--temporary-password', 'the user must change the password given before its login tokens reach anything else')
+      .action(async (login: string, options: { email: string; displayName: string; remote?: boolean; password?: string; passwordStdin?: boolean; temporaryPassword?: boolean }, command: Command) => {
         const config = configOf(command);
         const wantsPassword = options.password !== undefined || options.passwordStdin;
         if (options.remote && wantsPassword) throw new CliError('a remote user has no password here', 2);
+        if (options.temporaryPassword && !wantsPassword) throw new CliError('--temporary-password needs a password (--password-stdin or --password)', 2);
         const password = wantsPassword ? await newPasswordFrom(options) : undefined;
         const user = await withServices(config, ({ store, hasher }) =>
           createUser(
             { db: store.db, hasher, config },
             null,
-            { login, email: options.email, display_name: options.displayName, is_remote: Boolean(options.remote), password },
+            { login, email: options.email, display_name: options.displayName, is_remote: Boolean(options.remote), password, password_change_required: Boolean(options.temporaryPassword) },
             OPERATOR,
           ),
         );
