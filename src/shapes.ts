@@ -2,7 +2,7 @@
 // validation, the OpenAPI document, and the TypeScript types the domain
 // returns (Static<>), so a wire shape is written once.
 
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TSchema } from 'typebox';
 
 // Examples: one per shape a request sends or an answer returns (`examples` on
 // the shape; the OpenAPI document and the reference page show them). They
@@ -123,6 +123,50 @@ export const UsersPage = Type.Object(
 // Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
 export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 
+// --- Lists a request carries (CONTRACT §7). Every list a client sends is
+// bounded, so no request makes the service work through an unbounded one:
+// a list holds at most MAX_LIST_ITEMS entries, and each kind of list is
+// declared once, here.
+
+/** The most entries one list of a request holds: ids, permissions, names. */
+export const MAX_LIST_ITEMS = 1000;
+/** The most permissions one role holds (the rule: src/roles/roles.ts, assertRoleSize). */
+export const MAX_ROLE_PERMISSIONS = 1000;
+/**
+ * The body limit of routes whose bodies carry lists at their bounds: PUT
+ * /roles/:rid with 1,000 permissions naming users, 1,000 user ids and
+ * 1,000 group ids is about 180 KB. Every other body keeps the service's
+ * 64 KiB (src/http/app.ts).
+ */
+export const LIST_BODY_LIMIT = 256 * 1024;
+/** A comma-separated list in a query parameter: at most MAX_LIST_ITEMS entries (src/http/errors.ts words its refusal). */
+export const COMMA_LIST_PATTERN = `^[^,]*(,[^,]*){0,${MAX_LIST_ITEMS - 1}}$`;
+
+const ListOf = <T extends TSchema>(item: T, description?: string) => Type.Array(item, { maxItems: MAX_LIST_ITEMS, ...(description === undefined ? {} : { description }) });
+const CommaList = (description: string, maxLength: number) =>
+  Type.String({ maxLength, pattern: COMMA_LIST_PATTERN, description: `${description}, comma-separated, at most ${MAX_LIST_ITEMS}` });
+
+export const RoleIds = ListOf(RoleId);
+export const UserIds = ListOf(Type.String({ maxLength: 64 }));
+export const GroupIds = ListOf(Type.String({ maxLength: 64 }), 'ids of imported directory groups');
+
+export const Permission = Type.Object(
+  {
+    object_type: Type.String({ maxLength: 64 }),
+    action: Type.String({ maxLength: 64 }),
+    instance: Type.String({
+      maxLength: 64,
+      description: '"*", or the id of one object where the action can name one (GET /types, has_instances): a user id (users), a role id (user_roles), a group id (user_groups), a node group id (node_groups), an environment name (environment), …',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type Permission = Static<typeof Permission>;
+export const Permissions = ListOf(Permission);
+
+/** GET /groups?id=a,b: only those groups. */
+export const IdFilterQuery = Type.Object({ id: Type.Optional(CommaList('ids', 40_000)) }, { additionalProperties: false });
+
 const ShortText = (description: string) => Type.String({ maxLength: 255, description });
 // Passwords are bounded here only to keep bodies small; the policy says why a password is refused.
 export const PasswordText = Type.String({ maxLength: 4096 });
@@ -132,7 +176,7 @@ export const NewUserBody = Type.Object(
     login: Type.String({ minLength: 1, maxLength: 255 }),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
+    role_ids: Type.Optional(RoleIds),
     // null: a local user without a password (PE's client always sends the key).
     password: Type.Optional(Type.Union([PasswordText, Type.Null()])),
     is_remote: Type.Optional(Type.Boolean()),
@@ -153,14 +197,14 @@ export const EditUserBody = Type.Object(
     login: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
+    role_ids: Type.Optional(RoleIds),
     is_revoked: Type.Optional(Type.Boolean()),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),
     is_superuser: Type.Optional(Type.Boolean()),
     last_login: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    inherited_role_ids: Type.Optional(Type.Array(Type.Integer(), { maxItems: 1000 })),
-    group_ids: Type.Optional(Type.Array(Type.String())),
+    inherited_role_ids: Type.Optional(ListOf(Type.Integer())),
+    group_ids: Type.Optional(GroupIds),
     // The account state GET shows, read-only and ignored; password_change_required is editable.
     failed_attempts: Type.Optional(Type.Integer()),
     locked_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
@@ -177,19 +221,6 @@ export const UserIdBody = Type.Object(
   { user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }) },
   { additionalProperties: false, examples: [{ user_id: ALICE_ID }] },
 );
-
-export const Permission = Type.Object(
-  {
-    object_type: Type.String({ maxLength: 64 }),
-    action: Type.String({ maxLength: 64 }),
-    instance: Type.String({
-      maxLength: 64,
-      description: '"*", or the id of one object where the action can name one (GET /types, has_instances): a user id (users), a role id (user_roles), a group id (user_groups), a node group id (node_groups), an environment name (environment), …',
-    }),
-  },
-  { additionalProperties: false },
-);
-export type Permission = Static<typeof Permission>;
 
 const ROLE_EXAMPLE = { id: 2, display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID], group_ids: [] };
 
@@ -208,17 +239,13 @@ export type Role = Static<typeof Role>;
 /** GET /roles. */
 export const Roles = Type.Array(Role, { examples: [[ROLE_EXAMPLE]] });
 
-const Permissions = Type.Array(Permission, { maxItems: 1000 });
-const UserIds = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10000 });
-const RoleIds = Type.Array(RoleId, { maxItems: 1000 });
-
 export const NewRoleBody = Type.Object(
   {
     display_name: Type.String({ minLength: 1, maxLength: 255 }),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     permissions: Type.Optional(Permissions),
     user_ids: Type.Optional(UserIds),
-    group_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'ids of imported directory groups given the role' })),
+    group_ids: Type.Optional(GroupIds),
   },
   { additionalProperties: false, examples: [{ display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID] }] },
 );
@@ -236,7 +263,7 @@ export type EditRoleBody = Static<typeof EditRoleBody>;
 
 export const RoleUsersBody = Type.Object({ role_id: RoleId, user_ids: UserIds }, { additionalProperties: false, examples: [{ role_id: 2, user_ids: [ALICE_ID] }] });
 export const RoleGroupsBody = Type.Object(
-  { role_id: RoleId, group_ids: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }) },
+  { role_id: RoleId, group_ids: GroupIds },
   { additionalProperties: false, examples: [{ role_id: 2, group_ids: [] }] },
 );
 export const RolePermissionsBody = Type.Object({ role_id: RoleId, permissions: Permissions }, { additionalProperties: false, examples: [{ role_id: 2, permissions: [HELPDESK_PERMISSION] }] });
@@ -337,8 +364,8 @@ export const TokenList = Type.Object(
 );
 
 // DELETE /rbac-api/v2/tokens: each parameter comma-separated in the query, an array in the body.
-const NameList = (description: string) => Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 1000, description }));
-const NameListText = (description: string) => Type.Optional(Type.String({ maxLength: 16384, description: `${description}, comma-separated` }));
+const NameList = (description: string) => Type.Optional(ListOf(Type.String({ maxLength: 1024 }), description));
+const NameListText = (description: string) => Type.Optional(CommaList(description, 16384));
 const REVOCATION_DESCRIPTIONS = {
   revoke_tokens: 'whole login tokens',
   revoke_tokens_by_usernames: 'logins whose tokens to revoke',
@@ -752,7 +779,7 @@ export const EditGroupBody = Type.Object(
     login: Type.Optional(Type.String({ maxLength: 255 })),
     display_name: Type.Optional(Type.String({ maxLength: 255 })),
     role_ids: Type.Optional(RoleIds),
-    user_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
+    user_ids: Type.Optional(UserIds),
     identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),

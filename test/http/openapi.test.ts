@@ -37,7 +37,7 @@ interface OpenApi {
 }
 
 /** Routes the document must not contain. */
-const HIDDEN = new Set(['GET /favicon.ico', 'GET /auth/reset', 'GET /auth/reset/app.js', 'GET /auth/reset/style.css', 'GET /rbac-api/v1/openapi.json', 'GET /rbac-api/v1/docs']);
+const HIDDEN = new Set(['GET /', 'GET /favicon.ico', 'GET /auth/reset', 'GET /auth/reset/app.js', 'GET /auth/reset/style.css', 'GET /rbac-api/v1/openapi.json', 'GET /rbac-api/v1/docs']);
 /** The reference page's own routes (Swagger UI, its files, its copy of the document): hidden too. */
 const isDocsPage = (route: string) => /^(GET|HEAD) \/rbac-api\/v1\/docs\//.test(route);
 

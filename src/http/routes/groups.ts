@@ -8,11 +8,10 @@ import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '
 import { ServiceError } from '../../errors.js';
 import { parseUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
-import { EditGroupBody, ErrorBody, Group, Groups, NewGroupBody } from '../../shapes.js';
+import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, LIST_BODY_LIMIT, NewGroupBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 
 const GroupParams = Type.Object({ sid: Type.String({ description: 'a group id (UUID)' }) }, { additionalProperties: false });
-const GroupQuery = Type.Object({ id: Type.Optional(Type.String({ maxLength: 40000, description: 'comma-separated group ids' })) }, { additionalProperties: false });
 
 const parseGroupId = (sid: string): string => parseUuid(sid, 'The group id');
 
@@ -21,7 +20,7 @@ const CREATE_RESPONSES = { 201: Group, 400: ErrorBody, 403: ErrorBody, 409: Erro
 /** The routes that create a group: each answers 201 with the group and its location. */
 function createRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], services: Services, path: string, summary: string, locationBase: string): void {
   const { db } = services.store;
-  app.post(path, { onRequest: requireActor(db), schema: { summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
+  app.post(path, { onRequest: requireActor(db), bodyLimit: LIST_BODY_LIMIT, schema: { summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
     const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
     return reply.code(201).header('location', `${locationBase}/${group.id}`).send(group);
   });
@@ -31,7 +30,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
   const { db } = services.store;
   const authenticated = requireActor(db);
   return async (app) => {
-    app.get('/groups', { onRequest: authenticated, schema: { summary: 'The imported directory groups', querystring: GroupQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
+    app.get('/groups', { onRequest: authenticated, schema: { summary: 'The imported directory groups', querystring: IdFilterQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
       listGroups(db, request.query.id === undefined ? undefined : request.query.id.split(',').filter(Boolean).map(parseGroupId)),
     );
     app.get('/groups/:sid', { onRequest: authenticated, schema: { summary: 'One imported group', params: GroupParams, response: { 200: Group, 400: ErrorBody, 404: ErrorBody } } }, async (request) =>
@@ -43,6 +42,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
       '/groups/:sid',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: "Change a group's roles",
           description: 'Takes the group as GET returns it; only role_ids change (the rest comes from the directory).',

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkPermissions, permittedFor } from '../../permissions/permissions.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, Instances, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
+import { ErrorBody, Instances, LIST_BODY_LIMIT, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
 import { parseSid } from './users.js';
 
 
@@ -16,6 +16,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       '/permitted',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: 'Whether a user holds each of these permissions',
           description: "`token` is the user's id (as in PE). Asking about another user needs a superuser or a permission on users. Unknown permissions are false.",

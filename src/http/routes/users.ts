@@ -5,7 +5,7 @@ import { parseUuid } from '../../permissions/user-ids.js';
 import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
+import { EditUserBody, ErrorBody, LIST_BODY_LIMIT, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path or body, or 400 invalid-uuid. */
@@ -47,6 +47,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: { summary: 'Create a local or remote user', body: NewUserBody, response: { 201: User, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
@@ -73,6 +74,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users/:sid',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: "Edit a user: login, email, display name, roles, revoked state",
           params: SidParams,
