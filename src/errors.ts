@@ -10,6 +10,8 @@ export const ERROR_STATUS = {
   'user-unauthenticated': 401,
   'user-revoked': 401,
   'permission-denied': 403,
+  // A login token of a user who must change its password, anywhere but the change itself (CONTRACT §15).
+  'password-change-required': 403,
   // 403 for a reset token; POST /rbac-api/v2/auth/token/authenticate answers it with 400, as PE does (ServiceError.withStatus).
   'invalid-token': 403,
   'default-roles-immutable': 403,

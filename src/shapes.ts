@@ -38,6 +38,21 @@ const USER_EXAMPLE = {
   last_login: EXAMPLE_TIME,
   inherited_role_ids: [],
   group_ids: [],
+  failed_attempts: 0,
+  locked_at: null,
+  lockout_lifts_at: null,
+  revoked_by: null,
+  password_change_required: false,
+};
+
+// Beyond PE (CONTRACT §15): the account's lockout state, read-only, and the
+// forced password change. Extra keys only: PE's keys keep their meaning.
+const accountState = {
+  failed_attempts: Type.Integer({ description: 'failed password checks since the last successful one' }),
+  locked_at: Type.Union([Type.String(), Type.Null()], { description: 'when failed logins revoked the user; null otherwise' }),
+  lockout_lifts_at: Type.Union([Type.String(), Type.Null()], { description: 'when failed-attempts-lockout-duration lifts the lockout; null when nothing will' }),
+  revoked_by: Type.Union([Type.Literal('lockout'), Type.Literal('administrator'), Type.Literal('expiry'), Type.Null()], { description: 'what revoked the user; null when not revoked' }),
+  password_change_required: Type.Boolean({ description: "the user's login tokens reach only the password change until it changes its password" }),
 };
 
 export const User = Type.Object(
@@ -54,6 +69,7 @@ export const User = Type.Object(
     last_login: Type.Union([Type.String(), Type.Null()]),
     inherited_role_ids: Type.Array(Type.Integer(), { description: "roles a remote user has through their directory groups (as of their last login); [] for local users" }),
     group_ids: Type.Array(Type.String(), { description: 'the imported directory groups a remote user was in at their last login' }),
+    ...accountState,
   },
   { examples: [USER_EXAMPLE] },
 );
@@ -166,6 +182,8 @@ export const NewUserBody = Type.Object(
     is_remote: Type.Optional(Type.Boolean()),
     // Accepted so that a user fetched with GET can be posted back; must be false.
     is_group: Type.Optional(Type.Literal(false)),
+    // Beyond PE: with a password, the user must change it before its tokens reach anything else.
+    password_change_required: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, examples: [{ login: 'alice', email: 'alice@example.com', display_name: 'Alice', role_ids: [2], password: 'a long enough passphrase' }] },
 );
@@ -187,6 +205,12 @@ export const EditUserBody = Type.Object(
     last_login: Type.Optional(Type.Union([Type.String(), Type.Null()])),
     inherited_role_ids: Type.Optional(ListOf(Type.Integer())),
     group_ids: Type.Optional(GroupIds),
+    // The account state GET shows, read-only and ignored; password_change_required is editable.
+    failed_attempts: Type.Optional(Type.Integer()),
+    locked_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    lockout_lifts_at: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    revoked_by: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    password_change_required: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, examples: [{ ...USER_EXAMPLE, email: 'alice@example.org', is_revoked: false }] },
 );

@@ -25,7 +25,7 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'logout'; details?: undefined }
   | { type: 'login-token-issued'; details: { label: string | null; client: string | null; expires_at: string | null } }
   | { type: 'tokens-revoked'; details: { count: number; token_ids: readonly string[]; via: TokenRevocationRoute } }
-  | { type: 'account-locked'; details: { failed_attempts: number } }
+  | { type: 'account-locked'; details: { failed_attempts: number; locked_at: string; lockout_lifts_at: string | null; revoked_by: 'lockout' } }
   | { type: 'account-revoked'; details?: undefined }
   | { type: 'account-unrevoked'; details?: { via: 'reset-token' | 'lockout-expired' } }
   | { type: 'account-expired'; details: { idle_days: number; idle_since: string; last_login: string | null } }

@@ -3,6 +3,7 @@
 
 import type { FastifyRequest } from 'fastify';
 import { authenticateLoginToken, type Authenticated } from '../login/login-tokens.js';
+import { ServiceError } from '../errors.js';
 import type { Party } from '../audit/audit.js';
 import type { Db } from '../store/transaction.js';
 
@@ -22,10 +23,22 @@ export function presentedToken(request: FastifyRequest): string | undefined {
 
 const AUTHENTICATES = Symbol('requires a login token');
 
+// The only routes a user who must change its password reaches with its login
+// token (CONTRACT §15): the change itself, who it is, and logging out.
+const WHILE_CHANGE_REQUIRED = new Set(['PUT /rbac-api/v1/users/current/password', 'GET /rbac-api/v1/users/current', 'DELETE /rbac-api/v1/tokens/current']);
+
+/** The one guard of a forced password change: every other route refuses the user's token. */
+function assertReachableWhileChangeRequired(request: FastifyRequest, actor: Authenticated): void {
+  if (!actor.user.password_change_required || WHILE_CHANGE_REQUIRED.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
+  throw new ServiceError('password-change-required', 'This account must change its password first: PUT /rbac-api/v1/users/current/password with the current and a new one.');
+}
+
 /** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
 export function requireActor(db: Db) {
   const hook = async (request: FastifyRequest): Promise<void> => {
-    request.actor = await authenticateLoginToken(db, presentedToken(request));
+    const actor = await authenticateLoginToken(db, presentedToken(request));
+    assertReachableWhileChangeRequired(request, actor);
+    request.actor = actor;
   };
   return Object.assign(hook, { [AUTHENTICATES]: true });
 }

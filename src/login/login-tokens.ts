@@ -60,7 +60,10 @@ export async function storeLoginToken(
 }
 
 /** The user's public fields, as far as the token lookup reads them (never the password hash). */
-export type AuthenticatedUser = Pick<TokenHolder, 'id' | 'login' | 'email' | 'display_name' | 'is_superuser' | 'is_remote' | 'is_revoked' | 'last_login'>;
+export type AuthenticatedUser = Pick<
+  TokenHolder,
+  'id' | 'login' | 'email' | 'display_name' | 'is_superuser' | 'is_remote' | 'is_revoked' | 'last_login' | 'failed_attempts' | 'locked_at' | 'revoked_by' | 'password_change_required'
+>;
 
 export interface Authenticated extends Actor {
   tokenHash: string;
@@ -108,6 +111,10 @@ export async function authenticateLoginToken(db: Executor, token: string | undef
     is_remote: holder.is_remote,
     is_revoked: holder.is_revoked,
     last_login: holder.last_login,
+    failed_attempts: holder.failed_attempts,
+    locked_at: holder.locked_at,
+    revoked_by: holder.revoked_by,
+    password_change_required: holder.password_change_required,
   };
   return { id: user.id, login: user.login, is_superuser: user.is_superuser, is_remote: user.is_remote, tokenHash, user, roleIds: holder.role_ids };
 }

@@ -144,7 +144,12 @@ export async function recordFailedCheck(
         actor: context.actor,
         subject: user,
         sourceAddress: context.sourceAddress,
-        details: { failed_attempts: deps.failedAttemptsLockout },
+        details: {
+          failed_attempts: deps.failedAttemptsLockout,
+          locked_at: new Date(now).toISOString(),
+          lockout_lifts_at: deps.lockoutDurationSeconds === undefined ? null : new Date(now + deps.lockoutDurationSeconds * 1000).toISOString(),
+          revoked_by: 'lockout',
+        },
       });
     }
   });

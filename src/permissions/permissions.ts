@@ -165,7 +165,8 @@ export async function assertMayQueryPermissionsOf(db: Executor, by: Actor, subje
 async function heldBy(db: Executor, subjectId: string): Promise<readonly Permission[] | 'all'> {
   const subject = await users.byId(db, subjectId);
   if (!subject) throw new ServiceError('not-found', 'The user was not found.');
-  if (subject.is_revoked) return [];
+  // A user who must change its password may do nothing until it has.
+  if (subject.is_revoked || subject.password_change_required) return [];
   return subject.is_superuser ? 'all' : permissionsOf(db, subjectId);
 }
 

@@ -24,6 +24,8 @@ import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
 import * as activityIndexes from './migrations/018_activity_indexes.js';
 
+import * as accountState from './migrations/019_account_state.js';
+
 /** What a migration tells the operator besides having run (a default role it kept rather than added, a user it grandfathered). */
 export type MigrationNotice = (message: string) => void;
 
@@ -44,6 +46,8 @@ const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '014_login_skeletons_v2': { up: (db) => loginSkeletonsV2.up(db, notice), down: loginSkeletonsV2.down },
   '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
   '018_activity_indexes': activityIndexes,
+
+  '019_account_state': accountState,
 });
 
 /** Applies every migration not yet applied; `notice` hears what they tell the operator. */

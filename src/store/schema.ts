@@ -40,7 +40,15 @@ export interface UsersTable {
   directory_dn: ColumnType<string | null, string | null | undefined, string | null>;
   /** The entry's stable id as `<attribute>:<value>` (entryUUID, objectGUID, nsUniqueId), when the directory gives one (migration 013). */
   directory_entry_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** What revoked the user: 'lockout', 'administrator' or 'expiry'; null when not revoked (migration 019). */
+  revoked_by: ColumnType<RevokedBy | null, RevokedBy | null | undefined, RevokedBy | null>;
+  /** When the password was last set: the password-age clock; null for users without one (migration 019). */
+  password_changed_at: ColumnType<EpochMs | null, EpochMs | null | undefined, EpochMs | null>;
+  /** The user's login tokens reach only the password change until it changes its password (migration 019). */
+  password_change_required: ColumnType<Flag, Flag | undefined, Flag>;
 }
+
+export type RevokedBy = 'lockout' | 'administrator' | 'expiry';
 
 export interface RolesTable {
   id: Generated<number>;

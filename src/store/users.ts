@@ -6,27 +6,20 @@
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import { isPostgres } from './dialect.js';
 import type { Executor } from './transaction.js';
-import type { Database, UsersTable } from './schema.js';
+import type { Database, RevokedBy, UsersTable } from './schema.js';
+
+export type { RevokedBy } from './schema.js';
 import type { UserOrdering } from '../shapes.js';
 
-export interface UserRecord {
-  id: string;
-  login: string;
+export interface UserRecord extends PublicUserRecord {
   /** NFKC + lower-case login: identity ignores case. */
   login_key: string;
-  email: string;
-  display_name: string;
-  is_remote: boolean;
-  is_superuser: boolean;
-  is_revoked: boolean;
   /** argon2id PHC string; null for remote users and users without a password. */
   password_hash: string | null;
-  failed_attempts: number;
-  /** When failed logins revoked the user; null otherwise (an administrator's revocation has none). */
-  locked_at: Date | null;
+  /** When the password was last set (the password-age clock); null without one, or set before migration 019. */
+  password_changed_at: Date | null;
   /** When the user was last reinstated; null if never (since migration 011). */
   reinstated_at: Date | null;
-  last_login: Date | null;
   created_at: Date;
   /** The directory entry a remote user is bound to; null for local users and remote users not yet bound (migration 013). */
   directory: DirectoryBinding | null;
@@ -43,9 +36,42 @@ export interface DirectoryBinding {
 const date = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs));
 
 /** The columns of a user the API may show, for reads that join users to another table. */
-export const PUBLIC_COLUMNS = ['users.id', 'users.login', 'users.email', 'users.display_name', 'users.is_remote', 'users.is_superuser', 'users.is_revoked', 'users.last_login'] as const;
-type PublicColumns = Pick<Selectable<UsersTable>, 'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login'>;
-export type PublicUserRecord = Pick<UserRecord, keyof PublicColumns>;
+export const PUBLIC_COLUMNS = [
+  'users.id',
+  'users.login',
+  'users.email',
+  'users.display_name',
+  'users.is_remote',
+  'users.is_superuser',
+  'users.is_revoked',
+  'users.last_login',
+  'users.failed_attempts',
+  'users.locked_at',
+  'users.revoked_by',
+  'users.password_change_required',
+] as const;
+type PublicColumns = Pick<
+  Selectable<UsersTable>,
+  'id' | 'login' | 'email' | 'display_name' | 'is_remote' | 'is_superuser' | 'is_revoked' | 'last_login' | 'failed_attempts' | 'locked_at' | 'revoked_by' | 'password_change_required'
+>;
+export interface PublicUserRecord {
+  id: string;
+  login: string;
+  email: string;
+  display_name: string;
+  is_remote: boolean;
+  is_superuser: boolean;
+  is_revoked: boolean;
+  last_login: Date | null;
+  /** Password checks begun since the last success. */
+  failed_attempts: number;
+  /** When failed logins revoked the user; null otherwise (an administrator's revocation has none). */
+  locked_at: Date | null;
+  /** What revoked the user; null when not revoked. */
+  revoked_by: RevokedBy | null;
+  /** The user must change its password before its tokens reach anything else. */
+  password_change_required: boolean;
+}
 
 /** Flags to booleans, times to Dates: the one conversion of the columns every user read returns. */
 export function toPublicRecord(row: PublicColumns): PublicUserRecord {
@@ -58,6 +84,10 @@ export function toPublicRecord(row: PublicColumns): PublicUserRecord {
     is_superuser: row.is_superuser === 1,
     is_revoked: row.is_revoked === 1,
     last_login: date(row.last_login),
+    failed_attempts: row.failed_attempts,
+    locked_at: date(row.locked_at),
+    revoked_by: row.revoked_by,
+    password_change_required: row.password_change_required === 1,
   };
 }
 
@@ -66,8 +96,7 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
     ...toPublicRecord(row),
     login_key: row.login_key,
     password_hash: row.password_hash,
-    failed_attempts: row.failed_attempts,
-    locked_at: date(row.locked_at),
+    password_changed_at: date(row.password_changed_at),
     reinstated_at: date(row.reinstated_at),
     created_at: new Date(row.created_at),
     directory: row.directory_id === null || row.directory_dn === null ? null : { directoryId: row.directory_id, dn: row.directory_dn, entryId: row.directory_entry_id },
@@ -78,7 +107,7 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
 // reinstatement (which always comes with one, ends any lockout, and starts
 // the account's idle time for account expiry again).
 const freshAttempts = { failed_attempts: 0 } as const;
-const reinstated = (now: number) => ({ ...freshAttempts, is_revoked: 0, locked_at: null, reinstated_at: now }) as const;
+const reinstated = (now: number) => ({ ...freshAttempts, is_revoked: 0, locked_at: null, revoked_by: null, reinstated_at: now }) as const;
 
 const maybe = (row: Selectable<UsersTable> | undefined) => (row ? toRecord(row) : undefined);
 
@@ -251,6 +280,8 @@ export interface NewUserRecord {
   is_superuser: boolean;
   password_hash: string | null;
   created_at: number;
+  /** The user must change the password it is given before its tokens reach anything else. */
+  password_change_required?: boolean;
 }
 
 export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
@@ -258,6 +289,8 @@ export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
     .insertInto('users')
     .values({
       ...user,
+      password_changed_at: user.password_hash === null ? null : user.created_at,
+      password_change_required: user.password_change_required ? 1 : 0,
       is_remote: user.is_remote ? 1 : 0,
       is_superuser: user.is_superuser ? 1 : 0,
       is_revoked: 0,
@@ -274,10 +307,13 @@ export interface ProfileChanges {
   login_skeleton?: string | null;
   email?: string;
   display_name?: string;
+  password_change_required?: boolean;
 }
 
 export async function updateProfile(db: Executor, id: string, changes: ProfileChanges): Promise<void> {
-  if (Object.keys(changes).length > 0) await db.updateTable('users').set(changes).where('id', '=', id).execute();
+  const { password_change_required: required, ...rest } = changes;
+  const values = { ...rest, ...(required === undefined ? {} : { password_change_required: required ? (1 as const) : (0 as const) }) };
+  if (Object.keys(values).length > 0) await db.updateTable('users').set(values).where('id', '=', id).execute();
 }
 
 export async function remove(db: Executor, id: string): Promise<void> {
@@ -354,7 +390,7 @@ export async function removeBoundTo(db: Executor, directoryId: string): Promise<
 export async function setRevoked(db: Executor, id: string, revoked: boolean, now = Date.now()): Promise<void> {
   await db
     .updateTable('users')
-    .set(revoked ? { is_revoked: 1, locked_at: null } : reinstated(now))
+    .set(revoked ? { is_revoked: 1, locked_at: null, revoked_by: 'administrator' } : reinstated(now))
     .where('id', '=', id)
     .execute();
 }
@@ -377,6 +413,9 @@ export async function setPassword(db: Executor, id: string, passwordHash: string
     .updateTable('users')
     .set({
       password_hash: passwordHash,
+      // A new password starts the age clock again and ends any forced change.
+      password_changed_at: now,
+      password_change_required: 0,
       ...(options.reinstate ? reinstated(now) : freshAttempts),
       ...(options.asLocalSuperuser ? { is_remote: 0, is_superuser: 1 } : {}),
     })
@@ -482,7 +521,7 @@ export async function releaseAttempt(db: Executor, id: string): Promise<void> {
 export async function lockIfExhausted(db: Executor, id: string, limit: number, now: number): Promise<boolean> {
   const locked = await db
     .updateTable('users')
-    .set({ is_revoked: 1, locked_at: now })
+    .set({ is_revoked: 1, locked_at: now, revoked_by: 'lockout' })
     .where('id', '=', id)
     .where('is_revoked', '=', 0)
     .where('failed_attempts', '>=', limit)
@@ -569,7 +608,7 @@ export async function expireIdle(db: Executor, options: { cutoff: Date; limit: n
   const cutoff = options.cutoff.getTime();
   const rows = await db
     .updateTable('users')
-    .set({ is_revoked: 1, locked_at: null })
+    .set({ is_revoked: 1, locked_at: null, revoked_by: 'expiry' })
     .where((eb) => expiresIdleBefore(eb, cutoff))
     .where('id', 'in', (eb) => eb.selectFrom('users').select('id').where((inner) => expiresIdleBefore(inner, cutoff)).limit(options.limit))
     .returning(['id', 'login', 'last_login', 'created_at', 'reinstated_at'])

@@ -11,7 +11,7 @@ import { hashLoginToken, isTokenShaped } from '../login/login-tokens.js';
 import type { User } from '../shapes.js';
 import * as loginTokens from '../store/login-tokens.js';
 import type { Executor } from '../store/transaction.js';
-import { toUser } from '../users/users.js';
+import { toUser, type UserView } from '../users/users.js';
 
 /** PE's answer: the user's fields (not the group ones) and the token's. */
 export interface Introspection extends Omit<User, 'inherited_role_ids' | 'group_ids'> {
@@ -41,7 +41,7 @@ const iso = (epochMs: number) => new Date(epochMs).toISOString();
  * now (one conditional UPDATE); without it the call is a pure read, as in PE:
  * the asking service decides whether the check is a use of the token.
  */
-export async function introspectToken(db: Executor, token: string, updateLastActivity: boolean, now = Date.now()): Promise<Introspection> {
+export async function introspectToken(db: Executor, view: UserView, token: string, updateLastActivity: boolean, now = Date.now()): Promise<Introspection> {
   if (!isTokenShaped(token)) throw invalidToken();
   const tokenHash = hashLoginToken(token);
   const row = await loginTokens.check(db, tokenHash);
@@ -54,7 +54,7 @@ export async function introspectToken(db: Executor, token: string, updateLastAct
   if (updateLastActivity && lastActive < now && (await loginTokens.touch(db, tokenHash, now, now))) lastActive = now;
 
   return {
-    ...withoutGroups(toUser(row, row.role_ids)),
+    ...withoutGroups(toUser(row, row.role_ids, view)),
     user_id: row.id,
     creation: iso(row.token_created_at),
     expiration: row.token_expires_at === null ? null : iso(row.token_expires_at),

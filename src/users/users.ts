@@ -48,8 +48,20 @@ async function groupFactsOf(db: Executor, rows: readonly PublicUserRecord[]): Pr
   return facts;
 }
 
+/** What showing a user needs besides its row: when a lockout lifts depends on failed-attempts-lockout-duration. */
+export interface UserView {
+  failedAttemptsLockoutDurationSeconds?: number | undefined;
+}
+
+/** When the user's lockout lifts itself: only a lockout by failed logins, and only with a lockout duration set. */
+export function lockoutLiftsAt(row: Pick<PublicUserRecord, 'is_revoked' | 'locked_at'>, view: UserView): Date | null {
+  const duration = view.failedAttemptsLockoutDurationSeconds;
+  if (!row.is_revoked || row.locked_at === null || duration === undefined) return null;
+  return new Date(row.locked_at.getTime() + duration * 1000);
+}
+
 /** A user as the API shows it, from its public columns, role ids and groups. */
-export function toUser(row: PublicUserRecord, roleIds: number[], groupFacts: GroupFacts = NO_GROUPS): User {
+export function toUser(row: PublicUserRecord, roleIds: number[], view: UserView, groupFacts: GroupFacts = NO_GROUPS): User {
   return {
     id: row.id,
     login: row.login,
@@ -63,10 +75,15 @@ export function toUser(row: PublicUserRecord, roleIds: number[], groupFacts: Gro
     last_login: row.last_login?.toISOString() ?? null,
     inherited_role_ids: groupFacts.inherited_role_ids,
     group_ids: groupFacts.group_ids,
+    failed_attempts: row.failed_attempts,
+    locked_at: row.locked_at?.toISOString() ?? null,
+    lockout_lifts_at: lockoutLiftsAt(row, view)?.toISOString() ?? null,
+    revoked_by: row.revoked_by,
+    password_change_required: row.password_change_required,
   };
 }
 
-export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
+export async function listUsers(db: Executor, by: Requester, view: UserView): Promise<User[]> {
   await assertMayReadUser(db, by, 'all');
   const rows = await users.list(db);
   const roles = await users.roleIdsOf(
@@ -74,7 +91,7 @@ export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
     rows.map((row) => row.id),
   );
   const facts = await groupFactsOf(db, rows);
-  return rows.map((row) => toUser(row, roles.get(row.id) ?? [], facts.get(row.id)));
+  return rows.map((row) => toUser(row, roles.get(row.id) ?? [], view, facts.get(row.id)));
 }
 
 /**
@@ -82,16 +99,16 @@ export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
  * match; the same permission as listing every user. Roles are read only
  * when asked for (PE's include_roles).
  */
-export async function pageOfUsers(db: Executor, by: Requester, query: UserPageQuery, includeRoles: boolean): Promise<{ users: ListedUser[]; total: number }> {
+export async function pageOfUsers(db: Executor, by: Requester, view: UserView, query: UserPageQuery, includeRoles: boolean): Promise<{ users: ListedUser[]; total: number }> {
   await assertMayReadUser(db, by, 'all');
   const { rows, total } = await users.page(db, query);
   const facts = await groupFactsOf(db, rows);
-  if (!includeRoles) return { users: rows.map((row) => withoutRoles(toUser(row, [], facts.get(row.id)))), total };
+  if (!includeRoles) return { users: rows.map((row) => withoutRoles(toUser(row, [], view, facts.get(row.id)))), total };
   const roles = await users.roleIdsOf(
     db,
     rows.map((row) => row.id),
   );
-  return { users: rows.map((row) => toUser(row, roles.get(row.id) ?? [], facts.get(row.id))), total };
+  return { users: rows.map((row) => toUser(row, roles.get(row.id) ?? [], view, facts.get(row.id))), total };
 }
 
 const withoutRoles = ({ role_ids: _roleIds, ...user }: User): ListedUser => user;
@@ -100,32 +117,32 @@ export async function findUserByLogin(db: Executor, login: string): Promise<User
   return users.byLoginKey(db, loginKey(login));
 }
 
-export async function getUser(db: Executor, id: string): Promise<User> {
+export async function getUser(db: Executor, id: string, view: UserView): Promise<User> {
   const row = await users.byId(db, id);
   if (!row) throw notFound('The user');
   const roles = await users.roleIdsOf(db, [id]);
-  return toUser(row, roles.get(id) ?? [], (await groupFactsOf(db, [row])).get(id));
+  return toUser(row, roles.get(id) ?? [], view, (await groupFactsOf(db, [row])).get(id));
 }
 
 /** GET /users/:sid: one user, for whoever may read it. */
-export async function readUser(db: Executor, by: Requester, id: string): Promise<User> {
+export async function readUser(db: Executor, by: Requester, id: string, view: UserView): Promise<User> {
   await assertMayReadUser(db, by, id);
-  return getUser(db, id);
+  return getUser(db, id, view);
 }
 
 /** A user whose row is already at hand: only the roles (and a remote user's groups) are read. */
-export async function userFromRow(db: Executor, row: PublicUserRecord): Promise<User> {
+export async function userFromRow(db: Executor, row: PublicUserRecord, view: UserView): Promise<User> {
   const roles = await users.roleIdsOf(db, [row.id]);
-  return currentUser(db, row, roles.get(row.id) ?? []);
+  return currentUser(db, row, roles.get(row.id) ?? [], view);
 }
 
 /**
  * GET /users/current, from what the token check read (the row and its role
  * ids): nothing more is read for a local user; a remote user's groups are.
  */
-export async function currentUser(db: Executor, row: PublicUserRecord, roleIds: number[]): Promise<User> {
-  if (!row.is_remote) return toUser(row, roleIds);
-  return toUser(row, roleIds, (await groupFactsOf(db, [row])).get(row.id));
+export async function currentUser(db: Executor, row: PublicUserRecord, roleIds: number[], view: UserView): Promise<User> {
+  if (!row.is_remote) return toUser(row, roleIds, view);
+  return toUser(row, roleIds, view, (await groupFactsOf(db, [row])).get(row.id));
 }
 
 export interface NewUser {
@@ -137,12 +154,14 @@ export interface NewUser {
   password?: string | null | undefined;
   is_remote?: boolean | undefined;
   is_superuser?: boolean | undefined;
+  /** The password given is temporary: the user must change it first (beyond PE). */
+  password_change_required?: boolean | undefined;
 }
 
 export interface UserDeps {
   db: Db;
   hasher: PasswordHasher;
-  config: PasswordRules & LoginRules;
+  config: PasswordRules & LoginRules & UserView;
 }
 
 export interface Context {
@@ -177,6 +196,9 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   if (input.is_remote && input.password != null) {
     throw new ServiceError('schema-violation', 'A remote user has no password here: its directory service checks it.');
   }
+  if (input.password_change_required && input.password == null) {
+    throw new ServiceError('schema-violation', 'password_change_required needs a password to change: send one, or issue a reset token instead.', { field: 'password_change_required' });
+  }
   const roleIds = [...new Set(input.role_ids ?? [])].sort((a, b) => a - b);
   // Refused before any hash is computed (no one without users:create makes the
   // service hash for them); decided again below, inside the transaction.
@@ -206,6 +228,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
       is_remote: Boolean(input.is_remote),
       is_superuser: Boolean(input.is_superuser),
       password_hash: passwordHash,
+      password_change_required: Boolean(input.password_change_required),
       created_at: Date.now(),
     });
     await users.addRoles(trx, id, roleIds);
@@ -219,7 +242,7 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
   }).catch((error: unknown) => {
     throw conflictFor(error, login);
   });
-  return getUser(deps.db, id);
+  return getUser(deps.db, id, deps.config);
 }
 
 export interface UserChanges {
@@ -228,6 +251,8 @@ export interface UserChanges {
   display_name?: string | undefined;
   role_ids?: number[] | undefined;
   is_revoked?: boolean | undefined;
+  /** Beyond PE: an edit like the profile's (users:edit). */
+  password_change_required?: boolean | undefined;
 }
 
 /**
@@ -252,7 +277,8 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
     edits:
       (changes.login !== undefined && changes.login.trim() !== current.login) ||
       (changes.email !== undefined && changes.email !== current.email) ||
-      (changes.display_name !== undefined && changes.display_name !== current.display_name),
+      (changes.display_name !== undefined && changes.display_name !== current.display_name) ||
+      (changes.password_change_required !== undefined && changes.password_change_required !== current.password_change_required),
     roles: wanted !== undefined && (wanted.length !== held.length || wanted.some((id, i) => id !== held[i])),
     revocation,
     revokes: revocation && changes.is_revoked === true,
@@ -269,7 +295,7 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
 export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(deps.db, async (trx) => {
     const row = await lockUserCheckingRequester(trx, by, id);
-    const current = row ? await userFromRow(trx, row) : undefined;
+    const current = row ? await userFromRow(trx, row, deps.config) : undefined;
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
     if (!row || !current) throw notFound('The user');
@@ -296,6 +322,9 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
       ...(renamed || readsOtherwise ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
+      ...(changes.password_change_required !== undefined && changes.password_change_required !== row.password_change_required
+        ? { password_change_required: changes.password_change_required }
+        : {}),
     };
     const subject = partyOf(row);
     if (Object.keys(fields).length > 0) {
@@ -313,7 +342,7 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
   }).catch((error: unknown) => {
     throw conflictFor(error, changes.login?.trim());
   });
-  return getUser(deps.db, id);
+  return getUser(deps.db, id, deps.config);
 }
 
 /** Gives the user exactly `wanted` roles, by the rules of giving and taking roles, recording each one given and taken. */

@@ -52,7 +52,7 @@ describeEachDatabase('rbac migrate and users', (target) => {
       assert.match(carolId, uuid);
       assert.deepEqual(
         { ...createdBob, id: '' },
-        { id: '', login: 'bob', email: 'bob@example.com', display_name: 'Bob B', role_ids: [], is_group: false, is_remote: false, is_superuser: false, is_revoked: false, last_login: null, inherited_role_ids: [], group_ids: [] },
+        { id: '', login: 'bob', email: 'bob@example.com', display_name: 'Bob B', role_ids: [], is_group: false, is_remote: false, is_superuser: false, is_revoked: false, last_login: null, inherited_role_ids: [], group_ids: [], failed_attempts: 0, locked_at: null, lockout_lifts_at: null, revoked_by: null, password_change_required: false },
       );
       assert.deepEqual(
         { login: createdCarol.login, display_name: createdCarol.display_name, is_remote: createdCarol.is_remote },

@@ -36,6 +36,20 @@ describeEachDatabase('two instances on one database', (target) => {
     assert.equal((await first.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode, 401);
   });
 
+  test('a user marked password_change_required on one is refused on the other until it changes its password there', async () => {
+    const id = await first.createUser('shared-forced', { role_ids: [1] });
+    const token = await second.login('shared-forced', USER_PASSWORD);
+    assert.equal((await second.request({ method: 'GET', url: '/rbac-api/v1/users', token })).statusCode, 200);
+    const marked = await first.request({ method: 'PUT', url: `/rbac-api/v1/users/${id}`, token: await first.adminToken(), payload: { password_change_required: true } });
+    assert.equal(marked.statusCode, 200, marked.body);
+    const refused = await second.request({ method: 'GET', url: '/rbac-api/v1/users', token });
+    assert.equal(refused.statusCode, 403);
+    assert.equal((refused.json() as { kind: string }).kind, 'password-change-required');
+    const changed = await second.request({ method: 'PUT', url: '/rbac-api/v1/users/current/password', token, payload: { current_password: USER_PASSWORD, password: 'lantern harbor evening tide' } });
+    assert.equal(changed.statusCode, 200, changed.body);
+    assert.equal((await first.request({ method: 'GET', url: '/rbac-api/v1/users', token })).statusCode, 200, 'the same token is a full one on the other instance');
+  });
+
   test('a reset token issued by one is consumed by the other, once', async () => {
     const id = await first.createUser('shared-reset');
     const issued = await first.request({ method: 'POST', url: `/rbac-api/v1/users/${id}/password/reset`, token: await first.adminToken() });

@@ -14,7 +14,9 @@ import { V1, V2, newToken, tokenRow } from './support.js';
 const INTROSPECTION_KEYS = [
   'client', 'creation', 'description', 'display_name', 'email', 'expiration', 'id', 'is_group', 'is_remote', 'is_revoked', 'is_superuser',
   'label', 'last_active', 'last_login', 'login', 'role_ids', 'timeout', 'user_id',
-];
+  // beyond PE (CONTRACT §15)
+  'failed_attempts', 'locked_at', 'lockout_lifts_at', 'password_change_required', 'revoked_by',
+].sort();
 
 describeEachDatabase('token introspection and last activity', (target) => {
   const suite = usersSuite(target);

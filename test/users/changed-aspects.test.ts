@@ -18,6 +18,11 @@ const CURRENT: User = {
   is_superuser: false,
   is_revoked: false,
   last_login: null, inherited_role_ids: [], group_ids: [],
+  failed_attempts: 0,
+  locked_at: null,
+  lockout_lifts_at: null,
+  revoked_by: null,
+  password_change_required: false,
 };
 const NOTHING = { edits: false, roles: false, revocation: false, revokes: false };
 

@@ -27,7 +27,14 @@ export interface Permission {
 }
 
 
-const USER_KEYS = ['display_name', 'email', 'group_ids', 'id', 'inherited_role_ids', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'role_ids'];
+// PE's keys, and the account state beyond PE (CONTRACT §15).
+const USER_KEYS = ['display_name', 'email', 'group_ids', 'id', 'inherited_role_ids', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'role_ids', 'failed_attempts', 'locked_at', 'lockout_lifts_at', 'password_change_required', 'revoked_by'].sort();
+
+/** The account state (beyond PE) of a user nothing happened to. */
+export const UNTOUCHED_STATE = { failed_attempts: 0, locked_at: null, lockout_lifts_at: null, revoked_by: null, password_change_required: false } as const;
+
+/** Words no user JSON may hold (password_change_required is a flag, not a password). */
+export const SECRET_WORDS = /password(?!_change_required)|hash|argon/i;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 

@@ -28,7 +28,7 @@ interface PageJson {
   pagination: { offset: number; limit: number; order: string; order_by: string; filter?: string; total: number };
 }
 
-const LISTED_KEYS = ['display_name', 'email', 'group_ids', 'id', 'inherited_role_ids', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login'];
+const LISTED_KEYS = ['display_name', 'email', 'group_ids', 'id', 'inherited_role_ids', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'failed_attempts', 'locked_at', 'lockout_lifts_at', 'password_change_required', 'revoked_by'].sort();
 
 describeEachDatabase('users', (target) => {
   const suite = usersSuite(target);

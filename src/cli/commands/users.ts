@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { inTransaction } from '../../store/transaction.js';
 import { accountExpiryIsOn, expireIdleAccounts } from '../../users/account-expiry.js';
 import { readDirectory } from '../../directory/directories.js';
-import { createUser, deleteUser, listUsers, setRevoked, unbindFromDirectory, type User } from '../../users/users.js';
+import { createUser, deleteUser, getUser, listUsers, setRevoked, unbindFromDirectory, type User } from '../../users/users.js';
 import { CliError, EXIT, configOf, listCommand, print, OPERATOR, userByLogin, withServices, withSettingOptions, withUser } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
@@ -11,7 +11,17 @@ const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'l
 export function usersCommand(): Command {
   const users = new Command('users').description('list, create, revoke, reinstate, expire, unbind and delete users');
 
-  users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store }) => listUsers(store.db, null), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
+  users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store, config }) => listUsers(store.db, null, config), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
+
+  users.addCommand(
+    withSettingOptions(new Command('show'))
+      .description('print one user as JSON, as GET /users/:sid answers: with its lockout state (failed_attempts, locked_at, lockout_lifts_at, revoked_by)')
+      .argument('<login>')
+      .action(async (login: string, _options, command: Command) => {
+        const config = configOf(command);
+        print(JSON.stringify(await withUser(config, login, (user, { store }) => getUser(store.db, user.id, config)), null, 2));
+      }),
+  );
 
   users.addCommand(
     withSettingOptions(new Command('create'))
@@ -22,16 +32,18 @@ export function usersCommand(): Command {
       .option('--remote', 'a remote user: its directory service checks its password')
       .option('--password-stdin', 'read the password from standard input')
       .option('--password <password>', 'the password (lands in shell history)')
-      .action(async (login: string, options: { email: string; displayName: string; remote?: boolean; password?: string; passwordStdin?: boolean }, command: Command) => {
+      .option('--temporary-password', 'the user must change the password given before its login tokens reach anything else')
+      .action(async (login: string, options: { email: string; displayName: string; remote?: boolean; password?: string; passwordStdin?: boolean; temporaryPassword?: boolean }, command: Command) => {
         const config = configOf(command);
         const wantsPassword = options.password !== undefined || options.passwordStdin;
         if (options.remote && wantsPassword) throw new CliError('a remote user has no password here', 2);
+        if (options.temporaryPassword && !wantsPassword) throw new CliError('--temporary-password needs a password (--password-stdin or --password)', 2);
         const password = wantsPassword ? await newPasswordFrom(options) : undefined;
         const user = await withServices(config, ({ store, hasher }) =>
           createUser(
             { db: store.db, hasher, config },
             null,
-            { login, email: options.email, display_name: options.displayName, is_remote: Boolean(options.remote), password },
+            { login, email: options.email, display_name: options.displayName, is_remote: Boolean(options.remote), password, password_change_required: Boolean(options.temporaryPassword) },
             OPERATOR,
           ),
         );

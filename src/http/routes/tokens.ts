@@ -146,7 +146,7 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const answer = await introspectToken(db, request.body.token, request.body['update_last_activity?'] ?? false);
+        const answer = await introspectToken(db, services.config, request.body.token, request.body['update_last_activity?'] ?? false);
         return reply.header('cache-control', 'no-store').send(answer);
       },
     );

@@ -21,7 +21,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users',
       { onRequest: authenticated, schema: { tags: ['users'], summary: 'List users', response: { 200: Users, 403: ErrorBody } } },
       async (request) => {
-        return listUsers(db, actorOf(request));
+        return listUsers(db, actorOf(request), services.config);
       },
     );
 
@@ -31,7 +31,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       async (request) => {
         // Answered from the token check's one statement: the user and its role ids.
         const actor = actorOf(request);
-        return currentUser(db, actor.user, actor.roleIds);
+        return currentUser(db, actor.user, actor.roleIds, services.config);
       },
     );
 
@@ -39,7 +39,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users/:sid',
       { onRequest: authenticated, schema: { tags: ['users'], summary: 'One user', params: SidParams, response: { 200: User, 403: ErrorBody, 404: ErrorBody } } },
       async (request) => {
-        return readUser(db, actorOf(request), parseSid(request.params.sid));
+        return readUser(db, actorOf(request), parseSid(request.params.sid), services.config);
       },
     );
 
@@ -155,7 +155,7 @@ export function userRoutesV2(services: Services): FastifyPluginAsyncTypebox {
           orderBy: unquoted(query.order_by ?? 'id') as UserOrdering,
           filter: query.filter === undefined ? undefined : unquoted(query.filter),
         };
-        const { users, total } = await pageOfUsers(db, actorOf(request), page, unquoted<string>(query.include_roles ?? 'false') === 'true');
+        const { users, total } = await pageOfUsers(db, actorOf(request), services.config, page, unquoted<string>(query.include_roles ?? 'false') === 'true');
         const { orderBy, filter, ...rest } = page;
         return { users, pagination: { ...rest, order_by: orderBy, ...(filter === undefined ? {} : { filter }), total } };
       },
