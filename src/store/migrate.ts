@@ -23,7 +23,6 @@ import * as directoryBinding from './migrations/013_directory_binding.js';
 import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
 import * as activityIndexes from './migrations/018_activity_indexes.js';
-
 import * as accountState from './migrations/019_account_state.js';
 
 /** What a migration tells the operator besides having run (a default role it kept rather than added, a user it grandfathered). */

@@ -191,7 +191,7 @@ describeEachDatabase('activity service', (target) => {
     const subject = { id: '9a000000-0000-4000-8000-000000000002', login: 'act-order-ghost' };
     // Written out of time order, and two at the very same time.
     await recordEvent(db, { type: 'account-revoked', actor: null, subject }, Date.parse('2002-01-02T00:00:00Z'));
-    await recordEvent(db, { type: 'account-locked', actor: null, subject, details: { failed_attempts: 3 } }, Date.parse('2002-01-01T00:00:00Z'));
+    await recordEvent(db, { type: 'account-locked', actor: null, subject, details: { failed_attempts: 3, locked_at: '2002-01-01T00:00:00.000Z', lockout_lifts_at: null, revoked_by: 'lockout' } }, Date.parse('2002-01-01T00:00:00Z'));
     await recordEvent(db, { type: 'account-unrevoked', actor: null, subject }, Date.parse('2002-01-02T00:00:00Z'));
     const about = { object_type: 'users', object_id: subject.id };
     assert.deepEqual(descriptions(await v1(about)), ['account_unrevoked', 'account_revoked', 'account_locked']);
