@@ -2,7 +2,7 @@
 // validation, the OpenAPI document, and the TypeScript types the domain
 // returns (Static<>), so a wire shape is written once.
 
-import { Type, type Static } from 'typebox';
+import { Type, type Static, type TProperties } from 'typebox';
 
 // Examples: one per shape a request sends or an answer returns (`examples` on
 // the shape; the OpenAPI document and the reference page show them). They
@@ -23,6 +23,20 @@ export const ErrorBody = Type.Object(
 );
 
 export const Uuid = Type.String({ description: 'a user id (UUID)' });
+
+/**
+ * A list route's query: exactly these parameters and `token` (PE's login
+ * token in the URL); any other is 400 schema-violation, never ignored, so a
+ * filter the route does not have cannot quietly answer every object
+ * (docs/decisions.md, "List routes refuse parameters they do not know").
+ */
+export const ListQuery = <P extends TProperties>(properties: P) =>
+  Type.Object({ ...properties, token: Type.Optional(Type.String({ description: 'a login token, as PE accepts it in the URL' })) }, { additionalProperties: false });
+
+/** GET /users and GET /groups: PE's `id` filter; at most 1,000 ids fit. */
+export const IdFilterQuery = ListQuery({
+  id: Type.Optional(Type.String({ maxLength: 37_000, description: 'comma-separated ids (UUIDs): only those are answered, unknown ids left out; a value that is not an id is 400 invalid-id-filter' })),
+});
 export const SidParams = Type.Object({ sid: Uuid }, { additionalProperties: false });
 
 const USER_EXAMPLE = {
@@ -76,7 +90,7 @@ export const MAX_USERS_PAGE = 1000;
 const quotable = <const T extends readonly string[]>(values: T, description: string) =>
   Type.Union(values.flatMap((value) => [Type.Literal(value), Type.Literal(`"${value}"`)]), { description });
 
-export const UsersPageQuery = Type.Object(
+export const UsersPageQuery = ListQuery(
   {
     offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'users to skip, default 0' })),
     limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: `users in the page, default 500, at most ${MAX_USERS_PAGE}` })),
@@ -84,9 +98,7 @@ export const UsersPageQuery = Type.Object(
     order_by: Type.Optional(quotable(USER_ORDERINGS, 'default id')),
     filter: Type.Optional(Type.String({ maxLength: 257, description: 'a case-insensitive substring of login, email or display name' })),
     include_roles: Type.Optional(quotable(['true', 'false'], 'role_ids in each user; default false')),
-    token: Type.Optional(Type.String()),
   },
-  { additionalProperties: false },
 );
 
 export const UsersPage = Type.Object(
@@ -267,15 +279,13 @@ export const ListedToken = Type.Object({
   client: OptionalText,
 });
 
-export const TokenListQuery = Type.Object(
+export const TokenListQuery = ListQuery(
   {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'at most this many; all when omitted' })),
     offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'tokens to skip, default 0' })),
     order_by: Type.Optional(Type.Union([Type.Literal('creation_date'), Type.Literal('expiration_date'), Type.Literal('last_active_date'), Type.Literal('client')])),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-    token: Type.Optional(Type.String()),
   },
-  { additionalProperties: false },
 );
 
 export const TokenList = Type.Object(

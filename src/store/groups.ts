@@ -7,8 +7,12 @@ import type { Executor } from './transaction.js';
 
 export type GroupRecord = GroupRow;
 
-export async function list(db: Executor): Promise<GroupRecord[]> {
-  return db.selectFrom('groups').selectAll().orderBy('login_key').execute();
+/** Every group, or those of `ids` (none for an empty list), by login. */
+export async function list(db: Executor, ids?: readonly string[]): Promise<GroupRecord[]> {
+  if (ids?.length === 0) return [];
+  let query = db.selectFrom('groups').selectAll();
+  if (ids !== undefined) query = query.where('id', 'in', [...ids]);
+  return query.orderBy('login_key').execute();
 }
 
 export async function byId(db: Executor, id: string): Promise<GroupRecord | undefined> {

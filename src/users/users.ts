@@ -66,9 +66,10 @@ export function toUser(row: PublicUserRecord, roleIds: number[], groupFacts: Gro
   };
 }
 
-export async function listUsers(db: Executor, by: Requester): Promise<User[]> {
+/** GET /users: every user, or only those of `ids` (PE's id filter; unknown ids are left out). */
+export async function listUsers(db: Executor, by: Requester, ids?: readonly string[]): Promise<User[]> {
   await assertMayReadUser(db, by, 'all');
-  const rows = await users.list(db);
+  const rows = await users.list(db, ids);
   const roles = await users.roleIdsOf(
     db,
     rows.map((row) => row.id),

@@ -20,7 +20,7 @@ import {
 } from '../../directory/directories.js';
 import { notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { Directories, DirectoryIdBody, DirectoryOrNone, DirectoryOrSummary, DirectoryParams, DirectorySettings, DirectoryTestResult, DirectoryUpdateBody, ErrorBody, NewDirectoryBody } from '../../shapes.js';
+import { Directories, DirectoryIdBody, DirectoryOrNone, DirectoryOrSummary, DirectoryParams, DirectorySettings, DirectoryTestResult, DirectoryUpdateBody, ErrorBody, ListQuery, NewDirectoryBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 
 const TEST_RESPONSES = { 200: DirectoryTestResult, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -92,11 +92,11 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
 export function directoryRoutesV2(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   const authenticated = requireActor(db);
-  const ListResponse = { 200: Directories };
+  const ListResponse = { 200: Directories, 400: ErrorBody };
   const summaryNote = 'With directory_service:edit every setting (never the password); without, each directory\'s id and display_name only, as PE answers.';
   return async (app) => {
     for (const path of ['/ldap', '/ds']) {
-      app.get(path, { onRequest: authenticated, schema: { summary: 'The directory services', description: summaryNote, response: ListResponse } }, async (request) =>
+      app.get(path, { onRequest: authenticated, schema: { summary: 'The directory services', description: summaryNote, querystring: ListQuery({}), response: ListResponse } }, async (request) =>
         (await mayEditDirectories(db, actorOf(request))) ? listDirectories(db, actorOf(request)) : listDirectorySummaries(db),
       );
     }

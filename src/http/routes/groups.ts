@@ -8,11 +8,11 @@ import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '
 import { ServiceError } from '../../errors.js';
 import { isUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
-import { EditGroupBody, ErrorBody, Group, Groups, NewGroupBody } from '../../shapes.js';
+import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, NewGroupBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
+import { parseIdFilter } from '../id-filter.js';
 
 const GroupParams = Type.Object({ sid: Type.String({ description: 'a group id (UUID)' }) }, { additionalProperties: false });
-const GroupQuery = Type.Object({ id: Type.Optional(Type.String({ maxLength: 40000, description: 'comma-separated group ids' })) }, { additionalProperties: false });
 
 function parseGroupId(sid: string): string {
   if (!isUuid(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid group id (a UUID).`);
@@ -34,8 +34,10 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
   const { db } = services.store;
   const authenticated = requireActor(db);
   return async (app) => {
-    app.get('/groups', { onRequest: authenticated, schema: { summary: 'The imported directory groups', querystring: GroupQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
-      listGroups(db, request.query.id === undefined ? undefined : request.query.id.split(',').filter(Boolean).map(parseGroupId)),
+    app.get(
+      '/groups',
+      { onRequest: authenticated, schema: { summary: 'The imported directory groups; ?id=a,b: only those', querystring: IdFilterQuery, response: { 200: Groups, 400: ErrorBody } } },
+      async (request) => listGroups(db, parseIdFilter(request.query.id)),
     );
     app.get('/groups/:sid', { onRequest: authenticated, schema: { summary: 'One imported group', params: GroupParams, response: { 200: Group, 400: ErrorBody, 404: ErrorBody } } }, async (request) =>
       readGroup(db, parseGroupId(request.params.sid)),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkPermissions, permittedFor } from '../../permissions/permissions.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, Instances, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
+import { ErrorBody, Instances, ListQuery, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
 import { parseSid } from './users.js';
 
 
@@ -30,7 +30,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       '/permitted/:object_type/:action',
       {
         onRequest: authenticated,
-        schema: { summary: 'The instances the caller may act on', params: PermittedParams, response: { 200: Instances, 404: ErrorBody } },
+        schema: { summary: 'The instances the caller may act on', params: PermittedParams, querystring: ListQuery({}), response: { 200: Instances, 400: ErrorBody, 404: ErrorBody } },
       },
       async (request) => {
         const actor = actorOf(request);
@@ -46,6 +46,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
           summary: 'The instances a user may act on',
           description: 'Asking about another user needs a superuser or a permission on users.',
           params: PermittedUserParams,
+          querystring: ListQuery({}),
           response: { 200: Instances, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
       },

@@ -7,13 +7,13 @@ import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
 import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { EditRoleBody, ErrorBody, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
+import { EditRoleBody, ErrorBody, ListQuery, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
 import { parseSid } from './users.js';
 
 /** GET /types: the permission types and their actions (PERMISSION_TYPES), ids numbered in order. */
 function typesRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], authenticated: ReturnType<typeof requireActor>, summary: string, description?: string): void {
-  app.get('/types', { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), response: { 200: PermissionTypes, 401: ErrorBody } } }, async () =>
+  app.get('/types', { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), querystring: ListQuery({}), response: { 200: PermissionTypes, 400: ErrorBody, 401: ErrorBody } } }, async () =>
     PERMISSION_TYPES.map((type, index) => ({
       id: index + 1,
       object_type: type.object_type,
@@ -44,7 +44,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
   const authenticated = requireActor(db);
 
   return async (app) => {
-    app.get('/roles', { onRequest: authenticated, schema: { summary: 'List roles', response: { 200: Roles } } }, async () => listRoles(db));
+    app.get('/roles', { onRequest: authenticated, schema: { summary: 'List roles', querystring: ListQuery({}), response: { 200: Roles, 400: ErrorBody } } }, async () => listRoles(db));
 
     app.get(
       '/roles/:rid',

@@ -4,8 +4,9 @@ import { ServiceError } from '../../errors.js';
 import { isUuid } from '../../permissions/user-ids.js';
 import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
+import { parseIdFilter } from '../id-filter.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
+import { EditUserBody, ErrorBody, IdFilterQuery, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path, or 400 invalid-uuid. */
@@ -22,10 +23,11 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/users',
-      { onRequest: authenticated, schema: { summary: 'List users', response: { 200: Users, 403: ErrorBody } } },
-      async (request) => {
-        return listUsers(db, actorOf(request));
+      {
+        onRequest: authenticated,
+        schema: { summary: 'List users; ?id=a,b: only those', querystring: IdFilterQuery, response: { 200: Users, 400: ErrorBody, 403: ErrorBody } },
       },
+      async (request) => listUsers(db, actorOf(request), parseIdFilter(request.query.id)),
     );
 
     app.get(
