@@ -2,7 +2,7 @@
 // validation, the OpenAPI document, and the TypeScript types the domain
 // returns (Static<>), so a wire shape is written once.
 
-import { Type, type Static, type TProperties } from 'typebox';
+import { Type, type Static, type TProperties, type TSchema } from 'typebox';
 
 // Examples: one per shape a request sends or an answer returns (`examples` on
 // the shape; the OpenAPI document and the reference page show them). They
@@ -116,6 +116,14 @@ export const UsersPage = Type.Object(
   { examples: [{ users: [USER_EXAMPLE], pagination: { offset: 0, limit: 500, order: 'asc', order_by: 'login', filter: 'ali', total: 1 } }] },
 );
 
+/**
+ * A list in a request body. Sent as null it is the empty list (PE's Go client
+ * sends every empty list so): src/http/null-lists.ts makes it [] before
+ * validation, for every top-level list of every body.
+ */
+const BodyList = <T extends TSchema>(items: T, options: { maxItems: number; description?: string }) =>
+  Type.Array(items, { ...options, description: `${options.description ? `${options.description}; ` : ''}null is the empty list` });
+
 // Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
 export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
 
@@ -128,7 +136,7 @@ export const NewUserBody = Type.Object(
     login: Type.String({ minLength: 1, maxLength: 255 }),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
+    role_ids: Type.Optional(BodyList(RoleId, { maxItems: 1000 })),
     // null: a local user without a password (PE's client always sends the key).
     password: Type.Optional(Type.Union([PasswordText, Type.Null()])),
     is_remote: Type.Optional(Type.Boolean()),
@@ -147,14 +155,14 @@ export const EditUserBody = Type.Object(
     login: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(Type.Array(RoleId, { maxItems: 1000 })),
+    role_ids: Type.Optional(BodyList(RoleId, { maxItems: 1000 })),
     is_revoked: Type.Optional(Type.Boolean()),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),
     is_superuser: Type.Optional(Type.Boolean()),
     last_login: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    inherited_role_ids: Type.Optional(Type.Array(Type.Integer(), { maxItems: 1000 })),
-    group_ids: Type.Optional(Type.Array(Type.String())),
+    inherited_role_ids: Type.Optional(BodyList(Type.Integer(), { maxItems: 1000 })),
+    group_ids: Type.Optional(BodyList(Type.String(), { maxItems: 1000 })),
   },
   { additionalProperties: false, examples: [{ ...USER_EXAMPLE, email: 'alice@example.org', is_revoked: false }] },
 );
@@ -193,9 +201,10 @@ export type Role = Static<typeof Role>;
 /** GET /roles. */
 export const Roles = Type.Array(Role, { examples: [[ROLE_EXAMPLE]] });
 
-const Permissions = Type.Array(Permission, { maxItems: 1000 });
-const UserIds = Type.Array(Type.String({ maxLength: 64 }), { maxItems: 10000 });
-const RoleIds = Type.Array(RoleId, { maxItems: 1000 });
+const Permissions = BodyList(Permission, { maxItems: 1000 });
+const UserIds = BodyList(Type.String({ maxLength: 64 }), { maxItems: 10000 });
+const RoleIds = BodyList(RoleId, { maxItems: 1000 });
+const GroupIds = (description?: string) => BodyList(Type.String({ maxLength: 64 }), { maxItems: 1000, ...(description ? { description } : {}) });
 
 export const NewRoleBody = Type.Object(
   {
@@ -203,7 +212,7 @@ export const NewRoleBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     permissions: Type.Optional(Permissions),
     user_ids: Type.Optional(UserIds),
-    group_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000, description: 'ids of imported directory groups given the role' })),
+    group_ids: Type.Optional(GroupIds('ids of imported directory groups given the role')),
   },
   { additionalProperties: false, examples: [{ display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID] }] },
 );
@@ -221,7 +230,7 @@ export type EditRoleBody = Static<typeof EditRoleBody>;
 
 export const RoleUsersBody = Type.Object({ role_id: RoleId, user_ids: UserIds }, { additionalProperties: false, examples: [{ role_id: 2, user_ids: [ALICE_ID] }] });
 export const RoleGroupsBody = Type.Object(
-  { role_id: RoleId, group_ids: Type.Array(Type.String({ maxLength: 64 }), { maxItems: 1000 }) },
+  { role_id: RoleId, group_ids: GroupIds() },
   { additionalProperties: false, examples: [{ role_id: 2, group_ids: [] }] },
 );
 export const RolePermissionsBody = Type.Object({ role_id: RoleId, permissions: Permissions }, { additionalProperties: false, examples: [{ role_id: 2, permissions: [HELPDESK_PERMISSION] }] });
@@ -320,7 +329,7 @@ export const TokenList = Type.Object(
 );
 
 // DELETE /rbac-api/v2/tokens: each parameter comma-separated in the query, an array in the body.
-const NameList = (description: string) => Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 1000, description }));
+const NameList = (description: string) => Type.Optional(BodyList(Type.String({ maxLength: 1024 }), { maxItems: 1000, description }));
 const NameListText = (description: string) => Type.Optional(Type.String({ maxLength: 16384, description: `${description}, comma-separated` }));
 const REVOCATION_DESCRIPTIONS = {
   revoke_tokens: 'whole login tokens',
@@ -727,7 +736,7 @@ export const EditGroupBody = Type.Object(
     login: Type.Optional(Type.String({ maxLength: 255 })),
     display_name: Type.Optional(Type.String({ maxLength: 255 })),
     role_ids: Type.Optional(RoleIds),
-    user_ids: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
+    user_ids: Type.Optional(BodyList(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
     identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),

@@ -13,6 +13,7 @@ import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, t
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
 import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
+import { nullListsAsEmpty } from './null-lists.js';
 import { requestIdOf, requestObservation } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
@@ -112,6 +113,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
 
   app.addHook('preValidation', refuseNulCharacters);
+  app.addHook('preValidation', nullListsAsEmpty);
 
   app.setErrorHandler((error, request, reply) => {
     const serviceError = toServiceError(error);
