@@ -9,8 +9,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
+import { ping } from '../store/database.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
+import { DatabaseHealth } from './database-health.js';
 import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { nullListsAsEmpty } from './null-lists.js';
@@ -151,8 +153,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // Limits are attached per route (src/http/rate-limits.ts), not globally.
   await app.register(rateLimit, { global: false });
-  await app.register(statusRoutes(services));
-  await app.register(statusServiceRoutes(services));
+  // One database check for both status routes: at most one query in flight.
+  const health = new DatabaseHealth(() => ping(services.store.db));
+  await app.register(statusRoutes(services, health));
+  await app.register(statusServiceRoutes(services, health));
   await app.register(resetPageRoutes(services));
   await app.register(faviconRoutes());
   await app.register(authRoutes(services), { prefix: API_PREFIX });

@@ -191,6 +191,7 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     /** One successful request per documented operation (several where it answers in several types). */
     const successes: Record<string, (InjectOptions & { token?: string })[]> = {
       'GET /status/v1/simple': [{ url: '/status/v1/simple' }],
+      'GET /status/v1/simple/{service_name}': [{ url: '/status/v1/simple/rbac-service' }],
       'GET /status/v1/services': [{ url: '/status/v1/services' }],
       'GET /status/v1/services/{service_name}': [{ url: '/status/v1/services/rbac-service' }],
       [`POST ${v1}/auth/token`]: [{ url: `${v1}/auth/token`, payload: { login: 'types-bob', password: USER_PASSWORD } }],
