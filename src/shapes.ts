@@ -239,9 +239,9 @@ export const UserRolesBody = Type.Object(
   { additionalProperties: false, examples: [{ user_id: ALICE_ID, role_ids: [2] }] },
 );
 
-/** POST /permitted: PE's `token` is the id (UUID) of the user asked about, not a login token. */
+/** POST /permitted: PE's `token` is the id (UUID) of the user or group asked about, not a login token. */
 export const PermittedBody = Type.Object(
-  { token: Type.String({ maxLength: 64, description: 'the id (UUID) of the user asked about' }), permissions: Permissions },
+  { token: Type.String({ maxLength: 64, description: 'the id (UUID) of the user, or the group, asked about' }), permissions: Permissions },
   { additionalProperties: false, examples: [{ token: ALICE_ID, permissions: [HELPDESK_PERMISSION, { object_type: 'users', action: 'disable', instance: '*' }] }] },
 );
 /** POST /permitted's answer: one boolean per permission asked about, in order. */

@@ -17,8 +17,9 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       {
         onRequest: authenticated,
         schema: {
-          summary: 'Whether a user holds each of these permissions',
-          description: "`token` is the user's id (as in PE). Asking about another user needs a superuser or a permission on users. Unknown permissions are false.",
+          summary: 'Whether a user or a group holds each of these permissions',
+          description:
+            "`token` is a user's id, or a group's (its roles' permissions), as in PE. Asking about another user needs a superuser or a permission on users; any caller may ask about a group. Unknown permissions are false.",
           body: PermittedBody,
           response: { 200: PermittedAnswer, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
