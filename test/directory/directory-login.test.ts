@@ -246,11 +246,16 @@ describeEachDatabase('directory logins', (target) => {
       assert.deepEqual(((await call('GET', v1(`/roles/${roleId}`))).json() as { group_ids: string[] }).group_ids, []);
     });
 
-    test('v2 POST /groups with validate: a group the directory lacks is 400; one it has takes its display name from there', async () => {
+    test('v2 POST /groups with validate: a group the directory lacks is 400; one it has is 303 See Other to the group, named as the directory names it', async () => {
       assertError(await call('POST', v2('/groups'), { login: 'no-such-group', role_ids: [], validate: true }), 400, 'schema-violation');
       const created = await call('POST', v2('/groups'), { login: 'operators', role_ids: [], validate: true });
-      assert.equal(created.statusCode, 201, created.body);
-      assert.equal((created.json() as { display_name: string }).display_name, 'Operators');
+      assert.equal(created.statusCode, 303, created.body);
+      assert.equal(created.body, '');
+      const location = String(created.headers.location);
+      assert.match(location, /^\/rbac-api\/v1\/groups\/[0-9a-f-]{36}$/);
+      const group = await call('GET', location);
+      assert.equal(group.statusCode, 200, group.body);
+      assert.deepEqual([(group.json() as { display_name: string }).display_name, (group.json() as { login: string }).login], ['Operators', 'operators']);
     });
 
     test('importing needs user_groups:import and deleting user_groups:delete (403); DELETE removes the group and what it gave', async () => {

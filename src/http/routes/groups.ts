@@ -73,9 +73,29 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
   };
 }
 
-/** v2's POST /groups: the same import, with `validate` to check the group against the directory first. */
+/**
+ * v2's POST /groups: the same import, with `validate` to check the group
+ * against the directory first. PE answers it 303 See Other with the new
+ * group's Location and no body (the vendor's client returns {location}).
+ */
 export function groupRoutesV2(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
   return async (app) => {
-    createRoute(app, services, '/groups', 'Import a directory group; validate: true checks the directory has it', '/rbac-api/v1/groups');
+    app.post(
+      '/groups',
+      {
+        onRequest: requireActor(db),
+        schema: {
+          summary: 'Import a directory group; validate: true checks the directory has it',
+          description: 'Answers 303 See Other, its Location the new group (GET /rbac-api/v1/groups/:sid), as PE does.',
+          body: NewGroupBody,
+          response: { 303: Type.Null({ description: 'the group is imported; Location names it' }), 400: ErrorBody, 403: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
+        return reply.code(303).header('location', `/rbac-api/v1/groups/${group.id}`).send();
+      },
+    );
   };
 }
