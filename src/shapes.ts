@@ -367,7 +367,7 @@ export const Introspection = Type.Object(
     label: OptionalText,
     description: OptionalText,
     client: OptionalText,
-    timeout: Type.Null({ description: "PE's console session timeout; login tokens have none" }),
+    timeout: Type.Union([Type.Integer(), Type.Null()], { description: 'token-inactivity-timeout in seconds (PE\'s session timeout); null when unset' }),
   },
   {
     examples: [

@@ -114,6 +114,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }
   });
 
+  // What every login token check needs besides the token (src/http/auth.ts).
+  app.decorate('tokenInactivityTimeoutSeconds', config.tokenInactivityTimeoutSeconds);
+
   app.addHook('preValidation', refuseNulCharacters);
   app.addHook('preValidation', nullListsAsEmpty);
 

@@ -10,6 +10,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor?: Authenticated;
   }
+  interface FastifyInstance {
+    /** token-inactivity-timeout, in seconds (buildApp sets it from the configuration). */
+    tokenInactivityTimeoutSeconds: number | undefined;
+  }
 }
 
 export function presentedToken(request: FastifyRequest): string | undefined {
@@ -25,7 +29,7 @@ const AUTHENTICATES = Symbol('requires a login token');
 /** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
 export function requireActor(db: Db) {
   const hook = async (request: FastifyRequest): Promise<void> => {
-    request.actor = await authenticateLoginToken(db, presentedToken(request));
+    request.actor = await authenticateLoginToken(db, presentedToken(request), Date.now(), request.server.tokenInactivityTimeoutSeconds);
   };
   return Object.assign(hook, { [AUTHENTICATES]: true });
 }

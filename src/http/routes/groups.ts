@@ -94,7 +94,7 @@ export function groupRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
-        return reply.code(303).header('location', `/rbac-api/v1/groups/${group.id}`).send();
+        return reply.redirect(`/rbac-api/v1/groups/${group.id}`, 303);
       },
     );
   };
