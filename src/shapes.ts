@@ -223,7 +223,7 @@ export const RoleParams = Type.Object({ rid: Type.String({ pattern: '^[0-9]{1,9}
 // PE clients GET a role, change it, and PUT the whole object back: id and
 // id must match the path; group_ids become the groups that have the role.
 export const EditRoleBody = Type.Object(
-  { id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties },
+  { id: Type.Optional(RoleId), ...Type.Partial(NewRoleBody).properties },
   { additionalProperties: false, examples: [{ ...ROLE_EXAMPLE, description: 'Resets passwords of every user' }] },
 );
 export type EditRoleBody = Static<typeof EditRoleBody>;

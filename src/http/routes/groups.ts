@@ -10,7 +10,7 @@ import { isUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
 import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, NewGroupBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
-import { parseIdFilter } from '../id-filter.js';
+import { assertSameId, parseIdFilter } from '../ids.js';
 
 const GroupParams = Type.Object({ sid: Type.String({ description: 'a group id (UUID)' }) }, { additionalProperties: false });
 
@@ -58,7 +58,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
       },
       async (request) => {
         const id = parseGroupId(request.params.sid);
-        if (request.body.id !== undefined && request.body.id.toLowerCase() !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        assertSameId(id, request.body.id);
         return setGroupRoles(db, actorOf(request), id, request.body.role_ids, contextOf(request));
       },
     );

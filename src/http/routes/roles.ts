@@ -6,6 +6,7 @@ import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
 import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
+import { assertSameId } from '../ids.js';
 import type { Services } from '../../services.js';
 import { EditRoleBody, ErrorBody, ListQuery, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
@@ -87,7 +88,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const id = Number(request.params.rid);
-        if (request.body.id !== undefined && request.body.id !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        assertSameId(id, request.body.id);
         return inTransaction(db, async (trx) => {
           const edited = await editRole(trx, actorOf(request), id, request.body, contextOf(request));
           if (request.body.group_ids === undefined) return edited;

@@ -4,7 +4,7 @@ import { ServiceError } from '../../errors.js';
 import { isUuid } from '../../permissions/user-ids.js';
 import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
-import { parseIdFilter } from '../id-filter.js';
+import { assertSameId, parseIdFilter } from '../ids.js';
 import type { Services } from '../../services.js';
 import { EditUserBody, ErrorBody, IdFilterQuery, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
@@ -89,9 +89,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         const sid = parseSid(request.params.sid);
         const actor = actorOf(request);
         const body = request.body;
-        if (body.id !== undefined && body.id.toLowerCase() !== sid) {
-          throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
-        }
+        assertSameId(sid, body.id);
         // Who may change what is decided inside the edit's transaction (src/users/authorization.ts).
         return updateUser(userDeps, actor, sid, body, contextOf(request));
       },
