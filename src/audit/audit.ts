@@ -31,7 +31,7 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'account-expired'; details: { idle_days: number; idle_since: string; last_login: string | null } }
   | { type: 'user-created'; details: { is_remote: boolean; role_ids: readonly number[] } | { bootstrap: true } }
   | { type: 'user-edited'; details: { fields: readonly string[]; previous_login?: string } }
-  | { type: 'user-deleted'; details?: undefined }
+  | { type: 'user-deleted'; details?: { directory_id: string } }
   | { type: 'role-created'; details: { role_id: number; display_name: string; permissions: readonly string[] } }
   | { type: 'role-edited'; details: { role_id: number; fields: readonly string[]; permissions_added?: readonly string[]; permissions_removed?: readonly string[] } }
   | { type: 'role-deleted'; details: { role_id: number; display_name: string } }
@@ -47,11 +47,11 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'disclaimer-set'; details: { disclaimer: string } }
   | { type: 'disclaimer-removed'; details?: undefined }
   | { type: 'directory-created' | 'directory-updated'; details: { directory_id: string; hostname: string; fields: readonly string[] } }
-  | { type: 'directory-deleted'; details: { directory_id: string } }
+  | { type: 'directory-deleted'; details: { directory_id: string; users_removed: number; groups_removed: number } }
   | { type: 'directory-unavailable'; details: { directory_id: string; stage: string } }
   | { type: 'group-created'; details: { group_id: string; login: string; role_ids: readonly number[] } }
   | { type: 'group-roles-changed'; details: { group_id: string; added: readonly number[]; removed: readonly number[] } }
-  | { type: 'group-deleted'; details: { group_id: string; login: string } }
+  | { type: 'group-deleted'; details: { group_id: string; login: string; directory_id?: string } }
 );
 
 export type AuditEventType = AuditEvent['type'];

@@ -6,11 +6,13 @@
 // in an event.
 
 import { randomUUID } from 'node:crypto';
-import { recordEvent, type Party } from '../audit/audit.js';
+import { recordEvent, recordEvents, type AuditEvent, type Party } from '../audit/audit.js';
 import { ServiceError, notFound, permissionDenied } from '../errors.js';
 import { hasPermission, type Actor } from '../permissions/permissions.js';
 import type { DirectorySettings, DirectoryUpdateBody, NewDirectoryBody } from '../shapes.js';
 import * as directories from '../store/directories.js';
+import * as groups from '../store/groups.js';
+import * as users from '../store/users.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import { assertRequesterActive } from '../users/authorization.js';
 import { type DirectoryAccess, DirectoryUnavailable, parseCertificateChain, withDirectory } from './ldap.js';
@@ -152,13 +154,25 @@ export async function replaceOnlyDirectory(db: Db, by: DirectoryRequester, input
   return updateDirectory(db, by, { ...input, id: first.id }, context);
 }
 
-/** POST /command/ldap/delete. Imported groups stay (their roles with them); they match nobody until a directory has them again. */
+/**
+ * POST /command/ldap/delete, as PE does it: the directory goes, and with it
+ * its remote users (their login tokens stop working) and the groups
+ * imported for it, each recorded. Remote users and groups of no directory
+ * stay. Any well-formed permitted request succeeds, even with no match.
+ */
 export async function deleteDirectory(db: Db, by: DirectoryRequester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, by);
     await assertMayEditDirectories(trx, by);
-    if (!(await directories.remove(trx, id))) throw notFound('The directory');
-    await recordEvent(trx, { type: 'directory-deleted', actor: context.actor, sourceAddress: context.sourceAddress, details: { directory_id: id } });
+    const [members, imported] = await Promise.all([users.ofDirectory(trx, id), groups.ofDirectory(trx, id)]);
+    await users.removeMany(trx, members.map((member) => member.id));
+    for (const group of imported) await groups.remove(trx, group.id);
+    const removed = await directories.remove(trx, id);
+    await recordEvents(trx, [
+      ...members.map((member): AuditEvent => ({ type: 'user-deleted', ...context, subject: member, details: { directory_id: id } })),
+      ...imported.map((group): AuditEvent => ({ type: 'group-deleted', ...context, details: { group_id: group.id, login: group.login, directory_id: id } })),
+      ...(removed ? [{ type: 'directory-deleted' as const, ...context, details: { directory_id: id, users_removed: members.length, groups_removed: imported.length } }] : []),
+    ]);
   });
 }
 

@@ -109,7 +109,7 @@ async function logInFound(
   lifetime: number | null,
   sourceAddress: string | null,
 ): Promise<string> {
-  const user = await remoteUserFor(deps.db, found, sourceAddress);
+  const user = await remoteUserFor(deps.db, found, access.settings.id, sourceAddress);
   // The directory's login is a local user's here (the directory spells it so that it matches one): never the directory's to check.
   if (!user || !user.is_remote) {
     await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: found.login }, { reason: 'no-password', purpose: 'login' }, { actor: null, sourceAddress });
@@ -125,7 +125,7 @@ async function logInFound(
       (group) => group.directory_id === null || group.directory_id === access.settings.id,
     );
     return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, async (trx) => {
-      await refreshProfile(trx, user, found);
+      await refreshProfile(trx, user, found, access.settings.id);
       await groups.replaceMemberships(
         trx,
         user.id,
@@ -135,11 +135,12 @@ async function logInFound(
   });
 }
 
-/** The directory keeps a remote user's email and display name: each login copies them. */
-async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryUser): Promise<void> {
+/** The directory keeps a remote user's email and display name: each login copies them, and records the directory (deleting it removes the user). */
+async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryUser, directoryId: string): Promise<void> {
   const changes = {
     ...(found.email !== user.email ? { email: found.email } : {}),
     ...(found.displayName !== user.display_name ? { display_name: found.displayName } : {}),
+    ...(user.directory_id !== directoryId ? { directory_id: directoryId } : {}),
   };
   await users.updateProfile(trx, user.id, changes);
 }
@@ -149,7 +150,7 @@ async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryU
  * or a new remote user. A login that looks like another user's (TR39
  * skeleton) is not created: undefined.
  */
-async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, sourceAddress: string | null): Promise<UserRecord | undefined> {
+async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, directoryId: string, sourceAddress: string | null): Promise<UserRecord | undefined> {
   const key = loginKey(found.login);
   const existing = await users.byLoginKey(db, key);
   if (existing) return existing;
@@ -167,6 +168,7 @@ async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, sourceAd
         is_superuser: false,
         password_hash: null,
         created_at: Date.now(),
+        directory_id: directoryId,
       });
       await recordEvent(trx, { type: 'user-created', actor: null, subject: { id, login: found.login }, sourceAddress, details: { is_remote: true, role_ids: [] } });
     });

@@ -39,6 +39,11 @@ export async function insert(db: Executor, group: GroupRecord): Promise<void> {
   await db.insertInto('groups').values(group).execute();
 }
 
+/** The groups imported for one directory (identity_provider_id). */
+export async function ofDirectory(db: Executor, directoryId: string): Promise<GroupRecord[]> {
+  return db.selectFrom('groups').selectAll().where('directory_id', '=', directoryId).orderBy('login_key').execute();
+}
+
 /** Deletes the group; its roles and memberships go with it (the foreign keys cascade). */
 export async function remove(db: Executor, id: string): Promise<boolean> {
   const result = await db.deleteFrom('groups').where('id', '=', id).executeTakeFirst();

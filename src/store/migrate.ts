@@ -19,6 +19,7 @@ import * as administratorsRole from './migrations/009_administrators_role.js';
 import * as tokenIds from './migrations/010_token_ids.js';
 import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
+import * as userDirectories from './migrations/017_user_directories.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001_initial': initial,
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_token_ids': tokenIds,
   '011_reinstated_at': reinstatedAt,
   '012_directories': directories,
+  '017_user_directories': userDirectories,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -33,6 +33,8 @@ export interface UsersTable {
   reinstated_at: EpochMs | null;
   last_login: EpochMs | null;
   created_at: EpochMs;
+  /** The directory a remote user last logged in through (migration 017); null for local users and remote users made through the API. */
+  directory_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RolesTable {

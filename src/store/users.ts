@@ -28,6 +28,8 @@ export interface UserRecord {
   reinstated_at: Date | null;
   last_login: Date | null;
   created_at: Date;
+  /** The directory a remote user last logged in through; null for local users and remote users made through the API. */
+  directory_id: string | null;
 }
 
 const date = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs));
@@ -60,6 +62,7 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
     locked_at: date(row.locked_at),
     reinstated_at: date(row.reinstated_at),
     created_at: new Date(row.created_at),
+    directory_id: row.directory_id,
   };
 }
 
@@ -184,6 +187,8 @@ export interface NewUserRecord {
   is_superuser: boolean;
   password_hash: string | null;
   created_at: number;
+  /** A remote user's directory, when a directory login makes it. */
+  directory_id?: string | null;
 }
 
 export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
@@ -207,6 +212,8 @@ export interface ProfileChanges {
   login_skeleton?: string | null;
   email?: string;
   display_name?: string;
+  /** The directory a remote user logged in through. */
+  directory_id?: string;
 }
 
 export async function updateProfile(db: Executor, id: string, changes: ProfileChanges): Promise<void> {
@@ -215,6 +222,16 @@ export async function updateProfile(db: Executor, id: string, changes: ProfileCh
 
 export async function remove(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('users').where('id', '=', id).execute();
+}
+
+/** The remote users a directory logged in (users.directory_id). */
+export async function ofDirectory(db: Executor, directoryId: string): Promise<{ id: string; login: string }[]> {
+  return db.selectFrom('users').select(['id', 'login']).where('directory_id', '=', directoryId).where('is_remote', '=', 1).orderBy('login_key').execute();
+}
+
+/** Deletes these users; their tokens, roles and memberships go with them (the foreign keys cascade). */
+export async function removeMany(db: Executor, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await db.deleteFrom('users').where('id', 'in', [...ids]).execute();
 }
 
 /**

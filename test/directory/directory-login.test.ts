@@ -371,7 +371,87 @@ describeEachDatabase('directory logins', (target) => {
       assert.deepEqual((await call('GET', v2('/ldap'))).json(), []);
       assert.deepEqual((await call('GET', v1('/ds'))).json(), {});
       assertError(await logIn(bob.login, bob.password), 401, 'user-unauthenticated');
-      assertError(await call('POST', v1('/command/ldap/delete'), { id: directoryId }), 404, 'not-found');
+      // PE: 204 for any well-formed, permitted request, even with no match.
+      assert.equal((await call('POST', v1('/command/ldap/delete'), { id: directoryId })).statusCode, 204);
     });
+  });
+});
+
+// POST /command/ldap/delete as PE documents it: 204 for any well-formed
+// permitted request, even with no match; the directory's remote users and
+// groups go with it, and their login tokens stop working. Remote users and
+// groups of no directory (made through the API, imported without
+// identity_provider_id) and local users stay.
+describeEachDatabase('deleting a directory', (target) => {
+  let service: TestService;
+  let admin: string;
+  before(async () => {
+    service = await startTestService(target.dialect);
+    admin = await service.adminToken();
+  });
+  after(() => service?.close());
+
+  const call = (method: string, url: string, payload?: unknown, token: string | undefined = admin) =>
+    service.request({ method: method as 'GET', url, ...(token ? { token } : {}), ...(payload === undefined ? {} : { payload: payload as object }) });
+  const create = async (overrides: Record<string, unknown> = {}) => {
+    const created = await call('POST', v1('/command/ldap/create'), directorySettingsFor(slapd, overrides));
+    assert.equal(created.statusCode, 200, created.body);
+    return (created.json() as { id: string }).id;
+  };
+  const logIn = async (login: string, password: string) => {
+    const response = await call('POST', v1('/auth/token'), { login, password }, undefined);
+    assert.equal(response.statusCode, 200, response.body);
+    return (response.json() as { token: string }).token;
+  };
+  const logins = async () => ((await call('GET', v1('/users'))).json() as { login: string }[]).map((user) => user.login).sort();
+  const groupLogins = async () => ((await call('GET', v1('/groups'))).json() as { login: string }[]).map((group) => group.login).sort();
+
+  test("204, and the directory's remote users (their tokens with them) and groups are removed; others stay", async () => {
+    const directoryId = await create();
+    const aliceToken = await logIn(alice.login, alice.password);
+    await logIn(bob.login, bob.password);
+    const bound = await call('POST', v1('/command/groups/create'), { login: 'developers', role_ids: [], identity_provider_id: directoryId });
+    assert.equal(bound.statusCode, 201, bound.body);
+    assert.equal((await call('POST', v1('/command/groups/create'), { login: 'operators', role_ids: [] })).statusCode, 201);
+    assert.equal((await call('POST', v1('/users'), { login: 'api-remote', is_remote: true })).statusCode, 201);
+    await service.createUser('local-stays');
+    assert.equal((await call('GET', v1('/users/current'), undefined, aliceToken)).statusCode, 200);
+
+    const deleted = await call('POST', v1('/command/ldap/delete'), { id: directoryId });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    assert.deepEqual(await logins(), ['admin', 'api-remote', 'local-stays']);
+    assert.deepEqual(await groupLogins(), ['operators']);
+    assertError(await call('GET', v1('/users/current'), undefined, aliceToken), 401, 'user-unauthenticated');
+    assertError(await call('POST', v2('/auth/token/authenticate'), { token: aliceToken }, undefined), 400, 'invalid-token');
+    const events = await service.store.db.selectFrom('audit_events').select(['type', 'subject_login', 'details']).where('type', 'in', ['user-deleted', 'group-deleted', 'directory-deleted']).execute();
+    assert.deepEqual(events.filter((event) => event.type === 'user-deleted').map((event) => event.subject_login).sort(), ['alice', 'bob']);
+    assert.equal(events.filter((event) => event.type === 'group-deleted').length, 1);
+    assert.equal(events.filter((event) => event.type === 'directory-deleted').length, 1);
+  });
+
+  test('a directory that is not there, or an id that is none: 204 all the same, and nothing changes', async () => {
+    const before = await logins();
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'no-such-directory']) {
+      const response = await call('POST', v1('/command/ldap/delete'), { id });
+      assert.equal(response.statusCode, 204, response.body);
+    }
+    assert.deepEqual(await logins(), before);
+    assertError(await call('POST', v1('/command/ldap/delete'), {}), 400, 'schema-violation');
+  });
+
+  test("deleting one of two directories leaves the other's users and groups", async () => {
+    const first = await create({ display_name: 'First' });
+    const second = await create({ display_name: 'Second' });
+    await logIn(carol.login, carol.password);
+    const carolRow = await service.store.db.selectFrom('users').select(['directory_id']).where('login', '=', carol.login).executeTakeFirstOrThrow();
+    assert.equal(carolRow.directory_id, first, 'the directory that logged the user in is recorded');
+    await service.store.db.updateTable('users').set({ directory_id: second }).where('login', '=', carol.login).execute();
+    assert.equal((await call('POST', v1('/command/groups/create'), { login: 'leads', role_ids: [], identity_provider_id: second })).statusCode, 201);
+    assert.equal((await call('POST', v1('/command/ldap/delete'), { id: first })).statusCode, 204);
+    assert.ok((await logins()).includes('carol'));
+    assert.ok((await groupLogins()).includes('leads'));
+    assert.equal((await call('POST', v1('/command/ldap/delete'), { id: second })).statusCode, 204);
+    assert.ok(!(await logins()).includes('carol'));
+    assert.ok(!(await groupLogins()).includes('leads'));
   });
 });

@@ -46,7 +46,15 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/command/ldap/delete',
-      { onRequest: authenticated, schema: { summary: 'Disconnect a directory service (directory_service:edit)', body: DirectoryIdBody, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: 'Disconnect a directory service (directory_service:edit)',
+          description: "Its remote users (their login tokens with them) and the groups imported for it are removed too, as PE does. 204 for any well-formed permitted request, even when no directory has the id.",
+          body: DirectoryIdBody,
+          response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody },
+        },
+      },
       async (request, reply) => {
         await deleteDirectory(db, actorOf(request), request.body.id, contextOf(request));
         return reply.code(204).send(null);
