@@ -593,6 +593,19 @@ const DirectoryFields = {
   group_lookup_attr: AttributeName('the attribute a group is imported by', 'cn'),
   search_nested_groups: Type.Optional(Type.Boolean({ description: 'members of a group inside a group are its members too; default false' })),
   disable_ldap_matching_rule_in_chain: Type.Optional(Type.Boolean({ description: "accepted for PE's clients; nested groups are always searched level by level" })),
+  // PE's newer keys, spelled as PE spells them. Null or left out: Node's defaults.
+  'cipher-suites': Type.Optional(
+    Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1, maxItems: 64 }), Type.Null()], {
+      description: "the TLS cipher suites the directory's connection may use, by OpenSSL's names or IANA's (PE's); null: Node's defaults",
+      examples: [['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'TLS_AES_256_GCM_SHA384']],
+    }),
+  ),
+  'ssl-protocols': Type.Optional(
+    Type.Union([Type.Array(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')]), { minItems: 1, maxItems: 2 }), Type.Null()], {
+      description: 'the TLS versions the connection may use (TLS below 1.2 is not offered); null: TLSv1.2 and TLSv1.3',
+      examples: [['TLSv1.2', 'TLSv1.3']],
+    }),
+  ),
 };
 
 const DIRECTORY_ID = '3d6f0a8e-2b7c-4e1f-9a5d-8c4b2e1f0a7d';
@@ -620,6 +633,8 @@ const DIRECTORY_SETTINGS_EXAMPLE = {
   group_lookup_attr: 'cn',
   search_nested_groups: false,
   disable_ldap_matching_rule_in_chain: false,
+  'cipher-suites': null,
+  'ssl-protocols': null,
 };
 const DIRECTORY_EXAMPLE = { id: DIRECTORY_ID, ...DIRECTORY_SETTINGS_EXAMPLE };
 const GROUP_EXAMPLE = {
@@ -679,6 +694,8 @@ export const DirectorySettings = Type.Object({
   group_lookup_attr: Type.String(),
   search_nested_groups: Type.Boolean(),
   disable_ldap_matching_rule_in_chain: Type.Boolean(),
+  'cipher-suites': Type.Union([Type.Array(Type.String()), Type.Null()]),
+  'ssl-protocols': Type.Union([Type.Array(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')])), Type.Null()]),
 }, { examples: [DIRECTORY_EXAMPLE] });
 export type DirectorySettings = Static<typeof DirectorySettings>;
 

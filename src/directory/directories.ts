@@ -15,7 +15,7 @@ import * as groups from '../store/groups.js';
 import * as users from '../store/users.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import { assertRequesterActive } from '../users/authorization.js';
-import { type DirectoryAccess, DirectoryUnavailable, parseCertificateChain, withDirectory } from './ldap.js';
+import { type DirectoryAccess, DirectoryUnavailable, opensslCipherName, parseCertificateChain, withDirectory } from './ldap.js';
 
 interface Context {
   actor: Party | null;
@@ -64,6 +64,8 @@ export function settingsFrom(input: NewDirectoryBody, id: string): DirectorySett
     group_lookup_attr: input.group_lookup_attr,
     search_nested_groups: input.search_nested_groups ?? false,
     disable_ldap_matching_rule_in_chain: input.disable_ldap_matching_rule_in_chain ?? false,
+    'cipher-suites': input['cipher-suites'] ?? null,
+    'ssl-protocols': input['ssl-protocols'] ?? null,
   };
   assertSettingsCoherent(settings);
   return settings;
@@ -79,10 +81,16 @@ function assertSettingsCoherent(settings: DirectorySettings): void {
     const chain = parseCertificateChain(settings.cert_chain);
     if ('error' in chain) throw invalid('cert_chain', chain.error);
   }
+  const unknownSuite = settings['cipher-suites']?.find((suite) => opensslCipherName(suite) === undefined);
+  if (unknownSuite !== undefined) throw invalid('cipher-suites', `The cipher suite ${unknownSuite} is not one this service's TLS (OpenSSL) offers.`);
 }
 
+type TlsKeys = 'cipher-suites' | 'ssl-protocols';
+
 function storedSettings(row: directories.DirectoryRow): DirectorySettings {
-  return { ...(JSON.parse(row.settings) as Omit<DirectorySettings, 'id'>), id: row.id };
+  // Settings stored before PE's TLS keys were taken have neither: the defaults.
+  const stored = JSON.parse(row.settings) as Omit<DirectorySettings, 'id' | TlsKeys> & Partial<Pick<DirectorySettings, TlsKeys>>;
+  return { ...stored, 'cipher-suites': stored['cipher-suites'] ?? null, 'ssl-protocols': stored['ssl-protocols'] ?? null, id: row.id };
 }
 
 const serialized = ({ id: _id, ...settings }: DirectorySettings) => JSON.stringify(settings);

@@ -103,6 +103,24 @@ describeEachDatabase('directory logins', (target) => {
       assert.equal(((await call('GET', v2('/ldap'))).json() as unknown[]).length, 1);
     });
 
+    test("PE's cipher-suites and ssl-protocols reach the TLS connection: a suite the directory's (EC) key cannot use fails at tls; one it can, or TLS 1.3 alone, connects; TLSv1.1 is 400", async () => {
+      const ldaps = (overrides: Record<string, unknown>) => directorySettings({ ssl: true, start_tls: false, port: slapd.tlsPort, cert_chain: slapd.caPem, ...overrides });
+      const refused = await call('PUT', v1('/ds/test'), ldaps({ 'ssl-protocols': ['TLSv1.2'], 'cipher-suites': ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'] }));
+      assertError(refused, 400, 'directory-test-failed');
+      assert.equal((refused.json() as { details: { stage: string } }).details.stage, 'tls');
+      for (const overrides of [{ 'ssl-protocols': ['TLSv1.2'], 'cipher-suites': ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'] }, { 'ssl-protocols': ['TLSv1.3'] }]) {
+        const tested = await call('PUT', v1('/ds/test'), ldaps(overrides));
+        assert.equal(tested.statusCode, 200, `${JSON.stringify(overrides)}: ${tested.body}`);
+      }
+      assertError(await call('PUT', v1('/ds/test'), ldaps({ 'ssl-protocols': ['TLSv1.1', 'TLSv1.2'] })), 400, 'schema-violation');
+      const stored = await call('POST', v1('/command/ldap/update'), { ...directorySettings({ 'cipher-suites': ['ECDHE-ECDSA-AES256-GCM-SHA384'], 'ssl-protocols': ['TLSv1.2', 'TLSv1.3'] }), id: directoryId });
+      assert.equal(stored.statusCode, 200, stored.body);
+      const shown = (await call('GET', v2(`/ldap/${directoryId}`))).json() as Record<string, unknown>;
+      assert.deepEqual([shown['cipher-suites'], shown['ssl-protocols']], [['ECDHE-ECDSA-AES256-GCM-SHA384'], ['TLSv1.2', 'TLSv1.3']]);
+      await updateDirectory({});
+      assert.deepEqual(((await call('GET', v2(`/ldap/${directoryId}`))).json() as Record<string, unknown>)['cipher-suites'], null);
+    });
+
     test('a CA chain of several kilobytes is taken (real RSA chains are)', async () => {
       const chain = [slapd.caPem, slapd.otherCaPem, slapd.caPem, slapd.otherCaPem].join('\n');
       assert.ok(chain.length > 2048);
