@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
-import { ServiceError, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { PERMISSION_TYPES } from '../../permissions/permissions.js';
 import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
 import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
