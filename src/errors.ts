@@ -43,6 +43,8 @@ export type ErrorKind = keyof typeof ERROR_STATUS;
 
 export class ServiceError extends Error {
   private statusOverride: number | undefined;
+  /** A line for the service log only, never the answer: what the operator needs to see behind a terse refusal. */
+  log: { message: string; detail: Record<string, unknown> } | undefined;
 
   constructor(
     readonly kind: ErrorKind,
@@ -58,6 +60,12 @@ export class ServiceError extends Error {
   /** The same error with another status: PE answers `invalid-token` with 400 on token introspection, 403 elsewhere. */
   withStatus(status: number): this {
     this.statusOverride = status;
+    return this;
+  }
+
+  /** The same error, written to the service log (at warn) when it is answered. */
+  withLog(message: string, detail: Record<string, unknown>): this {
+    this.log = { message, detail };
     return this;
   }
 

@@ -34,10 +34,13 @@ export interface StartOptions {
   announce?: (message: string) => void;
   /** The clock account expiry sweeps by (tests set it); the system clock otherwise. */
   now?: () => Date;
+  /** What the start should warn about (RBAC_… variables that are no setting), logged once the logger exists. */
+  warnings?: readonly string[];
 }
 
 export async function startService(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  for (const warning of options.warnings ?? []) logger.warn(warning);
   const announce = options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
   // The certificate first: a bad tls-cert or tls-key stops the start before a database or an admin is created.
   const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
@@ -45,6 +48,7 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const { store, hasher, keys, metrics } = services;
   try {
     if (services.migrations.length > 0) logger.info({ migrations: services.migrations }, 'database migrated');
+    for (const notice of services.migrationNotices) logger.warn(notice);
 
     const bootstrap = await ensureBootstrapAdmin(
       { db: store.db, hasher, rules: config },

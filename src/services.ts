@@ -9,6 +9,7 @@ import { measuredHasher } from './metrics/hasher.js';
 import { ServiceMetrics } from './metrics/metrics.js';
 import { createPasswordHasher, lazyPasswordHasher, type PasswordHasher } from './passwords/hashing.js';
 import { SigningKeyRing } from './password-reset/signing-keys.js';
+import { installPermissionTypes } from './catalogue/catalogue.js';
 import { openStore, type Store } from './store/database.js';
 import { migrateToLatest } from './store/migrate.js';
 import { onEventsCommitted } from './store/transaction.js';
@@ -36,11 +37,15 @@ export interface ServiceOptions {
 export interface OpenServices extends Services {
   /** Migrations this start applied, by name. */
   migrations: string[];
+  /** What those migrations tell the operator (a default role kept from an earlier one), for the log. */
+  migrationNotices: string[];
   /** Closes the store (the hashing pool's idle threads keep nothing alive). */
   close(): Promise<void>;
 }
 
 export async function openServices(config: Config, options: ServiceOptions = {}): Promise<OpenServices> {
+  // The operator's object types join PE's before anything reads the catalogue (migration 016 included).
+  installPermissionTypes(config.permissionTypes);
   const store = openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -48,7 +53,8 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     backgroundCheckpoints: options.backgroundCheckpoints ?? false,
   });
   try {
-    const migrations = await migrateToLatest(store);
+    const migrationNotices: string[] = [];
+    const migrations = await migrateToLatest(store, (notice) => migrationNotices.push(notice));
     // Metrics are per instance, in a registry of their own.
     const metrics = options.metrics && config.metricsPort !== 0 ? new ServiceMetrics({ pool: store.pool }) : undefined;
     // Only src/audit/audit.ts writes events, always as AuditEvents.
@@ -56,7 +62,7 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     const chosen = options.hasher ?? 'eager';
     const plainHasher = chosen === 'eager' ? await createPasswordHasher() : chosen === 'lazy' ? lazyPasswordHasher() : chosen;
     const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;
-    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, migrations, close: () => store.close() };
+    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, migrations, migrationNotices, close: () => store.close() };
   } catch (error) {
     await store.close().catch(() => {});
     throw error;

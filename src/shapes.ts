@@ -178,7 +178,10 @@ export const Permission = Type.Object(
   {
     object_type: Type.String({ maxLength: 64 }),
     action: Type.String({ maxLength: 64 }),
-    instance: Type.String({ maxLength: 64, description: '"*", or the id of one object: a user id (users), a role id (user_roles), a group id (user_groups)' }),
+    instance: Type.String({
+      maxLength: 64,
+      description: '"*", or the id of one object where the action can name one (GET /types, has_instances): a user id (users), a role id (user_roles), a group id (user_groups), a node group id (node_groups), an environment name (environment), …',
+    }),
   },
   { additionalProperties: false },
 );
@@ -540,8 +543,16 @@ export const PermissionTypes = Type.Array(
     object_type: Type.String(),
     display_name: Type.String(),
     description: Type.String(),
-    has_instances: Type.Boolean(),
-    actions: Type.Array(Type.Object({ id: Type.Integer(), name: Type.String(), display_name: Type.String(), description: Type.String() })),
+    has_instances: Type.Boolean({ description: 'whether one of its actions can name one object' }),
+    actions: Type.Array(
+      Type.Object({
+        id: Type.Integer(),
+        name: Type.String(),
+        display_name: Type.String(),
+        description: Type.String(),
+        has_instances: Type.Boolean({ description: 'whether the action can name one object; if not, its instance is always "*"' }),
+      }),
+    ),
   }),
   {
     examples: [
@@ -552,7 +563,7 @@ export const PermissionTypes = Type.Array(
           display_name: 'Users',
           description: 'Create, edit, revoke and reset the passwords of users.',
           has_instances: true,
-          actions: [{ id: 4, name: 'reset_password', display_name: 'Reset password', description: 'Issue password reset tokens for a local user.' }],
+          actions: [{ id: 4, name: 'reset_password', display_name: 'Reset password', description: 'Issue password reset tokens for a local user.', has_instances: true }],
         },
       ],
     ],

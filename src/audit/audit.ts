@@ -21,7 +21,7 @@ export function partyOf(user: { id: string; login: string }): Party & { id: stri
  */
 export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceAddress?: string | null } & (
   | { type: 'login-succeeded'; details: { label: string | null; client: string | null } }
-  | { type: 'login-failed'; details: { reason: LoginFailure; purpose: CheckPurpose } }
+  | { type: 'login-failed'; details: LoginFailedDetails }
   | { type: 'logout'; details?: undefined }
   | { type: 'login-token-issued'; details: { label: string | null; client: string | null; expires_at: string | null } }
   | { type: 'tokens-revoked'; details: { count: number; token_ids: readonly string[]; via: TokenRevocationRoute } }
@@ -32,6 +32,8 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'user-created'; details: { is_remote: boolean; role_ids: readonly number[] } | { bootstrap: true } }
   | { type: 'user-edited'; details: { fields: readonly string[]; previous_login?: string } }
   | { type: 'user-deleted'; details?: { directory_id: string } }
+  | { type: 'user-bound'; details: { directory_id: string; dn: string; previous_dn?: string } }
+  | { type: 'user-unbound'; details: { directory_id: string; dn: string | null } }
   | { type: 'role-created'; details: { role_id: number; display_name: string; permissions: readonly string[] } }
   | { type: 'role-edited'; details: { role_id: number; fields: readonly string[]; permissions_added?: readonly string[]; permissions_removed?: readonly string[] } }
   | { type: 'role-deleted'; details: { role_id: number; display_name: string } }
@@ -49,6 +51,7 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'directory-created' | 'directory-updated'; details: { directory_id: string; hostname: string; fields: readonly string[] } }
   | { type: 'directory-deleted'; details: { directory_id: string; users_removed: number; groups_removed: number } }
   | { type: 'directory-unavailable'; details: { directory_id: string; stage: string } }
+  | { type: 'directory-tested'; details: { directory_id: string | null; hostname: string; port: number; outcome: DirectoryTestOutcome; stage: string | null } }
   | { type: 'group-created'; details: { group_id: string; login: string; role_ids: readonly number[] } }
   | { type: 'group-roles-changed'; details: { group_id: string; added: readonly number[]; removed: readonly number[] } }
   | { type: 'group-deleted'; details: { group_id: string; login: string; directory_id?: string } }
@@ -59,8 +62,27 @@ export type AuditEventType = AuditEvent['type'];
 /** Where login tokens were revoked by name (logging out is `logout`). */
 /** Where a revocation came from: a route, or the command line at the server. */
 export type TokenRevocationRoute = 'DELETE /rbac-api/v2/tokens' | 'DELETE /rbac-api/v2/tokens/:token' | 'rbac tokens revoke';
+/** How a directory connection test ended: `refused` is one not run because it would have sent the stored password to a new place. */
+export type DirectoryTestOutcome = 'succeeded' | 'failed' | 'refused';
 /** Why a password check failed. */
-export type LoginFailure = 'wrong-password' | 'unknown-login' | 'remote-user' | 'no-password' | 'directory-wrong-password' | 'directory-unknown-login';
+export type LoginFailure =
+  | 'wrong-password'
+  | 'unknown-login'
+  | 'remote-user'
+  | 'no-password'
+  | 'directory-wrong-password'
+  | 'directory-unknown-login'
+  // The login found another directory entry than the one the account is bound to.
+  | 'directory-entry-mismatch';
+/** What a failed check records: why, and for directory-entry-mismatch which entries (DNs, and directory ids when those differ). */
+export type LoginFailedDetails = {
+  reason: LoginFailure;
+  purpose: CheckPurpose;
+  bound_dn?: string;
+  found_dn?: string;
+  bound_directory_id?: string;
+  found_directory_id?: string;
+};
 /** What the check was for. */
 export type CheckPurpose = 'login' | 'password-change';
 /** Why a reset by token was refused (never told to the client). */
@@ -80,6 +102,8 @@ const EVENT_TYPES = {
   'user-created': true,
   'user-edited': true,
   'user-deleted': true,
+  'user-bound': true,
+  'user-unbound': true,
   'role-created': true,
   'role-edited': true,
   'role-deleted': true,
@@ -99,6 +123,7 @@ const EVENT_TYPES = {
   'directory-updated': true,
   'directory-deleted': true,
   'directory-unavailable': true,
+  'directory-tested': true,
   'group-created': true,
   'group-roles-changed': true,
   'group-deleted': true,

@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { SETTINGS, envName, loadConfig, showSetting, type Config, type SettingKey } from '../config/config.js';
 import { ServiceError } from '../errors.js';
+import { installPermissionTypes } from '../catalogue/catalogue.js';
 import { openServices, type Services } from '../services.js';
 import type { Executor } from '../store/transaction.js';
 import { findUserByLogin } from '../users/users.js';
@@ -54,6 +55,17 @@ export function configOf(command: Command, env: NodeJS.ProcessEnv = process.env)
     flags[setting.key] = options[attribute];
   }
   return loadConfig({ flags, env, configFile: (options.config as string | undefined) ?? env.RBAC_CONFIG });
+}
+
+/**
+ * The settings, with the operator's permission types installed beside PE's:
+ * for a command that reads the permission catalogue before (or without)
+ * opening the services, which install them too.
+ */
+export function configWithPermissionTypes(command: Command): Config {
+  const config = configOf(command);
+  installPermissionTypes(config.permissionTypes);
+  return config;
 }
 
 /** Runs `work` on the services (migrated store, a hasher that starts on first use, the key ring), and closes them whatever happens. */

@@ -13,6 +13,7 @@ import { ldapCommand } from './commands/ldap.js';
 import { configCommand, migrateCommand } from './commands/maintenance.js';
 import { resetTokenCommand } from './commands/reset-token.js';
 import { rolesCommand } from './commands/roles.js';
+import { typesCommand } from './commands/types.js';
 import { serveCommand } from './commands/serve.js';
 import { tokensCommand } from './commands/tokens.js';
 import { usersCommand } from './commands/users.js';
@@ -26,7 +27,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), typesCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
     program.addCommand(command);
   }
   // Subcommands throw instead of exiting, so main() decides the exit code.

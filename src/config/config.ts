@@ -9,7 +9,9 @@ import { compile as compileTrust } from '@fastify/proxy-addr';
 import path from 'node:path';
 import { Type, type Static, type TInteger, type TNumberOptions, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { closest } from 'fastest-levenshtein';
 import { parse as parseYaml } from 'yaml';
+import { readPermissionTypes } from '../catalogue/catalogue.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export class ConfigError extends Error {
@@ -19,6 +21,14 @@ export class ConfigError extends Error {
   ) {
     super(`configuration key "${key}": ${message}`);
     this.name = 'ConfigError';
+  }
+
+  /** One error for every problem found: each on a line of its own, so a fix needs one round, not one per key. */
+  static all(problems: readonly ConfigError[]): ConfigError {
+    if (problems.length === 1) return problems[0] as ConfigError;
+    const error = new ConfigError(problems.map((problem) => problem.key).join(', '), '');
+    error.message = [`${problems.length} configuration problems:`, ...problems.map((problem) => `  ${problem.message}`)].join('\n');
+    return error;
   }
 }
 
@@ -258,6 +268,16 @@ export const SETTINGS = [
     default: 100,
     schema: wholeNumber(0, 1_000_000),
   }),
+  setting({
+    key: 'permission-types',
+    field: 'permissionTypes',
+    description:
+      'a YAML or JSON file listing the object types of your own services ({object_type, display_name, has_instances, actions: [{name, display_name}]}), which roles may hold and /permitted answers for beside PE\'s',
+    default: undefined,
+    schema: TEXT,
+    refine: readPermissionTypes,
+    show: (types) => types.map((type) => type.object_type).join(', '),
+  }),
   setting({ key: 'log-level', field: 'logLevel', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info', schema: LOG_LEVEL }),
   setting({ key: 'metrics-port', field: 'metricsPort', description: 'port of the Prometheus /metrics listener (0 = no metrics listener)', default: 9464, schema: wholeNumber(0, 65535) }),
   setting({ key: 'metrics-host', field: 'metricsHost', description: 'address the /metrics listener binds to', default: '127.0.0.1', schema: TEXT }),
@@ -422,7 +442,8 @@ export interface ConfigSources {
 export function loadConfig(sources: ConfigSources = {}): Config {
   const env = sources.env ?? process.env;
   const configFile = sources.configFile ?? (sources.flags?.config as string | undefined) ?? env.RBAC_CONFIG;
-  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const problems: ConfigError[] = [];
+  const fromFile = configFile ? readConfigFile(configFile, problems) : {};
   const config: Record<string, unknown> = {};
 
   for (const setting of SETTINGS as readonly Setting<string, TSchema, unknown, unknown>[]) {
@@ -442,36 +463,40 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       const value = parseValue(setting.schema, raw as Raw);
       config[setting.field] = setting.refine ? setting.refine(value) : value;
     } catch (error) {
-      throw new ConfigError(setting.key, `${(error as Error).message} (from ${origin})`);
+      problems.push(new ConfigError(setting.key, `${(error as Error).message} (from ${origin})`));
     }
   }
+  // The rules between settings need every value: they are checked once each value is good.
+  if (problems.length > 0) throw ConfigError.all(problems);
 
   const result = config as unknown as Config;
   if (result.tlsCert !== undefined && result.tlsKey === undefined) {
-    throw new ConfigError('tls-key', 'must be set when tls-cert is set');
+    problems.push(new ConfigError('tls-key', 'must be set when tls-cert is set'));
   }
   if (result.tlsKey !== undefined && result.tlsCert === undefined) {
-    throw new ConfigError('tls-cert', 'must be set when tls-key is set');
+    problems.push(new ConfigError('tls-cert', 'must be set when tls-key is set'));
   }
   if (result.tokenMaximumLifetimeSeconds !== 0 && result.tokenAuthLifetimeSeconds > result.tokenMaximumLifetimeSeconds) {
-    throw new ConfigError('token-auth-lifetime', 'must not be longer than token-maximum-lifetime');
+    problems.push(new ConfigError('token-auth-lifetime', 'must not be longer than token-maximum-lifetime'));
   }
   if (result.tokenAuthLifetimeSeconds === 0) {
-    throw new ConfigError('token-auth-lifetime', 'must be longer than 0');
+    problems.push(new ConfigError('token-auth-lifetime', 'must be longer than 0'));
   }
   if (result.usernameSubstringMatch && result.substringCharacterLimit === 0) {
-    throw new ConfigError('substring-character-limit', 'must be at least 1 when username-substring-match is true');
+    problems.push(new ConfigError('substring-character-limit', 'must be at least 1 when username-substring-match is true'));
   }
   const composition = result.lettersRequired + result.numbersRequired + result.specialCharactersRequired;
   const cased = result.lowercaseLettersRequired + result.uppercaseLettersRequired;
   if (Math.max(composition, cased + result.numbersRequired + result.specialCharactersRequired) > 1024) {
-    throw new ConfigError('letters-required', 'the composition rules together ask for more characters than a password may have (1024)');
+    problems.push(new ConfigError('letters-required', 'the composition rules together ask for more characters than a password may have (1024)'));
   }
+  if (problems.length > 0) throw ConfigError.all(problems);
   result.dataDir = path.resolve(result.dataDir);
   return result;
 }
 
-function readConfigFile(file: string): Record<string, Raw> {
+/** The settings under `rbac` in `file`; an unknown key or a value of the wrong kind is added to `problems` (and left out). */
+function readConfigFile(file: string, problems: ConfigError[]): Record<string, Raw> {
   let parsed: unknown;
   try {
     const content = readFileSync(file, 'utf8');
@@ -491,14 +516,30 @@ function readConfigFile(file: string): Record<string, Raw> {
   if (typeof section !== 'object' || section === null || Array.isArray(section)) {
     throw new ConfigError('rbac', `in ${file} must be a mapping of settings`);
   }
-  const known = new Set<string>(SETTINGS.map((setting) => setting.key));
+  const known = SETTINGS.map((setting) => setting.key);
+  const settings: Record<string, Raw> = {};
   for (const [key, value] of Object.entries(section)) {
-    if (!known.has(key)) throw new ConfigError(key, `is not a known setting (in ${file})`);
-    if (!['string', 'number', 'boolean'].includes(typeof value)) {
-      throw new ConfigError(key, `must be a string, number or boolean (in ${file})`);
-    }
+    if (!known.includes(key)) problems.push(new ConfigError(key, `is not a known setting (in ${file}); did you mean ${closest(key, known)}?`));
+    else if (!['string', 'number', 'boolean'].includes(typeof value)) problems.push(new ConfigError(key, `must be a string, number or boolean (in ${file})`));
+    else settings[key] = value as Raw;
   }
-  return section as Record<string, Raw>;
+  return settings;
+}
+
+/** Variables named RBAC_… that are read but are not settings. */
+const OTHER_VARIABLES = ['RBAC_CONFIG', 'RBAC_ADMIN_PASSWORD'];
+
+/**
+ * The RBAC_… variables that are no setting (a misspelling would otherwise be
+ * ignored without a word), each with the closest variable that is: the
+ * warnings `rbac serve` logs at start and `rbac config check` prints.
+ */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv): string[] {
+  const known = [...SETTINGS.map((setting) => envName(setting.key)), ...OTHER_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => name.startsWith('RBAC_') && !known.includes(name))
+    .sort()
+    .map((name) => `${name} is not a setting and is ignored; did you mean ${closest(name, known)}?`);
 }
 
 /** Defaults only; handy for tests and tools that override a few fields. */

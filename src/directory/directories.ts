@@ -3,10 +3,11 @@
 // directory_service:edit, except PE's summary (id and display name) that any
 // authenticated caller may list. The lookup account's password is
 // write-only: stored apart, read only to bind, never answered, logged or put
-// in an event.
+// in an event — and sent only where it was saved for: settings that move the
+// directory must come with the password again.
 
 import { randomUUID } from 'node:crypto';
-import { recordEvent, recordEvents, type AuditEvent, type Party } from '../audit/audit.js';
+import { partyOf, recordEvent, recordEvents, type AuditEvent, type DirectoryTestOutcome, type Party } from '../audit/audit.js';
 import { ServiceError, notFound, permissionDenied } from '../errors.js';
 import { hasPermission, type Actor } from '../permissions/permissions.js';
 import type { DirectorySettings, DirectoryUpdateBody, NewDirectoryBody } from '../shapes.js';
@@ -15,7 +16,7 @@ import * as groups from '../store/groups.js';
 import * as users from '../store/users.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import { assertRequesterActive } from '../users/authorization.js';
-import { type DirectoryAccess, DirectoryUnavailable, opensslCipherName, parseCertificateChain, withDirectory } from './ldap.js';
+import { type DirectoryAccess, type DirectoryStage, DirectoryUnavailable, opensslCipherName, parseCertificateChain, withDirectory } from './ldap.js';
 
 interface Context {
   actor: Party | null;
@@ -101,6 +102,34 @@ function changedFields(before: DirectorySettings | undefined, after: DirectorySe
   return passwordGiven ? [...fields, 'password'] : fields;
 }
 
+/**
+ * The settings that decide where the lookup password goes and who can read
+ * it on the way: the place, how the connection is protected (LDAPS,
+ * StartTLS, the CAs trusted, the certificate checks), and the account it is
+ * the password of.
+ */
+const PASSWORD_DESTINATION = ['hostname', 'port', 'ssl', 'start_tls', 'cert_chain', 'ssl_hostname_validation', 'ssl_wildcard_validation', 'login'] as const satisfies readonly (keyof DirectorySettings)[];
+
+/**
+ * The stored password goes only where it was saved for (CONTRACT §11): the
+ * destination fields in which `settings` differ from the stored directory,
+ * when it has a password — each one sends the password somewhere else, so a
+ * request that changes any must send the password again. Empty when nothing
+ * would move (or nothing is stored to move).
+ */
+function fieldsMovingStoredPassword(stored: directories.DirectoryRow & { bind_password: string | null }, settings: DirectorySettings): string[] {
+  if (stored.bind_password === null) return [];
+  const before = storedSettings(stored);
+  return PASSWORD_DESTINATION.filter((field) => before[field] !== settings[field]);
+}
+
+const passwordRequired = (moved: readonly string[]) =>
+  new ServiceError(
+    'schema-violation',
+    `Changing ${moved.join(', ')} would send the stored lookup password somewhere it was not saved for: send "password" again with these settings.`,
+    { field: 'password', changed: moved },
+  );
+
 /** Every directory's settings (directory_service:edit). */
 export async function listDirectories(db: Executor, by: DirectoryRequester): Promise<DirectorySettings[]> {
   await assertMayEditDirectories(db, by);
@@ -136,14 +165,19 @@ export async function createDirectory(db: Db, by: DirectoryRequester, input: New
   return settings;
 }
 
-/** POST /command/ldap/update: replaces the directory's settings; a password left out keeps the stored one. */
+/** POST /command/ldap/update: replaces the directory's settings; a password left out keeps the stored one, where it was saved for. */
 export async function updateDirectory(db: Db, by: DirectoryRequester, input: DirectoryUpdateBody, context: Context): Promise<DirectorySettings> {
   const settings = settingsFrom(input, input.id);
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, by);
     await assertMayEditDirectories(trx, by);
-    const before = await directories.byId(trx, input.id);
+    // Locked until the change commits: the check below holds for what is written.
+    const before = await directories.withBindPassword(trx, input.id);
     if (!before) throw notFound('The directory');
+    if (input.password === undefined) {
+      const moved = fieldsMovingStoredPassword(before, settings);
+      if (moved.length > 0) throw passwordRequired(moved);
+    }
     await directories.update(trx, input.id, serialized(settings), input.password, Date.now());
     await recordEvent(trx, {
       type: 'directory-updated',
@@ -163,23 +197,26 @@ export async function replaceOnlyDirectory(db: Db, by: DirectoryRequester, input
 }
 
 /**
- * POST /command/ldap/delete, as PE does it: the directory goes, and with it
- * its remote users (their login tokens stop working) and the groups
- * imported for it, each recorded. Remote users and groups of no directory
- * stay. Any well-formed permitted request succeeds, even with no match.
+  * POST /command/ldap/delete, as PE does it: the remote users bound to the
+  * directory go with it (their roles and login tokens with them) — no other
+  * directory may take over their accounts — and so do the groups imported
+  * for it (identity_provider_id), each recorded. Remote users not yet bound
+  * to any directory, and groups imported for none, stay. Any well-formed
+  * permitted request succeeds, even with no match.
  */
 export async function deleteDirectory(db: Db, by: DirectoryRequester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, by);
     await assertMayEditDirectories(trx, by);
-    const [members, imported] = await Promise.all([users.ofDirectory(trx, id), groups.ofDirectory(trx, id)]);
-    await users.removeMany(trx, members.map((member) => member.id));
+    // Users first: the reference from users to directories has no delete action, so the directory cannot go while one is bound to it.
+    const removed = await users.removeBoundTo(trx, id);
+    const imported = await groups.ofDirectory(trx, id);
     for (const group of imported) await groups.remove(trx, group.id);
-    const removed = await directories.remove(trx, id);
+    const existed = await directories.remove(trx, id);
     await recordEvents(trx, [
-      ...members.map((member): AuditEvent => ({ type: 'user-deleted', ...context, subject: member, details: { directory_id: id } })),
+      ...removed.map((user): AuditEvent => ({ type: 'user-deleted', actor: context.actor, subject: partyOf(user), sourceAddress: context.sourceAddress, details: { directory_id: id } })),
       ...imported.map((group): AuditEvent => ({ type: 'group-deleted', ...context, details: { group_id: group.id, login: group.login, directory_id: id } })),
-      ...(removed ? [{ type: 'directory-deleted' as const, ...context, details: { directory_id: id, users_removed: members.length, groups_removed: imported.length } }] : []),
+      ...(existed ? [{ type: 'directory-deleted' as const, actor: context.actor, sourceAddress: context.sourceAddress, details: { directory_id: id, users_removed: removed.length, groups_removed: imported.length } }] : []),
     ]);
   });
 }
@@ -198,29 +235,88 @@ export async function directoryAccess(db: Executor, id?: string | null): Promise
 }
 
 /**
- * A connection test: connect, TLS, bind as the lookup account, read base_dn.
- * Answers how long it took; a failure is 400 `directory-test-failed` naming
- * the stage and the directory's reason, never the password.
+ * GET /ds/test, `rbac ldap test`: a connection test of a stored directory
+ * (as directoryAccess gives it), with its stored password, to its saved
+ * place. See runTest.
  */
-export async function testDirectory(db: Executor, by: DirectoryRequester, access: DirectoryAccess): Promise<{ elapsed: number }> {
+export async function testDirectory(db: Executor, by: DirectoryRequester, access: DirectoryAccess, context: Context): Promise<{ elapsed: number }> {
   await assertMayEditDirectories(db, by);
+  return runTest(db, by, access, access.settings.id, context);
+}
+
+/**
+ * POST /command/ldap/test, PUT /ds/test: a connection test of settings as a
+ * request gives them, saved nowhere. A password left out is the stored one
+ * of the directory with that id — only while the settings keep it where it
+ * was saved for; otherwise 400 and nothing is sent (the refusal is recorded).
+ */
+export async function testDirectorySettings(db: Executor, by: DirectoryRequester, input: NewDirectoryBody, context: Context): Promise<{ elapsed: number }> {
+  await assertMayEditDirectories(db, by);
+  // The settings and the password in one read: the check holds for the password it lets go.
+  const stored = input.id ? await directories.withBindPassword(db, input.id) : undefined;
+  const settings = settingsFrom(input, stored?.id ?? randomUUID());
+  const directoryId = stored?.id ?? null;
+  let bindPassword = input.password ?? null;
+  if (input.password === undefined && stored) {
+    const moved = fieldsMovingStoredPassword(stored, settings);
+    if (moved.length > 0) {
+      await recordTest(db, settings, directoryId, 'refused', null, context);
+      throw passwordRequired(moved);
+    }
+    bindPassword = stored.bind_password;
+  }
+  return runTest(db, by, { settings, bindPassword }, directoryId, context);
+}
+
+/**
+ * Connect, TLS, bind as the lookup account, read base_dn; recorded as
+ * `directory-tested` whatever the outcome. Answers how long it took; a
+ * failure is 400 `directory-test-failed` (testFailed).
+ */
+async function runTest(db: Executor, by: DirectoryRequester, access: DirectoryAccess, directoryId: string | null, context: Context): Promise<{ elapsed: number }> {
   const started = performance.now();
   try {
     await withDirectory(access, (session) => session.readBase());
   } catch (error) {
-    if (error instanceof DirectoryUnavailable) {
-      throw new ServiceError('directory-test-failed', `The directory test failed: ${error.message}`, { stage: error.stage });
-    }
-    throw error;
+    const unavailable = error instanceof DirectoryUnavailable ? error : undefined;
+    await recordTest(db, access.settings, directoryId, 'failed', unavailable?.stage ?? null, context);
+    throw unavailable ? testFailed(by, unavailable, access, directoryId) : error;
   }
+  await recordTest(db, access.settings, directoryId, 'succeeded', null, context);
   return { elapsed: Math.round(performance.now() - started) };
 }
 
-/** Settings to test as a request gives them; a missing password is the stored one of the directory with that id. */
-export async function accessToTest(db: Executor, by: DirectoryRequester, input: NewDirectoryBody): Promise<DirectoryAccess> {
-  await assertMayEditDirectories(db, by);
-  const id = input.id ?? randomUUID();
-  const settings = settingsFrom(input, id);
-  const bindPassword = input.password !== undefined ? input.password : input.id ? await directories.bindPasswordOf(db, input.id) : null;
-  return { settings, bindPassword };
+async function recordTest(db: Executor, settings: DirectorySettings, directoryId: string | null, outcome: DirectoryTestOutcome, stage: DirectoryStage | null, context: Context): Promise<void> {
+  await recordEvent(db, {
+    type: 'directory-tested',
+    actor: context.actor,
+    sourceAddress: context.sourceAddress,
+    details: { directory_id: directoryId, hostname: settings.hostname, port: settings.port, outcome, stage },
+  });
+}
+
+/**
+ * Who is told why a test failed, beyond its stage: the system's, TLS
+ * stack's or directory's own text tells a closed port from an open one that
+ * is not LDAP, which would make the test a port scanner for anyone with
+ * directory_service:edit. Superusers and the operator at the server (who
+ * can read the service log anyway) get it; the service log always does.
+ */
+const mayReadTestFailureReason = (by: DirectoryRequester) => by === null || by.is_superuser;
+
+/** The longest reason passed on: it is the directory's (or anything listening there) to write. */
+const MAX_REASON_LENGTH = 300;
+
+/** 400 `directory-test-failed`: the stage in words, and the reason to those trusted with it; the reason with the place goes to the service log. */
+function testFailed(by: DirectoryRequester, error: DirectoryUnavailable, access: DirectoryAccess, directoryId: string | null): ServiceError {
+  // Whatever listens there writes the reason: no password it may echo, no control characters for a terminal, bounded.
+  let reason = error.reason;
+  if (access.bindPassword) reason = reason.replaceAll(access.bindPassword, '[REDACTED]');
+  reason = reason.replace(/\p{Cc}/gu, ' ').slice(0, MAX_REASON_LENGTH);
+  const stageText = `The directory test failed at the ${error.stage} stage: ${error.message}.`;
+  const failure = mayReadTestFailureReason(by)
+    ? new ServiceError('directory-test-failed', `${stageText} The reason given: ${reason}`, { stage: error.stage, reason })
+    : new ServiceError('directory-test-failed', stageText, { stage: error.stage });
+  const { hostname, port } = access.settings;
+  return failure.withLog('directory test failed', { directory_id: directoryId, hostname, port, stage: error.stage, reason });
 }

@@ -7,27 +7,39 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { checkServerIdentity, getCiphers, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { AndFilter, Client, EqualityFilter, type Filter, InvalidCredentialsError, OrFilter, ResultCodeError } from 'ldapts';
+import { loginKey } from '../logins.js';
 import type { DirectorySettings } from '../shapes.js';
 
 /** Where talking to the directory failed: the answer names it, never the password. */
 export type DirectoryStage = 'connect' | 'tls' | 'lookup-bind' | 'search';
 
-/** The directory could not be asked: unreachable, too slow, TLS refused, or the lookup account refused. */
+/**
+ * The directory could not be asked: unreachable, too slow, TLS refused, or
+ * the lookup account refused. The message names the stage in words only: the
+ * system's and the library's text (`reason`) tells a closed port from an open
+ * one that is not LDAP, so it is for the service log and for those trusted
+ * with it (docs/decisions.md, "Connection tests").
+ */
 export class DirectoryUnavailable extends Error {
   constructor(
     readonly stage: DirectoryStage,
     override readonly cause: unknown,
   ) {
-    super(`${stageDescription[stage]}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(STAGE_DESCRIPTION[stage]);
     this.name = 'DirectoryUnavailable';
+  }
+
+  /** What the system, the TLS stack or the directory said. */
+  get reason(): string {
+    return this.cause instanceof Error ? this.cause.message : String(this.cause);
   }
 }
 
-const stageDescription: Record<DirectoryStage, string> = {
-  connect: 'could not connect to the directory',
-  tls: "the directory's certificate was refused",
-  'lookup-bind': 'the directory refused the lookup account',
-  search: 'the directory search failed',
+const STAGE_DESCRIPTION: Record<DirectoryStage, string> = {
+  connect: 'could not connect to the directory (host, port, firewall or connect_timeout)',
+  tls: 'could not set up TLS with the directory (its certificate was refused, or it does not speak TLS there)',
+  'lookup-bind': 'the directory refused the lookup account (its DN or password)',
+  search: 'the directory could not search base_dn (the DN, or the lookup account\'s access to it)',
 };
 
 /** A directory's settings and its lookup account's password: what a session needs. */
@@ -38,10 +50,12 @@ export interface DirectoryAccess {
 
 export interface DirectoryUser {
   dn: string;
-  /** The login as the directory spells it (its user_lookup_attr value). */
+  /** The login as the directory spells it: the user_lookup_attr value the login matched. */
   login: string;
   email: string;
   displayName: string;
+  /** The entry's stable id as `<attribute>:<value>`, which survives a move; null when the directory gives none (ENTRY_ID_ATTRIBUTES). */
+  entryId: string | null;
 }
 
 export interface DirectoryGroup {
@@ -129,13 +143,52 @@ export function parseCertificateChain(pem: string): { count: number } | { error:
   return { count: blocks.length };
 }
 
-function firstValue(entry: Record<string, unknown>, attribute: string): string | undefined {
+function valuesOf(entry: Record<string, unknown>, attribute: string): (string | Buffer)[] {
   // Attribute names compare without case; servers may answer in their own spelling.
   const key = Object.keys(entry).find((name) => name.toLowerCase() === attribute.toLowerCase());
   const value = key === undefined ? undefined : entry[key];
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first === undefined) return undefined;
-  return Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]) as (string | Buffer)[];
+}
+
+const text = (value: string | Buffer) => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value));
+
+function firstValue(entry: Record<string, unknown>, attribute: string): string | undefined {
+  const [first] = valuesOf(entry, attribute);
+  return first === undefined ? undefined : text(first);
+}
+
+/**
+ * Attributes that name an entry for good, whatever its DN: RFC 4530's
+ * entryUUID (OpenLDAP, 389 Directory Server, OpenDJ), Active Directory's
+ * objectGUID (binary), 389 Directory Server's older nsUniqueId. The first one
+ * the directory answers is the entry's id.
+ */
+const ENTRY_ID_ATTRIBUTES = ['entryUUID', 'objectGUID', 'nsUniqueId'];
+const BINARY_ATTRIBUTES = ['objectGUID'];
+
+function entryIdOf(entry: Record<string, unknown>): string | null {
+  for (const attribute of ENTRY_ID_ATTRIBUTES) {
+    const [value] = valuesOf(entry, attribute);
+    const id = value === undefined ? '' : Buffer.isBuffer(value) ? value.toString('hex') : String(value).toLowerCase();
+    if (id !== '') return `${attribute}:${id}`;
+  }
+  return null;
+}
+
+/** A value as LDAP's caseIgnoreMatch compares it, near enough: NFKC, no case, spaces insignificant at the ends and in runs. */
+const matchKey = (value: string) => value.normalize('NFKC').toLowerCase().trim().replace(/\s+/g, ' ');
+
+/**
+ * The value of a (possibly multi-valued) lookup attribute that `login`
+ * matched: the one spelled as the login (case aside), else the one equal to
+ * it the way the directory compares. Undefined when none is: the entry is
+ * not tied to this login by any value, so it does not log in as anyone.
+ */
+function matchedValue(entry: Record<string, unknown>, attribute: string, login: string): string | undefined {
+  const values = valuesOf(entry, attribute).map(text);
+  const key = loginKey(login);
+  return values.find((value) => loginKey(value) === key) ?? values.find((value) => matchKey(value) === matchKey(login));
 }
 
 const under = (rdn: string | null, baseDn: string) => (rdn ? `${rdn},${baseDn}` : baseDn);
@@ -189,7 +242,7 @@ export class DirectorySession {
 
   private async search(base: string, filter: Filter, attributes: string[], sizeLimit: number) {
     try {
-      return (await this.client.search(base, { scope: 'sub', filter, attributes, sizeLimit })).searchEntries;
+      return (await this.client.search(base, { scope: 'sub', filter, attributes, sizeLimit, explicitBufferAttributes: BINARY_ATTRIBUTES })).searchEntries;
     } catch (error) {
       throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'search', error);
     }
@@ -204,23 +257,31 @@ export class DirectorySession {
     }
   }
 
-  /** The one user whose lookup attribute is `login`; undefined when none is, or more than one is. */
+  /**
+   * The one user whose lookup attribute is `login`; undefined when none is,
+   * or more than one is. Its login is the value the login matched: an entry
+   * with several values (uid: bob2, uid: mallory) logs in as the one asked
+   * for, never simply the first.
+   */
   async findUser(login: string): Promise<DirectoryUser | undefined> {
     const { settings } = this.access;
     const entries = await this.search(
       under(settings.user_rdn, settings.base_dn),
       new EqualityFilter({ attribute: settings.user_lookup_attr, value: login }),
-      [settings.user_lookup_attr, settings.user_email_attr, settings.user_display_name_attr],
+      [settings.user_lookup_attr, settings.user_email_attr, settings.user_display_name_attr, ...ENTRY_ID_ATTRIBUTES],
       2,
     );
     // Two entries for one login: no way to tell which is meant, so neither logs in.
     if (entries.length !== 1) return undefined;
     const [entry] = entries as [Record<string, unknown> & { dn: string }];
+    const matched = matchedValue(entry, settings.user_lookup_attr, login);
+    if (matched === undefined) return undefined;
     return {
       dn: entry.dn,
-      login: firstValue(entry, settings.user_lookup_attr) ?? login,
+      login: matched,
       email: firstValue(entry, settings.user_email_attr) ?? '',
       displayName: firstValue(entry, settings.user_display_name_attr) ?? '',
+      entryId: entryIdOf(entry),
     };
   }
 

@@ -13,6 +13,7 @@ import { ping } from '../store/database.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
 import { DatabaseHealth } from './database-health.js';
+import { redactedPathOf } from './logging.js';
 import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { nullListsAsEmpty } from './null-lists.js';
@@ -24,6 +25,7 @@ import { disclaimerRoutes } from './routes/disclaimer.js';
 import { groupRoutes, groupRoutesV2 } from './routes/groups.js';
 import { eventRoutes } from './routes/events.js';
 import { faviconRoutes } from './routes/favicon.js';
+import { landingPageRoutes } from './routes/landing.js';
 import { passwordRoutes } from './routes/passwords.js';
 import { permissionRoutes } from './routes/permissions.js';
 import { resetPageRoutes } from './routes/reset-page.js';
@@ -123,11 +125,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   app.setErrorHandler((error, request, reply) => {
     const serviceError = toServiceError(error);
     if (serviceError.kind === 'server-error') request.log.error({ err: error }, 'request failed');
+    if (serviceError.log) request.log.warn(serviceError.log.detail, serviceError.log.message);
     return sendError(request, reply, serviceError);
   });
 
+  // The path as the log shows it: a token sent in a mistyped route is not echoed.
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
+    sendError(request, reply, new ServiceError('not-found', `There is no ${request.method} ${redactedPathOf(request.url)} endpoint.`)),
   );
 
   limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress, trustedProxyMatcher(config.trustedProxies), options.logger);
@@ -162,6 +166,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(statusServiceRoutes(services, health));
   await app.register(resetPageRoutes(services));
   await app.register(faviconRoutes());
+  await app.register(landingPageRoutes());
   await app.register(authRoutes(services), { prefix: API_PREFIX });
   await app.register(tokenRoutesV2(services), { prefix: '/rbac-api/v2' });
   await app.register(userRoutes(services), { prefix: API_PREFIX });

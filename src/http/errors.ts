@@ -95,7 +95,7 @@ export function frameworkErrorHandler(https: boolean) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     reply.headers(serviceHeaders(https)).header(REQUEST_ID_HEADER, request.id);
     sendError(request, reply, toServiceError(error));
-    // No onResponse hook runs for these: the request line is written here (URL masked by the serializer).
+    // No onResponse hook runs for these: the request line is written here (URL redacted by the serializer).
     request.log.info({ req: request, res: { statusCode: reply.statusCode } }, 'request completed');
   };
 }

@@ -1,11 +1,12 @@
-// Request logging that never carries a secret: query parameters named like
-// a token or password are masked in logged URLs, and secret-bearing fields are redacted wherever
+// Request logging that never carries a secret: a logged URL keeps only what
+// cannot be one (redactUrl), and secret-bearing fields are redacted wherever
 // they appear in a log object (except in the request line, which has none:
 // src/http/observability.ts).
 
 import { unescape } from 'node:querystring';
 import type { FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { isUuid } from '../permissions/user-ids.js';
 
 export const REDACTED_PATHS = [
   'password',
@@ -21,35 +22,86 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
 ];
 
-/** Query parameter names whose values are secrets, judged after decoding (as the query parser sees them). */
-function isSecretName(rawName: string): boolean {
-  // querystring.unescape tolerates malformed %-sequences instead of throwing.
-  const name = unescape(rawName.replace(/\+/g, ' ')).toLowerCase();
-  return name.includes('token') || name.includes('password') || name.includes('secret');
-}
-
-// PE's DELETE /rbac-api/v2/tokens/<token> carries a whole login token in the path.
-const TOKEN_IN_PATH = /^(\/rbac-api\/v2\/tokens\/)[^/?]+/i;
+const REDACTED = '[REDACTED]';
 
 /**
- * The URL with the value of every secret-named query parameter replaced:
- * `token`, `reset_token`, `password`… however they are spelt (`%74oken`,
- * `TOKEN`), since the query parser decodes the name before the service reads it;
- * and the token of DELETE /rbac-api/v2/tokens/<token>.
+ * The service's own query parameters whose values are never secrets. Any
+ * other parameter's value is logged redacted, whatever its name (`token`,
+ * `revoke_tokens`, the reset form's `password` and `confirm`, a name no
+ * form uses yet): a list of what may be logged cannot miss a new way of
+ * sending a secret, a list of what may not can.
  */
-export function maskTokenInUrl(rawUrl: string): string {
-  const url = rawUrl.replace(TOKEN_IN_PATH, '$1[REDACTED]');
-  const start = url.indexOf('?');
-  if (start === -1) return url;
-  const pairs = url
-    .slice(start + 1)
-    .split('&')
-    .map((pair) => {
-      const equals = pair.indexOf('=');
-      if (equals === -1) return pair;
-      return isSecretName(pair.slice(0, equals)) ? `${pair.slice(0, equals)}=[REDACTED]` : pair;
-    });
-  return `${url.slice(0, start)}?${pairs.join('&')}`;
+const HARMLESS_QUERY_PARAMETERS = new Set([
+  'offset',
+  'limit',
+  'order',
+  'order_by',
+  'filter',
+  'include_roles',
+  'id',
+  'level',
+  'timeout',
+  'revoke_tokens_by_ids',
+  'revoke_tokens_by_usernames',
+  'revoke_tokens_by_labels',
+]);
+
+// Every literal segment of the service's routes has this shape, as do PE's
+// words in paths (object types, actions, service names); no login token
+// (43 characters, mixed case) or reset token (a JWT) has it.
+const PLAIN_WORD = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+
+/** As the parser reads it: `+` is a space, and malformed %-sequences are kept, not thrown on (querystring.unescape). */
+const decoded = (raw: string, plus: boolean) => (raw.includes('%') || (plus && raw.includes('+')) ? unescape(plus ? raw.replace(/\+/g, ' ') : raw) : raw);
+
+/** A plain word or an id (a UUID, a number): something that may be logged as sent. */
+const isLoggable = (text: string) => PLAIN_WORD.test(text) || isUuid(text);
+
+function redactedPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (segment === '' || isLoggable(decoded(segment, false)) ? segment : REDACTED))
+    .join('/');
+}
+
+function redactedPair(pair: string): string {
+  const equals = pair.indexOf('=');
+  const rawName = equals === -1 ? pair : pair.slice(0, equals);
+  // The parser decodes names, so `%63onfirm` is `confirm` and is judged as such.
+  const name = decoded(rawName, true);
+  const shownName = name === '' || isLoggable(name) ? rawName : REDACTED;
+  if (equals === -1) return shownName;
+  const rawValue = pair.slice(equals + 1);
+  // PE's documents quote values (order="desc"); a list (id=a,b) is judged item by item.
+  const harmless =
+    rawValue === '' ||
+    (HARMLESS_QUERY_PARAMETERS.has(name) && decoded(rawValue, true).replace(/^"(.*)"$/, '$1').split(',').every((item) => item === '' || isLoggable(item)));
+  return `${shownName}=${harmless ? rawValue : REDACTED}`;
+}
+
+/**
+ * The URL as the log shows it (CONTRACT §7: no password or token in a log,
+ * however the client spells it, nor a token sent where an id belongs):
+ * - each path segment as sent only when it is a plain word or an id (every
+ *   route's literal segments are), otherwise [REDACTED] — so the token of
+ *   DELETE /rbac-api/v2/tokens/<token>, or one sent as /users/<token>, never
+ *   reaches the log, matched route or not;
+ * - each query parameter's value as sent only when the parameter is one of
+ *   HARMLESS_QUERY_PARAMETERS (judged by its decoded name) and the value is
+ *   plain words or ids, otherwise [REDACTED]; a name that is not a plain word
+ *   is redacted too (`?<token>`).
+ */
+export function redactUrl(rawUrl: string): string {
+  const start = rawUrl.indexOf('?');
+  if (start === -1) return redactedPath(rawUrl);
+  const query = rawUrl.slice(start + 1);
+  return `${redactedPath(rawUrl.slice(0, start))}?${query === '' ? '' : query.split('&').map(redactedPair).join('&')}`;
+}
+
+/** The path alone, redacted (redactUrl): what an error message may say about the request's URL. */
+export function redactedPathOf(rawUrl: string): string {
+  const start = rawUrl.indexOf('?');
+  return redactedPath(start === -1 ? rawUrl : rawUrl.slice(0, start));
 }
 
 /**
@@ -124,7 +176,7 @@ export function createLogger(level: string, destination: pino.DestinationStream 
       redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
       serializers: {
         req(request: FastifyRequest) {
-          return { id: request.id, method: request.method, url: maskTokenInUrl(request.url), remoteAddress: request.ip };
+          return { id: request.id, method: request.method, url: redactUrl(request.url), remoteAddress: request.ip };
         },
       },
     },

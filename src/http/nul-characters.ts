@@ -1,9 +1,11 @@
 // No text the service takes may contain U+0000. PostgreSQL's text type
 // cannot store it (the insert fails), SQLite would store it, and a login or
 // label that is cut short by it in one tool and not another is a way to hide
-// in the audit trail. So a request that carries one in its body or query
-// string is refused before anything runs, the same on both databases. (Path
-// parameters are ids that their own checks refuse: a user id is a UUID.)
+// in the audit trail. So a request that carries one in its body, query
+// string or path is refused before anything runs, the same on both
+// databases. Path parameters too: not every route's parameter has a shape
+// that excludes it (a directory id, a status service name), and one that
+// reaches a PostgreSQL query is a 500 where SQLite answers 404.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from '../errors.js';
@@ -21,5 +23,6 @@ const nulIn = (part: string) => new ServiceError('schema-violation', `The reques
 export function refuseNulCharacters(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
   if (carriesNul(request.body)) return done(nulIn('body'));
   if (carriesNul(request.query)) return done(nulIn('query string'));
+  if (carriesNul(request.params)) return done(nulIn('path'));
   done();
 }

@@ -6,7 +6,7 @@
 // it in every log line of the request as `reqId`.
 //
 // Request log: one `request completed` line per answer, at info (method,
-// URL with any token masked, address, status, time), formatted here
+// URL with anything that could be a secret redacted, address, status, time), formatted here
 // (requestLineWriter below). The `incoming request`
 // line Fastify would write first is logged at debug only: at info it doubled
 // the logging cost of every request and adds nothing the completed line lacks
@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { maskTokenInUrl } from './logging.js';
+import { redactUrl } from './logging.js';
 import type { ServiceMetrics } from '../metrics/metrics.js';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -63,8 +63,8 @@ export function requestObservation(logger: Logger | undefined, metrics: ServiceM
  * destination in the logger's own format (level, time, the logger's
  * bindings, then the fields), the line pino would write for
  * `info({ reqId, req, res, responseTime }, 'request completed')`. It carries
- * only the request id, method, URL with every secret query parameter and
- * path token masked (maskTokenInUrl), address, status and time: no field
+ * only the request id, method, URL with anything that could be a secret
+ * redacted (redactUrl), address, status and time: no field
  * that redaction could find, so it skips pino's redaction and generic
  * serialisation, which cost three times what the rest of a cheap request
  * does. Strings are escaped with JSON.stringify.
@@ -84,7 +84,7 @@ function requestLineWriter(logger: Logger): (request: FastifyRequest, reply: Fas
     // ?? null: JSON.stringify(undefined) is no JSON (a request whose socket is gone has no ip).
     const id = JSON.stringify(request.id ?? null);
     destination.write(
-      `{"level":${info},"time":${Date.now()}${bindings},"reqId":${id},"req":{"id":${id},"method":${JSON.stringify(request.method)},"url":${JSON.stringify(maskTokenInUrl(request.url))},"remoteAddress":${JSON.stringify(request.ip ?? null)}},` +
+      `{"level":${info},"time":${Date.now()}${bindings},"reqId":${id},"req":{"id":${id},"method":${JSON.stringify(request.method)},"url":${JSON.stringify(redactUrl(request.url))},"remoteAddress":${JSON.stringify(request.ip ?? null)}},` +
         `"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`,
     );
   };

@@ -11,6 +11,12 @@
 //    directory, their imported groups set from the directory's groups (and
 //    the groups of those, with search_nested_groups), and a login token issued.
 //
+// A remote user is bound to its directory entry (CONTRACT §11): the first
+// successful login records the directory and the entry (DN, and its stable
+// id where the directory gives one), a bound user is looked up in its own
+// directory only, and a login that finds another entry is refused before any
+// password is tried (isBoundEntry).
+//
 // Every answer waits for a password hash's worth of work spent alongside the
 // directory's (the same decoy an unknown local login spends), so a login the
 // directory does not know answers no sooner than a wrong password.
@@ -27,7 +33,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import * as groups from '../store/groups.js';
 import { inTransaction, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import type { UserRecord } from '../store/users.js';
+import type { DirectoryBinding, UserRecord } from '../store/users.js';
 import { issueLoginToken } from './login-tokens.js';
 import type { LoginDeps, LoginRequest } from './login.js';
 import { badCredentials, checkPassword, recordFailedCheck, releasingOnError, type PasswordCheckDeps } from './password-check.js';
@@ -35,9 +41,11 @@ import { badCredentials, checkPassword, recordFailedCheck, releasingOnError, typ
 const directoryUnavailable = () =>
   new ServiceError('directory-unavailable', 'The directory service cannot be reached; directory users cannot log in until it can. Local users are not affected.');
 
+/** `known`: the remote user the login names here, if any (login's lookup read it). */
 export async function loginWithDirectory(
   deps: LoginDeps,
   directories: readonly DirectoryAccess[],
+  known: UserRecord | undefined,
   request: LoginRequest,
   lifetime: number | null,
   sourceAddress: string | null,
@@ -48,12 +56,61 @@ export async function loginWithDirectory(
     failedAttemptsLockout: deps.config.failedAttemptsLockout,
     lockoutDurationSeconds: deps.config.failedAttemptsLockoutDurationSeconds,
   };
+  // A bound user is asked of its own directory only: another directory's entry with the same login is someone else.
+  const binding = known?.is_remote ? known.directory : null;
+  const asked = binding ? directories.filter((access) => access.settings.id === binding.directoryId) : directories;
   const decoy = deps.hasher.verifyDummy(request.password);
   try {
-    return await askDirectories(deps, checkDeps, directories, request, lifetime, sourceAddress);
+    return await askDirectories(deps, checkDeps, asked, request, lifetime, sourceAddress);
   } finally {
     await decoy.catch(() => {});
   }
+}
+
+/** The attribute a stable entry id came from (`entryUUID` of `entryUUID:…`). */
+const idAttribute = (entryId: string) => entryId.slice(0, entryId.indexOf(':'));
+
+/**
+ * Whether the entry a login found is the one the user is bound to: the same
+ * directory, and the same entry — by its stable id when the binding and the
+ * directory's answer have one from the same attribute (it survives a move; an
+ * entry deleted and created again has a new one), else by DN (compared
+ * without case, as LDAP compares the usual naming attributes). A user not
+ * yet bound (created through the API, or before bindings were recorded)
+ * takes the entry: it is bound to it at this login.
+ */
+export function isBoundEntry(binding: DirectoryBinding | null, directoryId: string, found: Pick<DirectoryUser, 'dn' | 'entryId'>): boolean {
+  if (binding === null) return true;
+  if (binding.directoryId !== directoryId) return false;
+  // Ids from different attributes (a directory that started giving entryUUID besides nsUniqueId) say nothing about each other.
+  if (binding.entryId !== null && found.entryId !== null && idAttribute(binding.entryId) === idAttribute(found.entryId)) return binding.entryId === found.entryId;
+  return binding.dn.toLowerCase() === found.dn.toLowerCase();
+}
+
+/** The account was bound to another entry between the check and the login's write. */
+class BoundMeanwhile extends Error {}
+
+/**
+ * A login that found another entry than the account's: recorded with both
+ * DNs and refused like a wrong password. No attempt was claimed, so it does
+ * not count toward lockout: no password was tried, and counting would let
+ * anyone lock the account's owner out with a login that can never succeed.
+ */
+async function refuseOtherEntry(checkDeps: PasswordCheckDeps, user: UserRecord, directoryId: string, found: DirectoryUser, sourceAddress: string | null): Promise<never> {
+  const bound = user.directory;
+  await recordFailedCheck(
+    checkDeps,
+    { id: user.id, login: user.login },
+    {
+      reason: 'directory-entry-mismatch',
+      purpose: 'login',
+      ...(bound ? { bound_dn: bound.dn } : {}),
+      found_dn: found.dn,
+      ...(bound && bound.directoryId !== directoryId ? { bound_directory_id: bound.directoryId, found_directory_id: directoryId } : {}),
+    },
+    { actor: null, sourceAddress },
+  );
+  throw badCredentials();
 }
 
 async function askDirectories(
@@ -109,38 +166,66 @@ async function logInFound(
   lifetime: number | null,
   sourceAddress: string | null,
 ): Promise<string> {
-  const user = await remoteUserFor(deps.db, found, access.settings.id, sourceAddress);
+  const user = await remoteUserFor(deps.db, found, sourceAddress);
   // The directory's login is a local user's here (the directory spells it so that it matches one): never the directory's to check.
   if (!user || !user.is_remote) {
     await recordFailedCheck(checkDeps, { id: user?.id ?? null, login: found.login }, { reason: 'no-password', purpose: 'login' }, { actor: null, sourceAddress });
     throw badCredentials();
   }
+  const directoryId = access.settings.id;
+  if (!isBoundEntry(user.directory, directoryId, found)) return refuseOtherEntry(checkDeps, user, directoryId, found, sourceAddress);
   const context = { actor: null, sourceAddress, purpose: 'login' as const };
   if (!(await checkPassword(checkDeps, user, () => session.checkPassword(found.dn, request.password), context, 'directory-wrong-password'))) {
     throw badCredentials();
   }
-  return releasingOnError(deps, user.id, async () => {
-    const directoryGroups = await session.groupsOf(found.dn);
-    const imported = (await groups.byLoginKeys(deps.db, directoryGroups.map((group) => groupLoginKey(group.lookup)))).filter(
-      (group) => group.directory_id === null || group.directory_id === access.settings.id,
-    );
-    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, async (trx) => {
-      await refreshProfile(trx, user, found, access.settings.id);
-      await groups.replaceMemberships(
-        trx,
-        user.id,
-        imported.map((group) => group.id),
+  try {
+    return await releasingOnError(deps, user.id, async () => {
+      const directoryGroups = await session.groupsOf(found.dn);
+      const imported = (await groups.byLoginKeys(deps.db, directoryGroups.map((group) => groupLoginKey(group.lookup)))).filter(
+        (group) => group.directory_id === null || group.directory_id === directoryId,
       );
+      return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, async (trx) => {
+        await recordBinding(trx, user, directoryId, found, sourceAddress);
+        await refreshProfile(trx, user, found);
+        await groups.replaceMemberships(
+          trx,
+          user.id,
+          imported.map((group) => group.id),
+        );
+      });
     });
+  } catch (error) {
+    if (!(error instanceof BoundMeanwhile)) throw error;
+    return refuseOtherEntry(checkDeps, (await users.byId(deps.db, user.id)) ?? user, directoryId, found, sourceAddress);
+  }
+}
+
+/**
+ * Records the entry a successful login proved: at the user's first directory
+ * login, after a move (a new DN for the same stable id), or when the
+ * directory first gives the entry's stable id. Written only if the binding is
+ * still the one judged (BoundMeanwhile otherwise).
+ */
+async function recordBinding(trx: Executor, user: UserRecord, directoryId: string, found: DirectoryUser, sourceAddress: string | null): Promise<void> {
+  const previous = user.directory;
+  // An answer without a stable id keeps the one recorded: the DN decided this time.
+  const binding: DirectoryBinding = { directoryId, dn: found.dn, entryId: found.entryId ?? previous?.entryId ?? null };
+  if (previous && previous.directoryId === binding.directoryId && previous.dn === binding.dn && previous.entryId === binding.entryId) return;
+  if (!(await users.bindToEntry(trx, user.id, previous, binding))) throw new BoundMeanwhile();
+  await recordEvent(trx, {
+    type: 'user-bound',
+    actor: null,
+    subject: { id: user.id, login: user.login },
+    sourceAddress,
+    details: { directory_id: directoryId, dn: found.dn, ...(previous && previous.dn !== found.dn ? { previous_dn: previous.dn } : {}) },
   });
 }
 
-/** The directory keeps a remote user's email and display name: each login copies them, and records the directory (deleting it removes the user). */
-async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryUser, directoryId: string): Promise<void> {
+/** The directory keeps a remote user's email and display name: each login copies them. */
+async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryUser): Promise<void> {
   const changes = {
     ...(found.email !== user.email ? { email: found.email } : {}),
     ...(found.displayName !== user.display_name ? { display_name: found.displayName } : {}),
-    ...(user.directory_id !== directoryId ? { directory_id: directoryId } : {}),
   };
   await users.updateProfile(trx, user.id, changes);
 }
@@ -150,7 +235,7 @@ async function refreshProfile(trx: Executor, user: UserRecord, found: DirectoryU
  * or a new remote user. A login that looks like another user's (TR39
  * skeleton) is not created: undefined.
  */
-async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, directoryId: string, sourceAddress: string | null): Promise<UserRecord | undefined> {
+async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, sourceAddress: string | null): Promise<UserRecord | undefined> {
   const key = loginKey(found.login);
   const existing = await users.byLoginKey(db, key);
   if (existing) return existing;
@@ -168,7 +253,6 @@ async function remoteUserFor(db: LoginDeps['db'], found: DirectoryUser, director
         is_superuser: false,
         password_hash: null,
         created_at: Date.now(),
-        directory_id: directoryId,
       });
       await recordEvent(trx, { type: 'user-created', actor: null, subject: { id, login: found.login }, sourceAddress, details: { is_remote: true, role_ids: [] } });
     });

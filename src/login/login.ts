@@ -49,7 +49,7 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
   // A login with no local user, or a remote user's, is the directory's to check when there is one (nothing was claimed for it).
   if (!user || user.is_remote) {
     const directories = await directoryAccessList(deps.db);
-    if (directories.length > 0) return loginWithDirectory(deps, directories, request, lifetime, sourceAddress);
+    if (directories.length > 0) return loginWithDirectory(deps, directories, user, request, lifetime, sourceAddress);
   }
 
   const checkDeps = {

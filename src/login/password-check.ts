@@ -11,7 +11,7 @@
 // once it is old enough; an administrator's revocation has no lock time and
 // stays.
 
-import { type CheckPurpose, type LoginFailure, type Party, recordEvent } from '../audit/audit.js';
+import { type CheckPurpose, type LoginFailedDetails, type LoginFailure, type Party, recordEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
 import * as loginTokens from '../store/login-tokens.js';
@@ -130,7 +130,7 @@ const NO_USER = '00000000-0000-0000-0000-000000000000';
 export async function recordFailedCheck(
   deps: PasswordCheckDeps,
   subject: { id: string | null; login: string },
-  details: { reason: LoginFailure; purpose: CheckPurpose },
+  details: LoginFailedDetails,
   context: Omit<CheckContext, 'purpose'>,
 ): Promise<void> {
   await inTransaction(deps.db, async (trx) => {

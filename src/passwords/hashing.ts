@@ -55,7 +55,17 @@ function hashingPool(): Piscina<HashTask, string | boolean> {
   return pool;
 }
 
-export async function createPasswordHasher(parameters: HashParameters = CURRENT_PARAMETERS): Promise<PasswordHasher> {
+/** How many hash and verify tasks the pool has finished: what a test counts to show work was done. */
+export function hashTasksCompleted(): number {
+  return pool?.completed ?? 0;
+}
+
+/** A hasher whose decoy is a hash made with its own parameters, so a check against it costs what a real check costs. */
+export interface ParameterisedHasher extends PasswordHasher {
+  readonly dummyHash: string;
+}
+
+export async function createPasswordHasher(parameters: HashParameters = CURRENT_PARAMETERS): Promise<ParameterisedHasher> {
   const options = { ...parameters, algorithm: ARGON2ID };
   const threads = hashingPool();
   const hash = async (password: string) => (await threads.run({ op: 'hash', password, options })) as string;
@@ -63,6 +73,7 @@ export async function createPasswordHasher(parameters: HashParameters = CURRENT_
   const dummyHash = await hash(randomBytes(32).toString('hex'));
 
   return {
+    dummyHash,
     hash: (password) => hash(normalizePassword(password)),
     async verify(storedHash, password) {
       try {

@@ -1,8 +1,9 @@
 // Permissions: {object_type, action, instance}, granted through roles.
-// Superusers may do everything. The object types and actions are PE's (CONTRACT
-// §3, §10); an instance is "*" (every object) or one object's id — a user id
-// for users, a role id for user_roles, a group id for user_groups — where the
-// action can name one object; otherwise "*" only, as PE requires.
+// Superusers may do everything. The object types and actions are PE's, with
+// the operator's own (catalogue.ts, CONTRACT §3, §10, §13); an instance is
+// "*" (every object) or one object's id — a user id for users, a role id for
+// user_roles, a node group id for node_groups, … — where the action can name
+// one object; otherwise "*" only, as PE requires.
 
 import type { Permission } from '../shapes.js';
 import * as groups from '../store/groups.js';
@@ -10,9 +11,11 @@ import * as roles from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import { ServiceError, permissionDenied } from '../errors.js';
-import { isUuid, normalizeUserId } from './user-ids.js';
+import { ADMINISTRATORS_ROLE_ID, INSTANCE_FORMS, PE_PERMISSION_TYPES, defaultRolePermissions, findAction } from '../catalogue/catalogue.js';
+import { normalizeUserId } from './user-ids.js';
 
 export type { Permission } from '../shapes.js';
+export { ADMINISTRATORS_ROLE_ID } from '../catalogue/catalogue.js';
 
 export interface Actor {
   id: string;
@@ -21,122 +24,30 @@ export interface Actor {
   is_remote: boolean;
 }
 
-/** What the instance of a permission names, for types whose actions can name one object. */
-type InstanceKind = 'user' | 'role' | 'group';
-
-interface PermissionTypeDefinition {
-  object_type: string;
-  display_name: string;
-  description: string;
-  instances: InstanceKind | null;
-  /** `everyInstance`: the action concerns no one object (creating, importing), so its instance is always "*". */
-  actions: readonly { name: string; display_name: string; description: string; everyInstance?: true }[];
-}
-
-export const PERMISSION_TYPES = [
-  {
-    object_type: 'users',
-    display_name: 'Users',
-    description: 'Create, edit, revoke and reset the passwords of users.',
-    instances: 'user',
-    actions: [
-      { name: 'create', display_name: 'Create', description: 'Create local and remote users.', everyInstance: true },
-      { name: 'edit', display_name: 'Edit', description: "Edit a user's login, email and display name." },
-      { name: 'disable', display_name: 'Disable', description: 'Revoke, un-revoke or delete a user.' },
-      { name: 'reset_password', display_name: 'Reset password', description: 'Issue password reset tokens for a local user.' },
-    ],
-  },
-  {
-    object_type: 'user_roles',
-    display_name: 'User roles',
-    description: 'Create, edit and delete roles, and give them to users.',
-    instances: 'role',
-    actions: [
-      { name: 'create', display_name: 'Create', description: 'Create roles.', everyInstance: true },
-      { name: 'edit', display_name: 'Edit', description: "Edit a role's name, description and permissions, or delete it." },
-      { name: 'edit_members', display_name: 'Edit members', description: 'Give the role to users and take it from them (only roles whose permissions the giver holds).' },
-    ],
-  },
-  {
-    object_type: 'user_groups',
-    display_name: 'User groups',
-    description: 'Import groups from the directory service and delete them.',
-    instances: 'group',
-    actions: [
-      { name: 'import', display_name: 'Import', description: 'Import groups from the directory service.', everyInstance: true },
-      { name: 'delete', display_name: 'Delete', description: 'Delete an imported group.' },
-    ],
-  },
-  {
-    object_type: 'directory_service',
-    display_name: 'Directory service',
-    description: 'The connection to the directory service (LDAP).',
-    instances: null,
-    actions: [{ name: 'edit', display_name: 'View, edit, and test', description: 'View, edit and test the directory service settings.' }],
-  },
-  {
-    object_type: 'configuration',
-    display_name: 'Configuration',
-    description: 'Service configuration such as the disclaimer.',
-    instances: null,
-    actions: [
-      { name: 'view', display_name: 'View', description: 'View the configuration.' },
-      { name: 'edit', display_name: 'Edit', description: 'Edit the configuration.' },
-    ],
-  },
-  {
-    object_type: 'tokens',
-    display_name: 'Tokens',
-    description: 'Login tokens.',
-    instances: null,
-    actions: [{ name: 'override_lifetime', display_name: 'Override default expiry', description: 'Ask for login tokens longer-lived than the default.' }],
-  },
-] as const satisfies readonly PermissionTypeDefinition[];
-
-/** The default role Administrators: every permission on "*", which never change; it cannot be deleted. */
-export const ADMINISTRATORS_ROLE_ID = 1;
-
-/** Every permission there is, on "*": what Administrators holds. */
-export const ALL_PERMISSIONS: readonly Permission[] = PERMISSION_TYPES.flatMap((type) =>
-  type.actions.map((action) => ({ object_type: type.object_type, action: action.name, instance: '*' })),
-);
-
-function definitionOf(objectType: string, action: string) {
-  const type: PermissionTypeDefinition | undefined = PERMISSION_TYPES.find((candidate) => candidate.object_type === objectType);
-  const definition = type?.actions.find((candidate) => candidate.name === action);
-  return type && definition ? { type, action: definition } : undefined;
-}
-
 export function isKnownAction(objectType: string, action: string): boolean {
-  return definitionOf(objectType, action) !== undefined;
+  return findAction(objectType, action) !== undefined;
 }
-
-const MAX_ROLE_ID = 2_147_483_647;
-const isRoleId = (text: string) => /^[1-9][0-9]{0,9}$/.test(text) && Number(text) <= MAX_ROLE_ID;
-const INSTANCE_TEST: Record<InstanceKind, { test: (text: string) => boolean; names: string }> = {
-  user: { test: isUuid, names: 'the id of a user (a UUID)' },
-  role: { test: isRoleId, names: 'the id of a role (a positive integer)' },
-  group: { test: isUuid, names: 'the id of a group (a UUID)' },
-};
 
 /**
  * The permissions as stored (user ids in lower case), or 400
  * schema-violation naming the first of unknown type or action, or whose
  * instance names no possible object: such a permission would be stored,
- * listed, and grant nothing.
+ * listed, and grant nothing. The instance is never quoted back: what a
+ * client sends where an id belongs may be a login token (CONTRACT §7).
  */
 export function validPermissions(permissions: readonly Permission[]): Permission[] {
-  return permissions.map((given) => {
+  return permissions.map((given, index) => {
     const permission = { ...given, instance: normalizeUserId(given.instance) };
-    const known = definitionOf(permission.object_type, permission.action);
-    if (!known) throw new ServiceError('schema-violation', `Unknown permission ${permission.object_type}:${permission.action}.`, { permission });
+    const details = { index, object_type: permission.object_type, action: permission.action };
+    const known = findAction(permission.object_type, permission.action);
+    if (!known) throw new ServiceError('schema-violation', `Unknown permission ${permission.object_type}:${permission.action}.`, details);
     if (permission.instance === '*') return permission;
-    const kind = 'everyInstance' in known.action ? null : known.type.instances;
-    if (kind === null) {
-      throw new ServiceError('schema-violation', `The instance of ${permission.object_type}:${permission.action} is always "*", not "${permission.instance}".`, { permission });
+    const kind = known.action.instance;
+    if (kind === undefined) {
+      throw new ServiceError('schema-violation', `The instance of ${permission.object_type}:${permission.action} is always "*".`, details);
     }
-    if (!INSTANCE_TEST[kind].test(permission.instance)) {
-      throw new ServiceError('schema-violation', `A permission's instance is "*" or ${INSTANCE_TEST[kind].names}, not "${permission.instance}".`, { permission });
+    if (!INSTANCE_FORMS[kind].test(permission.instance)) {
+      throw new ServiceError('schema-violation', `The instance of a ${permission.object_type}:${permission.action} permission is "*" or ${INSTANCE_FORMS[kind].names}; this one is neither.`, details);
     }
     return permission;
   });
@@ -231,8 +142,8 @@ export async function permittedFor(db: Executor, by: Actor, subjectId: string, o
   return permittedInstances(await heldBySubject(db, by, subjectId), objectType, action);
 }
 
-export type UserAction = (typeof PERMISSION_TYPES)[0]['actions'][number]['name'];
-const USER_ACTIONS = PERMISSION_TYPES[0].actions.map((action) => action.name);
+export type UserAction = (typeof PE_PERMISSION_TYPES)[0]['actions'][number]['name'];
+const USER_ACTIONS = PE_PERMISSION_TYPES[0].actions.map((action) => action.name);
 
 /** Whether the actor may take a users action on one user, and if not, why. */
 export type UserPermission = 'granted' | 'not-held' | 'superuser-only';
@@ -278,7 +189,7 @@ export async function hasAnyUserPermission(db: Executor, actor: Actor): Promise<
   return (await permissionsOf(db, actor.id)).some((permission) => permission.object_type === 'users');
 }
 
-/** A role's permissions as they hold: Administrators' are every permission there is, whatever its row says. */
+/** A role's permissions as they hold: Administrators' are every permission there is (PE's and the operator's types), whatever its row says. */
 export function rolePermissions(role: { id: number; permissions: readonly Permission[] }): Permission[] {
-  return [...(role.id === ADMINISTRATORS_ROLE_ID ? ALL_PERMISSIONS : role.permissions)];
+  return role.id === ADMINISTRATORS_ROLE_ID ? defaultRolePermissions({ display_name: 'Administrators' }) : [...role.permissions];
 }

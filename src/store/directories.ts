@@ -2,6 +2,7 @@
 // are JSON the directory module validates; the bind password is read only by
 // bindPasswordOf, for binding, and never with the settings.
 
+import { isPostgres } from './dialect.js';
 import type { Executor } from './transaction.js';
 
 export interface DirectoryRow {
@@ -20,6 +21,18 @@ export async function byId(db: Executor, id: string): Promise<DirectoryRow | und
 export async function bindPasswordOf(db: Executor, id: string): Promise<string | null> {
   const row = await db.selectFrom('directories').select('bind_password').where('id', '=', id).executeTakeFirst();
   return row?.bind_password ?? null;
+}
+
+/**
+ * A directory with its bind password, read together: what deciding whether
+ * the stored password may go where new settings point needs. In a
+ * transaction on PostgreSQL the row stays locked until it ends, so no
+ * concurrent update moves the directory or changes the password between the
+ * check and the write (SQLite's write transactions run one at a time).
+ */
+export async function withBindPassword(db: Executor, id: string): Promise<(DirectoryRow & { bind_password: string | null }) | undefined> {
+  const query = db.selectFrom('directories').select(['id', 'settings', 'bind_password']).where('id', '=', id);
+  return (db.isTransaction && isPostgres(db) ? query.forUpdate() : query).executeTakeFirst();
 }
 
 export async function insert(db: Executor, row: DirectoryRow & { bind_password: string | null }, now: number): Promise<void> {

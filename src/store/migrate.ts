@@ -19,9 +19,13 @@ import * as administratorsRole from './migrations/009_administrators_role.js';
 import * as tokenIds from './migrations/010_token_ids.js';
 import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
-import * as userDirectories from './migrations/017_user_directories.js';
+import * as directoryBinding from './migrations/013_directory_binding.js';
+import * as defaultRoles from './migrations/016_default_roles.js';
 
-const MIGRATIONS: Record<string, Migration> = {
+/** What a migration tells the operator besides having run (a default role it kept rather than added). */
+export type MigrationNotice = (message: string) => void;
+
+const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '001_initial': initial,
   '002_password_reset': passwordReset,
   '003_decoy_attempts': decoyAttempts,
@@ -34,18 +38,18 @@ const MIGRATIONS: Record<string, Migration> = {
   '010_token_ids': tokenIds,
   '011_reinstated_at': reinstatedAt,
   '012_directories': directories,
-  '017_user_directories': userDirectories,
-};
+  '013_directory_binding': directoryBinding,
+  '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
+});
 
-const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
-
-export async function migrateToLatest(store: Store): Promise<string[]> {
-  return migrate(store, (migrator) => migrator.migrateToLatest());
+/** Applies every migration not yet applied; `notice` hears what they tell the operator. */
+export async function migrateToLatest(store: Store, notice: MigrationNotice = () => {}): Promise<string[]> {
+  return migrate(store, notice, (migrator) => migrator.migrateToLatest());
 }
 
 /** Applies the migrations up to and including `name`: for testing a migration against data the older schema held. */
-export async function migrateTo(store: Store, name: string): Promise<string[]> {
-  return migrate(store, (migrator) => migrator.migrateTo(name));
+export async function migrateTo(store: Store, name: string, notice: MigrationNotice = () => {}): Promise<string[]> {
+  return migrate(store, notice, (migrator) => migrator.migrateTo(name));
 }
 
 // On SQLite a process whose turn has not come after the driver's lock wait
@@ -64,7 +68,8 @@ async function runWaitingForOthers(run: () => Promise<MigrationResultSet>): Prom
   }
 }
 
-async function migrate(store: Store, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
+async function migrate(store: Store, notice: MigrationNotice, run: (migrator: Migrator) => Promise<MigrationResultSet>): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(notice) };
   // On PostgreSQL the migration tables live in the connection's own schema;
   // without saying so Kysely finds another schema's tables and skips creating them.
   const schema =

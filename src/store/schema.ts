@@ -33,8 +33,12 @@ export interface UsersTable {
   reinstated_at: EpochMs | null;
   last_login: EpochMs | null;
   created_at: EpochMs;
-  /** The directory a remote user last logged in through (migration 017); null for local users and remote users made through the API. */
+  /** The directory a remote user is bound to; null until its first successful directory login (migration 013). */
   directory_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The DN of the directory entry the remote user is bound to (migration 013). */
+  directory_dn: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The entry's stable id as `<attribute>:<value>` (entryUUID, objectGUID, nsUniqueId), when the directory gives one (migration 013). */
+  directory_entry_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RolesTable {

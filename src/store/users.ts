@@ -28,8 +28,16 @@ export interface UserRecord {
   reinstated_at: Date | null;
   last_login: Date | null;
   created_at: Date;
-  /** The directory a remote user last logged in through; null for local users and remote users made through the API. */
-  directory_id: string | null;
+  /** The directory entry a remote user is bound to; null for local users and remote users not yet bound (migration 013). */
+  directory: DirectoryBinding | null;
+}
+
+/** The directory entry a remote user is bound to: recorded at its first successful directory login. */
+export interface DirectoryBinding {
+  directoryId: string;
+  dn: string;
+  /** The entry's stable id as `<attribute>:<value>`; null when the directory gives none. */
+  entryId: string | null;
 }
 
 const date = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs));
@@ -62,7 +70,7 @@ export function toRecord(row: Selectable<UsersTable>): UserRecord {
     locked_at: date(row.locked_at),
     reinstated_at: date(row.reinstated_at),
     created_at: new Date(row.created_at),
-    directory_id: row.directory_id,
+    directory: row.directory_id === null || row.directory_dn === null ? null : { directoryId: row.directory_id, dn: row.directory_dn, entryId: row.directory_entry_id },
   };
 }
 
@@ -187,8 +195,6 @@ export interface NewUserRecord {
   is_superuser: boolean;
   password_hash: string | null;
   created_at: number;
-  /** A remote user's directory, when a directory login makes it. */
-  directory_id?: string | null;
 }
 
 export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
@@ -212,8 +218,6 @@ export interface ProfileChanges {
   login_skeleton?: string | null;
   email?: string;
   display_name?: string;
-  /** The directory a remote user logged in through. */
-  directory_id?: string;
 }
 
 export async function updateProfile(db: Executor, id: string, changes: ProfileChanges): Promise<void> {
@@ -224,14 +228,66 @@ export async function remove(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('users').where('id', '=', id).execute();
 }
 
-/** The remote users a directory logged in (users.directory_id). */
-export async function ofDirectory(db: Executor, directoryId: string): Promise<{ id: string; login: string }[]> {
-  return db.selectFrom('users').select(['id', 'login']).where('directory_id', '=', directoryId).where('is_remote', '=', 1).orderBy('login_key').execute();
+/**
+ * Binds a remote user to a directory entry, only if its binding is still
+ * `expected` (what the caller read and judged): of two logins that would
+ * bind one account to different entries at once, one writes. False when the
+ * binding changed meanwhile, or the user is gone.
+ */
+export async function bindToEntry(db: Executor, id: string, expected: DirectoryBinding | null, binding: DirectoryBinding): Promise<boolean> {
+  const still = (eb: ExpressionBuilder<Database, 'users'>, column: 'directory_id' | 'directory_dn' | 'directory_entry_id', value: string | null) =>
+    value === null ? eb(column, 'is', null) : eb(column, '=', value);
+  const bound = await db
+    .updateTable('users')
+    .set({ directory_id: binding.directoryId, directory_dn: binding.dn, directory_entry_id: binding.entryId })
+    .where('id', '=', id)
+    .where('is_remote', '=', 1)
+    .where((eb) =>
+      eb.and([still(eb, 'directory_id', expected?.directoryId ?? null), still(eb, 'directory_dn', expected?.dn ?? null), still(eb, 'directory_entry_id', expected?.entryId ?? null)]),
+    )
+    .returning('id')
+    .executeTakeFirst();
+  return bound !== undefined;
 }
 
-/** Deletes these users; their tokens, roles and memberships go with them (the foreign keys cascade). */
-export async function removeMany(db: Executor, ids: readonly string[]): Promise<void> {
-  if (ids.length > 0) await db.deleteFrom('users').where('id', 'in', [...ids]).execute();
+/** A user's binding as `unbind` found it. */
+export interface UnboundUser {
+  id: string;
+  login: string;
+  directory_id: string;
+  directory_dn: string | null;
+}
+
+/**
+ * Forgets the binding of the user `id`, or of every user bound to the
+ * directory `directoryId`, and returns what each was bound to. Their next
+ * successful directory login binds them again.
+ */
+export async function unbind(db: Executor, target: { id: string } | { directoryId: string }): Promise<UnboundUser[]> {
+  const bound = await db
+    .selectFrom('users')
+    .select(['id', 'login', 'directory_id', 'directory_dn'])
+    .where('directory_id', 'is not', null)
+    .where((eb) => ('id' in target ? eb('id', '=', target.id) : eb('directory_id', '=', target.directoryId)))
+    .orderBy('login_key')
+    .execute();
+  if (bound.length > 0) {
+    await db
+      .updateTable('users')
+      .set({ directory_id: null, directory_dn: null, directory_entry_id: null })
+      .where(
+        'id',
+        'in',
+        bound.map((user) => user.id),
+      )
+      .execute();
+  }
+  return bound.map((user) => ({ ...user, directory_id: user.directory_id as string }));
+}
+
+/** Deletes the users bound to a directory (their tokens, roles and groups go with them) and returns who they were. */
+export async function removeBoundTo(db: Executor, directoryId: string): Promise<{ id: string; login: string }[]> {
+  return db.deleteFrom('users').where('directory_id', '=', directoryId).returning(['id', 'login']).execute();
 }
 
 /**

@@ -18,7 +18,7 @@
 import { partyOf, recordEvents, type AuditEvent, type TokenRevocationRoute } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
 import { hashLoginToken, isTokenShaped, type Authenticated } from '../login/login-tokens.js';
-import { isUuid } from '../permissions/user-ids.js';
+import { invalidUuid, isUuid } from '../permissions/user-ids.js';
 import * as loginTokens from '../store/login-tokens.js';
 import type { RevocableToken } from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
@@ -41,8 +41,8 @@ export function assertWellFormed(request: Revocation): void {
   }
   const badToken = request.revoke_tokens.findIndex((token) => !isTokenShaped(token));
   if (badToken >= 0) throw new ServiceError('schema-violation', `revoke_tokens[${badToken}] is not a login token. Nothing was revoked.`, { parameter: 'revoke_tokens', index: badToken });
-  const badId = request.revoke_tokens_by_ids.find((id) => !isUuid(id));
-  if (badId !== undefined) throw new ServiceError('invalid-uuid', `"${badId.slice(0, 64)}" in revoke_tokens_by_ids is not a token or user id (a UUID). Nothing was revoked.`);
+  const badId = request.revoke_tokens_by_ids.findIndex((id) => !isUuid(id));
+  if (badId >= 0) throw invalidUuid(`revoke_tokens_by_ids[${badId}] (a token's id or a user's id)`, ' Nothing was revoked.');
 }
 
 /** Each token the request names, deduplicated; throws 403 (or 404) for the first owner the caller may not act on. */

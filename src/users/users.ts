@@ -3,7 +3,7 @@
 // store; routes and the CLI both call these.
 
 import { randomUUID } from 'node:crypto';
-import { type Party, partyOf, recordEvent } from '../audit/audit.js';
+import { type Party, partyOf, recordEvent, recordEvents } from '../audit/audit.js';
 import { ServiceError, notFound } from '../errors.js';
 import type { ListedUser, User } from '../shapes.js';
 import type { PasswordHasher } from '../passwords/hashing.js';
@@ -15,7 +15,7 @@ import * as groups from '../store/groups.js';
 import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
-import type { PublicUserRecord, UserPageQuery, UserRecord } from '../store/users.js';
+import type { PublicUserRecord, UnboundUser, UserPageQuery, UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
@@ -246,6 +246,19 @@ export interface UserChanges {
   is_revoked?: boolean | undefined;
 }
 
+/**
+ * A remote user's login is its directory's: it names the entry the user is
+ * bound to, so a rename here (even of its case) could point the account at
+ * another directory user. The directory's own rename shows as a new login.
+ */
+function assertLoginMayChange(user: Pick<UserRecord, 'is_remote'>): void {
+  if (user.is_remote) {
+    throw new ServiceError('schema-violation', "A remote user's login comes from its directory service and cannot be changed here; send the login unchanged (or leave it out) to edit the rest.", {
+      field: 'login',
+    });
+  }
+}
+
 /** What an edit changes, compared with the user as it is. */
 export function changedAspects(current: User, changes: UserChanges): EditedAspects {
   const wanted = changes.role_ids === undefined ? undefined : [...new Set(changes.role_ids)].sort((a, b) => a - b);
@@ -280,6 +293,7 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
+    if (renames) assertLoginMayChange(row);
     if (login !== undefined && loginKey(login) !== row.login_key) {
       assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
@@ -360,6 +374,33 @@ export async function setUserRevoked(db: Db, by: Requester, id: string, revoked:
     await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
     if (!row) throw notFound('The user');
     if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
+  });
+}
+
+/**
+ * `rbac users unbind`: forgets the directory entry a remote user is bound to
+ * (or every user bound to one directory), so that its next successful
+ * directory login binds it to the entry its login finds then. For entries
+ * the directory changed in a way the binding refuses — moved by a directory
+ * that gives no stable entry id, re-created by a restore, carried to a new
+ * server — when the operator knows they are still the same people. The
+ * operator's alone: no route calls it, since re-pointing an account at
+ * another directory entry is exactly what holders of users:edit must not do.
+ */
+export async function unbindFromDirectory(db: Db, target: { userId: string } | { directoryId: string }, context: Context): Promise<UnboundUser[]> {
+  return inTransaction(db, async (trx) => {
+    const unbound = await users.unbind(trx, 'userId' in target ? { id: target.userId } : target);
+    await recordEvents(
+      trx,
+      unbound.map((user) => ({
+        type: 'user-unbound' as const,
+        actor: context.actor,
+        subject: partyOf(user),
+        sourceAddress: context.sourceAddress,
+        details: { directory_id: user.directory_id, dn: user.directory_dn },
+      })),
+    );
+    return unbound;
   });
 }
 

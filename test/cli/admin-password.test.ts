@@ -21,7 +21,7 @@ import { loopUntilStopped } from '../kit/concurrency.js';
 import { describeEachDatabase, withWorkspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD, USER_PASSWORD } from '../kit/passwords.js';
 import { cliArgs, runCli } from '../kit/processes.js';
-import { countOf, runInPty, scriptAvailable, shellQuote } from '../kit/terminal.js';
+import { countOf, runInPty, shellQuote, skipWithoutScript } from '../kit/terminal.js';
 import {
   NEW_ADMIN_PASSWORD,
   RESET_EVENT,
@@ -183,7 +183,7 @@ describeEachDatabase('rbac reset-admin-password', (target) => {
     });
   });
 
-  test('the no-echo prompt on a real terminal: asked twice, the password works and is never shown', { skip: scriptAvailable ? false : 'util-linux script not installed' }, async () => {
+  test('the no-echo prompt on a real terminal: asked twice, the password works and is never shown', { skip: skipWithoutScript }, async () => {
     await withSeeded(target.dialect, async (workspace, opened) => {
       const secret = 'typed at the terminal 42';
       const env = { RBAC_DATA_DIR: workspace.dataDir, ...(workspace.databaseUrl ? { RBAC_DATABASE_URL: workspace.databaseUrl } : {}) };
@@ -314,7 +314,7 @@ describeEachDatabase('rbac reset-admin-password', (target) => {
   });
 });
 
-describe('rbac reset-admin-password: the prompt with stderr redirected, mismatched entries, Ctrl-D [sqlite]', { skip: scriptAvailable ? false : 'util-linux script not installed' }, () => {
+describe('rbac reset-admin-password: the prompt with stderr redirected, mismatched entries, Ctrl-D [sqlite]', { skip: skipWithoutScript }, () => {
   const promptCommand = (suffix = '') => `${[process.execPath, ...cliArgs(['reset-admin-password'])].map(shellQuote).join(' ')}${suffix}`;
 
   test('with stderr (where the prompt goes) redirected away from the terminal, the typed password is still not echoed', async () => {

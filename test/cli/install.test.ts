@@ -1,13 +1,14 @@
 // How an operator gets the `rbac` command and stops `npm start`, exactly as
-// README says: `npx rbac …` in the checkout runs the package's own `bin`
-// (dist/, built by `npm ci`), and Ctrl-C on `npm start` — SIGINT to the
+// README says: `npm run rbac -- …` in the checkout runs the package's own
+// `bin` (dist/, built by `npm ci`) without rebuilding anything — other
+// processes run from that dist/ at the same time — and Ctrl-C on `npm start` — SIGINT to the
 // whole foreground process group, npm and the service alike — stops the
 // service cleanly and npm exits 0 (the start script execs node, so no shell
 // sits between npm and the service to die of the signal and make npm report 130).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -27,12 +28,15 @@ interface Run {
 }
 
 describe('the rbac command from the checkout, and npm start', { skip }, () => {
-  test('npx rbac --help runs the package bin from the checkout', async () => {
-    const child = spawn('npx', ['--no-install', 'rbac', '--help'], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  test('npm run rbac -- --help runs the package bin from the checkout and leaves dist/ as it was', async () => {
+    const compiled = path.join(REPO_ROOT, 'dist', 'cli', 'main.js');
+    const before = statSync(compiled).mtimeMs;
+    const child = spawn('npm', ['run', '--silent', 'rbac', '--', '--help'], { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const result = await finished(child);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^Usage: rbac \[options\] \[command\]/);
     assert.match(result.stdout, /reset-admin-password/);
+    assert.equal(statSync(compiled).mtimeMs, before, 'dist/ was not rebuilt under the processes running from it');
   });
 
   test('Ctrl-C on npm start (SIGINT to npm and the service) stops the service cleanly and npm exits 0', async () => {

@@ -2,14 +2,15 @@
 // against a real directory (test/kit/slapd.ts) and the store of a service
 // running in-process: what the commands set is what the API shows, the bind
 // password comes from stdin and is never printed, and a directory user can
-// then log in.
+// then log in; the stored password is not moved without being given again,
+// and a failed test tells the operator why.
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
-import { runCli } from '../kit/processes.js';
+import { freePort, runCli } from '../kit/processes.js';
 import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 import { expectExit, expectRefusal, getAsAdmin, storeArgs, withApiService } from './support.js';
 
@@ -52,6 +53,36 @@ describeEachDatabase('rbac ldap', (target) => {
       const wrong = await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: 'not-the-secret\n' });
       expectExit(wrong, 0, 'ldap set with a wrong password');
       expectRefusal(await run('ldap', 'test'), 1, /lookup account/, 'test with a wrong lookup password');
+    });
+  });
+
+  test('set that moves the directory to another port without the password is refused and changes nothing; test at a closed port names the stage and the reason; both tests are recorded', async () => {
+    await withApiService(target.dialect, async (service, run) => {
+      const file = path.join(service.workspace.dataDir, 'ldap.json');
+      writeFileSync(file, JSON.stringify(directorySettingsFor(slapd, { password: undefined })));
+      expectExit(await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: `${slapd.readerPassword}\n` }), 0, 'ldap set');
+      const before = (await run('ldap', 'show', '--json')).stdout;
+
+      const closedPort = await freePort();
+      writeFileSync(file, JSON.stringify(directorySettingsFor(slapd, { password: undefined, port: closedPort })));
+      expectRefusal(await run('ldap', 'set', file), 1, /port.*send "password" again/, 'set to another port without the password');
+      assert.equal((await run('ldap', 'show', '--json')).stdout, before);
+      expectExit(await run('ldap', 'test'), 0, 'ldap test of the unchanged directory');
+
+      // With the password given again the move is taken; the operator at the server then sees why the test fails.
+      expectExit(await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: `${slapd.readerPassword}\n` }), 0, 'ldap set with the password');
+      const failed = await run('ldap', 'test');
+      expectRefusal(failed, 1, /connect stage: could not connect to the directory.*ECONNREFUSED/, 'test at a closed port');
+      assert.doesNotMatch(failed.stderr, new RegExp(slapd.readerPassword));
+
+      const events = await service.store.db.selectFrom('audit_events').select(['actor_login', 'source_address', 'details']).where('type', '=', 'directory-tested').orderBy('id').execute();
+      assert.deepEqual(
+        events.map((event) => ({ actor: event.actor_login, source: event.source_address, ...(JSON.parse(event.details) as { port: number; outcome: string; stage: string | null }) })).map(({ actor, source, port, outcome, stage }) => ({ actor, source, port, outcome, stage })),
+        [
+          { actor: null, source: 'cli', port: slapd.port, outcome: 'succeeded', stage: null },
+          { actor: null, source: 'cli', port: closedPort, outcome: 'failed', stage: 'connect' },
+        ],
+      );
     });
   });
 

@@ -21,10 +21,10 @@ describeEachDatabase('rbac roles', (target) => {
       expectExit(created, 0, 'roles create');
       assert.deepEqual(created.stdout.split('\n').map((line) => line.split(/\s{2,}/)), [
         ['ID', 'NAME', 'MEMBERS', 'PERMISSIONS'],
-        ['2', 'Helpdesk', '0', `users:reset_password:*,users:edit:${aliceId}`],
+        ['6', 'Helpdesk', '0', `users:reset_password:*,users:edit:${aliceId}`],
         [''],
       ]);
-      const role = (await getAsAdmin<Role>(service, '/roles/2')).body;
+      const role = (await getAsAdmin<Role>(service, '/roles/6')).body;
       assert.deepEqual(
         { display_name: role.display_name, description: role.description, permissions: role.permissions, user_ids: role.user_ids },
         {
@@ -48,10 +48,10 @@ describeEachDatabase('rbac roles', (target) => {
 
       const assigned = await run('roles', 'assign', 'Helpdesk', 'ALICE');
       expectExit(assigned, 0, 'roles assign by name');
-      assert.equal(assigned.stdout, 'ALICE holds role 2 (Helpdesk).\n');
-      const again = await run('roles', 'assign', '2', 'alice');
+      assert.equal(assigned.stdout, 'ALICE holds role 6 (Helpdesk).\n');
+      const again = await run('roles', 'assign', '6', 'alice');
       expectExit(again, 0, 'roles assign by id, already held');
-      assert.deepEqual((await getAsAdmin<User>(service, `/users/${aliceId}`)).body.role_ids, [2]);
+      assert.deepEqual((await getAsAdmin<User>(service, `/users/${aliceId}`)).body.role_ids, [6]);
       assert.deepEqual(await permitted(), ['*'], 'after: alice may reset every password');
 
       const [table, json] = await runLimited([() => run('roles', 'list'), () => run('roles', 'list', '--json')]);
@@ -59,14 +59,15 @@ describeEachDatabase('rbac roles', (target) => {
       const rows = (table as CliResult).stdout.trim().split('\n').map((line) => line.split(/\s{2,}/));
       assert.deepEqual(rows[0], ['ID', 'NAME', 'MEMBERS', 'PERMISSIONS']);
       assert.deepEqual(rows[1]?.slice(0, 3), ['1', 'Administrators', '1'], 'Administrators and its one member, admin');
-      assert.match(rows[1]?.[3] ?? '', /^users:create:\*,users:edit:\*,.*tokens:override_lifetime:\*$/);
-      assert.deepEqual(rows[2], ['2', 'Helpdesk', '1', `users:reset_password:*,users:edit:${aliceId}`]);
+      assert.match(rows[1]?.[3] ?? '', /^users:create:\*,users:edit:\*,.*tokens:override_lifetime:\*,.*node_groups:view:\*,.*tasks:run_with_constraints:\*$/);
+      assert.deepEqual(rows.slice(2, 6).map((row) => row.slice(0, 2)), [['2', 'Operators'], ['3', 'Viewers'], ['4', 'Code Deployers'], ['5', 'Project Deployers']], "PE's default roles");
+      assert.deepEqual(rows[6], ['6', 'Helpdesk', '1', `users:reset_password:*,users:edit:${aliceId}`]);
       expectExit(json as CliResult, 0, 'roles list --json');
       assert.deepEqual(JSON.parse((json as CliResult).stdout), (await getAsAdmin<Role[]>(service, '/roles')).body, 'the JSON is what GET /roles answers');
 
       const unassigned = await run('roles', 'unassign', 'Helpdesk', 'alice');
       expectExit(unassigned, 0, 'roles unassign');
-      assert.equal(unassigned.stdout, 'alice does not hold role 2 (Helpdesk).\n');
+      assert.equal(unassigned.stdout, 'alice does not hold role 6 (Helpdesk).\n');
       assert.deepEqual((await getAsAdmin<User>(service, `/users/${aliceId}`)).body.role_ids, []);
       assert.deepEqual(await permitted(), [], 'after unassign: nothing again');
 
@@ -79,10 +80,10 @@ describeEachDatabase('rbac roles', (target) => {
             actor: null,
             subject: null,
             source: 'cli',
-            details: { role_id: 2, display_name: 'Helpdesk', permissions: ['users:reset_password:*', `users:edit:${aliceId}`] },
+            details: { role_id: 6, display_name: 'Helpdesk', permissions: ['users:reset_password:*', `users:edit:${aliceId}`] },
           },
-          { type: 'role-assigned', actor: null, subject: 'alice', source: 'cli', details: { role_id: 2 } },
-          { type: 'role-removed', actor: null, subject: 'alice', source: 'cli', details: { role_id: 2 } },
+          { type: 'role-assigned', actor: null, subject: 'alice', source: 'cli', details: { role_id: 6 } },
+          { type: 'role-removed', actor: null, subject: 'alice', source: 'cli', details: { role_id: 6 } },
         ],
         'one role-assigned: assigning a held role again records nothing',
       );
@@ -96,10 +97,12 @@ describeEachDatabase('rbac roles', (target) => {
 
       const spellings: [string, RegExp][] = [
         ['users', /^rbac: --permission "users" is not type:action or type:action:instance/m],
-        ['users:edit:*:more', /is not type:action or type:action:instance/],
+        ['users:edit:*:more', /"users:edit:\*:more": The instance of a users:edit permission is "\*" or the id of a user/],
+        ['node_groups:view:development', /The instance of a node_groups:view permission is "\*" or the id of a node group \(a UUID\); this one is neither/],
+        ['plans:run:Deploy::App', /The instance of a plans:run permission is "\*" or a plan name/],
         ['users:', /is not type:action or type:action:instance/],
         ['users:fly', /^rbac: --permission "users:fly": Unknown permission users:fly\.$/m],
-        ['users:edit:bob', /"users:edit:bob": A permission's instance is "\*" or the id of a user \(a UUID\), not "bob"/],
+        ['users:edit:bob', /"users:edit:bob": The instance of a users:edit permission is "\*" or the id of a user \(a UUID\); this one is neither\.$/m],
         ['configuration:view:1', /The instance of configuration:view is always "\*"/],
       ];
       const results = await runLimited([
@@ -118,7 +121,7 @@ describeEachDatabase('rbac roles', (target) => {
 
       assert.deepEqual(
         (await getAsAdmin<Role[]>(service, '/roles')).body.map((role) => role.display_name),
-        ['Administrators', 'Helpdesk'],
+        ['Administrators', 'Operators', 'Viewers', 'Code Deployers', 'Project Deployers', 'Helpdesk'],
         'no role was created by a refused command',
       );
       assert.deepEqual((await getAsAdmin<User>(service, `/users/${aliceId}`)).body.role_ids, []);

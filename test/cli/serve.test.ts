@@ -31,6 +31,19 @@ describeEachDatabase('rbac serve', (target) => {
     });
   });
 
+  test('an RBAC_ variable that is no setting is warned about at start, naming the closest setting; the service starts', async () => {
+    await withWorkspace(target.dialect, async (workspace) => {
+      const service = await spawnService({ dataDir: workspace.dataDir, databaseUrl: workspace.databaseUrl, env: { RBAC_FAILED_ATTEMPT_LOCKOUT: '3' } });
+      try {
+        const warning = await service.waitForLog((line) => line.level === 40 && String(line.msg).startsWith('RBAC_FAILED_ATTEMPT_LOCKOUT'));
+        assert.equal(warning.msg, 'RBAC_FAILED_ATTEMPT_LOCKOUT is not a setting and is ignored; did you mean RBAC_FAILED_ATTEMPTS_LOCKOUT?');
+        assert.equal((await callPort(service.port, { path: '/status/v1/simple' })).status, 200);
+      } finally {
+        await service.cleanup();
+      }
+    });
+  });
+
   test('an RBAC_ADMIN_PASSWORD breaking a composition rule stops the first start: exit 1, the message names RBAC_ADMIN_PASSWORD and the rule', async () => {
     await withWorkspace(target.dialect, async (workspace) => {
       const result = await runCli(['serve', '--insecure-http', '--port', '0', '--metrics-port', '0', '--numbers-required', '3', ...storeArgs(workspace)], {

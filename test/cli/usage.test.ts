@@ -22,6 +22,7 @@ describe('rbac: help, usage errors and settings', () => {
     { args: ['users', 'revoke'], mentions: /Usage: rbac users revoke \[options\] <login>/ },
     { args: ['users', 'unrevoke'], mentions: /Usage: rbac users unrevoke \[options\] <login>/ },
     { args: ['users', 'delete'], mentions: /Usage: rbac users delete \[options\] <login>/ },
+    { args: ['users', 'unbind'], mentions: /Usage: rbac users unbind \[options\] \[login\][\s\S]*--directory <id>/ },
     { args: ['roles'], mentions: /Usage: rbac roles[\s\S]*list[\s\S]*create[\s\S]*assign[\s\S]*unassign/ },
     { args: ['roles', 'list'], mentions: /Usage: rbac roles list[\s\S]*--json/ },
     { args: ['roles', 'create'], mentions: /Usage: rbac roles create \[options\] <name>[\s\S]*--description[\s\S]*--permission <type:action\[:instance\]>/ },
@@ -117,6 +118,18 @@ describe('rbac: help, usage errors and settings', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  test('config check warns about RBAC_ variables that are no setting, and names every bad key at once', async () => {
+    const warned = await runCli(['config', 'check'], { env: { RBAC_PROT: '8443' } });
+    expectExit(warned, 0, 'config check with a misspelt variable');
+    assert.match(warned.stderr, /^rbac: warning: RBAC_PROT is not a setting and is ignored; did you mean RBAC_PORT\?$/m);
+    assert.ok(warned.stdout.split('\n').includes('port = 4433'), 'the success goes to stdout');
+    const bad = await runCli(['config', 'check', '--port', 'many'], { env: { RBAC_FAILED_ATTEMPTS_LOCKOUT: '-1' } });
+    expectExit(bad, 2, 'config check with two bad keys');
+    assert.match(bad.stderr, /^rbac: 2 configuration problems:$/m);
+    assert.match(bad.stderr, /"port":/);
+    assert.match(bad.stderr, /"failed-attempts-lockout":/);
   });
 
   test('config check prints every effective setting with the database-url password masked', async () => {

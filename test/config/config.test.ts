@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Type } from 'typebox';
-import { ConfigError, SETTINGS, envName, loadConfig, parseValue, type SettingKey } from '../../src/config/config.js';
+import { ConfigError, SETTINGS, envName, loadConfig, parseValue, unknownVariableWarnings, type SettingKey } from '../../src/config/config.js';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import type { Config, ConfigSources } from '../../src/config/config.js';
 
@@ -389,6 +389,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'request-timeout': '2h',
     'tls-handshake-timeout': '0',
     'max-connections-per-address': '-1',
+    'permission-types': '/nonexistent/permission-types.yaml',
     'log-level': 'loud',
     'metrics-port': '65536',
     'metrics-host': ' ',
@@ -538,5 +539,37 @@ describe("PE's password and login rule settings", () => {
       ['username-substring-match', 'sometimes'],
     ];
     for (const [key, value] of cases) assertConfigError(() => loadConfig({ env: { [envName(key)]: value } }), key, `${key}=${value}`);
+  });
+});
+
+describe('every problem at once, and misspelt variables', () => {
+  test('every bad key is reported, from every source, each on a line of its own', () => {
+    const file = configFile('yaml', 'rbac:\n  prot: 8443\n  token-auth-lifetime: forever\n');
+    assert.throws(
+      () => loadConfig({ env: { RBAC_FAILED_ATTEMPTS_LOCKOUT: 'abc' }, flags: { port: 'many' }, configFile: file }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const lines = error.message.split('\n');
+        assert.equal(lines[0], '4 configuration problems:');
+        assert.ok(lines.some((line) => line.includes('"prot": is not a known setting') && line.includes('did you mean port?')), error.message);
+        for (const key of ['port', 'failed-attempts-lockout', 'token-auth-lifetime']) assert.ok(lines.some((line) => line.includes(`"${key}":`)), `${key}: ${error.message}`);
+        return true;
+      },
+    );
+  });
+
+  test('the rules between settings are reported together too', () => {
+    assert.throws(
+      () => loadConfig({ env: { RBAC_TLS_CERT: '/etc/rbac/cert.pem', RBAC_TOKEN_AUTH_LIFETIME: '2y', RBAC_TOKEN_MAXIMUM_LIFETIME: '1y' } }),
+      (error: unknown) => error instanceof ConfigError && /^2 configuration problems:/.test(error.message) && /"tls-key"/.test(error.message) && /"token-auth-lifetime"/.test(error.message),
+    );
+  });
+
+  test('RBAC_ variables that are no setting are warned about, naming the closest one; settings and RBAC_CONFIG are not', () => {
+    const warnings = unknownVariableWarnings({ RBAC_PROT: '8443', RBAC_FAILED_ATTEMPT_LOCKOUT: '5', RBAC_PORT: '8443', RBAC_CONFIG: 'x.yaml', RBAC_ADMIN_PASSWORD: 'x', HOME: '/root' });
+    assert.deepEqual(warnings, [
+      'RBAC_FAILED_ATTEMPT_LOCKOUT is not a setting and is ignored; did you mean RBAC_FAILED_ATTEMPTS_LOCKOUT?',
+      'RBAC_PROT is not a setting and is ignored; did you mean RBAC_PORT?',
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { defaultConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/http/logging.js';
 import { startService, type RunningService } from '../../src/server.js';
+import { SERVICE_VERSION } from '../../src/version.js';
 import { freshWorkspace, type Workspace } from '../kit/databases.js';
 import { ADMIN_PASSWORD } from '../kit/service.js';
 
@@ -41,6 +42,29 @@ describe('API reference page in Chromium', { skip: missing }, () => {
     await browser?.close();
     await service?.close();
     await workspace?.cleanup();
+  });
+
+  test('the page at / names the service and its version, and its links lead to the reference and the status route', async () => {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => problems.push(`${message.type()}: ${message.text()}`));
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    const response = await page.goto(`${service.url}/`);
+    assert.equal(response?.status(), 200);
+    assert.match(response?.headers()['content-type'] ?? '', /^text\/html/);
+    assert.match(response?.headers()['content-security-policy'] ?? '', /default-src 'none'/);
+    assert.equal(await page.textContent('#version'), SERVICE_VERSION);
+    assert.match(await page.title(), new RegExp(`RBAC service ${SERVICE_VERSION.replace(/\./g, '\\.')}`));
+    await page.screenshot({ path: `${SCREENSHOTS}/landing-page.png` });
+
+    await Promise.all([page.waitForURL(`${service.url}/status/v1/simple`), page.click('#status')]);
+    assert.equal((await page.textContent('body'))?.trim(), 'running');
+    await page.goBack();
+    await Promise.all([page.waitForURL(`${service.url}/rbac-api/v1/docs**`), page.click('#reference')]);
+    await page.waitForSelector('.opblock-summary');
+    assert.deepEqual(problems, [], 'no error or CSP violation in the console');
+    await context.close();
   });
 
   test('renders every operation of the document, with no CSP violation, no console error and nothing from elsewhere', async () => {

@@ -103,9 +103,11 @@ describeEachDatabase('error model', (target) => {
   });
 
   test('a path id that is not a UUID is invalid-uuid', async () => {
-    for (const sid of ['123', 'not-a-uuid', '00000000-0000-0000-0000-00000000000g', '%00']) {
+    for (const sid of ['123', 'not-a-uuid', '00000000-0000-0000-0000-00000000000g']) {
       assertError(await service.request({ method: 'GET', url: `/rbac-api/v1/users/${sid}`, token }), 400, 'invalid-uuid');
     }
+    // A NUL anywhere in a request is refused before any route looks at it (src/http/nul-characters.ts).
+    assertError(await service.request({ method: 'GET', url: '/rbac-api/v1/users/%00', token }), 400, 'schema-violation');
   });
 
   test('an unknown route and a wrong method are not-found', async () => {

@@ -1,6 +1,7 @@
 // No client input gets a 5xx: property-based requests against
-// every JSON route (bodies, headers, path parameters), and hand-made raw
-// socket cases against a real listening service.
+// every JSON route (bodies, headers, path parameters), junk in every path
+// parameter of every route the app registers (on SQLite and PostgreSQL), and
+// hand-made raw socket cases against a real listening service.
 
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -10,8 +11,9 @@ import { defaultConfig } from '../../src/config/config.js';
 import { ERROR_STATUS } from '../../src/errors.js';
 import { createLogger } from '../../src/http/logging.js';
 import { startService, type RunningService } from '../../src/server.js';
-import { freshWorkspace, type Workspace } from '../kit/databases.js';
-import { ADMIN_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { describeEachDatabase, freshWorkspace, type Workspace } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { registeredRoutes } from './support.js';
 
 const RUNS = 1200;
 
@@ -121,6 +123,113 @@ describe('property-based requests to every JSON route', () => {
     assert.equal((await service.request({ method: 'GET', url: '/status/v1/simple' })).body, 'running');
     const fresh = await service.login('admin', ADMIN_PASSWORD);
     assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: fresh })).statusCode, 200);
+  });
+});
+
+/**
+ * Path segments as a client can send them (already percent-encoded): a NUL,
+ * over-long (at Fastify's maxParamLength and past it), not a UUID, not an
+ * integer or too large for the column, and percent-encoded junk (invalid
+ * UTF-8, a lone surrogate, an encoded slash, control characters).
+ */
+const JUNK_SEGMENTS = [
+  '%00',
+  'a%00b',
+  `${'5e7f1c2a-8b4d-4f6e-9a1b-2c3d4e5f6a7b'}%00`,
+  '%00'.repeat(33),
+  'x'.repeat(100),
+  'x'.repeat(101),
+  '9'.repeat(100),
+  '%41'.repeat(100),
+  'not-a-uuid',
+  '5e7f1c2a-8b4d-4f6e-9a1b-2c3d4e5f6a7b0',
+  '5E7F1C2A-8B4D-4F6E-9A1B-2C3D4E5F6A7B',
+  '5e7f1c2a8b4d4f6e9a1b2c3d4e5f6a7b',
+  'current',
+  '..',
+  '0',
+  '-1',
+  '1.5',
+  '1e3',
+  '0x10',
+  '2147483648',
+  '999999999',
+  '99999999999999999999',
+  '%201',
+  '%',
+  '%zz',
+  '%ff',
+  '%c3%28',
+  '%ed%a0%80',
+  '%ef%bf%bf',
+  '%f0%9f%92%a9',
+  '%e2%80%ae',
+  '%2f',
+  '%5c',
+  '%25',
+  '%0a',
+  '%0d%0a',
+  '%22%27%3c%3e',
+  // A login token's shape, where an id belongs.
+  'Q2hhbmdlIHRoaXMgdG9rZW4gaXMgbm90IHJlYWwgYXQgYWxsIQ',
+];
+
+describeEachDatabase('junk in every path parameter of every registered route', (target) => {
+  let service: TestService;
+  let adminId: string;
+  let document: { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { example?: unknown; schema?: { examples?: unknown[] } }> } }>> };
+  const tokens: Record<'admin' | 'user', string> = { admin: '', user: '' };
+  before(async () => {
+    service = await startTestService(target.dialect);
+    tokens.admin = await service.adminToken();
+    adminId = (await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token: tokens.admin })).json<{ id: string }>().id;
+    await service.createUser('path-fuzz-user');
+    tokens.user = await service.login('path-fuzz-user', USER_PASSWORD);
+    document = (await service.request({ method: 'GET', url: '/rbac-api/v1/openapi.json' })).json();
+  });
+  after(() => service?.close());
+
+  test('NUL, over-long, non-UUID, non-integer and percent-encoded junk in any path parameter: no 5xx, every error in the contract\'s shape', async () => {
+    const routes = registeredRoutes(service.app).filter((route) => route.params.length > 0);
+    assert.ok(routes.some((route) => route.path === '/rbac-api/v2/ldap/:id'), 'the route list was read from the app');
+    // A harmless real value for the parameters not under test (a GET of admin's own permissions).
+    const plausible: Record<string, string> = { object_type: 'users', action: 'edit', uuid: adminId, sid: adminId };
+    // The example body of the route's document entry, so that a POST or PUT reaches the handler with its junk parameter.
+    const bodyOf = (method: string, path: string) => {
+      const media = document.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()]?.requestBody?.content['application/json'];
+      return media?.example ?? media?.schema?.examples?.[0];
+    };
+    const failures: string[] = [];
+    let sent = 0;
+    for (const route of routes) {
+      const body = bodyOf(route.method, route.path);
+      for (const param of route.params) {
+        for (const junk of JUNK_SEGMENTS) {
+          const url = route.path.replace(/:(\w+)|\*/g, (whole, name: string | undefined) => ((name ?? '*') === param ? junk : (plausible[name ?? ''] ?? 'x')));
+          for (const caller of ['admin', 'user'] as const) {
+            sent++;
+            const response = await service.app.inject({
+              method: route.method as 'GET',
+              url,
+              headers: { 'x-authentication': tokens[caller] },
+              ...(body === undefined ? {} : { payload: body as object }),
+            });
+            const where = `${route.method} ${url} as ${caller}`;
+            if (response.statusCode >= 500) failures.push(`${where} → ${response.statusCode} ${response.body}`);
+            else if (response.statusCode >= 400 && route.method !== 'HEAD') {
+              const error = response.json<{ kind: string; msg: unknown }>();
+              if (!KINDS.has(error.kind) || ERROR_STATUS[error.kind as keyof typeof ERROR_STATUS] !== response.statusCode || typeof error.msg !== 'string') {
+                failures.push(`${where} → ${response.statusCode} ${response.body}`);
+              }
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${sent} requests`);
+    // The junk changed nothing: both callers still work, and the service still answers.
+    assert.equal((await service.request({ method: 'GET', url: '/status/v1/simple' })).body, 'running');
+    for (const token of Object.values(tokens)) assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode, 200);
   });
 });
 

@@ -338,7 +338,7 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
       assert.deepEqual([role.display_name, role.permissions, role.group_ids], ['Helpdesk', [users('reset_password')], []]);
 
       const roles = (await admin.v1.roles.get()) as Role[];
-      assert.deepEqual(roles.map((listed) => listed.display_name), ['Administrators', 'Helpdesk']);
+      assert.deepEqual(roles.map((listed) => listed.display_name), ['Administrators', 'Operators', 'Viewers', 'Code Deployers', 'Project Deployers', 'Helpdesk']);
       const one = (await admin.v1.roles.get(role.id)) as Role;
       const edited = (await admin.v1.roles.edit(role.id, { ...one, description: 'Resets passwords' })) as Role;
       assert.equal(edited.description, 'Resets passwords');
@@ -349,7 +349,7 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
     });
 
     test('the role commands answer {} (204): users, groups (none yet), permissions', async () => {
-      const role = (await admin.v1.roles.create({ permissions: [], group_ids: [], user_ids: [], display_name: 'Operators', description: 'ops' })) as Role;
+      const role = (await admin.v1.roles.create({ permissions: [], group_ids: [], user_ids: [], display_name: 'Night shift', description: 'ops' })) as Role;
       const ana = assertUser(await admin.v1.users.create({ email: 'ana@example.com', display_name: 'Ana', login: 'ana', password: USER_PASSWORD }));
 
       assert.deepEqual(await admin.v1.roles.add_users(role.id, [ana.id]), {});
@@ -371,7 +371,7 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
       const types = (await admin.v1.permissions.types()) as { object_type: string; actions: { name: string }[] }[];
       assert.deepEqual(
         types.map((type) => type.object_type),
-        ['users', 'user_roles', 'user_groups', 'directory_service', 'configuration', 'tokens'],
+        ['users', 'user_roles', 'user_groups', 'directory_service', 'configuration', 'tokens', 'cert_requests', 'console_page', 'orchestrator', 'node_groups', 'nodes', 'plans', 'puppet_agent', 'environment', 'puppetserver', 'tasks'],
       );
       assert.deepEqual(types[0]?.actions.map((action) => action.name), ['create', 'edit', 'disable', 'reset_password']);
       await rejects(anonymous.v1.permissions.types(), 401, 'user-unauthenticated');

@@ -35,6 +35,13 @@ describe('request ids in the JSON log of rbac serve', () => {
       const withToken = await call(`${service.url}/rbac-api/v1/users/current?token=${encodeURIComponent(token)}`);
       assert.equal(withToken.status, 200);
 
+      // The reset form's fields in a hand-built query, and a token where an id belongs.
+      const typed = 'a password typed into a URL 8';
+      const resetPage = await call(`${service.url}/auth/reset?token=x&password=${encodeURIComponent(typed)}&confirm=${encodeURIComponent(typed)}`);
+      assert.equal(resetPage.status, 200);
+      const misplaced = await call(`${service.url}/rbac-api/v1/users/${token}`, { headers: { 'x-authentication': token } });
+      assert.equal(misplaced.status, 400);
+
       const unacceptable = await call(`${service.url}/status/v1/simple`, { headers: { 'x-request-id': 'x'.repeat(200) } });
       assert.match(unacceptable.requestId ?? '', UUID, 'an over-long incoming id is replaced');
 
@@ -61,6 +68,10 @@ describe('request ids in the JSON log of rbac serve', () => {
       const text = JSON.stringify(service.log);
       assert.ok(!text.includes(token), 'the token in the query string is not logged');
       assert.ok(!text.includes(ADMIN_PASSWORD));
+      assert.ok(!text.includes(encodeURIComponent(typed)) && !text.includes(typed), 'no field of the reset form is logged');
+      const urlOf = (reply: { requestId: string | null }) => service.log.find((line) => line.msg === 'request completed' && line.reqId === reply.requestId)?.req?.url;
+      assert.equal(urlOf(resetPage), '/auth/reset?token=[REDACTED]&password=[REDACTED]&confirm=[REDACTED]');
+      assert.equal(urlOf(misplaced), '/rbac-api/v1/users/[REDACTED]');
       assert.ok(service.log.some((line: LogLine) => line.msg === 'shutting down' && line.level === 30));
     } finally {
       await service.cleanup();

@@ -11,8 +11,10 @@
 // ou=users (DIRECTORY_USERS), groups under ou=groups (groupOfUniqueNames,
 // uniqueMember; developers = alice + the group leads, leads = carol,
 // operators = bob, empty-ish = the reader only), the read-only service
-// account cn=reader,ou=service. Anonymous binds may authenticate but see
-// nothing; userPassword is readable by no one.
+// account cn=reader,ou=service and cn=limited-reader,ou=service, which may
+// not read entryUUID. Anonymous binds may authenticate but see nothing;
+// userPassword is readable by no one. asAdmin() binds as the root DN, for
+// tests that change the directory.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { Client } from 'ldapts';
 
 const SLAPD = '/usr/sbin/slapd';
 const SLAPADD = '/usr/sbin/slapadd';
@@ -38,6 +41,9 @@ export const slapdAvailable: boolean = existsSync(SLAPD);
 const BASE_DN = 'dc=example,dc=test';
 const READER_DN = 'cn=reader,ou=service,dc=example,dc=test';
 const READER_PASSWORD = 'reader-secret';
+const LIMITED_READER_DN = 'cn=limited-reader,ou=service,dc=example,dc=test';
+const LIMITED_READER_PASSWORD = 'limited-reader-secret';
+const ADMIN_DN = `cn=admin,${BASE_DN}`;
 
 /** The users of directory.ldif; each DN is uid=<login>,ou=users,dc=example,dc=test. */
 export const DIRECTORY_USERS = {
@@ -51,6 +57,12 @@ export const DIRECTORY_USERS = {
   dave: { login: 'dave', password: 'dave-directory-pw-1', email: 'dave@example.test', displayName: 'Dave Lister', dn: 'uid=dave,ou=users,dc=example,dc=test' },
   /** A uid with the LDAP filter specials * and ( (in a filter: star\2aparen\28); in no group. */
   star: { login: 'star*paren(', password: 'star-directory-pw-1', email: 'star@example.test', displayName: 'Star Paren', dn: 'uid=star*paren(,ou=users,dc=example,dc=test' },
+  /** Two uid values, `bob2` listed first and `mallory`; in no group. */
+  mallory: { login: 'mallory', otherLogin: 'bob2', password: 'mallory-directory-pw-1', email: 'mallory@example.test', displayName: 'Mallory Multi', dn: 'uid=mallory,ou=users,dc=example,dc=test' },
+  /** In no group. */
+  erin: { login: 'erin', password: 'erin-directory-pw-1', email: 'erin@example.test', displayName: 'Erin Editor', dn: 'uid=erin,ou=users,dc=example,dc=test' },
+  /** In no group. */
+  frank: { login: 'frank', password: 'frank-directory-pw-1', email: 'frank@example.test', displayName: 'Frank Admin', dn: 'uid=frank,ou=users,dc=example,dc=test' },
 } as const;
 
 /** The groups of directory.ldif: cn, description (display name), DN, direct uniqueMember DNs. */
@@ -70,6 +82,9 @@ export interface Slapd {
   baseDn: 'dc=example,dc=test';
   readerDn: string;
   readerPassword: string;
+  /** A lookup account that may read all the reader may except entryUUID (a directory without stable entry ids). */
+  limitedReaderDn: string;
+  limitedReaderPassword: string;
   /** The test CA that signed the server certificate (PEM). */
   caPem: string;
   /** An unrelated CA (PEM): trusting only it must fail. */
@@ -80,6 +95,8 @@ export interface Slapd {
   pause(): void;
   /** SIGCONT to slapd. */
   resume(): void;
+  /** Runs `work` with a client bound as the directory's root (rootdn): for tests that change the directory (move, delete, add entries). */
+  asAdmin<T>(work: (client: Client) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -185,7 +202,7 @@ function slapdConf(dir: string, certificate: 'default' | 'wildcard', rootPasswor
     '',
     'database mdb',
     `suffix "${BASE_DN}"`,
-    `rootdn "cn=admin,${BASE_DN}"`,
+    `rootdn "${ADMIN_DN}"`,
     `rootpw ${rootPassword}`,
     `directory ${path.join(dir, 'db')}`,
     'maxsize 16777216',
@@ -194,6 +211,11 @@ function slapdConf(dir: string, certificate: 'default' | 'wildcard', rootPasswor
     'access to attrs=userPassword',
     '  by self write',
     '  by anonymous auth',
+    '  by * none',
+    // The limited reader sees no stable entry id: a directory that gives none.
+    'access to attrs=entryUUID',
+    `  by dn.exact="${LIMITED_READER_DN}" none`,
+    '  by users read',
     '  by * none',
     'access to *',
     `  by dn.exact="${READER_DN}" read`,
@@ -243,7 +265,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
   const conf = path.join(dir, 'slapd.conf');
   try {
     mkdirSync(path.join(dir, 'db'));
-    writeFileSync(conf, slapdConf(dir, options.certificate ?? 'default', randomBytes(18).toString('base64url')), { mode: 0o600 });
+    const rootPassword = randomBytes(18).toString('base64url');
+    writeFileSync(conf, slapdConf(dir, options.certificate ?? 'default', rootPassword), { mode: 0o600 });
     const load = spawnSync(SLAPADD, ['-q', '-f', conf, '-l', path.join(LDAP_FIXTURES, 'directory.ldif')], { encoding: 'utf8', timeout: 30_000 });
     if (load.status !== 0) throw new Error(`slapadd failed (${load.status ?? load.signal ?? load.error?.message}):\n${load.stderr}`);
 
@@ -275,6 +298,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
       baseDn: BASE_DN,
       readerDn: READER_DN,
       readerPassword: READER_PASSWORD,
+      limitedReaderDn: LIMITED_READER_DN,
+      limitedReaderPassword: LIMITED_READER_PASSWORD,
       caPem: readFileSync(path.join(LDAP_FIXTURES, 'ca.pem'), 'utf8'),
       otherCaPem: readFileSync(path.join(LDAP_FIXTURES, 'other-ca.pem'), 'utf8'),
       async stop() {
@@ -290,6 +315,15 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
       },
       pause: () => signal('SIGSTOP'),
       resume: () => signal('SIGCONT'),
+      async asAdmin(work) {
+        const client = new Client({ url: `ldap://127.0.0.1:${ports[0]}`, timeout: 10_000, connectTimeout: 10_000 });
+        try {
+          await client.bind(ADMIN_DN, rootPassword);
+          return await work(client);
+        } finally {
+          await client.unbind().catch(() => {});
+        }
+      },
     };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });

@@ -3,8 +3,12 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { REPO_ROOT, cleanEnv } from './processes.js';
+import { requireUnderCi } from './requirements.js';
 
-export const scriptAvailable = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+const scriptAvailable = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+/** The `skip` option of a test that needs a real terminal: util-linux `script` (Debian's bsdutils). */
+export const skipWithoutScript = requireUnderCi(scriptAvailable ? undefined : 'util-linux script is not installed', 'apt-get install bsdutils');
 
 export interface PtyResult {
   code: number | null;

@@ -47,8 +47,10 @@ describeEachDatabase('rbac keys', (target) => {
 
     const rotated = await rbac(service, ['keys', 'rotate']);
     assert.equal(rotated.code, 0, rotated.stderr);
-    const newKid = rotated.stdout.trim();
-    assert.ok(newKid && newKid !== oldKid, 'a new key id is printed');
+    const [newKid] = rotated.stdout.split(' ');
+    assert.ok(newKid && newKid !== oldKid, 'a new key id is printed first');
+    assert.match(rotated.stdout, /^\S+ signs new reset tokens from now on/, 'success on stdout');
+    assert.equal(rotated.stderr, '', 'stderr is for errors only');
 
     const listed = await rbac(service, ['keys', 'list', '--json']);
     assert.equal(listed.code, 0, listed.stderr);
@@ -67,7 +69,8 @@ describeEachDatabase('rbac keys', (target) => {
 
     const retired = await rbac(service, ['keys', 'retire', oldKid as string]);
     assert.equal(retired.code, 0, retired.stderr);
-    assert.match(retired.stderr, /1 unused reset token/);
+    assert.match(retired.stdout, /retired; 1 unused reset token/);
+    assert.equal(retired.stderr, '', 'stderr is for errors only');
     assert.ok(!(await usable(oldToken)), "the retired key's unused token is refused");
     assert.ok(await usable(newToken), "the new key's token still works");
 

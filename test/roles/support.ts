@@ -3,6 +3,7 @@
 // the security events they record.
 
 import assert from 'node:assert/strict';
+import type { Config } from '../../src/config/config.js';
 import type { DatabaseTarget } from '../kit/databases.js';
 import { api, usersSuite, type Permission, type UsersSuite } from '../users/support.js';
 
@@ -45,8 +46,8 @@ export interface RolesSuite extends UsersSuite {
   lastEventId(): Promise<number>;
 }
 
-export function rolesSuite(target: DatabaseTarget): RolesSuite {
-  const base = usersSuite(target);
+export function rolesSuite(target: DatabaseTarget, settings: Partial<Config> = {}): RolesSuite {
+  const base = usersSuite(target, settings);
   const request = (method: 'POST' | 'PUT' | 'DELETE', url: string, token: string, body?: unknown) =>
     base.service.request({ method, url: api(url), token, ...(body === undefined ? {} : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
   const suite: RolesSuite = Object.assign(base, {

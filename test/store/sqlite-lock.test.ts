@@ -29,15 +29,22 @@ test('a write transaction waits for a lock another connection holds, and the eve
   const other = new SqliteDatabase(path.join(workspace.dataDir, SQLITE_FILE));
   try {
     other.exec('begin immediate');
-    let committed = false;
+    let settled = false;
     const write = inTransaction(store.db, async (trx) => {
       await trx.insertInto('roles').values({ display_name: 'written after the wait', description: '', permissions: '[]' }).execute();
-    }).then(() => (committed = true));
+    }).finally(() => (settled = true));
 
-    const started = Date.now();
-    await sleep(50);
-    assert.ok(Date.now() - started < 1_000, 'timers ran while the transaction waited for the lock');
-    assert.equal(committed, false, 'it waits while the other connection holds the lock');
+    // Timers and immediates run while the write waits: a wait that blocked the
+    // event loop would hold these back until SQLite gave up, and the write would
+    // have settled (failed with SQLITE_BUSY) by the time they ran.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 1);
+    try {
+      while (ticks < 20) await sleep(5);
+    } finally {
+      clearInterval(ticker);
+    }
+    assert.equal(settled, false, 'it is still waiting, neither committed nor failed, while the other connection holds the lock');
 
     other.exec('commit');
     await write;

@@ -285,6 +285,26 @@ describeEachDatabase('users', (target) => {
       assert.equal(oldLogin.statusCode, 401, 'the old login no longer works');
     });
 
+    test("a remote user's login cannot change, not even its case: 400 naming the login, nothing changes; the rest of it can be edited with the login sent unchanged", async () => {
+      const created = await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'remote-fixed', email: '', display_name: '', is_remote: true, password: null } });
+      assert.equal(created.statusCode, 201, created.body);
+      const id = (created.json() as UserJson).id;
+      const before = await userRow(id);
+      for (const login of ['remote-renamed', 'Remote-Fixed', ' remote-renamed ']) {
+        const refused = assertError(await putUser(id, admin, { ...(await fetchUser(id)), login, email: 'changed@example.com' }), 400, 'schema-violation');
+        assert.match(refused.msg, /remote user's login/);
+        assert.deepEqual(refused.details, { field: 'login' });
+      }
+      assert.deepEqual(await userRow(id), before, 'nothing changed');
+      const edits = await service.store.db.selectFrom('audit_events').select('id').where('type', '=', 'user-edited').where('subject_id', '=', id).execute();
+      assert.equal(edits.length, 0);
+
+      const edited = await putUser(id, admin, { ...(await fetchUser(id)), login: ' remote-fixed ', email: 'remote@example.com' });
+      assert.equal(edited.statusCode, 200, edited.body);
+      assert.equal((edited.json() as UserJson).login, 'remote-fixed');
+      assert.equal((edited.json() as UserJson).email, 'remote@example.com');
+    });
+
     test('login-minimum-length raised after users exist: a rename to another login is judged, a re-spelling of the same login is not', async () => {
       const id = await service.createUser('bob');
       // A second service on the same data, started with the stricter setting.

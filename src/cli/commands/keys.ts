@@ -8,7 +8,7 @@
 //                           reset tokens it signed can no longer be used
 
 import { Command } from 'commander';
-import { configOf, print, warn, OPERATOR, withServices, withSettingOptions } from '../context.js';
+import { configOf, print, OPERATOR, withServices, withSettingOptions } from '../context.js';
 
 export function keysCommand(): Command {
   const keys = new Command('keys').description('the keys that sign password reset tokens: list, rotate, retire');
@@ -37,8 +37,8 @@ export function keysCommand(): Command {
       .action(async (_options, command: Command) => {
         await withServices(configOf(command), async ({ keys }) => {
           const kid = await keys.rotate(OPERATOR);
-          print(kid);
-          warn(`rbac: ${kid} signs new reset tokens from now on (every instance on this database)`);
+          // The kid first, so that a script can take it with `cut -d' ' -f1`.
+          print(`${kid} signs new reset tokens from now on (every instance on this database)`);
         });
       }),
   );
@@ -50,7 +50,7 @@ export function keysCommand(): Command {
       .action(async (kid: string, _options, command: Command) => {
         await withServices(configOf(command), async ({ keys }) => {
           const cancelled = await keys.retire(kid, OPERATOR);
-          warn(`rbac: ${kid} retired; ${cancelled} unused reset token${cancelled === 1 ? '' : 's'} it signed can no longer be used`);
+          print(`${kid} retired; ${cancelled} unused reset token${cancelled === 1 ? '' : 's'} it signed can no longer be used`);
         });
       }),
   );

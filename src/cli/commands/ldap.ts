@@ -74,7 +74,7 @@ export function ldapCommand(): Command {
         const result = await withServices(configOf(command), async ({ store }) => {
           const access = await directoryAccess(store.db, options.id);
           if (!access) throw new ServiceError('not-found', options.id ? `No directory has the id ${options.id}.` : 'No directory service is set: rbac ldap set <file> sets one.');
-          return { name: access.settings.display_name, ...(await testDirectory(store.db, null, access)) };
+          return { name: access.settings.display_name, ...(await testDirectory(store.db, null, access, OPERATOR)) };
         });
         print(`${result.name}: connected, bound and read the base DN in ${result.elapsed} ms`);
       }),

@@ -12,21 +12,22 @@ import { ServiceError } from '../../errors.js';
 import { validPermissions, type Permission } from '../../permissions/permissions.js';
 import { changeRolesOf, createRole, getRole, listRoles, type Role } from '../../roles/roles.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
-import { CliError, EXIT, configOf, listCommand, print, printListing, OPERATOR, userByLogin, withServices, withSettingOptions } from '../context.js';
+import { CliError, EXIT, configOf, configWithPermissionTypes, listCommand, print, printListing, OPERATOR, userByLogin, withServices, withSettingOptions } from '../context.js';
 
 const HEADER = ['ID', 'NAME', 'MEMBERS', 'PERMISSIONS'];
 const spelled = (permission: Permission) => `${permission.object_type}:${permission.action}:${permission.instance}`;
 const row = (role: Role) => [String(role.id), role.display_name, String(role.user_ids.length), role.permissions.map(spelled).join(',')];
 
 /**
- * `type:action` or `type:action:instance` (instance "*" when left out),
- * checked as the API checks permissions; a bad one is a usage error (exit 2),
- * found before the database is opened.
+ * `type:action` or `type:action:instance` (instance "*" when left out; a
+ * plan or task name keeps its `::`), checked as the API checks permissions
+ * against the catalogue with the operator's types; a bad one is a usage
+ * error (exit 2), found before the database is opened.
  */
 function parsePermission(text: string): Permission {
-  const parts = text.split(':');
-  const [object_type, action, instance = '*'] = parts;
-  if (parts.length < 2 || parts.length > 3 || !object_type || !action || !instance) {
+  const [object_type, action, ...rest] = text.split(':');
+  const instance = rest.length === 0 ? '*' : rest.join(':');
+  if (!object_type || !action || !instance) {
     throw new CliError(`--permission "${text}" is not type:action or type:action:instance (for example users:reset_password or users:edit:*)`, EXIT.usage);
   }
   try {
@@ -55,10 +56,13 @@ export function rolesCommand(): Command {
       .description('create a role, as POST /roles does, and print it')
       .argument('<name>', 'the display name')
       .option('--description <text>', 'what the role is for', '')
-      .option('--permission <type:action[:instance]>', 'a permission the role grants (repeatable; instance "*" when left out), e.g. users:reset_password', (text: string, earlier: Permission[]) => [...earlier, parsePermission(text)], [])
-      .action(async (name: string, options: { description: string; permission: Permission[] }, command: Command) => {
-        const role = await withServices(configOf(command), ({ store }) =>
-          inTransaction(store.db, (trx) => createRole(trx, null, { display_name: name, description: options.description, permissions: options.permission }, OPERATOR)),
+      .option('--permission <type:action[:instance]>', 'a permission the role grants (repeatable; instance "*" when left out), e.g. users:reset_password', (text: string, earlier: string[]) => [...earlier, text], [])
+      .action(async (name: string, options: { description: string; permission: string[] }, command: Command) => {
+        // Checked once the settings are read: permission-types may declare the type.
+        const config = configWithPermissionTypes(command);
+        const permissions = options.permission.map(parsePermission);
+        const role = await withServices(config, ({ store }) =>
+          inTransaction(store.db, (trx) => createRole(trx, null, { display_name: name, description: options.description, permissions }, OPERATOR)),
         );
         printListing(false, [role], HEADER, row);
       }),

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { unknownVariableWarnings } from '../../config/config.js';
 import { EXIT, configOf, showAllSettings, warn, withSettingOptions } from '../context.js';
 
 export function serveCommand(): Command {
@@ -8,7 +9,7 @@ export function serveCommand(): Command {
       .action(async (_options, command: Command) => {
         // Loaded here so the other commands start without the HTTP stack.
         const { startService } = await import('../../server.js');
-        const service = await startService(configOf(command), { adminPassword: process.env.RBAC_ADMIN_PASSWORD });
+        const service = await startService(configOf(command), { adminPassword: process.env.RBAC_ADMIN_PASSWORD, warnings: unknownVariableWarnings(process.env) });
         warn(`rbac service running at ${service.url}${service.certPath ? ` (certificate: ${service.certPath})` : ''}`);
         let closing = false;
         const shutdown = (signal: string) => {

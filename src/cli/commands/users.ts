@@ -1,14 +1,15 @@
 import { Command } from 'commander';
 import { inTransaction } from '../../store/transaction.js';
 import { accountExpiryIsOn, expireIdleAccounts } from '../../users/account-expiry.js';
-import { createUser, deleteUser, listUsers, setRevoked, type User } from '../../users/users.js';
+import { readDirectory } from '../../directory/directories.js';
+import { createUser, deleteUser, listUsers, setRevoked, unbindFromDirectory, type User } from '../../users/users.js';
 import { CliError, EXIT, configOf, listCommand, print, OPERATOR, userByLogin, withServices, withSettingOptions, withUser } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
 
 const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : ''];
 
 export function usersCommand(): Command {
-  const users = new Command('users').description('list, create, revoke, reinstate, expire and delete users');
+  const users = new Command('users').description('list, create, revoke, reinstate, expire, unbind and delete users');
 
   users.addCommand(listCommand('list every user', 'as GET /users returns it', ({ store }) => listUsers(store.db, null), ['LOGIN', 'ID', 'KIND', 'STATE', ''], row));
 
@@ -63,6 +64,30 @@ export function usersCommand(): Command {
         }
         const expired = await withServices(config, ({ store }) => expireIdleAccounts({ db: store.db, config }, new Date(), OPERATOR));
         print(`revoked ${expired.length} account${expired.length === 1 ? '' : 's'} idle for more than ${config.accountExpiryDays} days`);
+      }),
+  );
+
+  users.addCommand(
+    withSettingOptions(new Command('unbind'))
+      .description(
+        "forget the directory entry a remote user is bound to (or, with --directory, every user bound to that directory): its next directory login binds it to the entry its login finds then — for entries moved, restored or carried to a new server that the service now refuses",
+      )
+      .argument('[login]')
+      .option('--directory <id>', 'every user bound to this directory')
+      .action(async (login: string | undefined, options: { directory?: string }, command: Command) => {
+        if ((login === undefined) === (options.directory === undefined)) throw new CliError('name a login, or a directory with --directory <id> (not both)', EXIT.usage);
+        const unbound = await withServices(configOf(command), async ({ store }) => {
+          if (options.directory !== undefined) {
+            await readDirectory(store.db, null, options.directory);
+            return unbindFromDirectory(store.db, { directoryId: options.directory }, OPERATOR);
+          }
+          const user = await userByLogin(store.db, login as string);
+          const done = await unbindFromDirectory(store.db, { userId: user.id }, OPERATOR);
+          if (done.length === 0) throw new CliError(`${user.login} is not bound to a directory entry.`);
+          return done;
+        });
+        for (const user of unbound) print(`${user.login} is no longer bound to ${user.directory_dn ?? 'its directory entry'}.`);
+        if (options.directory !== undefined) print(`unbound ${unbound.length} user${unbound.length === 1 ? '' : 's'}; each is bound again at its next directory login`);
       }),
   );
 

@@ -6,7 +6,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import {
-  accessToTest,
   createDirectory,
   deleteDirectory,
   directoryAccess,
@@ -16,6 +15,7 @@ import {
   readDirectory,
   replaceOnlyDirectory,
   testDirectory,
+  testDirectorySettings,
   updateDirectory,
 } from '../../directory/directories.js';
 import { notFound } from '../../errors.js';
@@ -25,7 +25,9 @@ import { actorOf, contextOf, requireActor } from '../auth.js';
 
 const TEST_RESPONSES = { 200: DirectoryTestResult, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 const SETTINGS_RESPONSES = { 200: DirectorySettings, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody };
-const testDescription = 'Connects (TLS as set), binds as the lookup account and reads base_dn. A failure is 400 directory-test-failed naming the stage: connect, tls, lookup-bind or search.';
+const testDescription =
+  'Connects (TLS as set), binds as the lookup account and reads base_dn; every test is recorded (directory-tested). A failure is 400 directory-test-failed naming the stage: connect, tls, lookup-bind or search (superusers also get the reason).';
+const settingsTestDescription = `${testDescription} A password left out is the stored one of the directory with that id, only while hostname, port, ssl, start_tls, cert_chain, the certificate checks and login are as stored (400 otherwise: send the password again).`;
 
 export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
@@ -40,7 +42,7 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/command/ldap/update',
       {
         onRequest: authenticated,
-        schema: { summary: "Replace a directory's settings (directory_service:edit)", description: 'A password left out keeps the stored one; null removes it.', body: DirectoryUpdateBody, response: SETTINGS_RESPONSES },
+        schema: { summary: "Replace a directory's settings (directory_service:edit)", description: 'A password left out keeps the stored one, and then hostname, port, ssl, start_tls, cert_chain, the certificate checks and login must be as stored (400: send the password again with them); null removes it.', body: DirectoryUpdateBody, response: SETTINGS_RESPONSES },
       },
       async (request) => updateDirectory(db, actorOf(request), request.body, contextOf(request)),
     );
@@ -62,8 +64,8 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/command/ldap/test',
-      { onRequest: authenticated, schema: { summary: 'Test directory settings without saving them', description: testDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
-      async (request) => testDirectory(db, actorOf(request), await accessToTest(db, actorOf(request), request.body)),
+      { onRequest: authenticated, schema: { summary: 'Test directory settings without saving them', description: settingsTestDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
+      async (request) => testDirectorySettings(db, actorOf(request), request.body, contextOf(request)),
     );
 
     // PE's older single-directory routes: the first directory.
@@ -77,7 +79,15 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.put(
       '/ds',
-      { onRequest: authenticated, schema: { summary: 'Set the directory settings (creates the directory when none is set)', body: NewDirectoryBody, response: SETTINGS_RESPONSES } },
+      {
+        onRequest: authenticated,
+        schema: {
+          summary: 'Set the directory settings (creates the directory when none is set)',
+          description: 'As POST /command/ldap/update for the first directory: a password left out keeps the stored one, only where it was saved for.',
+          body: NewDirectoryBody,
+          response: SETTINGS_RESPONSES,
+        },
+      },
       async (request) => replaceOnlyDirectory(db, actorOf(request), request.body, contextOf(request)),
     );
     app.get(
@@ -86,13 +96,13 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
       async (request) => {
         const access = await directoryAccess(db);
         if (!access) throw notFound('A directory service');
-        return testDirectory(db, actorOf(request), access);
+        return testDirectory(db, actorOf(request), access, contextOf(request));
       },
     );
     app.put(
       '/ds/test',
-      { onRequest: authenticated, schema: { summary: 'Test directory settings without saving them', description: testDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
-      async (request) => testDirectory(db, actorOf(request), await accessToTest(db, actorOf(request), request.body)),
+      { onRequest: authenticated, schema: { summary: 'Test directory settings without saving them', description: settingsTestDescription, body: NewDirectoryBody, response: TEST_RESPONSES } },
+      async (request) => testDirectorySettings(db, actorOf(request), request.body, contextOf(request)),
     );
   };
 }

@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '../../groups/groups.js';
 import { ServiceError } from '../../errors.js';
-import { isUuid } from '../../permissions/user-ids.js';
+import { parseUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
 import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, NewGroupBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
@@ -14,10 +14,7 @@ import { assertSameId, parseIdFilter } from '../ids.js';
 
 const GroupParams = Type.Object({ sid: Type.String({ description: 'a group id (UUID)' }) }, { additionalProperties: false });
 
-function parseGroupId(sid: string): string {
-  if (!isUuid(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid group id (a UUID).`);
-  return sid.toLowerCase();
-}
+const parseGroupId = (sid: string): string => parseUuid(sid, 'The group id');
 
 const CREATE_RESPONSES = { 201: Group, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody, 503: ErrorBody };
 

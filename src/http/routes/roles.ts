@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
 import { notFound } from '../../errors.js';
-import { PERMISSION_TYPES } from '../../permissions/permissions.js';
+import { typesAnswer } from '../../catalogue/catalogue.js';
 import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
 import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
@@ -12,18 +12,9 @@ import { EditRoleBody, ErrorBody, ListQuery, NewRoleBody, PermissionTypes, Role,
 import { inTransaction, type Executor } from '../../store/transaction.js';
 import { parseSid } from './users.js';
 
-/** GET /types: the permission types and their actions (PERMISSION_TYPES), ids numbered in order. */
+/** GET /types: the catalogue's object types and their actions (PE's, then the operator's). */
 function typesRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], authenticated: ReturnType<typeof requireActor>, summary: string, description?: string): void {
-  app.get('/types', { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), querystring: ListQuery({}), response: { 200: PermissionTypes, 400: ErrorBody, 401: ErrorBody } } }, async () =>
-    PERMISSION_TYPES.map((type, index) => ({
-      id: index + 1,
-      object_type: type.object_type,
-      display_name: type.display_name,
-      description: type.description,
-      has_instances: type.instances !== null,
-      actions: type.actions.map((action, actionIndex) => ({ id: actionIndex + 1, name: action.name, display_name: action.display_name, description: action.description })),
-    })),
-  );
+  app.get('/types', { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), querystring: ListQuery({}), response: { 200: PermissionTypes, 400: ErrorBody, 401: ErrorBody } } }, async () => typesAnswer());
 }
 
 /**

@@ -24,7 +24,6 @@ import { introspectToken } from '../../tokens/introspection.js';
 import { REVOCATION_PARAMETERS, revokeTokenByPath, revokeTokens, type Revocation } from '../../tokens/revoke-tokens.js';
 import { issueToken, listTokens } from '../../tokens/tokens.js';
 import { actorOf, requireActor } from '../auth.js';
-import { secretRateLimits } from '../rate-limits.js';
 import { parseSid } from './users.js';
 
 /** preValidation: a request without a body is validated as `{}` (curl -X POST without -d; a DELETE with only query parameters). */
@@ -127,16 +126,17 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       },
     );
 
-    const limits = secretRateLimits(app, 'token-authenticate', services.config);
+    // No rate limit (CONTRACT §10): a service behind this one asks from one
+    // address for all its users, and a junk token costs what any request's
+    // token check costs (a SHA-256 and an index lookup), never a password hash.
     app.post(
       '/auth/token/authenticate',
       {
-        onRequest: limits.byAddress,
         schema: {
           summary: 'Token introspection: the user and facts of a login token (no authentication)',
           body: IntrospectionBody,
           description: '403 token-revoked, token-expired, or token-timed-out (idle longer than token-inactivity-timeout, which `timeout` shows in seconds).',
-          response: { 200: Introspection, 400: ErrorBody, 403: ErrorBody, 429: ErrorBody },
+          response: { 200: Introspection, 400: ErrorBody, 403: ErrorBody },
         },
       },
       async (request, reply) => {

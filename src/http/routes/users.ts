@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError } from '../../errors.js';
-import { isUuid } from '../../permissions/user-ids.js';
+import { parseUuid } from '../../permissions/user-ids.js';
 import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import { assertSameId, parseIdFilter } from '../ids.js';
@@ -9,11 +9,8 @@ import type { Services } from '../../services.js';
 import { EditUserBody, ErrorBody, IdFilterQuery, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
-/** A user id from the path, or 400 invalid-uuid. */
-export function parseSid(sid: string): string {
-  if (!isUuid(sid)) throw new ServiceError('invalid-uuid', `"${sid.slice(0, 64)}" is not a valid user id (a UUID).`);
-  return sid.toLowerCase();
-}
+/** A user id from the path or body, or 400 invalid-uuid. */
+export const parseSid = (sid: string): string => parseUuid(sid, 'The user id');
 
 export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
