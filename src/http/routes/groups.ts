@@ -5,7 +5,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '../../groups/groups.js';
-import { ServiceError } from '../../errors.js';
 import { parseUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
 import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, NewGroupBody } from '../../shapes.js';

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ServiceError } from '../../errors.js';
 import { parseUuid } from '../../permissions/user-ids.js';
 import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
