@@ -10,6 +10,7 @@
 //   npm run bench -- --only tokens  the token check: an authenticated GET and introspection beside the bare route, over HTTP and HTTPS, alone (about 4 minutes; likewise)
 //   npm run bench -- --only profile CPU profiles of the token check's routes on SQLite, alone (about 1 minute; likewise)
 //   npm run bench -- --only directory  directory users' logins beside local ones, alone (about 2 minutes; likewise)
+//   npm run bench -- --only lists   one request carrying a list of 100 and of 1,000 entries: its time and the event loop's longest hold (about 2 minutes; likewise)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
 // (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
@@ -26,12 +27,15 @@ import { profileRoute, PROFILED_ROUTES } from './profile.js';
 import { renderHistory, renderProfiles, renderReport, renderTokenChecks, sharedLoadNote, type Report } from './report.js';
 import { runTokenChecks } from './tokens.js';
 import { renderDirectoryLogins, runDirectoryLogins } from './directory.js';
+import { renderListCosts, runListCosts } from './lists.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'profile' && only !== 'directory') throw new Error(`--only takes "history", "tokens", "profile" or "directory", not ${only}`);
+if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'profile' && only !== 'directory' && only !== 'lists') {
+  throw new Error(`--only takes "history", "tokens", "profile", "directory" or "lists", not ${only}`);
+}
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
@@ -73,6 +77,10 @@ const ALONE = {
   profile: {
     what: "CPU profiles of the token check's routes",
     section: async () => renderProfiles(await profiles()),
+  },
+  lists: {
+    what: 'requests carrying lists at their bound',
+    section: async () => renderListCosts({ sqlite: await runListCosts('sqlite', log), postgres: await runListCosts('postgres', log) }),
   },
 } as const;
 

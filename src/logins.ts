@@ -5,6 +5,7 @@
 import unhomoglyph from 'unhomoglyph';
 import type { Config } from './config/config.js';
 import { ServiceError } from './errors.js';
+import { LETTER_FORMS } from './letter-forms.js';
 import { failure, plural, type RuleFailure } from './rule-failures.js';
 
 /** Logins compare without regard to case or Unicode spelling: `Admin` is `admin`. */
@@ -12,15 +13,60 @@ export function loginKey(login: string): string {
   return login.normalize('NFKC').toLowerCase();
 }
 
+// Marks that decorate a letter of any script — accents, the dot of İ, the
+// overlays TR39 writes for ł and đ, Arabic vowel points. The vowel signs of
+// Indic and Thai scripts belong to their script instead, and stay: they spell
+// other words (कमल, कोमल).
+const DIACRITIC = /(?=\p{M})\p{Script=Inherited}/gu;
+
+// A capital of another script (Cyrillic, Greek, Cherokee…), which lower-casing
+// would turn into a letter that no longer looks Latin (М → м).
+const FOREIGN_CAPITAL = /(?=\p{Lu})\P{Script=Latin}/gu;
+
+// TR39 files I under l; a foreign capital that reads as I (Cyrillic І, Greek Ι)
+// becomes I, which then folds as the Latin letter does.
+const LATIN_CAPITAL_BY_PROTOTYPE = new Map([...'ABCDEFGHIJKLMNOPQRSTUVWXYZ'].map((capital) => [unhomoglyph(capital), capital]));
+const LATIN_LETTERS = /^[A-Za-z]+$/;
+
+const PLAIN_LETTER = new Map(Object.entries(LETTER_FORMS).flatMap(([plain, forms]) => [...forms].map((form) => [form, plain] as const)));
+
+/** A foreign capital as the Latin letters it reads as (`М` → `M`, `І` → `I`, `Ь` → `b`), or unchanged. */
+function latinCapitalFor(capital: string): string {
+  const prototype = unhomoglyph(capital);
+  return LATIN_CAPITAL_BY_PROTOTYPE.get(prototype) ?? (LATIN_LETTERS.test(prototype) ? prototype : capital);
+}
+
 /**
- * The Unicode TR39 skeleton of a login's key: NFD, every character replaced
- * by its prototype from confusables.txt (the `unhomoglyph` package's data),
- * NFD again. Logins that look alike — `аdmin` with a Cyrillic а, `admın` with
- * a dotless ı, `adrnin` — have the same skeleton; it is meant for comparing,
- * never for showing.
+ * Unicode case folding, which `toLowerCase` alone is not (`ß` and `ss`,
+ * `ς` and `σ`): upper-casing between two lower-casings puts every
+ * character in the class full case folding puts it in (checked against
+ * Unicode 16's CaseFolding.txt for every assigned code point; it adds `ı`
+ * to `i`, as TR39 does).
+ */
+const caseFold = (text: string) => text.toLowerCase().toUpperCase().toLowerCase();
+
+/** Case-folded, decomposed, without diacritics, small capitals and hooked letters as their plain letter (`ɴ` → `n`). */
+function plainLetters(text: string): string {
+  const bare = caseFold(text).normalize('NFD').replace(DIACRITIC, '');
+  return Array.from(bare, (char) => PLAIN_LETTER.get(char) ?? char).join('');
+}
+
+/**
+ * What a login reads as, for telling look-alikes apart: two logins with the
+ * same skeleton cannot be told apart in a list of users. It is the Unicode
+ * TR39 skeleton (every character replaced by its prototype from
+ * confusables.txt, the `unhomoglyph` package's data: `аdmin` with a Cyrillic
+ * а, `admın`, `adrnin`) plus what TR39 leaves apart but a reader does not:
+ * diacritics (`ádmin`, `admİn`), small capitals and letters with a hook or
+ * stroke (`admiɴ`, `ađmin`), Unicode case folding (`Straße`, `STRASSE`), and
+ * Cyrillic or Greek capitals that look Latin (`ADΜIN` with a Greek Μ), taken
+ * before case folding turns them into letters that do not. Meant for
+ * comparing, never for showing; unlike loginKey it can differ between two
+ * spellings of one login (`adмin`, `adМin`).
  */
 export function loginSkeleton(login: string): string {
-  return unhomoglyph(loginKey(login).normalize('NFD')).normalize('NFD');
+  const latinCapitals = login.normalize('NFKD').replace(DIACRITIC, '').replace(FOREIGN_CAPITAL, latinCapitalFor);
+  return plainLetters(unhomoglyph(plainLetters(latinCapitals)));
 }
 
 // Characters a reader cannot see, or that render differently from what is

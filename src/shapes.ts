@@ -33,10 +33,6 @@ export const Uuid = Type.String({ description: 'a user id (UUID)' });
 export const ListQuery = <P extends TProperties>(properties: P) =>
   Type.Object({ ...properties, token: Type.Optional(Type.String({ description: 'a login token, as PE accepts it in the URL' })) }, { additionalProperties: false });
 
-/** GET /users and GET /groups: PE's `id` filter; at most 1,000 ids fit. */
-export const IdFilterQuery = ListQuery({
-  id: Type.Optional(Type.String({ maxLength: 37_000, description: 'comma-separated ids (UUIDs): only those are answered, unknown ids left out; a value that is not an id is 400 invalid-id-filter' })),
-});
 export const SidParams = Type.Object({ sid: Uuid }, { additionalProperties: false });
 
 const USER_EXAMPLE = {
@@ -116,16 +112,58 @@ export const UsersPage = Type.Object(
   { examples: [{ users: [USER_EXAMPLE], pagination: { offset: 0, limit: 500, order: 'asc', order_by: 'login', filter: 'ali', total: 1 } }] },
 );
 
-/**
- * A list in a request body. Sent as null it is the empty list (PE's Go client
- * sends every empty list so): src/http/null-lists.ts makes it [] before
- * validation, for every top-level list of every body.
- */
-const BodyList = <T extends TSchema>(items: T, options: { maxItems: number; description?: string }) =>
-  Type.Array(items, { ...options, description: `${options.description ? `${options.description}; ` : ''}null is the empty list` });
-
 // Role ids are the database's 32-bit integer keys: a larger number names no role, and must be refused as such rather than reach the column.
 export const RoleId = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+
+// --- Lists a request carries (CONTRACT §7). Every list a client sends is
+// bounded, so no request makes the service work through an unbounded one:
+// a list holds at most MAX_LIST_ITEMS entries, and each kind of list is
+// declared once, here.
+
+/** The most entries one list of a request holds: ids, permissions, names. */
+export const MAX_LIST_ITEMS = 1000;
+/** The most permissions one role holds (the rule: src/roles/roles.ts, assertRoleSize). */
+export const MAX_ROLE_PERMISSIONS = 1000;
+/**
+ * The body limit of routes whose bodies carry lists at their bounds: PUT
+ * /roles/:rid with 1,000 permissions naming users, 1,000 user ids and
+ * 1,000 group ids is about 180 KB. Every other body keeps the service's
+ * 64 KiB (src/http/app.ts).
+ */
+export const LIST_BODY_LIMIT = 256 * 1024;
+/** A comma-separated list in a query parameter: at most MAX_LIST_ITEMS entries (src/http/errors.ts words its refusal). */
+export const COMMA_LIST_PATTERN = `^[^,]*(,[^,]*){0,${MAX_LIST_ITEMS - 1}}$`;
+
+// Sent as null, a list of a body is the empty list (PE's Go client sends every empty list so): src/http/null-lists.ts makes it [] before validation.
+const NULL_IS_EMPTY = 'null is the empty list';
+const ListOf = <T extends TSchema>(item: T, description?: string) =>
+  Type.Array(item, { maxItems: MAX_LIST_ITEMS, description: description === undefined ? NULL_IS_EMPTY : `${description}; ${NULL_IS_EMPTY}` });
+const CommaList = (description: string, maxLength: number) =>
+  Type.String({ maxLength, pattern: COMMA_LIST_PATTERN, description: `${description}, comma-separated, at most ${MAX_LIST_ITEMS}` });
+
+export const RoleIds = ListOf(RoleId);
+export const UserIds = ListOf(Type.String({ maxLength: 64 }));
+export const GroupIds = ListOf(Type.String({ maxLength: 64 }), 'ids of imported directory groups');
+
+export const Permission = Type.Object(
+  {
+    object_type: Type.String({ maxLength: 64 }),
+    action: Type.String({ maxLength: 64 }),
+    instance: Type.String({
+      maxLength: 64,
+      description: '"*", or the id of one object where the action can name one (GET /types, has_instances): a user id (users), a role id (user_roles), a group id (user_groups), a node group id (node_groups), an environment name (environment), …',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type Permission = Static<typeof Permission>;
+export const Permissions = ListOf(Permission);
+
+/** GET /users and GET /groups: PE's `id` filter. */
+export const IdFilterQuery = ListQuery({
+  id: Type.Optional(CommaList('ids (UUIDs): only those are answered, unknown ids left out; a value that is not an id is 400 invalid-id-filter', 40_000)),
+});
+
 
 const ShortText = (description: string) => Type.String({ maxLength: 255, description });
 // Passwords are bounded here only to keep bodies small; the policy says why a password is refused.
@@ -136,7 +174,7 @@ export const NewUserBody = Type.Object(
     login: Type.String({ minLength: 1, maxLength: 255 }),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(BodyList(RoleId, { maxItems: 1000 })),
+    role_ids: Type.Optional(RoleIds),
     // null: a local user without a password (PE's client always sends the key).
     password: Type.Optional(Type.Union([PasswordText, Type.Null()])),
     is_remote: Type.Optional(Type.Boolean()),
@@ -155,14 +193,14 @@ export const EditUserBody = Type.Object(
     login: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     email: Type.Optional(ShortText('email address')),
     display_name: Type.Optional(ShortText('name shown in consoles')),
-    role_ids: Type.Optional(BodyList(RoleId, { maxItems: 1000 })),
+    role_ids: Type.Optional(RoleIds),
     is_revoked: Type.Optional(Type.Boolean()),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),
     is_superuser: Type.Optional(Type.Boolean()),
     last_login: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    inherited_role_ids: Type.Optional(BodyList(Type.Integer(), { maxItems: 1000 })),
-    group_ids: Type.Optional(BodyList(Type.String(), { maxItems: 1000 })),
+    inherited_role_ids: Type.Optional(ListOf(Type.Integer())),
+    group_ids: Type.Optional(GroupIds),
   },
   { additionalProperties: false, examples: [{ ...USER_EXAMPLE, email: 'alice@example.org', is_revoked: false }] },
 );
@@ -173,19 +211,6 @@ export const UserIdBody = Type.Object(
   { user_id: Type.String({ maxLength: 64, description: 'a user id (UUID)' }) },
   { additionalProperties: false, examples: [{ user_id: ALICE_ID }] },
 );
-
-export const Permission = Type.Object(
-  {
-    object_type: Type.String({ maxLength: 64 }),
-    action: Type.String({ maxLength: 64 }),
-    instance: Type.String({
-      maxLength: 64,
-      description: '"*", or the id of one object where the action can name one (GET /types, has_instances): a user id (users), a role id (user_roles), a group id (user_groups), a node group id (node_groups), an environment name (environment), …',
-    }),
-  },
-  { additionalProperties: false },
-);
-export type Permission = Static<typeof Permission>;
 
 const ROLE_EXAMPLE = { id: 2, display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID], group_ids: [] };
 
@@ -204,18 +229,13 @@ export type Role = Static<typeof Role>;
 /** GET /roles. */
 export const Roles = Type.Array(Role, { examples: [[ROLE_EXAMPLE]] });
 
-const Permissions = BodyList(Permission, { maxItems: 1000 });
-const UserIds = BodyList(Type.String({ maxLength: 64 }), { maxItems: 10000 });
-const RoleIds = BodyList(RoleId, { maxItems: 1000 });
-const GroupIds = (description?: string) => BodyList(Type.String({ maxLength: 64 }), { maxItems: 1000, ...(description ? { description } : {}) });
-
 export const NewRoleBody = Type.Object(
   {
     display_name: Type.String({ minLength: 1, maxLength: 255 }),
     description: Type.Optional(Type.String({ maxLength: 1024 })),
     permissions: Type.Optional(Permissions),
     user_ids: Type.Optional(UserIds),
-    group_ids: Type.Optional(GroupIds('ids of imported directory groups given the role')),
+    group_ids: Type.Optional(GroupIds),
   },
   { additionalProperties: false, examples: [{ display_name: 'Helpdesk', description: 'Resets passwords', permissions: [HELPDESK_PERMISSION], user_ids: [ALICE_ID] }] },
 );
@@ -233,7 +253,7 @@ export type EditRoleBody = Static<typeof EditRoleBody>;
 
 export const RoleUsersBody = Type.Object({ role_id: RoleId, user_ids: UserIds }, { additionalProperties: false, examples: [{ role_id: 2, user_ids: [ALICE_ID] }] });
 export const RoleGroupsBody = Type.Object(
-  { role_id: RoleId, group_ids: GroupIds() },
+  { role_id: RoleId, group_ids: GroupIds },
   { additionalProperties: false, examples: [{ role_id: 2, group_ids: [] }] },
 );
 export const RolePermissionsBody = Type.Object({ role_id: RoleId, permissions: Permissions }, { additionalProperties: false, examples: [{ role_id: 2, permissions: [HELPDESK_PERMISSION] }] });
@@ -332,8 +352,8 @@ export const TokenList = Type.Object(
 );
 
 // DELETE /rbac-api/v2/tokens: each parameter comma-separated in the query, an array in the body.
-const NameList = (description: string) => Type.Optional(BodyList(Type.String({ maxLength: 1024 }), { maxItems: 1000, description }));
-const NameListText = (description: string) => Type.Optional(Type.String({ maxLength: 16384, description: `${description}, comma-separated` }));
+const NameList = (description: string) => Type.Optional(ListOf(Type.String({ maxLength: 1024 }), description));
+const NameListText = (description: string) => Type.Optional(CommaList(description, 16384));
 const REVOCATION_DESCRIPTIONS = {
   revoke_tokens: 'whole login tokens',
   revoke_tokens_by_usernames: 'logins whose tokens to revoke',
@@ -764,7 +784,7 @@ export const EditGroupBody = Type.Object(
     login: Type.Optional(Type.String({ maxLength: 255 })),
     display_name: Type.Optional(Type.String({ maxLength: 255 })),
     role_ids: Type.Optional(RoleIds),
-    user_ids: Type.Optional(BodyList(Type.String({ maxLength: 64 }), { maxItems: 100000 })),
+    user_ids: Type.Optional(UserIds),
     identity_provider_id: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
     is_group: Type.Optional(Type.Boolean()),
     is_remote: Type.Optional(Type.Boolean()),

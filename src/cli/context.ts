@@ -71,6 +71,8 @@ export function configWithPermissionTypes(command: Command): Config {
 /** Runs `work` on the services (migrated store, a hasher that starts on first use, the key ring), and closes them whatever happens. */
 export async function withServices<T>(config: Config, work: (services: Services) => Promise<T>): Promise<T> {
   const services = await openServices(config, { hasher: 'lazy', poolSize: 2 });
+  // A command may be what migrates the database: the operator hears what the service would log.
+  services.migrationNotices.forEach((notice) => warn(`rbac: ${notice}`));
   try {
     return await work(services);
   } finally {

@@ -6,7 +6,7 @@
 // and taking roles (user_roles:edit_members, no escalation).
 
 import { randomUUID } from 'node:crypto';
-import { type Party, recordEvent } from '../audit/audit.js';
+import { type AuditEvent, type Party, recordEvent, recordEvents } from '../audit/audit.js';
 import { directoryAccess } from '../directory/directories.js';
 import { DirectoryUnavailable, withDirectory } from '../directory/ldap.js';
 import { ServiceError, notFound, permissionDenied } from '../errors.js';
@@ -131,8 +131,9 @@ export async function setGroupRoles(db: Db, by: GroupRequester, id: string, role
     if (!(await groups.lock(trx, id))) throw notFound('The group');
     if (roleIds === undefined) return;
     const held = (await groups.roleIdsOf(trx, [id])).get(id) ?? [];
-    const wanted = [...new Set(roleIds)];
-    await changeGroupRoles(trx, by, id, wanted.filter((roleId) => !held.includes(roleId)), held.filter((roleId) => !wanted.includes(roleId)), context);
+    const wanted = new Set(roleIds);
+    const holding = new Set(held);
+    await changeGroupRoles(trx, by, id, [...wanted].filter((roleId) => !holding.has(roleId)), held.filter((roleId) => !wanted.has(roleId)), context);
   });
   return readGroup(db, id);
 }
@@ -150,30 +151,39 @@ async function changeGroupRoles(trx: Executor, by: GroupRequester, id: string, a
 
 /**
  * POST /command/roles/add-groups and remove-groups: one role given to (or
- * taken from) each of these groups. Every id must name a group.
+ * taken from) each of these groups. Every id must name a group. The groups
+ * are locked and changed together, in a fixed number of statements however
+ * many the request names; each group changed is recorded.
  */
 export async function changeRoleGroups(trx: Executor, by: GroupRequester, roleId: number, change: 'add' | 'remove', groupIds: readonly string[], context: Context): Promise<void> {
   await assertRequesterActive(trx, by);
   await assertMayChangeMembers(trx, by, [roleId]);
   if (!(await roles.lock(trx, roleId))) throw notFound('The role');
   const ids = [...new Set(groupIds.map((groupId) => groupId.toLowerCase()))];
-  const existing = await groups.existingIds(trx, ids);
-  const missing = ids.find((groupId) => !existing.includes(groupId));
+  const existing = new Set(await groups.lockAll(trx, ids));
+  const missing = ids.find((groupId) => !existing.has(groupId));
   if (missing !== undefined) throw new ServiceError('schema-violation', `No group has the id ${missing.slice(0, 64)}.`);
-  for (const groupId of ids) {
-    await groups.lock(trx, groupId);
-    const held = (await groups.roleIdsOf(trx, [groupId])).get(groupId) ?? [];
-    if (change === 'add' && !held.includes(roleId)) await changeGroupRoles(trx, by, groupId, [roleId], [], context);
-    if (change === 'remove' && held.includes(roleId)) await changeGroupRoles(trx, by, groupId, [], [roleId], context);
+  const held = await groups.roleIdsOf(trx, ids);
+  const changing = ids.filter((groupId) => (held.get(groupId) ?? []).includes(roleId) === (change === 'remove'));
+  if (changing.length === 0) return;
+  if (change === 'add') {
+    await assertMayAssignRoles(trx, by, [roleId]);
+    await groups.giveRole(trx, roleId, changing);
+  } else {
+    await groups.takeRole(trx, roleId, changing);
   }
+  const added = change === 'add' ? [roleId] : [];
+  const removed = change === 'remove' ? [roleId] : [];
+  await recordEvents(trx, changing.map((groupId): AuditEvent => ({ type: 'group-roles-changed', ...context, details: { group_id: groupId, added, removed } })));
 }
 
 /** POST /roles and PUT /roles/:rid with group_ids: the role ends up given to exactly these groups. */
 export async function setRoleGroups(trx: Executor, by: GroupRequester, roleId: number, groupIds: readonly string[], context: Context): Promise<void> {
-  const wanted = [...new Set(groupIds.map((groupId) => groupId.toLowerCase()))];
+  const wanted = new Set(groupIds.map((groupId) => groupId.toLowerCase()));
   const current = await groups.idsWithRole(trx, roleId);
-  const added = wanted.filter((groupId) => !current.includes(groupId));
-  const removed = current.filter((groupId) => !wanted.includes(groupId));
+  const giving = new Set(current);
+  const added = [...wanted].filter((groupId) => !giving.has(groupId));
+  const removed = current.filter((groupId) => !wanted.has(groupId));
   if (added.length > 0) await changeRoleGroups(trx, by, roleId, 'add', added, context);
   if (removed.length > 0) await changeRoleGroups(trx, by, roleId, 'remove', removed, context);
 }

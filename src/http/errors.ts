@@ -10,6 +10,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import Negotiator from 'negotiator';
 import type { Logger } from 'pino';
 import { ServiceError, type ErrorKind } from '../errors.js';
+import { COMMA_LIST_PATTERN, MAX_LIST_ITEMS } from '../shapes.js';
 import { isConstraintViolation, isTransientConflict } from '../store/errors.js';
 import { REQUEST_ID_HEADER } from './observability.js';
 
@@ -32,6 +33,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: S
   return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
 
+/** What a failed check says: Ajv's words, except for a comma-separated list over its bound, whose pattern would say nothing to a reader. */
+function problemOf(issue: { keyword: string; message?: string | undefined; params: Record<string, unknown> }): string {
+  if (issue.keyword === 'pattern' && issue.params.pattern === COMMA_LIST_PATTERN) return `must name at most ${MAX_LIST_ITEMS} entries, comma-separated`;
+  return issue.message ?? 'is invalid';
+}
+
 /** Turns anything thrown while handling a request into a ServiceError. */
 export function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
@@ -42,7 +49,7 @@ export function toServiceError(error: unknown): ServiceError {
     const details = fastifyError.validation.map((issue) => ({
       in: where,
       path: issue.instancePath || '/',
-      problem: issue.message ?? 'is invalid',
+      problem: problemOf(issue),
       ...(issue.keyword === 'additionalProperties' ? { key: (issue.params as { additionalProperty?: string }).additionalProperty } : {}),
     }));
     const first = details[0];

@@ -13,7 +13,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { recordEvent, type AuditEvent } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
-import type { Actor } from '../permissions/permissions.js';
+import { assertRequesterActive, type Actor } from '../permissions/permissions.js';
 import * as loginTokens from '../store/login-tokens.js';
 import type { TokenHolder } from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
@@ -136,6 +136,7 @@ function invalidLoginToken(): ServiceError {
 /** Logging out: revokes the login token that authenticates the request, and records it. */
 export async function logOut(db: Db, actor: Authenticated, sourceAddress: string | null, now = Date.now()): Promise<void> {
   await inTransaction(db, async (trx) => {
+    await assertRequesterActive(trx, actor);
     const party = { id: actor.id, login: actor.login };
     if (await loginTokens.revoke(trx, actor.tokenHash, now)) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
   });

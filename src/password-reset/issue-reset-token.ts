@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { ServiceError, notFound } from '../errors.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import type { Db } from '../store/transaction.js';
+import { revokedRequester } from '../permissions/permissions.js';
 import { assertMayIssueResetToken, type Requester } from '../users/authorization.js';
 import { signResetToken } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
@@ -42,7 +43,7 @@ export async function issueResetToken(deps: IssueDeps, by: Requester, userId: st
     const { token, claims } = await signResetToken(key, userId, lifetimeSeconds, now);
     const outcome = await resetTokens.issueSuperseding(
       deps.db,
-      { jti: claims.jti, user_id: userId, kid: claims.kid, issued_at: claims.iat * 1000, expires_at: claims.exp * 1000, issued_by: context.actor?.id ?? null },
+      { jti: claims.jti, user_id: userId, kid: claims.kid, issued_at: claims.iat * 1000, expires_at: claims.exp * 1000, issued_by: by?.id ?? null },
       {
         type: 'reset-token-issued',
         actor: context.actor,
@@ -52,6 +53,7 @@ export async function issueResetToken(deps: IssueDeps, by: Requester, userId: st
       now,
     );
     if (outcome.written) return token;
+    if (outcome.reason === 'requester-revoked') throw revokedRequester();
     if (outcome.reason === 'no-user') throw notFound('The user');
     if (outcome.reason === 'remote-user') {
       throw new ServiceError('permission-denied', 'This is a remote user: its password is managed by its directory service.');

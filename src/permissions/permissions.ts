@@ -58,12 +58,42 @@ export async function permissionsOf(db: Executor, userId: string): Promise<Permi
   return (await roles.permissionsByRoleOf(db, userId)).flatMap(rolePermissions);
 }
 
-const grants = (permission: Permission, objectType: string, action: string, instance: string) =>
-  permission.object_type === objectType && permission.action === action && (permission.instance === '*' || permission.instance === instance);
+// Lists of permissions are compared through a canonical key of each, in
+// sets: de-duplicating, subtracting and checking a list against what is
+// held take time in proportion to the lists, never their product (a role
+// holds up to 1,000 permissions, and a request names as many).
 
-/** Whether these held permissions cover `wanted` (on "*" only a "*" does; on one object, that object's or "*"). */
+/** The canonical key of a permission: equal permissions have equal keys, different ones different keys. */
+export const permissionKey = (permission: Permission): string => JSON.stringify([permission.object_type, permission.action, permission.instance]);
+
+/** Each permission once, in the order first given. */
+export function distinctPermissions(permissions: readonly Permission[]): Permission[] {
+  return permissionsNotIn(permissions, []);
+}
+
+/** Those of `permissions` not among `others`, once each, in the order first given. */
+export function permissionsNotIn(permissions: readonly Permission[], others: readonly Permission[]): Permission[] {
+  const seen = new Set(others.map(permissionKey));
+  return permissions.filter((permission) => {
+    const key = permissionKey(permission);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * What these held permissions cover, to ask about many permissions: on "*"
+ * only a "*" does; on one object, that object's or "*".
+ */
+export function coverage(held: readonly Permission[]): (wanted: Permission) => boolean {
+  const keys = new Set(held.map(permissionKey));
+  return (wanted) => keys.has(permissionKey({ ...wanted, instance: '*' })) || keys.has(permissionKey(wanted));
+}
+
+/** Whether these held permissions cover `wanted` (coverage, for one question). */
 export function covers(held: readonly Permission[], wanted: Permission): boolean {
-  return held.some((permission) => grants(permission, wanted.object_type, wanted.action, wanted.instance));
+  return coverage(held)(wanted);
 }
 
 export async function hasPermission(
@@ -88,12 +118,37 @@ export function permittedInstances(held: readonly Permission[] | 'all', objectTy
   return instances.includes('*') ? ['*'] : [...new Set(instances)].sort();
 }
 
-/** The requester's own account must still be active when its request writes: a revocation that committed meanwhile wins. */
+/**
+ * The requester's own account must still be active when its request writes
+ * (CONTRACT §3): checked inside the write's transaction, with the requester's
+ * row locked until it commits, so a revocation that committed first wins, and
+ * one that comes later waits for this write: once a revocation has answered,
+ * no write of that user commits, on any instance. Every write transaction
+ * with a requester starts with it.
+ */
 export async function assertRequesterActive(trx: Executor, by: Actor | null): Promise<void> {
-  if (!by) return;
-  if ((await users.isRevoked(trx, by.id)) !== false) {
-    throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  if (by && (await users.isRevokedLocked(trx, by.id)) !== false) throw revokedRequester();
+}
+
+/** The answer to a request of a user who is revoked (or gone) by the time it writes. */
+export const revokedRequester = () => new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+
+/**
+ * A change to one user by a requester: the requester's check
+ * (assertRequesterActive) and the user's row lock (users.lock), taken in the
+ * order of the two ids, so that two requests each changing the other's
+ * account wait for one another instead of deadlocking. A user changing
+ * itself takes its row for the change first; its check then finds the lock
+ * held. The user's row, or undefined when there is no such user.
+ */
+export async function lockUserCheckingRequester(trx: Executor, by: Actor | null, userId: string): Promise<users.UserRecord | undefined> {
+  if (by && by.id < userId) {
+    await assertRequesterActive(trx, by);
+    return users.lock(trx, userId);
   }
+  const row = await users.lock(trx, userId);
+  await assertRequesterActive(trx, by);
+  return row;
 }
 
 /**
@@ -130,9 +185,10 @@ async function heldBySubject(db: Executor, by: Actor, subjectId: string): Promis
 /** POST /permitted: for each permission, whether the subject (a user or a group) may act so. A permission of unknown type or action is false. */
 export async function checkPermissions(db: Executor, by: Actor, subjectId: string, permissions: readonly Permission[]): Promise<boolean[]> {
   const held = await heldBySubject(db, by, subjectId);
+  const covered = held === 'all' ? () => true : coverage(held);
   return permissions.map((wanted) => {
     const permission = { ...wanted, instance: normalizeUserId(wanted.instance) };
-    return isKnownAction(permission.object_type, permission.action) && (held === 'all' || covers(held, permission));
+    return isKnownAction(permission.object_type, permission.action) && covered(permission);
   });
 }
 
@@ -163,8 +219,8 @@ export async function userPermissions(db: Executor, actor: Actor, userId: string
     for (const action of USER_ACTIONS) verdicts[action] = 'granted';
     return verdicts;
   }
-  const held = await permissionsOf(db, actor.id);
-  const holds = (action: UserAction) => held.some((permission) => grants(permission, 'users', action, userId));
+  const covered = coverage(await permissionsOf(db, actor.id));
+  const holds = (action: UserAction) => covered({ object_type: 'users', action, instance: userId });
   let targetIsSuperuser: boolean | undefined;
   for (const action of USER_ACTIONS) {
     if (!holds(action)) {

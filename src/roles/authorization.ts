@@ -3,7 +3,7 @@
 // and users.ts call them inside their write transaction.
 
 import { ServiceError, permissionDenied } from '../errors.js';
-import { ADMINISTRATORS_ROLE_ID, covers, hasPermission, permissionsOf, rolePermissions, type Actor, type Permission } from '../permissions/permissions.js';
+import { ADMINISTRATORS_ROLE_ID, coverage, hasPermission, permissionsOf, rolePermissions, type Actor, type Permission } from '../permissions/permissions.js';
 import * as roles from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 
@@ -33,7 +33,8 @@ export async function assertMayEditRoleOrMembers(db: Executor, by: Requester, ro
 }
 
 function assertEditsMembers(held: readonly Permission[], roleIds: readonly number[]): void {
-  const refused = roleIds.find((id) => !covers(held, { object_type: 'user_roles', action: 'edit_members', instance: String(id) }));
+  const covered = coverage(held);
+  const refused = roleIds.find((id) => !covered({ object_type: 'user_roles', action: 'edit_members', instance: String(id) }));
   if (refused !== undefined) throw permissionDenied(`Changing the members of role ${refused} needs user_roles:edit_members on it.`);
 }
 
@@ -43,9 +44,9 @@ export async function assertMayChangeMembers(db: Executor, by: Requester, roleId
   assertEditsMembers(await permissionsOf(db, by.id), roleIds);
 }
 
-/** Throws 403 naming the first of `wanted` that `held` does not cover. */
-function assertHoldsAll(held: readonly Permission[], wanted: readonly Permission[], what: string): void {
-  const missing = wanted.find((permission) => !covers(held, permission));
+/** Throws 403 naming the first of `wanted` that what is held (its coverage) does not cover. */
+function assertHoldsAll(covered: (wanted: Permission) => boolean, wanted: readonly Permission[], what: string): void {
+  const missing = wanted.find((permission) => !covered(permission));
   if (missing) throw permissionDenied(`${what} needs every permission it gives, and you do not hold ${named(missing)}; only a superuser may give what it does not hold.`);
 }
 
@@ -57,7 +58,7 @@ function assertHoldsAll(held: readonly Permission[], wanted: readonly Permission
  */
 export async function assertMayGrantPermissions(db: Executor, by: Requester, permissions: readonly Permission[]): Promise<void> {
   if (!by || by.is_superuser || permissions.length === 0) return;
-  assertHoldsAll(await permissionsOf(db, by.id), permissions, 'Adding permissions to a role');
+  assertHoldsAll(coverage(await permissionsOf(db, by.id)), permissions, 'Adding permissions to a role');
 }
 
 /**
@@ -72,7 +73,8 @@ export async function assertMayAssignRoles(db: Executor, by: Requester, roleIds:
   if (!by || by.is_superuser || roleIds.length === 0) return;
   const held = await permissionsOf(db, by.id);
   assertEditsMembers(held, roleIds);
-  for (const role of await roles.byIds(db, roleIds)) assertHoldsAll(held, rolePermissions(role), `Giving the role "${role.display_name}"`);
+  const covered = coverage(held);
+  for (const role of await roles.byIds(db, roleIds)) assertHoldsAll(covered, rolePermissions(role), `Giving the role "${role.display_name}"`);
 }
 
 /** The default role Administrators keeps every permission, and stays: 403 default-roles-immutable. */

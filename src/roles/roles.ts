@@ -5,8 +5,17 @@
 
 import { ServiceError, notFound } from '../errors.js';
 import { type AuditEvent, type Party, recordEvents } from '../audit/audit.js';
-import { assertRequesterActive, rolePermissions, validPermissions, type Permission } from '../permissions/permissions.js';
-import type { Role } from '../shapes.js';
+import {
+  assertRequesterActive,
+  distinctPermissions,
+  lockUserCheckingRequester,
+  permissionKey,
+  permissionsNotIn,
+  rolePermissions,
+  validPermissions,
+  type Permission,
+} from '../permissions/permissions.js';
+import { MAX_ROLE_PERMISSIONS, type Role } from '../shapes.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
 import * as roles from '../store/roles.js';
@@ -66,18 +75,18 @@ async function roleAfterWrite(db: Executor, id: number): Promise<Role> {
 /** Checks that every id names an existing role; throws a schema-violation naming the first that does not. */
 export async function assertRolesExist(db: Executor, roleIds: readonly number[]): Promise<void> {
   if (roleIds.length === 0) return;
-  const found = await roles.existingIds(db, roleIds);
-  const missing = roleIds.find((id) => !found.includes(id));
+  const found = new Set(await roles.existingIds(db, roleIds));
+  const missing = roleIds.find((id) => !found.has(id));
   if (missing !== undefined) throw new ServiceError('schema-violation', `No role has the id ${missing}.`);
 }
 
 /** The users of these ids (in lower case, once each), or 400 schema-violation naming the first that does not exist. */
 async function existingMembers(db: Executor, userIds: readonly string[]): Promise<Member[]> {
   const ids = [...new Set(userIds.map(normalizeUserId))];
-  const members = await users.partiesOf(db, ids);
-  const missing = ids.find((id) => !members.some((member) => member.id === id));
+  const members = new Map((await users.partiesOf(db, ids)).map((member) => [member.id, member]));
+  const missing = ids.find((id) => !members.has(id));
   if (missing) throw new ServiceError('schema-violation', `No user has the id ${missing}.`);
-  return ids.map((id) => members.find((member) => member.id === id) as Member);
+  return ids.map((id) => members.get(id) as Member);
 }
 
 /** The role's row, locked for the transaction, or 404. */
@@ -89,10 +98,23 @@ async function lockedRole(trx: Executor, id: number): Promise<RoleRecord> {
 
 const nameTaken = (name: string) => new ServiceError('conflict', `A role named "${name}" already exists.`);
 const permissionName = (permission: Permission) => `${permission.object_type}:${permission.action}:${permission.instance}`;
-const samePermission = (a: Permission) => (b: Permission) => a.object_type === b.object_type && a.action === b.action && a.instance === b.instance;
-/** Those of `permissions` not in `others`, once each. */
-const without = (permissions: readonly Permission[], others: readonly Permission[]) =>
-  permissions.filter((permission, index) => !others.some(samePermission(permission)) && permissions.findIndex(samePermission(permission)) === index);
+
+/**
+ * A role holds at most MAX_ROLE_PERMISSIONS permissions (CONTRACT §7): a
+ * create or edit that would leave it with more is 400 schema-violation,
+ * before anything is written. `count` is how many it would hold, each once.
+ */
+function assertRoleSize(count: number): void {
+  if (count <= MAX_ROLE_PERMISSIONS) return;
+  throw new ServiceError(
+    'schema-violation',
+    `A role holds at most ${MAX_ROLE_PERMISSIONS} permissions; this would leave it with ${count}. Nothing was changed.`,
+    { limit: MAX_ROLE_PERMISSIONS, permissions: count },
+  );
+}
+
+/** A membership's key, for sets of them. */
+const membership = (userId: string, roleId: number) => `${userId} ${roleId}`;
 
 /**
  * Gives each of these roles to each of these users who does not hold it yet,
@@ -103,10 +125,8 @@ export async function giveRoles(trx: Executor, by: Requester, roleIds: readonly 
   if (roleIds.length === 0 || members.length === 0) return;
   await assertMayAssignRoles(trx, by, roleIds);
   await assertRolesExist(trx, roleIds);
-  const held = await roles.memberships(trx, roleIds, members.map((member) => member.id));
-  const given = members.flatMap((member) =>
-    roleIds.filter((role_id) => !held.some((pair) => pair.user_id === member.id && pair.role_id === role_id)).map((role_id) => ({ member, role_id })),
-  );
+  const held = new Set((await roles.memberships(trx, roleIds, members.map((member) => member.id))).map((pair) => membership(pair.user_id, pair.role_id)));
+  const given = members.flatMap((member) => roleIds.filter((role_id) => !held.has(membership(member.id, role_id))).map((role_id) => ({ member, role_id })));
   await roles.insertMemberships(trx, given.map(({ member, role_id }) => ({ user_id: member.id, role_id })));
   await recordEvents(trx, given.map(({ member, role_id }): AuditEvent => ({ type: 'role-assigned', ...context, subject: member, details: { role_id } })));
 }
@@ -118,18 +138,17 @@ export async function takeRoles(trx: Executor, by: Requester, roleIds: readonly 
   await assertRolesExist(trx, roleIds);
   const taken = await roles.memberships(trx, roleIds, members.map((member) => member.id));
   await roles.deleteMemberships(trx, taken);
-  await recordEvents(
-    trx,
-    taken.map(({ user_id, role_id }): AuditEvent => ({ type: 'role-removed', ...context, subject: members.find((member) => member.id === user_id) ?? null, details: { role_id } })),
-  );
+  const byId = new Map(members.map((member) => [member.id, member]));
+  await recordEvents(trx, taken.map(({ user_id, role_id }): AuditEvent => ({ type: 'role-removed', ...context, subject: byId.get(user_id) ?? null, details: { role_id } })));
 }
 
 /** POST /roles: user_roles:create, every permission held by the caller, members given by the assignment rule. Runs in the caller's transaction. */
 export async function createRole(db: Executor, by: Requester, input: NewRole, context: Context): Promise<Role> {
   await assertRequesterActive(db, by);
   await assertMayCreateRoles(db, by);
-  const permissions = without(validPermissions(input.permissions ?? []), []);
+  const permissions = distinctPermissions(validPermissions(input.permissions ?? []));
   await assertMayGrantPermissions(db, by, permissions);
+  assertRoleSize(permissions.length);
   if (await roles.nameTaken(db, input.display_name)) throw nameTaken(input.display_name);
   const members = await existingMembers(db, input.user_ids ?? []);
 
@@ -157,13 +176,14 @@ export async function editRole(trx: Executor, by: Requester, id: number, changes
     ...(changes.display_name !== undefined && changes.display_name !== current.display_name ? { display_name: changes.display_name } : {}),
     ...(changes.description !== undefined && changes.description !== current.description ? { description: changes.description } : {}),
   };
-  const permissions = changes.permissions === undefined ? held : without(validPermissions(changes.permissions), []);
-  const added = without(permissions, held);
-  const removed = without(held, permissions);
+  const permissions = changes.permissions === undefined ? held : distinctPermissions(validPermissions(changes.permissions));
+  const added = permissionsNotIn(permissions, held);
+  const removed = permissionsNotIn(held, permissions);
   if (Object.keys(fields).length > 0 || added.length > 0 || removed.length > 0) {
     await assertMayEditRole(trx, by, id);
     if (added.length > 0 || removed.length > 0) assertPermissionsMutable(id, 'change');
     await assertMayGrantPermissions(trx, by, added);
+    assertRoleSize(permissions.length);
     if (fields.display_name !== undefined && (await roles.nameTaken(trx, fields.display_name, id))) throw nameTaken(fields.display_name);
     await roles.update(trx, id, { ...fields, ...(added.length > 0 || removed.length > 0 ? { permissions } : {}) }).catch((error: unknown) => {
       throw isUniqueViolation(error, 'roles', 'display_name') && fields.display_name !== undefined ? nameTaken(fields.display_name) : error;
@@ -173,10 +193,12 @@ export async function editRole(trx: Executor, by: Requester, id: number, changes
 
   if (changes.user_ids !== undefined) {
     const wanted = await existingMembers(trx, changes.user_ids);
+    const wantedIds = new Set(wanted.map((member) => member.id));
     const currentIds = await roles.memberIds(trx, id);
-    const leaving = await users.partiesOf(trx, currentIds.filter((userId) => !wanted.some((member) => member.id === userId)));
+    const current = new Set(currentIds);
+    const leaving = await users.partiesOf(trx, currentIds.filter((userId) => !wantedIds.has(userId)));
     await takeRoles(trx, by, [id], leaving, context);
-    await giveRoles(trx, by, [id], wanted.filter((member) => !currentIds.includes(member.id)), context);
+    await giveRoles(trx, by, [id], wanted.filter((member) => !current.has(member.id)), context);
   }
   return roleAfterWrite(trx, id);
 }
@@ -215,11 +237,14 @@ export async function changePermissions(trx: Executor, by: Requester, id: number
   assertPermissionsMutable(id, 'change');
   const current = await lockedRole(trx, id);
   const permissions = validPermissions(given);
-  const added = change === 'add' ? without(permissions, current.permissions) : [];
-  const removed = change === 'remove' ? current.permissions.filter((permission) => permissions.some(samePermission(permission))) : [];
+  const added = change === 'add' ? permissionsNotIn(permissions, current.permissions) : [];
+  const removing = new Set(change === 'remove' ? permissions.map(permissionKey) : []);
+  const removed = current.permissions.filter((permission) => removing.has(permissionKey(permission)));
   await assertMayGrantPermissions(trx, by, added);
   if (added.length === 0 && removed.length === 0) return;
-  await roles.update(trx, id, { permissions: [...without(current.permissions, removed), ...added] });
+  const kept = removed.length === 0 ? current.permissions : current.permissions.filter((permission) => !removing.has(permissionKey(permission)));
+  assertRoleSize(kept.length + added.length);
+  await roles.update(trx, id, { permissions: [...kept, ...added] });
   await recordEvents(trx, [roleEdited(id, [], added, removed, context)]);
 }
 
@@ -235,10 +260,9 @@ export async function changeMembers(trx: Executor, by: Requester, id: number, ch
 
 /** POST /command/users/add-roles and remove-roles: one user's roles change by the rules of giving and taking roles; 404 when no user has the id. */
 export async function changeRolesOf(trx: Executor, by: Requester, userId: string, change: 'add' | 'remove', roleIds: readonly number[], context: Context): Promise<void> {
-  await assertRequesterActive(trx, by);
+  const user = await lockUserCheckingRequester(trx, by, userId);
   const ids = [...new Set(roleIds)];
   await assertMayChangeMembers(trx, by, ids);
-  const user = await users.lock(trx, userId);
   if (!user) throw notFound('The user');
   const member = { id: user.id, login: user.login };
   await (change === 'add' ? giveRoles : takeRoles)(trx, by, ids, [member], context);

@@ -2,6 +2,7 @@
 // by name, the roles they give, and which remote users were in them at their
 // last login.
 
+import { isPostgres } from './dialect.js';
 import type { GroupRow } from './schema.js';
 import type { Executor } from './transaction.js';
 
@@ -27,12 +28,6 @@ export async function byLoginKey(db: Executor, loginKey: string): Promise<GroupR
 export async function byLoginKeys(db: Executor, loginKeys: readonly string[]): Promise<GroupRecord[]> {
   if (loginKeys.length === 0) return [];
   return db.selectFrom('groups').selectAll().where('login_key', 'in', [...loginKeys]).orderBy('login_key').execute();
-}
-
-/** Those of `ids` that name a group. */
-export async function existingIds(db: Executor, ids: readonly string[]): Promise<string[]> {
-  if (ids.length === 0) return [];
-  return (await db.selectFrom('groups').select('id').where('id', 'in', [...ids]).execute()).map((row) => row.id);
 }
 
 export async function insert(db: Executor, group: GroupRecord): Promise<void> {
@@ -64,6 +59,18 @@ export async function lock(trx: Executor, id: string): Promise<GroupRecord | und
     .executeTakeFirst();
 }
 
+/**
+ * Locks the rows of those of these groups that exist, until the transaction
+ * ends, and returns their ids. PostgreSQL: in id order, so two requests
+ * locking overlapping sets wait for one another instead of deadlocking;
+ * SQLite's write transactions hold the database lock already.
+ */
+export async function lockAll(trx: Executor, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const query = trx.selectFrom('groups').select('id').where('id', 'in', [...ids]).orderBy('id');
+  return (await (isPostgres(trx) ? query.forUpdate() : query).execute()).map((row) => row.id);
+}
+
 /** Rows as one sorted list per key, each of `keys` present (an empty list when it has no row). */
 function listsBy<K, V>(keys: readonly K[], rows: readonly { key: K; value: V }[]): Map<K, V[]> {
   const lists = new Map<K, V[]>(keys.map((key) => [key, []]));
@@ -87,6 +94,21 @@ export async function addRoles(db: Executor, groupId: string, roleIds: readonly 
     .values(roleIds.map((role_id) => ({ group_id: groupId, role_id })))
     .onConflict((conflict) => conflict.columns(['group_id', 'role_id']).doNothing())
     .execute();
+}
+
+/** Gives one role to each of these groups (those that have it already keep it). */
+export async function giveRole(db: Executor, roleId: number, groupIds: readonly string[]): Promise<void> {
+  if (groupIds.length === 0) return;
+  await db
+    .insertInto('group_roles')
+    .values(groupIds.map((group_id) => ({ group_id, role_id: roleId })))
+    .onConflict((conflict) => conflict.columns(['group_id', 'role_id']).doNothing())
+    .execute();
+}
+
+/** Takes one role from each of these groups. */
+export async function takeRole(db: Executor, roleId: number, groupIds: readonly string[]): Promise<void> {
+  if (groupIds.length > 0) await db.deleteFrom('group_roles').where('role_id', '=', roleId).where('group_id', 'in', [...groupIds]).execute();
 }
 
 export async function removeRoles(db: Executor, groupId: string, roleIds: readonly number[]): Promise<void> {

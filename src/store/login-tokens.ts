@@ -230,16 +230,19 @@ export async function unrevokedByLabels(db: Executor, userId: string, labels: re
     .execute();
 }
 
+// A user may hold any number of tokens, and naming the user names them all:
+// their hashes go to the database a bounded number at a time, within every
+// driver's limit on a statement's parameters.
+const HASHES_PER_STATEMENT = 1000;
+
 /** Revokes these tokens where still live; returns those this call revoked. */
 export async function revokeByHashes(db: Executor, hashes: readonly string[], now: number): Promise<RevocableToken[]> {
-  if (hashes.length === 0) return [];
-  return db
-    .updateTable('login_tokens')
-    .set({ revoked_at: now })
-    .where('token_hash', 'in', [...hashes])
-    .where('revoked_at', 'is', null)
-    .returning(REVOCABLE)
-    .execute();
+  const revoked: RevocableToken[] = [];
+  for (let start = 0; start < hashes.length; start += HASHES_PER_STATEMENT) {
+    const chunk = hashes.slice(start, start + HASHES_PER_STATEMENT);
+    revoked.push(...(await db.updateTable('login_tokens').set({ revoked_at: now }).where('token_hash', 'in', chunk).where('revoked_at', 'is', null).returning(REVOCABLE).execute()));
+  }
+  return revoked;
 }
 
 /** Revokes one live token; true when it was live. */

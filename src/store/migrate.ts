@@ -20,9 +20,10 @@ import * as tokenIds from './migrations/010_token_ids.js';
 import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
 import * as directoryBinding from './migrations/013_directory_binding.js';
+import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
 
-/** What a migration tells the operator besides having run (a default role it kept rather than added). */
+/** What a migration tells the operator besides having run (a default role it kept rather than added, a user it grandfathered). */
 export type MigrationNotice = (message: string) => void;
 
 const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
@@ -39,6 +40,7 @@ const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '011_reinstated_at': reinstatedAt,
   '012_directories': directories,
   '013_directory_binding': directoryBinding,
+  '014_login_skeletons_v2': { up: (db) => loginSkeletonsV2.up(db, notice), down: loginSkeletonsV2.down },
   '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
 });
 
@@ -76,7 +78,10 @@ async function migrate(store: Store, notice: MigrationNotice, run: (migrator: Mi
     store.dialect === 'postgres'
       ? (await sql<{ current_schema: string }>`select current_schema()`.execute(store.db)).rows[0]?.current_schema
       : undefined;
-  const migrator = new Migrator({ db: store.db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  // Numbers are handed out before the work lands, so a database may have run
+  // 016 before 014 exists; each migration stands on those below its number
+  // only, and one that arrives late runs on the next start instead of stopping it.
+  const migrator = new Migrator({ db: store.db, provider, allowUnorderedMigrations: true, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await runWaitingForOthers(() => run(migrator));
   if (error) {
     const failed = results?.find((result) => result.status === 'Error');

@@ -77,10 +77,14 @@ export async function cancelSignedBy(db: Executor, kid: string, now: number): Pr
 /** What an issue did: wrote the token (superseding how many), or nothing, and why. */
 export type IssueOutcome =
   | { written: true; superseded: number }
-  | { written: false; reason: 'no-user' | 'remote-user' | 'key-not-signing' };
+  | { written: false; reason: 'requester-revoked' | 'no-user' | 'remote-user' | 'key-not-signing' };
 
 /**
- * Issuing, deciding and writing in one step: for the user `token.user_id`
+ * Issuing, deciding and writing in one step: while its issuer
+ * (`token.issued_by`, null for the operator at the server) is an active user
+ * — checked under the lock every write of a requester takes
+ * (users.isRevokedLocked), so a revocation of the issuer that has answered
+ * wins — for the user `token.user_id`
  * if it exists and is local, and only while `token.kid` is the key that
  * signs (the newest not retired), the user's live tokens superseded, the new
  * token inserted and the issue recorded — its subject is the user as the row
@@ -94,6 +98,7 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
   const recorded = (subject: { id: string; login: string }, superseded: number): SecurityEvent => ({ ...event, subject, details: { ...event.details, superseded } });
   if (!isPostgres(db)) {
     return inTransaction(db, async (trx): Promise<IssueOutcome> => {
+      if (token.issued_by !== null && (await users.isRevokedLocked(trx, token.issued_by)) !== false) return { written: false, reason: 'requester-revoked' };
       const user = await users.byId(trx, token.user_id);
       if (!user) return { written: false, reason: 'no-user' };
       if (user.is_remote) return { written: false, reason: 'remote-user' };
@@ -110,13 +115,16 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
   // Every part sees the snapshot the statement started with: the update
   // supersedes only the earlier tokens, never the one inserted beside it.
   // The writes happen only for the row `allowed` finds.
-  const result = await sql<{ user_found: boolean; is_remote: number | null; signing_kid: string | null; superseded: number | string; login: string | null }>`
-    with target as (
+  const result = await sql<{ requester_active: boolean; user_found: boolean; is_remote: number | null; signing_kid: string | null; superseded: number | string; login: string | null }>`
+    with requester as (
+      ${token.issued_by === null ? sql`select null as id, 0 as is_revoked` : users.requesterLockStatement(token.issued_by)}
+    ), target as (
       select id, login, is_remote from users where id = ${token.user_id}
     ), allowed as (
       select target.id, target.login from target
       where target.is_remote = 0
         and ${token.kid} = ${signingKeys.signingKid(db)}
+        and exists (select 1 from requester where requester.is_revoked = 0)
     ), superseded as (
       update reset_tokens set superseded_at = ${at}
       where user_id in (select id from allowed) and spent_at is null and superseded_at is null
@@ -134,10 +142,11 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
       from allowed, counted, inserted
       returning 1
     )
-    select exists (select 1 from target) as user_found, (select is_remote from target) as is_remote,
+    select exists (select 1 from requester where requester.is_revoked = 0) as requester_active, exists (select 1 from target) as user_found, (select is_remote from target) as is_remote,
       ${signingKeys.signingKid(db)} as signing_kid,
       (select n from counted) as superseded, (select login from allowed) as login`.execute(db);
   const outcome = result.rows[0];
+  if (outcome?.requester_active === false) return { written: false, reason: 'requester-revoked' };
   if (!outcome?.user_found) return { written: false, reason: 'no-user' };
   if (outcome.is_remote === 1) return { written: false, reason: 'remote-user' };
   if (outcome.signing_kid !== token.kid || outcome.login === null) return { written: false, reason: 'key-not-signing' };

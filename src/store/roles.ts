@@ -133,10 +133,29 @@ export async function insertMemberships(db: Executor, pairs: readonly { user_id:
   if (pairs.length > 0) await db.insertInto('user_roles').values([...pairs]).onConflict((conflict) => conflict.columns(['user_id', 'role_id']).doNothing()).execute();
 }
 
+/** The values of the items, listed under their keys. */
+function groupedBy<T, K, V>(items: readonly T[], keyOf: (item: T) => K, valueOf: (item: T) => V): Map<K, V[]> {
+  const groups = new Map<K, V[]>();
+  for (const item of items) {
+    const group = groups.get(keyOf(item));
+    if (group) group.push(valueOf(item));
+    else groups.set(keyOf(item), [valueOf(item)]);
+  }
+  return groups;
+}
+
+/**
+ * Deletes these memberships: one statement per role, or per user, whichever
+ * the pairs name fewer of. Every caller takes one role from many users or
+ * many roles from one user, so that is one statement with one IN list (not
+ * an OR per pair, which SQLite refuses past 1,000 nested terms).
+ */
 export async function deleteMemberships(db: Executor, pairs: readonly { user_id: string; role_id: number }[]): Promise<void> {
-  if (pairs.length === 0) return;
-  await db
-    .deleteFrom('user_roles')
-    .where((eb) => eb.or(pairs.map((pair) => eb.and([eb('user_id', '=', pair.user_id), eb('role_id', '=', pair.role_id)]))))
-    .execute();
+  const byRole = groupedBy(pairs, (pair) => pair.role_id, (pair) => pair.user_id);
+  const byUser = groupedBy(pairs, (pair) => pair.user_id, (pair) => pair.role_id);
+  if (byRole.size <= byUser.size) {
+    for (const [roleId, userIds] of byRole) await db.deleteFrom('user_roles').where('role_id', '=', roleId).where('user_id', 'in', userIds).execute();
+  } else {
+    for (const [userId, roleIds] of byUser) await db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', 'in', roleIds).execute();
+  }
 }

@@ -13,9 +13,10 @@ export interface UsersTable {
   /** NFKC + lower-case login: uniqueness and look-up ignore case. */
   login_key: string;
   /**
-   * Unicode TR39 skeleton of the login (users/logins.ts), unique: no login may
-   * look like another. Null for a user who already looked like an older one
-   * when the column was added (migration 005).
+   * What the login reads as (loginSkeleton, src/logins.ts), unique: no login
+   * may look like another. Null for a user who already looked like an older
+   * one when the column was added (migration 005) or the rule got stronger
+   * (migration 014).
    */
   login_skeleton: string | null;
   email: string;

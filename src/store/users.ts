@@ -90,6 +90,12 @@ export async function byLoginKey(db: Executor, loginKey: string): Promise<UserRe
   return maybe(await db.selectFrom('users').selectAll().where('login_key', '=', loginKey).executeTakeFirst());
 }
 
+/** The ids and login keys of the users with these login keys. */
+export async function partiesByLoginKeys(db: Executor, loginKeys: readonly string[]): Promise<{ id: string; login_key: string }[]> {
+  if (loginKeys.length === 0) return [];
+  return db.selectFrom('users').select(['id', 'login_key']).where('login_key', 'in', [...loginKeys]).execute();
+}
+
 /** Whether a user other than `exceptId` has this login skeleton. */
 export async function skeletonTaken(db: Executor, skeleton: string, exceptId?: string): Promise<boolean> {
   let query = db.selectFrom('users').select('id').where('login_skeleton', '=', skeleton);
@@ -164,16 +170,69 @@ export async function isRevoked(db: Executor, id: string): Promise<boolean | und
   return row === undefined ? undefined : row.is_revoked === 1;
 }
 
+// A user's own writes and the changes made to that user take turns, on every
+// instance. Each write of a requester holds a share lock on the requester's
+// row to its commit (isRevokedLocked); a change to a user (lock: revoking,
+// editing, deleting it) takes the row for update, so it waits for the
+// user's writes in flight, and they for it. PostgreSQL lets a new share lock
+// join those held without queueing behind a waiting update, so a user who
+// kept writing could keep its own revocation waiting for as long as it
+// wrote. Both therefore first take a transaction-level advisory lock on the
+// user — shared for the user's writes, exclusive for a change — in the lock
+// manager's queue, where a new shared request waits behind a waiting
+// exclusive one. The gate is a join of the statement that takes the row
+// lock, so it is taken before the row's (no deadlock between the two) and
+// costs no round trip. SQLite needs neither: a write transaction begins
+// IMMEDIATE and holds the database's one write lock (src/store/database.ts).
+
+/** The advisory lock of the user with this id, for one statement's FROM: shared, or exclusive. */
+function userGate(id: string, mode: 'shared' | 'exclusive') {
+  const key = sql`hashtextextended(${`rbac-user:${id}`}, 0)`;
+  return mode === 'shared' ? sql`(select pg_advisory_xact_lock_shared(${key})) as gate` : sql`(select pg_advisory_xact_lock(${key})) as gate`;
+}
+
+/**
+ * The requester's row, locked for share until the transaction ends (with its
+ * gate, above), as one statement for PostgreSQL's writing statements to
+ * embed (src/store/reset-tokens.ts): no row for a user that does not exist.
+ * Read after the lock is granted, so a revocation that committed meanwhile is
+ * what it returns.
+ */
+export function requesterLockStatement(id: string) {
+  return sql<{ id: string; is_revoked: number }>`select users.id, users.is_revoked from users, ${userGate(id, 'shared')} where users.id = ${id} for share of users`;
+}
+
+/**
+ * Whether the requester is revoked (undefined: there is no such user), read
+ * under a lock the transaction holds until it ends (see above): a revocation
+ * of the user waits for this transaction, and one under way is waited for
+ * and then read. Outside a transaction the lock would end with the
+ * statement, so that is refused.
+ */
+export async function isRevokedLocked(trx: Executor, id: string): Promise<boolean | undefined> {
+  if (!trx.isTransaction) throw new Error('isRevokedLocked needs a transaction: its lock must last until the write commits');
+  const row = isPostgres(trx)
+    ? (await requesterLockStatement(id).execute(trx)).rows[0]
+    : await trx.selectFrom('users').select('is_revoked').where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : row.is_revoked === 1;
+}
+
 export async function isSuperuser(db: Executor, id: string): Promise<boolean> {
   return (await db.selectFrom('users').select('is_superuser').where('id', '=', id).executeTakeFirst())?.is_superuser === 1;
 }
 
 /**
- * Locks the user's row until the transaction ends and returns it. A no-op
- * UPDATE takes the row lock on PostgreSQL (SQLite's write transactions hold
- * the database lock already) with one statement that both dialects speak.
+ * Locks the user's row until the transaction ends and returns it, to change
+ * the user. A no-op UPDATE takes the row lock on PostgreSQL, after the
+ * user's gate (exclusive: the user's own writes in flight end first, and
+ * new ones wait; see isRevokedLocked). SQLite's write transactions hold the
+ * database lock already.
  */
 export async function lock(trx: Executor, id: string): Promise<UserRecord | undefined> {
+  if (isPostgres(trx)) {
+    const result = await sql<Selectable<UsersTable>>`update users set id = users.id from ${userGate(id, 'exclusive')} where users.id = ${id} returning users.*`.execute(trx);
+    return maybe(result.rows[0]);
+  }
   return maybe(
     await trx
       .updateTable('users')

@@ -17,6 +17,7 @@
 
 import { partyOf, recordEvents, type AuditEvent, type TokenRevocationRoute } from '../audit/audit.js';
 import { ServiceError } from '../errors.js';
+import { MAX_LIST_ITEMS } from '../shapes.js';
 import { hashLoginToken, isTokenShaped, type Authenticated } from '../login/login-tokens.js';
 import { invalidUuid, isUuid } from '../permissions/user-ids.js';
 import * as loginTokens from '../store/login-tokens.js';
@@ -30,8 +31,21 @@ export const REVOCATION_PARAMETERS = ['revoke_tokens', 'revoke_tokens_by_usernam
 export type RevocationParameter = (typeof REVOCATION_PARAMETERS)[number];
 export type Revocation = Record<RevocationParameter, string[]>;
 
-/** Checks what a request names before any query: at least one name, tokens that could be tokens, ids that are UUIDs. */
+/**
+ * Checks what a request names before any query: at least one name, at most
+ * MAX_LIST_ITEMS for each parameter (the query's and the body's together;
+ * each alone is bounded by its shape), tokens that could be tokens, ids
+ * that are UUIDs.
+ */
 export function assertWellFormed(request: Revocation): void {
+  const tooMany = REVOCATION_PARAMETERS.find((parameter) => request[parameter].length > MAX_LIST_ITEMS);
+  if (tooMany !== undefined) {
+    throw new ServiceError(
+      'schema-violation',
+      `${tooMany} names ${request[tooMany].length} entries in the query and the body together; a request names at most ${MAX_LIST_ITEMS} for each parameter. Nothing was revoked.`,
+      { parameter: tooMany, limit: MAX_LIST_ITEMS },
+    );
+  }
   if (REVOCATION_PARAMETERS.every((parameter) => request[parameter].length === 0)) {
     throw new ServiceError(
       'schema-violation',
@@ -57,10 +71,11 @@ async function namedTokens(trx: Executor, actor: Requester, request: Revocation)
   if (actor) add(await loginTokens.unrevokedByLabels(trx, actor.id, request.revoke_tokens_by_labels));
 
   const userIds = new Set<string>();
+  const byLogin = new Map((await users.partiesByLoginKeys(trx, [...new Set(request.revoke_tokens_by_usernames.map(loginKey))])).map((user) => [user.login_key, user.id]));
   for (const login of request.revoke_tokens_by_usernames) {
-    const user = await users.byLoginKey(trx, loginKey(login));
-    await assertMayManageTokensOf(trx, actor, user?.id);
-    if (user) userIds.add(user.id);
+    const userId = byLogin.get(loginKey(login));
+    await assertMayManageTokensOf(trx, actor, userId);
+    if (userId) userIds.add(userId);
   }
   const ids = request.revoke_tokens_by_ids.map((id) => id.toLowerCase());
   const byId = await loginTokens.byIds(trx, ids);
@@ -117,7 +132,11 @@ async function revokeAndRecord(trx: Executor, actor: Requester, named: readonly 
   const revoked = await loginTokens.revokeByHashes(trx, named.map((token) => token.token_hash), now);
   if (revoked.length === 0) return 0;
   const byOwner = new Map<string, string[]>();
-  for (const token of revoked) byOwner.set(token.user_id, [...(byOwner.get(token.user_id) ?? []), token.id]);
+  for (const token of revoked) {
+    const ids = byOwner.get(token.user_id);
+    if (ids) ids.push(token.id);
+    else byOwner.set(token.user_id, [token.id]);
+  }
   const parties = new Map((await users.partiesOf(trx, [...byOwner.keys()])).map((user) => [user.id, user]));
   const events: AuditEvent[] = [...byOwner].map(([owner, tokenIds]) => ({
     type: 'tokens-revoked',

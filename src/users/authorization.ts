@@ -22,7 +22,7 @@ export interface EditedAspects {
   revokes: boolean;
 }
 
-export { assertRequesterActive } from '../permissions/permissions.js';
+export { assertRequesterActive, lockUserCheckingRequester } from '../permissions/permissions.js';
 
 export async function assertMayCreateUsers(trx: Executor, by: Requester): Promise<void> {
   if (by && !(await hasPermission(trx, by, 'users', 'create', '*'))) throw permissionDenied('Creating users needs users:create.');

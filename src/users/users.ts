@@ -16,7 +16,7 @@ import * as loginTokens from '../store/login-tokens.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { PublicUserRecord, UnboundUser, UserPageQuery, UserRecord } from '../store/users.js';
-import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, type EditedAspects, type Requester } from './authorization.js';
+import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, lockUserCheckingRequester, type EditedAspects, type Requester } from './authorization.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
@@ -170,10 +170,11 @@ function loginTakenBy(existing: Pick<UserRecord, 'is_remote'>, login: string, re
 const looksTaken = (login: string) => new ServiceError('conflict', loginLookAlikeFailure(login)['friendly-error']);
 
 /**
- * The rule that no two logins may look alike (Unicode TR39 confusables):
- * refuses `login` when another user's login has the same skeleton. The
- * unique index on `login_skeleton` holds the same rule against concurrent
- * writers; `conflictFor` turns its refusal into this same answer.
+ * The rule that no two logins may look alike (loginSkeleton: TR39
+ * confusables, accents, small capitals, case folding, Cyrillic and Greek
+ * capitals): refuses `login` when another user's login has the same
+ * skeleton. The unique index on `login_skeleton` holds the same rule against
+ * concurrent writers; `conflictFor` turns its refusal into this same answer.
  */
 async function assertNotLookAlike(db: Executor, login: string, exceptUserId?: string): Promise<void> {
   if (await users.skeletonTaken(db, loginSkeleton(login), exceptUserId)) throw looksTaken(login);
@@ -284,8 +285,7 @@ export function changedAspects(current: User, changes: UserChanges): EditedAspec
  */
 export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requester, id: string, changes: UserChanges, context: Context): Promise<User> {
   await inTransaction(deps.db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     const current = row ? await userFromRow(trx, row) : undefined;
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
@@ -294,21 +294,24 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
     if (renames) assertLoginMayChange(row);
-    if (login !== undefined && loginKey(login) !== row.login_key) {
+    const renamed = login !== undefined && loginKey(login) !== row.login_key;
+    // A re-spelling of the same login in other capitals can read as another
+    // one (`adмin` → `adМin`, a Cyrillic capital М): it is judged like a new login.
+    const readsOtherwise = renames && loginSkeleton(login) !== loginSkeleton(row.login);
+    if (renamed) {
       assertLoginAcceptable(login, deps.config);
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
       const existing = await findUserByLogin(trx, login);
       if (existing) throw loginTakenBy(existing, login, row.is_remote);
-      await assertNotLookAlike(trx, login, id);
     }
-    // A new login gets its skeleton; a re-spelling of the same login keeps the
-    // one it has (a grandfathered look-alike keeps none).
-    const renamed = login !== undefined && loginKey(login) !== row.login_key;
+    if (renamed || readsOtherwise) await assertNotLookAlike(trx, login, id);
+    // A login that reads differently gets its skeleton; one that reads the
+    // same keeps the one it has (a grandfathered look-alike keeps none).
     const fields = {
       ...(renames ? { login, login_key: loginKey(login) } : {}),
-      ...(renamed ? { login_skeleton: loginSkeleton(login) } : {}),
+      ...(renamed || readsOtherwise ? { login_skeleton: loginSkeleton(login) } : {}),
       ...(changes.email !== undefined && changes.email !== row.email ? { email: changes.email } : {}),
       ...(changes.display_name !== undefined && changes.display_name !== row.display_name ? { display_name: changes.display_name } : {}),
     };
@@ -333,9 +336,10 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
 
 /** Gives the user exactly `wanted` roles, by the rules of giving and taking roles, recording each one given and taken. */
 async function replaceRoles(trx: Executor, by: Requester, user: { id: string; login: string }, held: number[], wanted: number[], context: Context): Promise<void> {
-  const roleIds = [...new Set(wanted)];
-  await giveRoles(trx, by, roleIds.filter((roleId) => !held.includes(roleId)), [user], context);
-  await takeRoles(trx, by, held.filter((roleId) => !roleIds.includes(roleId)), [user], context);
+  const roleIds = new Set(wanted);
+  const holding = new Set(held);
+  await giveRoles(trx, by, [...roleIds].filter((roleId) => !holding.has(roleId)), [user], context);
+  await takeRoles(trx, by, held.filter((roleId) => !roleIds.has(roleId)), [user], context);
 }
 
 /**
@@ -369,8 +373,7 @@ export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'l
  */
 export async function setUserRevoked(db: Db, by: Requester, id: string, revoked: boolean, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
-    const row = await users.lock(trx, id);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
     if (!row) throw notFound('The user');
     if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
@@ -407,9 +410,8 @@ export async function unbindFromDirectory(db: Db, target: { userId: string } | {
 /** DELETE /users/:sid: users:disable on the user, decided inside the transaction like every edit. */
 export async function deleteUser(db: Db, by: Requester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await assertRequesterActive(trx, by);
+    const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayDeleteUser(trx, by, id);
-    const row = await users.lock(trx, id);
     if (!row) throw notFound('The user');
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');

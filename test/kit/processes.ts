@@ -22,7 +22,10 @@ import { ADMIN_PASSWORD } from './passwords.js';
 import { keepProcessOutput } from './suite-log.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const READY_WITHIN_MS = 30_000;
+// Bounds to fail rather than hang, not expectations of speed: a loaded machine (three test
+// files at once on two cores) can take many seconds to start a service or finish a command.
+const READY_WITHIN_MS = 120_000;
+const CLI_WITHIN_MS = 120_000;
 
 /** The caller's environment without any RBAC_* variable, so nothing leaks into the CLI's settings; then `extra`. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -96,7 +99,7 @@ export interface CliOptions {
 /** Runs `rbac <args>` to its end, from the repository root. */
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgs(args), { cwd: REPO_ROOT, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? 30_000 });
+    const child = spawn(process.execPath, cliArgs(args), { cwd: REPO_ROOT, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'], timeout: options.timeoutMs ?? CLI_WITHIN_MS });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8');

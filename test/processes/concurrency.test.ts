@@ -146,6 +146,68 @@ describe('two service processes on one PostgreSQL database', { skip: POSTGRES.sk
     }
   });
 
+  // A user holding user_roles:edit_members on one role keeps giving it to and
+  // taking it from users through the first process while an administrator
+  // revokes that user through the second. Each of the user's writes commits
+  // a membership change and its audit event; once the revocation has
+  // answered, none may commit any more: what the database holds when the
+  // revoke answers is what it holds after the writes in flight have ended.
+  test('once a revocation has answered, none of the revoked user\'s writes in flight through the other process commits', { timeout: 240_000 }, async () => {
+    const client = new pg.Client({ connectionString: workspace.databaseUrl });
+    await client.connect();
+    try {
+      const LANES = 12;
+      for (let trial = 0; trial < 6; trial++) {
+        const role = JSON.parse((await call(first.url, 'POST', '/roles', { display_name: `spammed ${trial}`, permissions: [] }, admin)).text) as { id: number };
+        const spammerId = await createUser(`proc-spammer-${trial}`);
+        const grant = { display_name: `spammer ${trial}`, permissions: [{ object_type: 'user_roles', action: 'edit_members', instance: String(role.id) }], user_ids: [spammerId] };
+        assert.equal((await call(first.url, 'POST', '/roles', grant, admin)).status, 201);
+        const targets = await Promise.all(
+          Array.from({ length: LANES }, async (_, lane) => {
+            const created = await call(first.url, 'POST', '/users', { login: `proc-spam-target-${trial}-${lane}`, password: null }, admin);
+            return (JSON.parse(created.text) as { id: string }).id;
+          }),
+        );
+        const token = (JSON.parse((await call(first.url, 'POST', '/auth/token', { login: `proc-spammer-${trial}`, password: USER_PASSWORD })).text) as { token: string }).token;
+
+        // What the spammer's writes leave: the role's members and the events it is the actor of.
+        const state = async () => {
+          const members = await client.query<{ user_id: string }>('select user_id from user_roles where role_id = $1 order by user_id', [role.id]);
+          const events = await client.query<{ count: string }>('select count(*) from audit_events where actor_id = $1', [spammerId]);
+          return { members: members.rows.map((row) => row.user_id), events: Number(events.rows[0]?.count) };
+        };
+
+        let revoked = false;
+        // A safety stop only: the lanes end once the revoke has answered.
+        const giveUpAt = Date.now() + 60_000;
+        let writes = 0;
+        const refusals: string[] = [];
+        const lanes = targets.map(async (target) => {
+          for (let round = 0; !revoked && Date.now() < giveUpAt; round++) {
+            const answer = await call(first.url, 'POST', `/command/roles/${round % 2 ? 'remove' : 'add'}-users`, { role_id: role.id, user_ids: [target] }, token);
+            if (answer.status === 204) writes++;
+            else refusals.push(`${answer.status} ${answer.text}`);
+          }
+        });
+        while (writes < 3 * LANES) await new Promise((resolve) => setTimeout(resolve, 5));
+        const revoke = await call(second.url, 'POST', '/command/users/revoke', { user_id: spammerId }, admin);
+        const atRevoke = await state();
+        const answeredWhileSpamming = Date.now() < giveUpAt;
+        revoked = true;
+        await Promise.all(lanes);
+        assert.equal(revoke.status, 204, revoke.text);
+        // Refused once revoked (by the token check, or inside the write), never a 5xx.
+        assert.deepEqual(refusals.filter((refusal) => !/^401 .*"kind":"user-(revoked|unauthenticated)"/.test(refusal)), [], `trial ${trial}`);
+        assert.ok(answeredWhileSpamming, `trial ${trial}: the revocation waited until the revoked user's writes stopped`);
+        // Quiet: nothing of the spammer's is in flight any more.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(await state(), atRevoke, `trial ${trial}: a write of the revoked user committed after the revocation answered`);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
   test('a role given to a user who is being deleted, across both processes: never a 5xx', async () => {
     for (let trial = 0; trial < 8; trial++) {
       const id = await createUser(`proc-role-delete-${trial}`);

@@ -10,6 +10,7 @@ import { ServiceError } from '../../src/errors.js';
 import type { Actor, UserAction } from '../../src/permissions/permissions.js';
 import * as roles from '../../src/store/roles.js';
 import * as users from '../../src/store/users.js';
+import { inTransaction } from '../../src/store/transaction.js';
 import {
   assertMayAssignRoles,
   assertMayCreateUsers,
@@ -170,13 +171,16 @@ describeEachDatabase('authorization rules', (target) => {
     await denied(() => assertMayReadUser(db(), plain, 'all'), /Listing users/);
   });
 
-  test('assertRequesterActive: a revoked or deleted requester is user-revoked; an active one and the operator pass', async () => {
+  test('assertRequesterActive: a revoked or deleted requester is user-revoked; an active one and the operator pass; only inside a transaction', async () => {
     const revoked = await makeActor('revoked-requester', [{ action: 'edit' }]);
-    await assertRequesterActive(db(), revoked);
+    const inWrite = (by: Parameters<typeof assertRequesterActive>[1]) => inTransaction(db(), (trx) => assertRequesterActive(trx, by));
+    await inWrite(revoked);
     await users.setRevoked(db(), revoked.id, true);
-    await refused('user-revoked', () => assertRequesterActive(db(), revoked));
-    await refused('user-revoked', () => assertRequesterActive(db(), { ...revoked, id: missing }));
-    await assertRequesterActive(db(), as('plain'));
-    await assertRequesterActive(db(), null);
+    await refused('user-revoked', () => inWrite(revoked));
+    await refused('user-revoked', () => inWrite({ ...revoked, id: missing }));
+    await inWrite(as('plain'));
+    await inWrite(null);
+    // Its lock would end with the statement: outside a transaction it is a programming error.
+    await assert.rejects(async () => assertRequesterActive(db(), as('plain')), /needs a transaction/);
   });
 });

@@ -97,6 +97,18 @@ describeEachDatabase('validate-login', (target) => {
     assert.deepEqual(rulesOf(await answer('t\u0430ken-login', admin)), ['login-look-alike'], 'Cyrillic а in a long login');
   });
 
+  test('for a superuser: accented, dotted, small-capital and Cyrillic or Greek capital look-alikes are login-look-alike', async () => {
+    const shortOnes = ['\u00e1dmin', 'adm\u0130n', 'admi\u0274', 'AD\u041cIN', 'ADMI\u039d', '\u0391D\u039c\u0399\u039d'];
+    for (const login of shortOnes) {
+      assert.deepEqual(rulesOf(await answer(login, admin)), ['login-minimum-length', 'login-look-alike'], login);
+    }
+    await service.createUser('Marta-Lookalike');
+    for (const login of ['M\u00e1rta-Lookalike', 'mart\u1d00-lookalike', '\u041cARTA-LOOKALIKE', 'MARTA-LOOKAL\u0399KE', 'marta-lookal\u0131ke']) {
+      assert.deepEqual(rulesOf(await answer(login, admin)), ['login-look-alike'], login);
+    }
+    assert.deepEqual(await answer('marta-lookalikes', admin), { valid: true }, 'one letter more is another login');
+  });
+
   test('for a holder of any users permission (reset_password on one user): taken and look-alike are told too', async () => {
     await service.createUser('Taken-For-Resetter');
     assert.deepEqual(rulesOf(await answer('TAKEN-FOR-RESETTER', resetter)), ['login-taken']);

@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '../../groups/groups.js';
 import { parseUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
-import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, NewGroupBody } from '../../shapes.js';
+import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, LIST_BODY_LIMIT, NewGroupBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import { assertSameId, parseIdFilter } from '../ids.js';
 
@@ -20,7 +20,7 @@ const CREATE_RESPONSES = { 201: Group, 400: ErrorBody, 403: ErrorBody, 409: Erro
 /** The routes that create a group: each answers 201 with the group and its location. */
 function createRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], services: Services, path: string, summary: string, locationBase: string): void {
   const { db } = services.store;
-  app.post(path, { onRequest: requireActor(db), schema: { summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
+  app.post(path, { onRequest: requireActor(db), bodyLimit: LIST_BODY_LIMIT, schema: { summary, body: NewGroupBody, response: CREATE_RESPONSES } }, async (request, reply) => {
     const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
     return reply.code(201).header('location', `${locationBase}/${group.id}`).send(group);
   });
@@ -44,6 +44,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
       '/groups/:sid',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: "Change a group's roles",
           description: 'Takes the group as GET returns it; only role_ids change (the rest comes from the directory).',

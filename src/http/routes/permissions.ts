@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkPermissions, permittedFor } from '../../permissions/permissions.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, Instances, ListQuery, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
+import { ErrorBody, Instances, LIST_BODY_LIMIT, ListQuery, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
 import { parseSid } from './users.js';
 
 
@@ -16,6 +16,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       '/permitted',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: 'Whether a user or a group holds each of these permissions',
           description:

@@ -8,7 +8,7 @@ import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import { assertSameId } from '../ids.js';
 import type { Services } from '../../services.js';
-import { EditRoleBody, ErrorBody, ListQuery, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
+import { EditRoleBody, ErrorBody, LIST_BODY_LIMIT, ListQuery, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
 import { parseSid } from './users.js';
 
@@ -52,6 +52,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/roles',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: { summary: 'Create a role (user_roles:create)', body: NewRoleBody, response: { 201: Role, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
@@ -69,6 +70,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/roles/:rid',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: 'Edit a role: name, description, permissions (user_roles:edit), members (user_roles:edit_members)',
           description: 'Takes the role object as GET returns it. The permissions of the default role Administrators (id 1) cannot change: 403 default-roles-immutable.',
@@ -105,7 +107,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
     const command = <Body extends TSchema>(path: string, summary: string, body: Body, run: (trx: Executor, request: FastifyRequest, body: Static<Body>) => Promise<void>, description?: string) =>
       app.post(
         `/command/${path}`,
-        { onRequest: authenticated, schema: { summary, ...(description ? { description } : {}), body, response: COMMAND_RESPONSES } },
+        { onRequest: authenticated, bodyLimit: LIST_BODY_LIMIT, schema: { summary, ...(description ? { description } : {}), body, response: COMMAND_RESPONSES } },
         async (request, reply) => {
           await inTransaction(db, (trx) => run(trx, request, request.body as Static<Body>));
           return reply.code(204).send(null);

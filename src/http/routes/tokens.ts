@@ -11,6 +11,7 @@ import {
   ErrorBody,
   Introspection,
   IntrospectionBody,
+  LIST_BODY_LIMIT,
   NewTokenBody,
   RevokeTokensBody,
   RevokeTokensQuery,
@@ -98,6 +99,7 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: authenticated,
         preValidation: noBodyIsEmptyObject,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: 'Revoke exactly the login tokens named',
           description:

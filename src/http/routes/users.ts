@@ -5,7 +5,7 @@ import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, 
 import { actorOf, contextOf, requireActor } from '../auth.js';
 import { assertSameId, parseIdFilter } from '../ids.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, IdFilterQuery, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
+import { EditUserBody, ErrorBody, IdFilterQuery, LIST_BODY_LIMIT, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path or body, or 400 invalid-uuid. */
@@ -48,6 +48,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: { summary: 'Create a local or remote user', body: NewUserBody, response: { 201: User, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody } },
       },
       async (request, reply) => {
@@ -74,6 +75,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/users/:sid',
       {
         onRequest: authenticated,
+        bodyLimit: LIST_BODY_LIMIT,
         schema: {
           summary: "Edit a user: login, email, display name, roles, revoked state",
           params: SidParams,
