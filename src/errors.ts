@@ -7,6 +7,10 @@ export const ERROR_STATUS = {
   'schema-violation': 400,
   'invalid-uuid': 400,
   'invalid-password': 400,
+  // PE's: the id in a body differs from the path's (details: url-id, body-id).
+  'inconsistent-id': 400,
+  // PE's: ?id= on GET /users or GET /groups holds a value that is not an id.
+  'invalid-id-filter': 400,
   'user-unauthenticated': 401,
   'user-revoked': 401,
   'permission-denied': 403,
@@ -17,14 +21,20 @@ export const ERROR_STATUS = {
   'default-roles-immutable': 403,
   'token-revoked': 403,
   'token-expired': 403,
+  // A login token unused for longer than token-inactivity-timeout.
+  'token-timed-out': 403,
   'not-found': 404,
   conflict: 409,
+  // PE's: the login is a remote user's and a local one is asked for, or the reverse.
+  'remote-user-conflict': 409,
   'request-timeout': 408,
   'request-too-large': 413,
   'unsupported-media-type': 415,
   'request-header-too-large': 431,
   'rate-limited': 429,
   'server-error': 500,
+  // GET /status/v1/simple while the service cannot serve (its database does not answer).
+  'service-unavailable': 503,
   // A connection test (PUT /ds/test, /command/ldap/test) that failed: the settings or the directory are at fault, not this service.
   'directory-test-failed': 400,
   // A remote login (or a group import with validate) while the directory cannot be asked.

@@ -2,7 +2,7 @@
 // validation, the OpenAPI document, and the TypeScript types the domain
 // returns (Static<>), so a wire shape is written once.
 
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static, type TProperties, type TSchema } from 'typebox';
 
 // Examples: one per shape a request sends or an answer returns (`examples` on
 // the shape; the OpenAPI document and the reference page show them). They
@@ -23,6 +23,16 @@ export const ErrorBody = Type.Object(
 );
 
 export const Uuid = Type.String({ description: 'a user id (UUID)' });
+
+/**
+ * A list route's query: exactly these parameters and `token` (PE's login
+ * token in the URL); any other is 400 schema-violation, never ignored, so a
+ * filter the route does not have cannot quietly answer every object
+ * (docs/decisions.md, "List routes refuse parameters they do not know").
+ */
+export const ListQuery = <P extends TProperties>(properties: P) =>
+  Type.Object({ ...properties, token: Type.Optional(Type.String({ description: 'a login token, as PE accepts it in the URL' })) }, { additionalProperties: false });
+
 export const SidParams = Type.Object({ sid: Uuid }, { additionalProperties: false });
 
 const USER_EXAMPLE = {
@@ -92,7 +102,7 @@ export const MAX_USERS_PAGE = 1000;
 const quotable = <const T extends readonly string[]>(values: T, description: string) =>
   Type.Union(values.flatMap((value) => [Type.Literal(value), Type.Literal(`"${value}"`)]), { description });
 
-export const UsersPageQuery = Type.Object(
+export const UsersPageQuery = ListQuery(
   {
     offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'users to skip, default 0' })),
     limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: `users in the page, default 500, at most ${MAX_USERS_PAGE}` })),
@@ -100,9 +110,7 @@ export const UsersPageQuery = Type.Object(
     order_by: Type.Optional(quotable(USER_ORDERINGS, 'default id')),
     filter: Type.Optional(Type.String({ maxLength: 257, description: 'a case-insensitive substring of login, email or display name' })),
     include_roles: Type.Optional(quotable(['true', 'false'], 'role_ids in each user; default false')),
-    token: Type.Optional(Type.String()),
   },
-  { additionalProperties: false },
 );
 
 export const UsersPage = Type.Object(
@@ -142,7 +150,10 @@ export const LIST_BODY_LIMIT = 256 * 1024;
 /** A comma-separated list in a query parameter: at most MAX_LIST_ITEMS entries (src/http/errors.ts words its refusal). */
 export const COMMA_LIST_PATTERN = `^[^,]*(,[^,]*){0,${MAX_LIST_ITEMS - 1}}$`;
 
-const ListOf = <T extends TSchema>(item: T, description?: string) => Type.Array(item, { maxItems: MAX_LIST_ITEMS, ...(description === undefined ? {} : { description }) });
+// Sent as null, a list of a body is the empty list (PE's Go client sends every empty list so): src/http/null-lists.ts makes it [] before validation.
+const NULL_IS_EMPTY = 'null is the empty list';
+const ListOf = <T extends TSchema>(item: T, description?: string) =>
+  Type.Array(item, { maxItems: MAX_LIST_ITEMS, description: description === undefined ? NULL_IS_EMPTY : `${description}; ${NULL_IS_EMPTY}` });
 const CommaList = (description: string, maxLength: number) =>
   Type.String({ maxLength, pattern: COMMA_LIST_PATTERN, description: `${description}, comma-separated, at most ${MAX_LIST_ITEMS}` });
 
@@ -164,8 +175,11 @@ export const Permission = Type.Object(
 export type Permission = Static<typeof Permission>;
 export const Permissions = ListOf(Permission);
 
-/** GET /groups?id=a,b: only those groups. */
-export const IdFilterQuery = Type.Object({ id: Type.Optional(CommaList('ids', 40_000)) }, { additionalProperties: false });
+/** GET /users and GET /groups: PE's `id` filter. */
+export const IdFilterQuery = ListQuery({
+  id: Type.Optional(CommaList('ids (UUIDs): only those are answered, unknown ids left out; a value that is not an id is 400 invalid-id-filter', 40_000)),
+});
+
 
 const ShortText = (description: string) => Type.String({ maxLength: 255, description });
 // Passwords are bounded here only to keep bodies small; the policy says why a password is refused.
@@ -256,7 +270,7 @@ export const RoleParams = Type.Object({ rid: Type.String({ pattern: '^[0-9]{1,9}
 // PE clients GET a role, change it, and PUT the whole object back: id and
 // id must match the path; group_ids become the groups that have the role.
 export const EditRoleBody = Type.Object(
-  { id: Type.Optional(Type.Integer()), ...Type.Partial(NewRoleBody).properties },
+  { id: Type.Optional(RoleId), ...Type.Partial(NewRoleBody).properties },
   { additionalProperties: false, examples: [{ ...ROLE_EXAMPLE, description: 'Resets passwords of every user' }] },
 );
 export type EditRoleBody = Static<typeof EditRoleBody>;
@@ -272,9 +286,9 @@ export const UserRolesBody = Type.Object(
   { additionalProperties: false, examples: [{ user_id: ALICE_ID, role_ids: [2] }] },
 );
 
-/** POST /permitted: PE's `token` is the id (UUID) of the user asked about, not a login token. */
+/** POST /permitted: PE's `token` is the id (UUID) of the user or group asked about, not a login token. */
 export const PermittedBody = Type.Object(
-  { token: Type.String({ maxLength: 64, description: 'the id (UUID) of the user asked about' }), permissions: Permissions },
+  { token: Type.String({ maxLength: 64, description: 'the id (UUID) of the user, or the group, asked about' }), permissions: Permissions },
   { additionalProperties: false, examples: [{ token: ALICE_ID, permissions: [HELPDESK_PERMISSION, { object_type: 'users', action: 'disable', instance: '*' }] }] },
 );
 /** POST /permitted's answer: one boolean per permission asked about, in order. */
@@ -321,15 +335,13 @@ export const ListedToken = Type.Object({
   client: OptionalText,
 });
 
-export const TokenListQuery = Type.Object(
+export const TokenListQuery = ListQuery(
   {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'at most this many; all when omitted' })),
     offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'tokens to skip, default 0' })),
     order_by: Type.Optional(Type.Union([Type.Literal('creation_date'), Type.Literal('expiration_date'), Type.Literal('last_active_date'), Type.Literal('client')])),
     order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
-    token: Type.Optional(Type.String()),
   },
-  { additionalProperties: false },
 );
 
 export const TokenList = Type.Object(
@@ -402,7 +414,7 @@ export const Introspection = Type.Object(
     label: OptionalText,
     description: OptionalText,
     client: OptionalText,
-    timeout: Type.Null({ description: "PE's console session timeout; login tokens have none" }),
+    timeout: Type.Union([Type.Integer(), Type.Null()], { description: 'token-inactivity-timeout in seconds (PE\'s session timeout); null when unset' }),
   },
   {
     examples: [
@@ -793,6 +805,19 @@ const DirectoryFields = {
   group_lookup_attr: AttributeName('the attribute a group is imported by', 'cn'),
   search_nested_groups: Type.Optional(Type.Boolean({ description: 'members of a group inside a group are its members too; default false' })),
   disable_ldap_matching_rule_in_chain: Type.Optional(Type.Boolean({ description: "accepted for PE's clients; nested groups are always searched level by level" })),
+  // PE's newer keys, spelled as PE spells them. Null or left out: Node's defaults.
+  'cipher-suites': Type.Optional(
+    Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1, maxItems: 64 }), Type.Null()], {
+      description: "the TLS cipher suites the directory's connection may use, by OpenSSL's names or IANA's (PE's); null: Node's defaults",
+      examples: [['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'TLS_AES_256_GCM_SHA384']],
+    }),
+  ),
+  'ssl-protocols': Type.Optional(
+    Type.Union([Type.Array(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')]), { minItems: 1, maxItems: 2 }), Type.Null()], {
+      description: 'the TLS versions the connection may use (TLS below 1.2 is not offered); null: TLSv1.2 and TLSv1.3',
+      examples: [['TLSv1.2', 'TLSv1.3']],
+    }),
+  ),
 };
 
 const DIRECTORY_ID = '3d6f0a8e-2b7c-4e1f-9a5d-8c4b2e1f0a7d';
@@ -820,6 +845,8 @@ const DIRECTORY_SETTINGS_EXAMPLE = {
   group_lookup_attr: 'cn',
   search_nested_groups: false,
   disable_ldap_matching_rule_in_chain: false,
+  'cipher-suites': null,
+  'ssl-protocols': null,
 };
 const DIRECTORY_EXAMPLE = { id: DIRECTORY_ID, ...DIRECTORY_SETTINGS_EXAMPLE };
 const GROUP_EXAMPLE = {
@@ -879,6 +906,8 @@ export const DirectorySettings = Type.Object({
   group_lookup_attr: Type.String(),
   search_nested_groups: Type.Boolean(),
   disable_ldap_matching_rule_in_chain: Type.Boolean(),
+  'cipher-suites': Type.Union([Type.Array(Type.String()), Type.Null()]),
+  'ssl-protocols': Type.Union([Type.Array(Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')])), Type.Null()]),
 }, { examples: [DIRECTORY_EXAMPLE] });
 export type DirectorySettings = Static<typeof DirectorySettings>;
 

@@ -49,12 +49,12 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'disclaimer-set'; details: { disclaimer: string } }
   | { type: 'disclaimer-removed'; details?: undefined }
   | { type: 'directory-created' | 'directory-updated'; details: { directory_id: string; hostname: string; fields: readonly string[] } }
-  | { type: 'directory-deleted'; details: { directory_id: string } }
+  | { type: 'directory-deleted'; details: { directory_id: string; users_removed: number; groups_removed: number } }
   | { type: 'directory-unavailable'; details: { directory_id: string; stage: string } }
   | { type: 'directory-tested'; details: { directory_id: string | null; hostname: string; port: number; outcome: DirectoryTestOutcome; stage: string | null } }
   | { type: 'group-created'; details: { group_id: string; login: string; role_ids: readonly number[] } }
   | { type: 'group-roles-changed'; details: { group_id: string; added: readonly number[]; removed: readonly number[] } }
-  | { type: 'group-deleted'; details: { group_id: string; login: string } }
+  | { type: 'group-deleted'; details: { group_id: string; login: string; directory_id?: string } }
 );
 
 export type AuditEventType = AuditEvent['type'];

@@ -108,6 +108,13 @@ function duration(text: string): number {
   return seconds;
 }
 
+/** An idle time after which a login token stops: at least 5 minutes, as uses are recorded once a minute (docs/decisions.md). */
+function inactivityTimeout(text: string): number {
+  const seconds = duration(text);
+  if (seconds < 5 * 60) throw new Error(`must be 5m or longer (leave it unset for no inactivity timeout), got ${JSON.stringify(text)}`);
+  return seconds;
+}
+
 /** A duration where 0 would mean "no limit" and make no sense: a lockout that lifts at once is no lockout. */
 function positiveDuration(text: string): number {
   const seconds = duration(text);
@@ -338,6 +345,16 @@ export const SETTINGS = [
     default: 10 * 365 * DAY,
     schema: TEXT,
     refine: duration,
+    show: formatDuration,
+  }),
+  setting({
+    key: 'token-inactivity-timeout',
+    field: 'tokenInactivityTimeoutSeconds',
+    description:
+      "PE's session timeout: a login token not used for this long (30m, 1h; at least 5m) stops working (403 token-timed-out); unset means never. Uses are written at most once a minute, so a token may stop up to a minute early",
+    default: undefined,
+    schema: TEXT,
+    refine: inactivityTimeout,
     show: formatDuration,
   }),
   setting({

@@ -12,10 +12,11 @@ import { ServiceError, notFound, permissionDenied } from '../errors.js';
 import { hasPermission, type Actor } from '../permissions/permissions.js';
 import type { DirectorySettings, DirectoryUpdateBody, NewDirectoryBody } from '../shapes.js';
 import * as directories from '../store/directories.js';
+import * as groups from '../store/groups.js';
 import * as users from '../store/users.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import { assertRequesterActive } from '../users/authorization.js';
-import { type DirectoryAccess, type DirectoryStage, DirectoryUnavailable, parseCertificateChain, withDirectory } from './ldap.js';
+import { type DirectoryAccess, type DirectoryStage, DirectoryUnavailable, opensslCipherName, parseCertificateChain, withDirectory } from './ldap.js';
 
 interface Context {
   actor: Party | null;
@@ -64,6 +65,8 @@ export function settingsFrom(input: NewDirectoryBody, id: string): DirectorySett
     group_lookup_attr: input.group_lookup_attr,
     search_nested_groups: input.search_nested_groups ?? false,
     disable_ldap_matching_rule_in_chain: input.disable_ldap_matching_rule_in_chain ?? false,
+    'cipher-suites': input['cipher-suites'] ?? null,
+    'ssl-protocols': input['ssl-protocols'] ?? null,
   };
   assertSettingsCoherent(settings);
   return settings;
@@ -79,10 +82,16 @@ function assertSettingsCoherent(settings: DirectorySettings): void {
     const chain = parseCertificateChain(settings.cert_chain);
     if ('error' in chain) throw invalid('cert_chain', chain.error);
   }
+  const unknownSuite = settings['cipher-suites']?.find((suite) => opensslCipherName(suite) === undefined);
+  if (unknownSuite !== undefined) throw invalid('cipher-suites', `The cipher suite ${unknownSuite} is not one this service's TLS (OpenSSL) offers.`);
 }
 
+type TlsKeys = 'cipher-suites' | 'ssl-protocols';
+
 function storedSettings(row: directories.DirectoryRow): DirectorySettings {
-  return { ...(JSON.parse(row.settings) as Omit<DirectorySettings, 'id'>), id: row.id };
+  // Settings stored before PE's TLS keys were taken have neither: the defaults.
+  const stored = JSON.parse(row.settings) as Omit<DirectorySettings, 'id' | TlsKeys> & Partial<Pick<DirectorySettings, TlsKeys>>;
+  return { ...stored, 'cipher-suites': stored['cipher-suites'] ?? null, 'ssl-protocols': stored['ssl-protocols'] ?? null, id: row.id };
 }
 
 const serialized = ({ id: _id, ...settings }: DirectorySettings) => JSON.stringify(settings);
@@ -188,11 +197,12 @@ export async function replaceOnlyDirectory(db: Db, by: DirectoryRequester, input
 }
 
 /**
- * POST /command/ldap/delete. The remote users bound to the directory go with
- * it (their roles and login tokens with them), as PE removes a directory's
- * users: no other directory may take over their accounts. Remote users not
- * yet bound to any directory stay. Imported groups stay (their roles with
- * them); they match nobody until a directory has them again.
+  * POST /command/ldap/delete, as PE does it: the remote users bound to the
+  * directory go with it (their roles and login tokens with them) — no other
+  * directory may take over their accounts — and so do the groups imported
+  * for it (identity_provider_id), each recorded. Remote users not yet bound
+  * to any directory, and groups imported for none, stay. Any well-formed
+  * permitted request succeeds, even with no match.
  */
 export async function deleteDirectory(db: Db, by: DirectoryRequester, id: string, context: Context): Promise<void> {
   await inTransaction(db, async (trx) => {
@@ -200,10 +210,13 @@ export async function deleteDirectory(db: Db, by: DirectoryRequester, id: string
     await assertMayEditDirectories(trx, by);
     // Users first: the reference from users to directories has no delete action, so the directory cannot go while one is bound to it.
     const removed = await users.removeBoundTo(trx, id);
-    if (!(await directories.remove(trx, id))) throw notFound('The directory');
+    const imported = await groups.ofDirectory(trx, id);
+    for (const group of imported) await groups.remove(trx, group.id);
+    const existed = await directories.remove(trx, id);
     await recordEvents(trx, [
       ...removed.map((user): AuditEvent => ({ type: 'user-deleted', actor: context.actor, subject: partyOf(user), sourceAddress: context.sourceAddress, details: { directory_id: id } })),
-      { type: 'directory-deleted', actor: context.actor, sourceAddress: context.sourceAddress, details: { directory_id: id } },
+      ...imported.map((group): AuditEvent => ({ type: 'group-deleted', ...context, details: { group_id: group.id, login: group.login, directory_id: id } })),
+      ...(existed ? [{ type: 'directory-deleted' as const, actor: context.actor, sourceAddress: context.sourceAddress, details: { directory_id: id, users_removed: removed.length, groups_removed: imported.length } }] : []),
     ]);
   });
 }

@@ -5,7 +5,7 @@
 
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, getCiphers, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { AndFilter, Client, EqualityFilter, type Filter, InvalidCredentialsError, OrFilter, ResultCodeError } from 'ldapts';
 import { loginKey } from '../logins.js';
 import type { DirectorySettings } from '../shapes.js';
@@ -71,7 +71,9 @@ const MAX_GROUPS = 1000;
 
 function isTlsError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO/.test(code));
+  if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO/.test(code))) return true;
+  // A server that refuses the handshake (no cipher suite or version in common) may just hang up: Node says so in these words.
+  return error instanceof Error && error.message.includes('before secure TLS connection was established');
 }
 
 /**
@@ -92,14 +94,39 @@ function identityCheck(settings: DirectorySettings) {
 }
 
 export function tlsOptionsFor(settings: DirectorySettings): ConnectionOptions {
+  // PE's ssl-protocols (TLSv1.2, TLSv1.3): the range they span; unset, TLS 1.2 and up.
+  const protocols = [...(settings['ssl-protocols'] ?? [])].sort();
+  const suites = settings['cipher-suites'];
   return {
     // null: Node's bundled CAs.
     ...(settings.cert_chain ? { ca: settings.cert_chain } : {}),
     ...(isIP(settings.hostname) ? {} : { servername: settings.hostname }),
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
+    minVersion: protocols[0] ?? 'TLSv1.2',
+    ...(protocols.length > 0 ? { maxVersion: protocols[protocols.length - 1] } : {}),
+    ...(suites ? { ciphers: suites.map((suite) => opensslCipherName(suite) ?? suite).join(':') } : {}),
     checkServerIdentity: identityCheck(settings),
   };
+}
+
+/** The suites Node's OpenSSL offers, by their OpenSSL names (TLS 1.3's are IANA's too), upper case. */
+const OPENSSL_SUITES = new Set(getCiphers().map((name) => name.toUpperCase()));
+
+// IANA's name of a TLS 1.2 suite (what PE, a Java service, lists) in
+// OpenSSL's spelling: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 is
+// ECDHE-RSA-AES128-GCM-SHA256; a CBC suite names its MAC alone, ChaCha20 none.
+const IANA_TLS12 = /^TLS_(?:(ECDHE_ECDSA|ECDHE_RSA|DHE_RSA)|RSA)_WITH_(AES_128|AES_256|CHACHA20)_(GCM|CBC|POLY1305)_(SHA|SHA256|SHA384)$/;
+
+/** A cipher suite, given by its OpenSSL or its IANA name, in OpenSSL's name; undefined when OpenSSL has no such suite. */
+export function opensslCipherName(name: string): string | undefined {
+  const upper = name.toUpperCase();
+  if (OPENSSL_SUITES.has(upper)) return upper;
+  const parts = IANA_TLS12.exec(upper);
+  if (!parts) return undefined;
+  const [, exchange, cipher, mode, mac] = parts as unknown as [string, string | undefined, string, string, string];
+  const body = [exchange?.replace('_', '-'), cipher.replace('_', ''), mode === 'GCM' ? `GCM-${mac}` : mode === 'CBC' ? mac : 'POLY1305'];
+  const converted = body.filter((part) => part !== undefined).join('-');
+  return OPENSSL_SUITES.has(converted) ? converted : undefined;
 }
 
 /** The certificates of a PEM chain, or a message saying why it is not one. */

@@ -60,10 +60,9 @@ async function toGroups(db: Executor, records: readonly GroupRecord[]): Promise<
   }));
 }
 
+/** GET /groups: every group, or only those of `ids` (PE's id filter; unknown ids are left out). */
 export async function listGroups(db: Executor, ids?: readonly string[]): Promise<Group[]> {
-  const all = await groups.list(db);
-  const wanted = ids && new Set(ids);
-  return toGroups(db, wanted ? all.filter((group) => wanted.has(group.id)) : all);
+  return toGroups(db, await groups.list(db, ids));
 }
 
 export async function readGroup(db: Executor, id: string): Promise<Group> {

@@ -9,11 +9,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
+import { ping } from '../store/database.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
+import { DatabaseHealth } from './database-health.js';
 import { redactedPathOf } from './logging.js';
 import { closeGracefully } from './graceful-close.js';
 import { refuseNulCharacters } from './nul-characters.js';
+import { nullListsAsEmpty } from './null-lists.js';
 import { requestIdOf, requestObservation } from './observability.js';
 import { registerOpenApi } from './openapi.js';
 import { activityRoutes, ACTIVITY_PREFIX } from './routes/activity.js';
@@ -114,7 +117,11 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     }
   });
 
+  // What every login token check needs besides the token (src/http/auth.ts).
+  app.decorate('tokenInactivityTimeoutSeconds', config.tokenInactivityTimeoutSeconds);
+
   app.addHook('preValidation', refuseNulCharacters);
+  app.addHook('preValidation', nullListsAsEmpty);
 
   app.setErrorHandler((error, request, reply) => {
     const serviceError = toServiceError(error);
@@ -154,8 +161,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // Limits are attached per route (src/http/rate-limits.ts), not globally.
   await app.register(rateLimit, { global: false });
-  await app.register(statusRoutes(services));
-  await app.register(statusServiceRoutes(services));
+  // One database check for both status routes: at most one query in flight.
+  const health = new DatabaseHealth(() => ping(services.store.db));
+  await app.register(statusRoutes(services, health));
+  await app.register(statusServiceRoutes(services, health));
   await app.register(resetPageRoutes(services));
   await app.register(faviconRoutes());
   await app.register(landingPageRoutes());

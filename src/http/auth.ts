@@ -11,6 +11,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor?: Authenticated;
   }
+  interface FastifyInstance {
+    /** token-inactivity-timeout, in seconds (buildApp sets it from the configuration). */
+    tokenInactivityTimeoutSeconds: number | undefined;
+  }
 }
 
 export function presentedToken(request: FastifyRequest): string | undefined {
@@ -36,7 +40,7 @@ function assertReachableWhileChangeRequired(request: FastifyRequest, actor: Auth
 /** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
 export function requireActor(db: Db) {
   const hook = async (request: FastifyRequest): Promise<void> => {
-    const actor = await authenticateLoginToken(db, presentedToken(request));
+    const actor = await authenticateLoginToken(db, presentedToken(request), Date.now(), request.server.tokenInactivityTimeoutSeconds);
     assertReachableWhileChangeRequired(request, actor);
     request.actor = actor;
   };

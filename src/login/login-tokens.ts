@@ -90,8 +90,24 @@ export async function noteActivity(db: Executor, tokenHash: string, lastActive: 
   if (lastActive < staleBefore) await loginTokens.touch(db, tokenHash, now, staleBefore);
 }
 
-/** The user a login token belongs to, or 401 when the token is unknown, expired, revoked, or its user revoked. */
-export async function authenticateLoginToken(db: Executor, token: string | undefined, now = Date.now()): Promise<Authenticated> {
+/**
+ * token-inactivity-timeout (PE's session timeout): whether a token last used
+ * at `lastActive` has been idle too long at `now`. `lastActive` is as
+ * written, up to ACTIVITY_INTERVAL_MS behind the last use, so a token may
+ * stop up to that much early — never late.
+ */
+export function isTimedOut(lastActive: number, timeoutSeconds: number | undefined, now: number): boolean {
+  return timeoutSeconds !== undefined && now - lastActive >= timeoutSeconds * 1000;
+}
+
+export const timedOutError = () => new ServiceError('token-timed-out', 'This login token has not been used for longer than the inactivity timeout. Log in again.');
+
+/**
+ * The user a login token belongs to, or 401 when the token is unknown,
+ * expired, revoked, or its user revoked; 403 token-timed-out when it has
+ * been idle longer than token-inactivity-timeout (`inactivityTimeoutSeconds`).
+ */
+export async function authenticateLoginToken(db: Executor, token: string | undefined, now = Date.now(), inactivityTimeoutSeconds?: number): Promise<Authenticated> {
   if (!token) throw new ServiceError('user-unauthenticated', 'Authentication is required: send a login token in the X-Authentication header.');
   if (!isTokenShaped(token)) throw invalidLoginToken();
   const tokenHash = hashLoginToken(token);
@@ -101,6 +117,7 @@ export async function authenticateLoginToken(db: Executor, token: string | undef
   const holder = await loginTokens.check(db, tokenHash);
   if (!holder || holder.token_revoked || (holder.token_expires_at !== null && holder.token_expires_at <= now)) throw invalidLoginToken();
   if (holder.is_revoked) throw new ServiceError('user-revoked', 'This account is revoked. An administrator can reinstate it or issue a password reset token.');
+  if (isTimedOut(holder.token_last_active, inactivityTimeoutSeconds, now)) throw timedOutError();
   await noteActivity(db, tokenHash, holder.token_last_active, now);
   const user: AuthenticatedUser = {
     id: holder.id,

@@ -6,6 +6,7 @@
 // one object; otherwise "*" only, as PE requires.
 
 import type { Permission } from '../shapes.js';
+import * as groups from '../store/groups.js';
 import * as roles from '../store/roles.js';
 import type { Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
@@ -170,10 +171,21 @@ async function heldBy(db: Executor, subjectId: string): Promise<readonly Permiss
   return subject.is_superuser ? 'all' : permissionsOf(db, subjectId);
 }
 
-/** POST /permitted: for each permission, whether the subject may act so. A permission of unknown type or action is false. */
-export async function checkPermissions(db: Executor, by: Actor, subjectId: string, permissions: readonly Permission[]): Promise<boolean[]> {
+/**
+ * What the subject of a permission question holds. PE lets it be a group
+ * too: what its members get through it, its roles' permissions — which any
+ * caller may ask, as any may read groups and roles. Asking about another
+ * user needs what reading that user needs.
+ */
+async function heldBySubject(db: Executor, by: Actor, subjectId: string): Promise<readonly Permission[] | 'all'> {
+  if (subjectId !== by.id && (await groups.byId(db, subjectId))) return (await roles.permissionsByRoleOfGroup(db, subjectId)).flatMap(rolePermissions);
   await assertMayQueryPermissionsOf(db, by, subjectId);
-  const held = await heldBy(db, subjectId);
+  return heldBy(db, subjectId);
+}
+
+/** POST /permitted: for each permission, whether the subject (a user or a group) may act so. A permission of unknown type or action is false. */
+export async function checkPermissions(db: Executor, by: Actor, subjectId: string, permissions: readonly Permission[]): Promise<boolean[]> {
+  const held = await heldBySubject(db, by, subjectId);
   const covered = held === 'all' ? () => true : coverage(held);
   return permissions.map((wanted) => {
     const permission = { ...wanted, instance: normalizeUserId(wanted.instance) };
@@ -181,11 +193,10 @@ export async function checkPermissions(db: Executor, by: Actor, subjectId: strin
   });
 }
 
-/** GET /permitted/:object_type/:action[/:uuid]: the instances the subject may act on; 404 for an unknown type or action. */
+/** GET /permitted/:object_type/:action[/:uuid]: the instances the subject (a user or a group) may act on; 404 for an unknown type or action. */
 export async function permittedFor(db: Executor, by: Actor, subjectId: string, objectType: string, action: string): Promise<string[]> {
   if (!isKnownAction(objectType, action)) throw new ServiceError('not-found', `There is no permission ${objectType}:${action}.`);
-  await assertMayQueryPermissionsOf(db, by, subjectId);
-  return permittedInstances(await heldBy(db, subjectId), objectType, action);
+  return permittedInstances(await heldBySubject(db, by, subjectId), objectType, action);
 }
 
 export type UserAction = (typeof PE_PERMISSION_TYPES)[0]['actions'][number]['name'];

@@ -22,7 +22,7 @@ export interface ValidateDeps {
   db: Db;
   keys: SigningKeyRing;
   hasher: PasswordHasher;
-  config: PasswordRules & HistoryRules;
+  config: PasswordRules & HistoryRules & { tokenInactivityTimeoutSeconds?: number | undefined };
 }
 
 export async function validatePasswordFor(
@@ -43,7 +43,7 @@ export async function validatePasswordFor(
     // With a login token alone it is not: the history includes the current
     // password, so this would be a way to test guesses at it that no lockout
     // counts. A change of one's own password checks it after current_password.
-    const user = await authenticateLoginToken(deps.db, credentials.loginToken);
+    const user = await authenticateLoginToken(deps.db, credentials.loginToken, Date.now(), deps.config.tokenInactivityTimeoutSeconds);
     if (user.is_remote) throw remoteUserRefused();
     return validation(passwordFailures(password, deps.config, user.login));
   }

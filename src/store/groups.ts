@@ -8,8 +8,12 @@ import type { Executor } from './transaction.js';
 
 export type GroupRecord = GroupRow;
 
-export async function list(db: Executor): Promise<GroupRecord[]> {
-  return db.selectFrom('groups').selectAll().orderBy('login_key').execute();
+/** Every group, or those of `ids` (none for an empty list), by login. */
+export async function list(db: Executor, ids?: readonly string[]): Promise<GroupRecord[]> {
+  if (ids?.length === 0) return [];
+  let query = db.selectFrom('groups').selectAll();
+  if (ids !== undefined) query = query.where('id', 'in', [...ids]);
+  return query.orderBy('login_key').execute();
 }
 
 export async function byId(db: Executor, id: string): Promise<GroupRecord | undefined> {
@@ -35,6 +39,11 @@ export async function loginsByIds(db: Executor, ids: readonly string[]): Promise
 
 export async function insert(db: Executor, group: GroupRecord): Promise<void> {
   await db.insertInto('groups').values(group).execute();
+}
+
+/** The groups imported for one directory (identity_provider_id). */
+export async function ofDirectory(db: Executor, directoryId: string): Promise<GroupRecord[]> {
+  return db.selectFrom('groups').selectAll().where('directory_id', '=', directoryId).orderBy('login_key').execute();
 }
 
 /** Deletes the group; its roles and memberships go with it (the foreign keys cascade). */

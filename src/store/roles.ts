@@ -81,6 +81,16 @@ export async function permissionsByRoleOf(db: Executor, userId: string): Promise
   return rows.map((row) => ({ id: row.id, permissions: JSON.parse(row.permissions) as Permission[] }));
 }
 
+/** The roles a group gives its members, with their permissions. */
+export async function permissionsByRoleOfGroup(db: Executor, groupId: string): Promise<{ id: number; permissions: Permission[] }[]> {
+  const rows = await db
+    .selectFrom('roles')
+    .select(['roles.id', 'roles.permissions'])
+    .where('roles.id', 'in', (eb) => eb.selectFrom('group_roles').select('group_roles.role_id').where('group_roles.group_id', '=', groupId))
+    .execute();
+  return rows.map((row) => ({ id: row.id, permissions: JSON.parse(row.permissions) as Permission[] }));
+}
+
 /**
  * Locks the role's row until the transaction ends and returns it (a no-op
  * UPDATE, as users.lock does): two edits of one role are decided one after

@@ -132,9 +132,12 @@ export async function skeletonTaken(db: Executor, skeleton: string, exceptId?: s
   return (await query.executeTakeFirst()) !== undefined;
 }
 
-/** Every user, by login. */
-export async function list(db: Executor): Promise<UserRecord[]> {
-  return (await db.selectFrom('users').selectAll().orderBy('login_key').execute()).map(toRecord);
+/** Every user, or those of `ids` (none for an empty list), by login. */
+export async function list(db: Executor, ids?: readonly string[]): Promise<UserRecord[]> {
+  if (ids?.length === 0) return [];
+  let query = db.selectFrom('users').selectAll();
+  if (ids !== undefined) query = query.where('id', 'in', [...ids]);
+  return (await query.orderBy('login_key').execute()).map(toRecord);
 }
 
 export interface UserPageQuery {

@@ -7,7 +7,7 @@
 // answers 403 token-revoked on the next call.
 
 import { ServiceError } from '../errors.js';
-import { hashLoginToken, isTokenShaped } from '../login/login-tokens.js';
+import { hashLoginToken, isTimedOut, isTokenShaped, timedOutError } from '../login/login-tokens.js';
 import type { User } from '../shapes.js';
 import * as loginTokens from '../store/login-tokens.js';
 import type { Executor } from '../store/transaction.js';
@@ -22,8 +22,8 @@ export interface Introspection extends Omit<User, 'inherited_role_ids' | 'group_
   label: string | null;
   description: string | null;
   client: string | null;
-  /** PE's session timeout (console sessions); login tokens here have none. */
-  timeout: null;
+  /** token-inactivity-timeout in seconds (PE's session timeout), or null when unset. */
+  timeout: number | null;
 }
 
 const withoutGroups = ({ inherited_role_ids: _inherited, group_ids: _groups, ...user }: User): Omit<User, 'inherited_role_ids' | 'group_ids'> => user;
@@ -39,15 +39,18 @@ const iso = (epochMs: number) => new Date(epochMs).toISOString();
  * The token's user and facts. `updateLastActivity` (PE's
  * `update_last_activity?`) records this use as the token's last activity,
  * now (one conditional UPDATE); without it the call is a pure read, as in PE:
- * the asking service decides whether the check is a use of the token.
+ * the asking service decides whether the check is a use of the token. A
+ * token idle longer than token-inactivity-timeout is 403 token-timed-out,
+ * and no update revives it.
  */
-export async function introspectToken(db: Executor, view: UserView, token: string, updateLastActivity: boolean, now = Date.now()): Promise<Introspection> {
+export async function introspectToken(db: Executor, view: UserView, token: string, updateLastActivity: boolean, now = Date.now(), inactivityTimeoutSeconds?: number): Promise<Introspection> {
   if (!isTokenShaped(token)) throw invalidToken();
   const tokenHash = hashLoginToken(token);
   const row = await loginTokens.check(db, tokenHash);
   if (!row) throw invalidToken();
   if (row.token_revoked || row.is_revoked) throw revokedToken();
   if (row.token_expires_at !== null && row.token_expires_at <= now) throw expiredToken();
+  if (isTimedOut(row.token_last_active, inactivityTimeoutSeconds, now)) throw timedOutError();
 
   let lastActive = row.token_last_active;
   // `< now`: a clock that reads the same millisecond twice writes once, and last_active never moves back.
@@ -62,6 +65,6 @@ export async function introspectToken(db: Executor, view: UserView, token: strin
     label: row.label,
     description: row.description,
     client: row.client,
-    timeout: null,
+    timeout: inactivityTimeoutSeconds ?? null,
   };
 }

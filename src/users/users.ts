@@ -83,9 +83,10 @@ export function toUser(row: PublicUserRecord, roleIds: number[], view: UserView,
   };
 }
 
-export async function listUsers(db: Executor, by: Requester, view: UserView): Promise<User[]> {
+/** GET /users: every user, or only those of `ids` (PE's id filter; unknown ids are left out). */
+export async function listUsers(db: Executor, by: Requester, view: UserView, ids?: readonly string[]): Promise<User[]> {
   await assertMayReadUser(db, by, 'all');
-  const rows = await users.list(db);
+  const rows = await users.list(db, ids);
   const roles = await users.roleIdsOf(
     db,
     rows.map((row) => row.id),
@@ -170,6 +171,21 @@ export interface Context {
 }
 
 const loginTaken = (login: string) => new ServiceError('conflict', loginTakenFailure(login)['friendly-error']);
+
+/**
+ * The 409 for a login another user has: PE's remote-user-conflict when one
+ * of the two is remote and the other local (the directory's user and a
+ * local one would share a login), else the plain conflict.
+ */
+function loginTakenBy(existing: Pick<UserRecord, 'is_remote'>, login: string, remote: boolean): ServiceError {
+  if (existing.is_remote === remote) return loginTaken(login);
+  return new ServiceError(
+    'remote-user-conflict',
+    existing.is_remote
+      ? `The login "${login}" is a remote user's (from the directory service): a local user cannot have it.`
+      : `The login "${login}" is a local user's: a remote user cannot have it. Rename the local user first.`,
+  );
+}
 const looksTaken = (login: string) => new ServiceError('conflict', loginLookAlikeFailure(login)['friendly-error']);
 
 /**
@@ -215,7 +231,8 @@ export async function createUser(deps: UserDeps, by: Requester, input: NewUser, 
     await assertRequesterActive(trx, by);
     await assertMayCreateUsers(trx, by);
     await assertMayAssignRoles(trx, by, roleIds);
-    if (await findUserByLogin(trx, login)) throw loginTaken(login);
+    const existing = await findUserByLogin(trx, login);
+    if (existing) throw loginTakenBy(existing, login, Boolean(input.is_remote));
     await assertNotLookAlike(trx, login);
     await assertRolesExist(trx, roleIds);
     await users.insert(trx, {
@@ -312,7 +329,8 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
       if (isBootstrapAdmin(row)) {
         throw new ServiceError('permission-denied', 'The login of the bootstrap admin cannot change: the reset script relies on it.');
       }
-      if (await findUserByLogin(trx, login)) throw loginTaken(login);
+      const existing = await findUserByLogin(trx, login);
+      if (existing) throw loginTakenBy(existing, login, row.is_remote);
     }
     if (renamed || readsOtherwise) await assertNotLookAlike(trx, login, id);
     // A login that reads differently gets its skeleton; one that reads the

@@ -401,6 +401,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'password-reset-expiration': '1h',
     'token-auth-lifetime': '1w',
     'token-maximum-lifetime': 'forever',
+    'token-inactivity-timeout': '60',
     'password-minimum-length': '7',
     'login-minimum-length': '0',
     'letters-required': '1025',

@@ -103,6 +103,24 @@ describeEachDatabase('directory logins', (target) => {
       assert.equal(((await call('GET', v2('/ldap'))).json() as unknown[]).length, 1);
     });
 
+    test("PE's cipher-suites and ssl-protocols reach the TLS connection: a suite the directory's (EC) key cannot use fails at tls; one it can, or TLS 1.3 alone, connects; TLSv1.1 is 400", async () => {
+      const ldaps = (overrides: Record<string, unknown>) => directorySettings({ ssl: true, start_tls: false, port: slapd.tlsPort, cert_chain: slapd.caPem, ...overrides });
+      const refused = await call('PUT', v1('/ds/test'), ldaps({ 'ssl-protocols': ['TLSv1.2'], 'cipher-suites': ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'] }));
+      assertError(refused, 400, 'directory-test-failed');
+      assert.equal((refused.json() as { details: { stage: string } }).details.stage, 'tls');
+      for (const overrides of [{ 'ssl-protocols': ['TLSv1.2'], 'cipher-suites': ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'] }, { 'ssl-protocols': ['TLSv1.3'] }]) {
+        const tested = await call('PUT', v1('/ds/test'), ldaps(overrides));
+        assert.equal(tested.statusCode, 200, `${JSON.stringify(overrides)}: ${tested.body}`);
+      }
+      assertError(await call('PUT', v1('/ds/test'), ldaps({ 'ssl-protocols': ['TLSv1.1', 'TLSv1.2'] })), 400, 'schema-violation');
+      const stored = await call('POST', v1('/command/ldap/update'), { ...directorySettings({ 'cipher-suites': ['ECDHE-ECDSA-AES256-GCM-SHA384'], 'ssl-protocols': ['TLSv1.2', 'TLSv1.3'] }), id: directoryId });
+      assert.equal(stored.statusCode, 200, stored.body);
+      const shown = (await call('GET', v2(`/ldap/${directoryId}`))).json() as Record<string, unknown>;
+      assert.deepEqual([shown['cipher-suites'], shown['ssl-protocols']], [['ECDHE-ECDSA-AES256-GCM-SHA384'], ['TLSv1.2', 'TLSv1.3']]);
+      await updateDirectory({});
+      assert.deepEqual(((await call('GET', v2(`/ldap/${directoryId}`))).json() as Record<string, unknown>)['cipher-suites'], null);
+    });
+
     test('a CA chain of several kilobytes is taken (real RSA chains are)', async () => {
       const chain = [slapd.caPem, slapd.otherCaPem, slapd.caPem, slapd.otherCaPem].join('\n');
       assert.ok(chain.length > 2048);
@@ -246,11 +264,16 @@ describeEachDatabase('directory logins', (target) => {
       assert.deepEqual(((await call('GET', v1(`/roles/${roleId}`))).json() as { group_ids: string[] }).group_ids, []);
     });
 
-    test('v2 POST /groups with validate: a group the directory lacks is 400; one it has takes its display name from there', async () => {
+    test('v2 POST /groups with validate: a group the directory lacks is 400; one it has is 303 See Other to the group, named as the directory names it', async () => {
       assertError(await call('POST', v2('/groups'), { login: 'no-such-group', role_ids: [], validate: true }), 400, 'schema-violation');
       const created = await call('POST', v2('/groups'), { login: 'operators', role_ids: [], validate: true });
-      assert.equal(created.statusCode, 201, created.body);
-      assert.equal((created.json() as { display_name: string }).display_name, 'Operators');
+      assert.equal(created.statusCode, 303, created.body);
+      assert.equal(created.body, '');
+      const location = String(created.headers.location);
+      assert.match(location, /^\/rbac-api\/v1\/groups\/[0-9a-f-]{36}$/);
+      const group = await call('GET', location);
+      assert.equal(group.statusCode, 200, group.body);
+      assert.deepEqual([(group.json() as { display_name: string }).display_name, (group.json() as { login: string }).login], ['Operators', 'operators']);
     });
 
     test('importing needs user_groups:import and deleting user_groups:delete (403); DELETE removes the group and what it gave', async () => {
@@ -366,7 +389,87 @@ describeEachDatabase('directory logins', (target) => {
       assert.deepEqual((await call('GET', v2('/ldap'))).json(), []);
       assert.deepEqual((await call('GET', v1('/ds'))).json(), {});
       assertError(await logIn(bob.login, bob.password), 401, 'user-unauthenticated');
-      assertError(await call('POST', v1('/command/ldap/delete'), { id: directoryId }), 404, 'not-found');
+      // PE: 204 for any well-formed, permitted request, even with no match.
+      assert.equal((await call('POST', v1('/command/ldap/delete'), { id: directoryId })).statusCode, 204);
     });
+  });
+});
+
+// POST /command/ldap/delete as PE documents it: 204 for any well-formed
+// permitted request, even with no match; the directory's remote users and
+// groups go with it, and their login tokens stop working. Remote users and
+// groups of no directory (made through the API, imported without
+// identity_provider_id) and local users stay.
+describeEachDatabase('deleting a directory', (target) => {
+  let service: TestService;
+  let admin: string;
+  before(async () => {
+    service = await startTestService(target.dialect);
+    admin = await service.adminToken();
+  });
+  after(() => service?.close());
+
+  const call = (method: string, url: string, payload?: unknown, token: string | undefined = admin) =>
+    service.request({ method: method as 'GET', url, ...(token ? { token } : {}), ...(payload === undefined ? {} : { payload: payload as object }) });
+  const create = async (overrides: Record<string, unknown> = {}) => {
+    const created = await call('POST', v1('/command/ldap/create'), directorySettingsFor(slapd, overrides));
+    assert.equal(created.statusCode, 200, created.body);
+    return (created.json() as { id: string }).id;
+  };
+  const logIn = async (login: string, password: string) => {
+    const response = await call('POST', v1('/auth/token'), { login, password }, undefined);
+    assert.equal(response.statusCode, 200, response.body);
+    return (response.json() as { token: string }).token;
+  };
+  const logins = async () => ((await call('GET', v1('/users'))).json() as { login: string }[]).map((user) => user.login).sort();
+  const groupLogins = async () => ((await call('GET', v1('/groups'))).json() as { login: string }[]).map((group) => group.login).sort();
+
+  test("204, and the directory's remote users (their tokens with them) and groups are removed; others stay", async () => {
+    const directoryId = await create();
+    const aliceToken = await logIn(alice.login, alice.password);
+    await logIn(bob.login, bob.password);
+    const bound = await call('POST', v1('/command/groups/create'), { login: 'developers', role_ids: [], identity_provider_id: directoryId });
+    assert.equal(bound.statusCode, 201, bound.body);
+    assert.equal((await call('POST', v1('/command/groups/create'), { login: 'operators', role_ids: [] })).statusCode, 201);
+    assert.equal((await call('POST', v1('/users'), { login: 'api-remote', is_remote: true })).statusCode, 201);
+    await service.createUser('local-stays');
+    assert.equal((await call('GET', v1('/users/current'), undefined, aliceToken)).statusCode, 200);
+
+    const deleted = await call('POST', v1('/command/ldap/delete'), { id: directoryId });
+    assert.equal(deleted.statusCode, 204, deleted.body);
+    assert.deepEqual(await logins(), ['admin', 'api-remote', 'local-stays']);
+    assert.deepEqual(await groupLogins(), ['operators']);
+    assertError(await call('GET', v1('/users/current'), undefined, aliceToken), 401, 'user-unauthenticated');
+    assertError(await call('POST', v2('/auth/token/authenticate'), { token: aliceToken }, undefined), 400, 'invalid-token');
+    const events = await service.store.db.selectFrom('audit_events').select(['type', 'subject_login', 'details']).where('type', 'in', ['user-deleted', 'group-deleted', 'directory-deleted']).execute();
+    assert.deepEqual(events.filter((event) => event.type === 'user-deleted').map((event) => event.subject_login).sort(), ['alice', 'bob']);
+    assert.equal(events.filter((event) => event.type === 'group-deleted').length, 1);
+    assert.equal(events.filter((event) => event.type === 'directory-deleted').length, 1);
+  });
+
+  test('a directory that is not there, or an id that is none: 204 all the same, and nothing changes', async () => {
+    const before = await logins();
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'no-such-directory']) {
+      const response = await call('POST', v1('/command/ldap/delete'), { id });
+      assert.equal(response.statusCode, 204, response.body);
+    }
+    assert.deepEqual(await logins(), before);
+    assertError(await call('POST', v1('/command/ldap/delete'), {}), 400, 'schema-violation');
+  });
+
+  test("deleting one of two directories leaves the other's users and groups", async () => {
+    const first = await create({ display_name: 'First' });
+    const second = await create({ display_name: 'Second' });
+    await logIn(carol.login, carol.password);
+    const carolRow = await service.store.db.selectFrom('users').select(['directory_id']).where('login', '=', carol.login).executeTakeFirstOrThrow();
+    assert.equal(carolRow.directory_id, first, 'the directory that logged the user in is recorded');
+    await service.store.db.updateTable('users').set({ directory_id: second }).where('login', '=', carol.login).execute();
+    assert.equal((await call('POST', v1('/command/groups/create'), { login: 'leads', role_ids: [], identity_provider_id: second })).statusCode, 201);
+    assert.equal((await call('POST', v1('/command/ldap/delete'), { id: first })).statusCode, 204);
+    assert.ok((await logins()).includes('carol'));
+    assert.ok((await groupLogins()).includes('leads'));
+    assert.equal((await call('POST', v1('/command/ldap/delete'), { id: second })).statusCode, 204);
+    assert.ok(!(await logins()).includes('carol'));
+    assert.ok(!(await groupLogins()).includes('leads'));
   });
 });

@@ -67,3 +67,24 @@ test('cert_chain parsing: certificates count, anything else is refused with a re
   assert.match((parseCertificateChain('hello') as { error: string }).error, /no PEM certificate/);
   assert.match((parseCertificateChain('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----') as { error: string }).error, /cannot be read/);
 });
+
+test("PE's cipher-suites and ssl-protocols: applied to the TLS options, in OpenSSL's names or IANA's (PE's Java spelling); unset keeps TLS 1.2 and up with Node's ciphers", () => {
+  const options = tlsOptionsFor(settings({ 'cipher-suites': ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384'], 'ssl-protocols': ['TLSv1.2'] }));
+  assert.equal(options.ciphers, 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:TLS_AES_256_GCM_SHA384');
+  assert.deepEqual([options.minVersion, options.maxVersion], ['TLSv1.2', 'TLSv1.2']);
+  const only13 = tlsOptionsFor(settings({ 'ssl-protocols': ['TLSv1.3'] }));
+  assert.deepEqual([only13.minVersion, only13.maxVersion, only13.ciphers], ['TLSv1.3', 'TLSv1.3', undefined]);
+  const unset = tlsOptionsFor(settings({}));
+  assert.deepEqual([unset.minVersion, unset.maxVersion, unset.ciphers], ['TLSv1.2', undefined, undefined]);
+  const given = settings({});
+  assert.deepEqual([given['cipher-suites'], given['ssl-protocols']], [null, null]);
+});
+
+test('a cipher suite OpenSSL does not know is refused with its name; TLS below 1.2 is not offered', () => {
+  assert.throws(() => settings({ 'cipher-suites': ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'NOT_A_SUITE'] }), (error: unknown) => {
+    assert.match((error as Error).message, /NOT_A_SUITE/);
+    assert.deepEqual((error as { details?: unknown }).details, { field: 'cipher-suites' });
+    return true;
+  });
+  assert.throws(() => settings({ 'cipher-suites': ['TLS_ECDHE_RSA_WITH_RC4_128_SHA'] }), /TLS_ECDHE_RSA_WITH_RC4_128_SHA/);
+});

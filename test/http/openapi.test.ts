@@ -254,6 +254,7 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
     /** One successful request per documented operation (several where it answers in several types). */
     const successes: Record<string, (InjectOptions & { token?: string })[]> = {
       'GET /status/v1/simple': [{ url: '/status/v1/simple' }],
+      'GET /status/v1/simple/{service_name}': [{ url: '/status/v1/simple/rbac-service' }],
       'GET /status/v1/services': [{ url: '/status/v1/services' }],
       'GET /status/v1/services/{service_name}': [{ url: '/status/v1/services/rbac-service' }],
       [`POST ${v1}/auth/token`]: [{ url: `${v1}/auth/token`, payload: { login: 'types-bob', password: USER_PASSWORD } }],
@@ -360,7 +361,8 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
       for (const options of requests) {
         const [method] = operation.split(' ') as [string];
         const response = await service.request({ method: method as 'GET', ...options });
-        assert.ok(response.statusCode < 300, `${operation}: ${response.statusCode} ${response.body}`);
+        // 303 See Other (PE's v2 POST /groups) is a success with a Location and no body.
+        assert.ok(response.statusCode < 300 || (response.statusCode === 303 && response.headers.location), `${operation}: ${response.statusCode} ${response.body}`);
         const types = documentedTypes(operation, response.statusCode);
         if (types.length === 0) assert.equal(response.body, '', `${operation} ${response.statusCode} documents no body`);
         else {

@@ -506,7 +506,11 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
       const developers = (await v1.groups.create({ login: 'developers', role_ids: [role.id], identity_provider_id: directoryId })) as Json & { id: string };
       assert.deepEqual([developers.login, developers.role_ids, developers.is_group], ['developers', [role.id], true]);
       const operators = (await v1.groups.create_deprecated('operators', [])) as Json & { id: string };
-      const leads = (await v2.groups.create({ login: 'leads', role_ids: [], validate: true })) as Json & { id: string };
+      // 303 See Other: the vendor's client answers {location}, which GET follows.
+      const seeOther = (await v2.groups.create({ login: 'leads', role_ids: [], validate: true })) as { location: string };
+      assert.deepEqual(Object.keys(seeOther), ['location']);
+      assert.match(seeOther.location, /^\/rbac-api\/v1\/groups\/[0-9a-f-]{36}$/);
+      const leads = (await v1.groups.get(seeOther.location.split('/').pop())) as Json & { id: string };
       assert.equal(leads.display_name, 'Team Leads');
       assert.deepEqual(await v1.groups.get(developers.id), developers);
       assert.deepEqual(((await v1.groups.get()) as { id: string }[]).map((group) => group.id).sort(), [developers.id, leads.id, operators.id].sort());

@@ -11,12 +11,13 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { defaultConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
-import { DATABASE_CHECK_TIMEOUT_MS } from '../../src/http/routes/status-services.js';
+import { DATABASE_CHECK_TIMEOUT_MS, DatabaseHealth, SIMPLE_CHECK_MAX_AGE_MS } from '../../src/http/database-health.js';
 import { createPasswordHasher } from '../../src/passwords/hashing.js';
 import { SigningKeyRing } from '../../src/password-reset/signing-keys.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { SERVICE_VERSION } from '../../src/version.js';
 import { POSTGRES, POSTGRES_ADMIN_URL, describeEachDatabase } from '../kit/databases.js';
+import { assertError } from '../kit/errors.js';
 import { startTestService, type TestService } from '../kit/service.js';
 
 interface ServiceStatus {
@@ -68,6 +69,80 @@ describeEachDatabase('GET /status/v1/services', (target) => {
     assert.equal((await service.request({ method: 'GET', url: '/status/v1/services?level=loud' })).statusCode, 400);
     assert.equal((await service.request({ method: 'GET', url: '/status/v1/services/classifier-service' })).statusCode, 404);
   });
+});
+
+describeEachDatabase('GET /status/v1/simple', (target) => {
+  let service: TestService;
+  before(async () => {
+    service = await startTestService(target.dialect);
+  });
+  after(() => service?.close());
+
+  test('200 running while the database answers, for the service and for rbac-service by name; another name is 404', async () => {
+    for (const url of ['/status/v1/simple', '/status/v1/simple/rbac-service']) {
+      const response = await service.request({ method: 'GET', url });
+      assert.equal(response.statusCode, 200, response.body);
+      assert.equal(response.body, 'running');
+      assert.match(String(response.headers['content-type']), /^text\/plain/);
+    }
+    assertError(await service.request({ method: 'GET', url: '/status/v1/simple/classifier-service' }), 404, 'not-found');
+  });
+
+  test('503 service-unavailable with the reason once the database cannot answer, for both names; 404 stays 404', async () => {
+    const own = await startTestService(target.dialect);
+    try {
+      assert.equal((await own.request({ method: 'GET', url: '/status/v1/simple' })).statusCode, 200);
+      await own.store.close();
+      // The last answer is trusted for at most SIMPLE_CHECK_MAX_AGE_MS: poll past it.
+      const deadline = Date.now() + SIMPLE_CHECK_MAX_AGE_MS + 5_000;
+      let response = await own.request({ method: 'GET', url: '/status/v1/simple' });
+      while (response.statusCode === 200 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        response = await own.request({ method: 'GET', url: '/status/v1/simple' });
+      }
+      const body = assertError(response, 503, 'service-unavailable');
+      assert.match(body.msg, /database/);
+      assertError(await own.request({ method: 'GET', url: '/status/v1/simple/rbac-service' }), 503, 'service-unavailable');
+      const plain = await own.request({ method: 'GET', url: '/status/v1/simple', headers: { accept: 'text/plain' } });
+      assert.equal(plain.statusCode, 503);
+      assert.match(plain.body, /database/);
+      assertError(await own.request({ method: 'GET', url: '/status/v1/simple/other' }), 404, 'not-found');
+    } finally {
+      await own.app.close();
+      await own.workspace.cleanup();
+    }
+  });
+});
+
+test('the database check behind GET /status/v1/simple: one query however many ask at once, reused for a second, then asked again', async () => {
+  let now = 1_000_000;
+  let pings = 0;
+  let answer: () => Promise<void> = async () => {};
+  const health = new DatabaseHealth(() => (pings++, answer()), () => now);
+  const many = await Promise.all(Array.from({ length: 50 }, () => health.recent(SIMPLE_CHECK_MAX_AGE_MS, DATABASE_CHECK_TIMEOUT_MS)));
+  assert.equal(pings, 1, 'fifty requests at once: one query');
+  assert.ok(many.every((check) => check.state === 'running'));
+  now += SIMPLE_CHECK_MAX_AGE_MS - 1;
+  await health.recent(SIMPLE_CHECK_MAX_AGE_MS, DATABASE_CHECK_TIMEOUT_MS);
+  assert.equal(pings, 1, 'within the second: the same answer, no query');
+  answer = async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  };
+  now += 2;
+  const failed = await health.recent(SIMPLE_CHECK_MAX_AGE_MS, DATABASE_CHECK_TIMEOUT_MS);
+  assert.equal(pings, 2, 'after the second: asked again');
+  assert.equal(failed.state, 'error');
+  assert.doesNotMatch(failed.error ?? '', /10\.0\.0\.1|ECONNREFUSED/, 'no internals in the reason');
+  // A check still pending after the timeout is answered as timed out at once, without another query.
+  answer = () => new Promise(() => {});
+  now += SIMPLE_CHECK_MAX_AGE_MS;
+  const pending = health.recent(SIMPLE_CHECK_MAX_AGE_MS, 50);
+  const hung = await pending;
+  assert.match(hung.error ?? '', /did not answer within/);
+  now += SIMPLE_CHECK_MAX_AGE_MS + 100;
+  const again = await health.recent(SIMPLE_CHECK_MAX_AGE_MS, 50);
+  assert.match(again.error ?? '', /did not answer within/);
+  assert.equal(pings, 3, 'the hung query is not asked again while it is pending');
 });
 
 /** A TCP proxy to PostgreSQL that the test can stop (refuse), blackhole (accept, never answer) and restart. */

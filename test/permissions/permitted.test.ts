@@ -90,6 +90,34 @@ describeEachDatabase('permission types and checks', (target) => {
     });
   });
 
+  describe('a group as the subject (PE: token may be a group id)', () => {
+    test("POST /permitted with a group's id answers for the group's roles' permissions; any caller may ask, as any may read groups and roles", async () => {
+      const victim = await suite.service.createUser('group-permitted-victim');
+      const role = await suite.createRole([users('reset_password', victim), permission('user_groups', 'import')]);
+      const created = await suite.service.request({ method: 'POST', url: api('/command/groups/create'), token: admin, payload: { login: 'permitted-group', role_ids: [role] } });
+      assert.equal(created.statusCode, 201, created.body);
+      const groupId = (created.json() as { id: string }).id;
+      const queries = [users('reset_password', victim), users('reset_password'), permission('user_groups', 'import'), users('edit', victim), permission('nodes', 'view')];
+      assert.deepEqual((await permitted(admin, { token: groupId, permissions: queries })).json(), [true, false, true, false, false]);
+      const plain = await actorWith('group-permitted-plain', [permission('user_roles', 'edit')]);
+      const asked = await permitted(plain.token, { token: groupId.toUpperCase(), permissions: queries });
+      assert.equal(asked.statusCode, 200, asked.body);
+      assert.deepEqual(asked.json(), [true, false, true, false, false]);
+      const instances = await get(`/permitted/users/reset_password/${groupId}`, admin);
+      assert.equal(instances.statusCode, 200, instances.body);
+      assert.deepEqual(instances.json(), [victim]);
+
+      const administrators = await suite.service.request({ method: 'POST', url: api('/command/groups/create'), token: admin, payload: { login: 'permitted-admins', role_ids: [1] } });
+      const adminsGroup = (administrators.json() as { id: string }).id;
+      assert.deepEqual((await permitted(admin, { token: adminsGroup, permissions: [users('edit', victim), permission('tokens', 'override_lifetime')] })).json(), [true, true]);
+      const empty = await suite.service.request({ method: 'POST', url: api('/command/groups/create'), token: admin, payload: { login: 'permitted-empty', role_ids: [] } });
+      assert.deepEqual((await permitted(admin, { token: (empty.json() as { id: string }).id, permissions: [users('edit')] })).json(), [false]);
+      // Neither a group nor a user: as before, 403 for a caller who may not ask about users, 404 for one who may.
+      assertError(await permitted(plain.token, { token: UNKNOWN_ID, permissions: queries }), 403, 'permission-denied');
+      assertError(await permitted(admin, { token: UNKNOWN_ID, permissions: queries }), 404, 'not-found');
+    });
+  });
+
   describe('GET /permitted/:object_type/:action', () => {
     test('the caller\'s instances: ["*"] for a holder on "*" or a superuser, else the ids, [] for none; unknown type or action 404', async () => {
       const a = await suite.service.createUser('instances-a');

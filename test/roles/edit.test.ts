@@ -154,7 +154,7 @@ describeEachDatabase('editing roles', (target) => {
       const role = await makeRole();
       const other = await makeRole();
       assertError(await suite.putRole(role.id, admin, { display_name: other.display_name }), 409, 'conflict');
-      assertError(await suite.putRole(role.id, admin, { ...role, id: other.id }), 400, 'schema-violation');
+      assertError(await suite.putRole(role.id, admin, { ...role, id: other.id }), 400, 'inconsistent-id');
       for (const body of [
         { display_name: '' },
         { permissions: [users('edit', 'not-a-uuid')] },

@@ -94,11 +94,11 @@ describeEachDatabase('users', (target) => {
         assertError(response, 409, 'conflict');
       }
       assert.equal(await userCount(), count, 'no duplicate was created');
-      // The remote variant conflicts too: logins are one namespace.
+      // The remote variant conflicts too: logins are one namespace (PE's kind for a remote user against a local one).
       assertError(
         await service.request({ method: 'POST', url: api('/users'), token: admin, payload: { login: 'conflict-USER', is_remote: true } }),
         409,
-        'conflict',
+        'remote-user-conflict',
       );
     });
 

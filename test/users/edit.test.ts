@@ -64,11 +64,11 @@ describeEachDatabase('users', (target) => {
       assert.equal(user.login, 'partial-edit');
     });
 
-    test('the body id must match the path: 400 schema-violation otherwise; case does not matter', async () => {
+    test("the body id must match the path: 400 inconsistent-id (PE's kind) otherwise; case does not matter", async () => {
       const id = await service.createUser('id-match');
       const other = await service.createUser('id-other');
-      assertError(await putUser(id, admin, { id: other, email: 'mismatch@example.com' }), 400, 'schema-violation');
-      assertError(await putUser(id, admin, { id: 'not-a-uuid', email: 'mismatch@example.com' }), 400, 'schema-violation');
+      assertError(await putUser(id, admin, { id: other, email: 'mismatch@example.com' }), 400, 'inconsistent-id');
+      assertError(await putUser(id, admin, { id: 'not-a-uuid', email: 'mismatch@example.com' }), 400, 'inconsistent-id');
       assert.equal((await userRow(id)).email, 'id-match@example.com', 'nothing changed');
       assert.equal((await userRow(other)).email, 'id-other@example.com', 'nothing changed on the other user');
 

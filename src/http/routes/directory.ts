@@ -20,7 +20,7 @@ import {
 } from '../../directory/directories.js';
 import { notFound } from '../../errors.js';
 import type { Services } from '../../services.js';
-import { Directories, DirectoryIdBody, DirectoryOrNone, DirectoryOrSummary, DirectoryParams, DirectorySettings, DirectoryTestResult, DirectoryUpdateBody, ErrorBody, NewDirectoryBody } from '../../shapes.js';
+import { Directories, DirectoryIdBody, DirectoryOrNone, DirectoryOrSummary, DirectoryParams, DirectorySettings, DirectoryTestResult, DirectoryUpdateBody, ErrorBody, ListQuery, NewDirectoryBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
 
 const TEST_RESPONSES = { 200: DirectoryTestResult, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -48,7 +48,16 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
     );
     app.post(
       '/command/ldap/delete',
-      { onRequest: authenticated, schema: { tags: ['directory'], summary: 'Disconnect a directory service (directory_service:edit)', body: DirectoryIdBody, response: { 204: Type.Null(), 403: ErrorBody, 404: ErrorBody } } },
+      {
+        onRequest: authenticated,
+        schema: {
+          tags: ['directory'],
+          summary: 'Disconnect a directory service (directory_service:edit)',
+          description: "Its remote users (their login tokens with them) and the groups imported for it are removed too, as PE does. 204 for any well-formed permitted request, even when no directory has the id.",
+          body: DirectoryIdBody,
+          response: { 204: Type.Null(), 400: ErrorBody, 403: ErrorBody },
+        },
+      },
       async (request, reply) => {
         await deleteDirectory(db, actorOf(request), request.body.id, contextOf(request));
         return reply.code(204).send(null);
@@ -103,11 +112,11 @@ export function directoryRoutes(services: Services): FastifyPluginAsyncTypebox {
 export function directoryRoutesV2(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   const authenticated = requireActor(db);
-  const ListResponse = { 200: Directories };
+  const ListResponse = { 200: Directories, 400: ErrorBody };
   const summaryNote = 'With directory_service:edit every setting (never the password); without, each directory\'s id and display_name only, as PE answers.';
   return async (app) => {
     for (const path of ['/ldap', '/ds']) {
-      app.get(path, { onRequest: authenticated, schema: { tags: ['directory'], summary: 'The directory services', description: summaryNote, response: ListResponse } }, async (request) =>
+      app.get(path, { onRequest: authenticated, schema: { tags: ['directory'], summary: 'The directory services', description: summaryNote, querystring: ListQuery({}), response: ListResponse } }, async (request) =>
         (await mayEditDirectories(db, actorOf(request))) ? listDirectories(db, actorOf(request)) : listDirectorySummaries(db),
       );
     }

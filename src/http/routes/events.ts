@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { listEvents } from '../../audit/audit.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, EventsPage } from '../../shapes.js';
+import { ErrorBody, EventsPage, ListQuery } from '../../shapes.js';
 
 export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
@@ -15,11 +15,10 @@ export function eventRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['activity'],
           summary: 'Security events, newest first (superusers only)',
-          querystring: Type.Object({
+          querystring: ListQuery({
             limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: '1 to 1000, default 100' })),
             offset: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$', description: 'events to skip, default 0' })),
-            token: Type.Optional(Type.String()),
-          }, { additionalProperties: false }),
+          }),
           response: { 200: EventsPage, 403: ErrorBody },
         },
       },

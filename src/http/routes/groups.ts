@@ -5,11 +5,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { createGroup, deleteGroup, listGroups, readGroup, setGroupRoles } from '../../groups/groups.js';
-import { ServiceError } from '../../errors.js';
 import { parseUuid } from '../../permissions/user-ids.js';
 import type { Services } from '../../services.js';
 import { EditGroupBody, ErrorBody, Group, Groups, IdFilterQuery, LIST_BODY_LIMIT, NewGroupBody } from '../../shapes.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
+import { assertSameId, parseIdFilter } from '../ids.js';
 
 const GroupParams = Type.Object({ sid: Type.String({ description: 'a group id (UUID)' }) }, { additionalProperties: false });
 
@@ -30,8 +30,10 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
   const { db } = services.store;
   const authenticated = requireActor(db);
   return async (app) => {
-    app.get('/groups', { onRequest: authenticated, schema: { tags: ['groups'], summary: 'The imported directory groups', querystring: IdFilterQuery, response: { 200: Groups, 400: ErrorBody } } }, async (request) =>
-      listGroups(db, request.query.id === undefined ? undefined : request.query.id.split(',').filter(Boolean).map(parseGroupId)),
+    app.get(
+      '/groups',
+      { onRequest: authenticated, schema: { tags: ['groups'], summary: 'The imported directory groups; ?id=a,b: only those', querystring: IdFilterQuery, response: { 200: Groups, 400: ErrorBody } } },
+      async (request) => listGroups(db, parseIdFilter(request.query.id)),
     );
     app.get('/groups/:sid', { onRequest: authenticated, schema: { tags: ['groups'], summary: 'One imported group', params: GroupParams, response: { 200: Group, 400: ErrorBody, 404: ErrorBody } } }, async (request) =>
       readGroup(db, parseGroupId(request.params.sid)),
@@ -54,7 +56,7 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
       },
       async (request) => {
         const id = parseGroupId(request.params.sid);
-        if (request.body.id !== undefined && request.body.id.toLowerCase() !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        assertSameId(id, request.body.id);
         return setGroupRoles(db, actorOf(request), id, request.body.role_ids, contextOf(request));
       },
     );
@@ -69,9 +71,29 @@ export function groupRoutes(services: Services, prefix: string): FastifyPluginAs
   };
 }
 
-/** v2's POST /groups: the same import, with `validate` to check the group against the directory first. */
+/**
+ * v2's POST /groups: the same import, with `validate` to check the group
+ * against the directory first. PE answers it 303 See Other with the new
+ * group's Location and no body (the vendor's client returns {location}).
+ */
 export function groupRoutesV2(services: Services): FastifyPluginAsyncTypebox {
+  const { db } = services.store;
   return async (app) => {
-    createRoute(app, services, '/groups', 'Import a directory group; validate: true checks the directory has it', '/rbac-api/v1/groups');
+    app.post(
+      '/groups',
+      {
+        onRequest: requireActor(db),
+        schema: {
+          summary: 'Import a directory group; validate: true checks the directory has it',
+          description: 'Answers 303 See Other, its Location the new group (GET /rbac-api/v1/groups/:sid), as PE does.',
+          body: NewGroupBody,
+          response: { 303: Type.Null({ description: 'the group is imported; Location names it' }), 400: ErrorBody, 403: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+        },
+      },
+      async (request, reply) => {
+        const group = await createGroup(db, actorOf(request), request.body, contextOf(request));
+        return reply.redirect(`/rbac-api/v1/groups/${group.id}`, 303);
+      },
+    );
   };
 }

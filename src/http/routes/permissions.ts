@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { checkPermissions, permittedFor } from '../../permissions/permissions.js';
 import { actorOf, requireActor } from '../auth.js';
 import type { Services } from '../../services.js';
-import { ErrorBody, Instances, LIST_BODY_LIMIT, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
+import { ErrorBody, Instances, LIST_BODY_LIMIT, ListQuery, PermittedAnswer, PermittedBody, PermittedParams, PermittedUserParams } from '../../shapes.js';
 import { parseSid } from './users.js';
 
 
@@ -19,8 +19,9 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
         bodyLimit: LIST_BODY_LIMIT,
         schema: {
           tags: ['permissions'],
-          summary: 'Whether a user holds each of these permissions',
-          description: "`token` is the user's id (as in PE). Asking about another user needs a superuser or a permission on users. Unknown permissions are false.",
+          summary: 'Whether a user or a group holds each of these permissions',
+          description:
+            "`token` is a user's id, or a group's (its roles' permissions), as in PE. Asking about another user needs a superuser or a permission on users; any caller may ask about a group. Unknown permissions are false.",
           body: PermittedBody,
           response: { 200: PermittedAnswer, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
@@ -32,7 +33,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
       '/permitted/:object_type/:action',
       {
         onRequest: authenticated,
-        schema: { tags: ['permissions'], summary: 'The instances the caller may act on', params: PermittedParams, response: { 200: Instances, 404: ErrorBody } },
+        schema: { tags: ['permissions'], summary: 'The instances the caller may act on', params: PermittedParams, querystring: ListQuery({}), response: { 200: Instances, 400: ErrorBody, 404: ErrorBody } },
       },
       async (request) => {
         const actor = actorOf(request);
@@ -49,6 +50,7 @@ export function permissionRoutes(services: Services): FastifyPluginAsyncTypebox 
           summary: 'The instances a user may act on',
           description: 'Asking about another user needs a superuser or a permission on users.',
           params: PermittedUserParams,
+          querystring: ListQuery({}),
           response: { 200: Instances, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
         },
       },

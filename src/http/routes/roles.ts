@@ -1,19 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static, type TSchema } from 'typebox';
-import { ServiceError, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { typesAnswer } from '../../catalogue/catalogue.js';
 import { changeRoleGroups, setRoleGroups } from '../../groups/groups.js';
 import { changeMembers, changePermissions, changeRolesOf, createRole, deleteRole, editRole, getRole, listRoles } from '../../roles/roles.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
+import { assertSameId } from '../ids.js';
 import type { Services } from '../../services.js';
-import { EditRoleBody, ErrorBody, LIST_BODY_LIMIT, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
+import { EditRoleBody, ErrorBody, LIST_BODY_LIMIT, ListQuery, NewRoleBody, PermissionTypes, Role, Roles, RoleGroupsBody, RoleParams, RolePermissionsBody, RoleUsersBody, UserRolesBody } from '../../shapes.js';
 import { inTransaction, type Executor } from '../../store/transaction.js';
 import { parseSid } from './users.js';
 
 /** GET /types: the catalogue's object types and their actions (PE's, then the operator's). */
 function typesRoute(app: Parameters<FastifyPluginAsyncTypebox>[0], authenticated: ReturnType<typeof requireActor>, summary: string, description?: string): void {
-  app.get('/types', { onRequest: authenticated, schema: { tags: ['permissions'], summary, ...(description ? { description } : {}), response: { 200: PermissionTypes, 401: ErrorBody } } }, async () => typesAnswer());
+  app.get('/types', { onRequest: authenticated, schema: { tags: ['permissions'], summary, ...(description ? { description } : {}), querystring: ListQuery({}), response: { 200: PermissionTypes, 400: ErrorBody, 401: ErrorBody } } }, async () => typesAnswer());
 }
 
 /**
@@ -35,7 +36,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
   const authenticated = requireActor(db);
 
   return async (app) => {
-    app.get('/roles', { onRequest: authenticated, schema: { tags: ['roles'], summary: 'List roles', response: { 200: Roles } } }, async () => listRoles(db));
+    app.get('/roles', { onRequest: authenticated, schema: { tags: ['roles'], summary: 'List roles', querystring: ListQuery({}), response: { 200: Roles, 400: ErrorBody } } }, async () => listRoles(db));
 
     app.get(
       '/roles/:rid',
@@ -81,7 +82,7 @@ export function roleRoutes(services: Services): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const id = Number(request.params.rid);
-        if (request.body.id !== undefined && request.body.id !== id) throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
+        assertSameId(id, request.body.id);
         return inTransaction(db, async (trx) => {
           const edited = await editRole(trx, actorOf(request), id, request.body, contextOf(request));
           if (request.body.group_ids === undefined) return edited;

@@ -1,23 +1,19 @@
 // PE's status service: GET /status/v1/services and
 // GET /status/v1/services/rbac-service, in PE's shape, with a real database
-// check (`select 1`) bounded by a short timeout. 200 when running, 503 when
-// the database does not answer; the next request checks again, so the state
-// recovers as soon as the database does. 400 for a bad `level`, 404 for a
-// service name other than rbac-service.
+// check (src/http/database-health.ts) bounded by a short timeout. 200 when
+// running, 503 when the database does not answer; the next request checks
+// again, so the state recovers as soon as the database does. 400 for a bad
+// `level`, 404 for a service name other than rbac-service.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ServiceError } from '../../errors.js';
-import { ping } from '../../store/database.js';
 import { SERVICE_VERSION } from '../../version.js';
 import type { Services } from '../../services.js';
 import { ErrorBody, ServiceStatus, ServiceStatuses } from '../../shapes.js';
+import { DATABASE_CHECK_TIMEOUT_MS, type DatabaseHealth } from '../database-health.js';
 
 export const SERVICE_NAME = 'rbac-service';
-/** The longest a status request waits for the database, whatever `timeout` asks. */
-export const DATABASE_CHECK_TIMEOUT_MS = 2_000;
-/** A check still pending after this long is abandoned and a new one started. */
-const ABANDON_AFTER_MS = 30_000;
 
 type Level = 'critical' | 'info' | 'debug';
 
@@ -29,51 +25,14 @@ const Query = Type.Object(
   { additionalProperties: false },
 );
 
-type DatabaseCheck = { state: 'running' | 'error'; response_time_ms?: number; error?: string; detail?: string };
-
 function levelOf(raw: string | undefined): Level {
   if (raw === undefined) return 'info';
   if (raw === 'critical' || raw === 'info' || raw === 'debug') return raw;
   throw new ServiceError('schema-violation', 'The level parameter must be critical, info or debug.');
 }
 
-export function statusServiceRoutes(services: Services): FastifyPluginAsyncTypebox {
+export function statusServiceRoutes(services: Services, health: DatabaseHealth): FastifyPluginAsyncTypebox {
   const { store } = services;
-  // At most one check runs at a time: a database that hangs must not collect
-  // one stuck query per status request.
-  let running: { promise: Promise<DatabaseCheck>; started: number } | undefined;
-
-  const runCheck = (): Promise<DatabaseCheck> => {
-    const now = Date.now();
-    if (running && now - running.started < ABANDON_AFTER_MS) return running.promise;
-    const started = now;
-    const promise = ping(store.db).then(
-      (): DatabaseCheck => ({ state: 'running', response_time_ms: Date.now() - started }),
-      // The driver's error code only (ECONNREFUSED, 3D000, …): its message may name hosts and databases.
-      (error: unknown): DatabaseCheck => {
-        const code = (error as { code?: unknown } | null)?.code;
-        return { state: 'error', error: 'the database query failed', ...(typeof code === 'string' ? { detail: `the database query failed (${code})` } : {}) };
-      },
-    );
-    const entry = { promise, started };
-    running = entry;
-    void promise.finally(() => {
-      if (running === entry) running = undefined;
-    });
-    return promise;
-  };
-
-  const checkDatabase = async (timeoutMs: number): Promise<DatabaseCheck> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<DatabaseCheck>((resolve) => {
-      timer = setTimeout(() => resolve({ state: 'error', error: `the database did not answer within ${timeoutMs} ms` }), timeoutMs);
-    });
-    try {
-      return await Promise.race([runCheck(), timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 
   const poolStats = () => {
     const pool = store.pool;
@@ -82,7 +41,7 @@ export function statusServiceRoutes(services: Services): FastifyPluginAsyncTypeb
 
   const serviceStatus = async (level: Level, timeoutSeconds: number | undefined) => {
     const timeoutMs = Math.max(1, Math.min(DATABASE_CHECK_TIMEOUT_MS, (timeoutSeconds ?? 30) * 1000));
-    const check = await checkDatabase(timeoutMs);
+    const check = await health.check(timeoutMs);
     const database: { state: 'running' | 'error'; dialect: string; response_time_ms?: number; error?: string } = { state: check.state, dialect: store.dialect };
     if (check.response_time_ms !== undefined) database.response_time_ms = check.response_time_ms;
     if (check.error !== undefined) database.error = level === 'debug' && check.detail ? check.detail : check.error;

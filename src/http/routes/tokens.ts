@@ -142,11 +142,12 @@ export function tokenRoutesV2(services: Services): FastifyPluginAsyncTypebox {
           summary: 'Token introspection: the user and facts of a login token (no authentication)',
           security: [],
           body: IntrospectionBody,
+          description: '403 token-revoked, token-expired, or token-timed-out (idle longer than token-inactivity-timeout, which `timeout` shows in seconds).',
           response: { 200: Introspection, 400: ErrorBody, 403: ErrorBody },
         },
       },
       async (request, reply) => {
-        const answer = await introspectToken(db, services.config, request.body.token, request.body['update_last_activity?'] ?? false);
+        const answer = await introspectToken(db, services.config, request.body.token, request.body['update_last_activity?'] ?? false, Date.now(), services.config.tokenInactivityTimeoutSeconds);
         return reply.header('cache-control', 'no-store').send(answer);
       },
     );

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ServiceError } from '../../errors.js';
 import { parseUuid } from '../../permissions/user-ids.js';
 import { createUser, currentUser, deleteUser, listUsers, pageOfUsers, readUser, setUserRevoked, updateUser } from '../../users/users.js';
 import { actorOf, contextOf, requireActor } from '../auth.js';
+import { assertSameId, parseIdFilter } from '../ids.js';
 import type { Services } from '../../services.js';
-import { EditUserBody, ErrorBody, LIST_BODY_LIMIT, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
+import { EditUserBody, ErrorBody, IdFilterQuery, LIST_BODY_LIMIT, MAX_USERS_PAGE, NewUserBody, SidParams, User, UserIdBody, Users, UsersPage, UsersPageQuery, ValidateLoginBody, Validation, type UserOrdering } from '../../shapes.js';
 import { validateLogin } from '../../users/validate-login.js';
 
 /** A user id from the path or body, or 400 invalid-uuid. */
@@ -19,10 +19,11 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/users',
-      { onRequest: authenticated, schema: { tags: ['users'], summary: 'List users', response: { 200: Users, 403: ErrorBody } } },
-      async (request) => {
-        return listUsers(db, actorOf(request), services.config);
+      {
+        onRequest: authenticated,
+        schema: { tags: ['users'], summary: 'List users; ?id=a,b: only those', querystring: IdFilterQuery, response: { 200: Users, 400: ErrorBody, 403: ErrorBody } },
       },
+      async (request) => listUsers(db, actorOf(request), services.config, parseIdFilter(request.query.id)),
     );
 
     app.get(
@@ -88,9 +89,7 @@ export function userRoutes(services: Services): FastifyPluginAsyncTypebox {
         const sid = parseSid(request.params.sid);
         const actor = actorOf(request);
         const body = request.body;
-        if (body.id !== undefined && body.id.toLowerCase() !== sid) {
-          throw new ServiceError('schema-violation', 'The id in the body does not match the id in the path.');
-        }
+        assertSameId(sid, body.id);
         // Who may change what is decided inside the edit's transaction (src/users/authorization.ts).
         return updateUser(userDeps, actor, sid, body, contextOf(request));
       },
