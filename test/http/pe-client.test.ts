@@ -269,7 +269,26 @@ interface Role {
   group_ids: string[];
 }
 
-const USER_KEYS = ['display_name', 'email', 'group_ids', 'id', 'inherited_role_ids', 'is_group', 'is_remote', 'is_revoked', 'is_superuser', 'last_login', 'login', 'role_ids'];
+// PE's keys, and the read-only lockout-state keys this service adds (CONTRACT §15), which PE's client passes through.
+const USER_KEYS = [
+  'display_name',
+  'email',
+  'failed_attempts',
+  'group_ids',
+  'id',
+  'inherited_role_ids',
+  'is_group',
+  'is_remote',
+  'is_revoked',
+  'is_superuser',
+  'last_login',
+  'locked_at',
+  'lockout_lifts_at',
+  'login',
+  'password_change_required',
+  'revoked_by',
+  'role_ids',
+];
 const assertUser = (value: unknown): User => {
   assert.deepEqual(Object.keys(value as Json).sort(), USER_KEYS);
   return value as User;

@@ -21,6 +21,7 @@ export function activityRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['activity'],
           summary: "RBAC's security events in PE's activity service shape, newest first",
           description: `One event per commit. ${WHO}`,
           querystring: ActivityQueryV1,
@@ -35,6 +36,7 @@ export function activityRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['activity'],
           summary: "RBAC's security events as PE's CSV, one row per event",
           description: `The parameters of GET /activity-api/v1/events. ${WHO}`,
           querystring: ActivityQueryV1,
@@ -49,6 +51,7 @@ export function activityRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['activity'],
           summary: "RBAC's security events in PE's v2 activity shape, with PE's query array of filters",
           description: `One event per commit; objects lists everything the event is about. ${WHO}`,
           querystring: ActivityQueryV2,
@@ -63,6 +66,7 @@ export function activityRoutes(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['activity'],
           summary: "RBAC's security events as PE's v2 CSV (v1's columns and the address)",
           description: `The parameters of GET /activity-api/v2/events. ${WHO}`,
           querystring: ActivityQueryV2,

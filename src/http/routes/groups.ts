@@ -84,6 +84,7 @@ export function groupRoutesV2(services: Services): FastifyPluginAsyncTypebox {
       {
         onRequest: requireActor(db),
         schema: {
+          tags: ['groups'],
           summary: 'Import a directory group; validate: true checks the directory has it',
           description: 'Answers 303 See Other, its Location the new group (GET /rbac-api/v1/groups/:sid), as PE does.',
           body: NewGroupBody,

@@ -62,6 +62,8 @@ export function statusServiceRoutes(services: Services, health: DatabaseHealth):
       '/status/v1/services',
       {
         schema: {
+          tags: ['status'],
+          security: [],
           summary: "PE's status service: the state of every service here (only rbac-service), with a database check",
           description: '200 when every service is running, 503 when one is not (the database does not answer).',
           querystring: Query,
@@ -81,6 +83,8 @@ export function statusServiceRoutes(services: Services, health: DatabaseHealth):
       '/status/v1/services/:service_name',
       {
         schema: {
+          tags: ['status'],
+          security: [],
           summary: "PE's status service: the state of one service (rbac-service)",
           params: Type.Object({ service_name: Type.String() }, { additionalProperties: false }),
           querystring: Query,

@@ -28,13 +28,15 @@ export function statusRoutes(_services: Services, health: DatabaseHealth): Fasti
   return async (app) => {
     app.get(
       '/status/v1/simple',
-      { schema: { summary: 'Readiness: `running` while the service can serve (its database answers), else 503', response: RESPONSES } },
+      { schema: { tags: ['status'], security: [], summary: 'Readiness: running while the service can serve (its database answers), else 503', response: RESPONSES } },
       async (_request, reply) => answer(reply),
     );
     app.get(
       '/status/v1/simple/:service_name',
       {
         schema: {
+          tags: ['status'],
+          security: [],
           summary: 'Readiness of one service (rbac-service), as GET /status/v1/simple',
           params: Type.Object({ service_name: Type.String() }, { additionalProperties: false }),
           response: { ...RESPONSES, 404: ErrorBody },
