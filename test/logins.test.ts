@@ -262,19 +262,7 @@ describeEachDatabase('migration 005_login_skeleton', (target) => {
     try {
       await migrateTo(store, '004_live_reset_tokens_index');
       // The look-alike of admin is older than admin: admin keeps the skeleton all the same.
-      const rows = ['\u0430dmin', 'admin', 'userl', 'user1', 'plain'].map((login, index) => ({
-        id: randomUUID(),
-        login,
-        login_key: loginKey(login),
-        email: '',
-        display_name: '',
-        is_remote: 0 as const,
-        is_superuser: login === 'admin' ? (1 as const) : (0 as const),
-        is_revoked: 0 as const,
-        password_hash: null,
-        last_login: null,
-        created_at: 1_000 + index,
-      }));
+      const rows = ['\u0430dmin', 'admin', 'userl', 'user1', 'plain'].map((login, index) => olderUserRow(login, index));
       // The column does not exist yet: insert without it.
       await store.db.insertInto('users').values(rows).execute();
       assert.ok((await migrateToLatest(store)).includes('005_login_skeleton'));
@@ -334,6 +322,21 @@ const NOTICES_OF_014 = GRANDFATHERED_BY_014.map(
     `The login "${login}" looks like the older login "${looksLike}" under the stronger look-alike rule: its user keeps it, without a skeleton (grandfathered).`,
 );
 
+/** A users row with the columns of the first schema only (later migrations add more), created in `index` order; admin a superuser. */
+const olderUserRow = (login: string, index: number) => ({
+  id: randomUUID(),
+  login,
+  login_key: loginKey(login),
+  email: '',
+  display_name: '',
+  is_remote: 0 as const,
+  is_superuser: login === 'admin' ? (1 as const) : (0 as const),
+  is_revoked: 0 as const,
+  password_hash: null,
+  last_login: null,
+  created_at: 1_000 + index,
+});
+
 /** A database as it was before 014 (the last migration before it applied), holding USERS_BEFORE_014. */
 async function databaseBefore014(store: ReturnType<typeof openStore>): Promise<void> {
   await migrateTo(store, '013_directory_binding');
@@ -342,20 +345,7 @@ async function databaseBefore014(store: ReturnType<typeof openStore>): Promise<v
 
 async function insertUsersBefore014(store: ReturnType<typeof openStore>): Promise<void> {
   // The columns users had at 013 only: later migrations add more, which the store's insert writes.
-  const rows = USERS_BEFORE_014.map(({ login, skeleton }, index) => ({
-    id: randomUUID(),
-    login,
-    login_key: loginKey(login),
-    login_skeleton: skeleton,
-    email: '',
-    display_name: login,
-    is_remote: 0 as const,
-    is_superuser: login === 'admin' ? (1 as const) : (0 as const),
-    is_revoked: 0 as const,
-    password_hash: null,
-    last_login: null,
-    created_at: 1_000 + index,
-  }));
+  const rows = USERS_BEFORE_014.map(({ login, skeleton }, index) => ({ ...olderUserRow(login, index), login_skeleton: skeleton }));
   await store.db.insertInto('users').values(rows).execute();
   assert.notEqual(skeletonBefore014('\u00e1dmin'), skeletonBefore014('admin'), 'before 014 they did not collide');
 }
