@@ -10,7 +10,12 @@
 #     after a login through the balancer), and logging out revokes it on both;
 #   - the instances believe the balancer's X-Forwarded-* (trusted-proxies):
 #     reset links name the balancer's https:// address, and the audit trail
-#     has the client's address, never an X-Forwarded-For the client sent.
+#     has the client's address, never an X-Forwarded-For the client sent;
+#   - a rolling restart under load: while a steady stream of requests goes
+#     through the balancer, instance a gets SIGTERM, exits 0 and is started
+#     again, and not one request fails. Its shutdown-grace-period (status 503,
+#     everything else served) is what takes it out of the balancer before it
+#     stops accepting connections.
 #
 # Everything lives in a temporary directory and every process is stopped when
 # the script ends, however it ends. Nothing runs as a daemon.
@@ -75,6 +80,7 @@ API=/rbac-api/v1
 
 # --- the two instances: plain HTTP on loopback (the private side), the
 # balancer (loopback here) trusted for X-Forwarded-For/-Proto/-Host.
+declare -A PID_OF
 start_instance() {
   local name=$1 port=$2
   mkdir -p "$WORK/$name"
@@ -82,8 +88,9 @@ start_instance() {
   RBAC_ADMIN_PASSWORD=$ADMIN_PASSWORD $RBAC_COMMAND serve \
     --database-url "$DATABASE_URL" --data-dir "$WORK/$name" \
     --insecure-http --host 127.0.0.1 --port "$port" --metrics-port 0 \
-    --trusted-proxies loopback >"$WORK/$name.log" 2>&1 &
+    --trusted-proxies loopback --shutdown-grace-period 5s >>"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
+  PID_OF[$name]=$!
   wait_running "http://127.0.0.1:$port/status/v1/simple" || fail "instance $name did not start"
   ok "instance $name runs at http://127.0.0.1:$port"
 }
@@ -124,8 +131,9 @@ backend rbac_instances
     http-check expect status 200
     # Which instance answered (a demonstration; leave it out in production).
     http-response set-header X-Served-By %s
-    server a 127.0.0.1:$PORT_A check inter 2s
-    server b 127.0.0.1:$PORT_B check inter 2s
+    # Out after 2 failed checks a second apart: well within the instances' shutdown-grace-period (5s).
+    server a 127.0.0.1:$PORT_A check inter 1s fall 2 rise 2
+    server b 127.0.0.1:$PORT_B check inter 1s fall 2 rise 2
 EOF
 "$HAPROXY" -c -q -f "$WORK/haproxy.cfg" || fail "haproxy refused its configuration"
 # -db: stay in the foreground, a child of this script.
@@ -186,4 +194,56 @@ ok "the audit trail has the client's address from the balancer's X-Forwarded-For
 [ "$(status_of "$A$API/users/current" "$TOKEN")" = 401 ] || fail "instance a still accepts the revoked token"
 [ "$(status_of "$B$API/users/current" "$TOKEN")" = 401 ] || fail "instance b still accepts the revoked token"
 ok "logging out through the balancer revokes the token on both instances"
+
+# --- A rolling restart under load. Load loops send a steady stream of requests
+# through the balancer (each curl a new client connection; one line per answer:
+# status and the instance that served it) while instance a gets SIGTERM, exits
+# and is started again. Every answer must be a 200.
+LOAD_TOKEN=$(login "$LB" "${CA[@]}") || fail "login for the load"
+load_loop() { # load_loop <n>: requests until $WORK/load.stop exists
+  while [ ! -e "$WORK/load.stop" ]; do
+    curl -s "${CA[@]}" -o /dev/null -w '%{http_code} %header{x-served-by}\n' "$LB$API/users/current" -H "X-Authentication: $LOAD_TOKEN" || true
+  done >"$WORK/load.$1"
+}
+LOADERS=()
+for n in 1 2 3; do
+  load_loop "$n" &
+  LOADERS+=($!)
+  PIDS+=($!)
+done
+answers() { cat "$WORK"/load.* 2>/dev/null | wc -l; }
+wait_answers() { # wait_answers <count>: until the load has had that many answers in all (at most about 60 s)
+  for _ in $(seq 1 600); do
+    [ "$(answers)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "the load got only $(answers) answers, not $1"
+}
+wait_answers 30
+kill -TERM "${PID_OF[a]}"
+if wait "${PID_OF[a]}"; then ok "instance a stopped on SIGTERM with exit code 0"; else fail "instance a exited with code $? on SIGTERM"; fi
+grep -q 'status routes answer 503 for the grace period' "$WORK/a.log" || fail "instance a did not announce its grace period"
+BEFORE_RESTART=$(answers)
+start_instance a "$PORT_A"
+# Back in the balancer once its checks pass again: a request through it reaches a.
+back=
+for _ in $(seq 1 120); do
+  headers=$(curl -s "${CA[@]}" -o /dev/null -D - "$LB$API/users/current" -H "X-Authentication: $LOAD_TOKEN" || true)
+  if printf '%s' "$headers" | tr -d '\r' | grep -qix 'x-served-by: a'; then back=yes && break; fi
+  sleep 0.5
+done
+[ -n "$back" ] || fail "the restarted instance a never answered through the balancer"
+wait_answers $((BEFORE_RESTART + 30))
+touch "$WORK/load.stop"
+for pid in "${LOADERS[@]}"; do wait "$pid" || true; done
+TOTAL=$(answers)
+FAILED=$(cat "$WORK"/load.* | grep -cv '^200 ' || true)
+if [ "$FAILED" -ne 0 ]; then
+  cat "$WORK"/load.* | grep -v '^200 ' | sort | uniq -c >&2
+  fail "$FAILED of $TOTAL requests through the balancer failed across the restart of instance a"
+fi
+# The balancer took a out because its health check saw 503 (the grace period), not because connections were refused.
+grep -q 'rbac_instances/a is DOWN.*Layer7 wrong status.*503' "$WORK/haproxy.log" || fail "HAProxy did not take instance a out on its status 503: $(grep 'rbac_instances/a' "$WORK/haproxy.log" || true)"
+ok "the balancer took instance a out when its status answered 503 in the grace period"
+ok "rolling restart of instance a under load: $TOTAL requests through the balancer, none failed (served by: $(cat "$WORK"/load.* | awk '{ print $2 }' | sort | uniq -c | awk '{ printf "%s %s, ", $2, $1 }' | sed 's/, $//'))"
 echo "two-instances: all checks passed"

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createLogger, flushLog } from './http/logging.js';
+import { ShutdownGrace } from './http/shutdown-grace.js';
 import { startMetricsListener } from './metrics/server.js';
 import { openServices } from './services.js';
 import type { Store } from './store/database.js';
@@ -25,6 +26,13 @@ export interface RunningService {
   metricsUrl: string | undefined;
   /** Stops the account expiry sweeps and accepting connections, lets requests and a sweep in flight finish, then closes the metrics listener and the database. */
   close(): Promise<void>;
+  /**
+   * SIGTERM's stop: the status routes answer 503 for shutdown-grace-period
+   * while everything else is served (src/http/shutdown-grace.ts), then close().
+   */
+  stop(): Promise<void>;
+  /** Ends stop()'s grace period now. */
+  endGracePeriod(): void;
 }
 
 export interface StartOptions {
@@ -113,7 +121,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
 
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
-    const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined });
+    const grace = new ShutdownGrace();
+    const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined, shutdown: grace });
     await app.listen({ port: config.port, host: listenHost(config) });
     const address = app.server.address();
     const url = serviceUrl(config, typeof address === 'object' && address ? address.port : config.port);
@@ -122,21 +131,30 @@ export async function startService(config: Config, options: StartOptions = {}): 
     const metricsListener = metrics ? await startMetricsListener(metrics, { host: config.metricsHost, port: config.metricsPort, allowedHosts: config.metricsAllowedHosts }, logger) : undefined;
     const expiry = scheduleAccountExpiry({ db: store.db, config }, { logger, ...(options.now ? { now: options.now } : {}) });
 
+    const close = async () => {
+      const sweepEnded = expiry?.stop();
+      await app.close();
+      await sweepEnded;
+      await metricsListener?.close();
+      await store.close();
+      // The log is written asynchronously: nothing logged before the close may be lost.
+      await flushLog(logger);
+    };
     return {
       app,
       store,
       url,
       certPath: tls?.certPath,
       metricsUrl: metricsListener?.url,
-      async close() {
-        const sweepEnded = expiry?.stop();
-        await app.close();
-        await sweepEnded;
-        await metricsListener?.close();
-        await store.close();
-        // The log is written asynchronously: nothing logged before the close may be lost.
-        await flushLog(logger);
+      close,
+      async stop() {
+        const seconds = config.shutdownGracePeriodSeconds;
+        if (seconds > 0) logger.info({ shutdownGracePeriod: seconds }, 'status routes answer 503 for the grace period; serving everything else');
+        await grace.wait(seconds);
+        logger.info('closing: no new connections, finishing requests in flight');
+        await close();
       },
+      endGracePeriod: () => grace.end(),
     };
   } catch (error) {
     await store.close().catch(() => {});

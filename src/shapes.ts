@@ -725,7 +725,7 @@ export const ServiceStatus = Type.Object({
   service_version: Type.String(),
   service_status_version: Type.Integer(),
   detail_level: Level,
-  state: Type.Union([Type.Literal('running'), Type.Literal('error')]),
+  state: Type.Union([Type.Literal('running'), Type.Literal('error'), Type.Literal('stopping')], { description: 'stopping: in the shutdown grace period (503)' }),
   status: Type.Object({
     db_up: Type.Boolean(),
     database: DatabaseStatus,

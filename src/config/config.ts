@@ -194,6 +194,13 @@ function hostNameList(list: string): string {
   return entries.join(',');
 }
 
+/** A wait before the close on SIGTERM: 0 (none) up to 10 minutes, longer than any balancer's check needs. */
+function gracePeriod(text: string): number {
+  const seconds = duration(text);
+  if (seconds > 600) throw new Error(`must be from 0s to 10m, got ${JSON.stringify(text)}`);
+  return seconds;
+}
+
 const DAY = 24 * 60 * 60;
 
 export const SETTINGS = [
@@ -258,6 +265,16 @@ export const SETTINGS = [
     default: 10,
     schema: TEXT,
     refine: timeout,
+    show: formatDuration,
+  }),
+  setting({
+    key: 'shutdown-grace-period',
+    field: 'shutdownGracePeriodSeconds',
+    description:
+      'on SIGTERM, how long the status routes answer 503 while every other request is still served, so a load balancer takes the instance out before it stops accepting connections (5s, 30s; 0 = stop at once). Make it longer than the balancer needs to see a failing check',
+    default: 5,
+    schema: TEXT,
+    refine: gracePeriod,
     show: formatDuration,
   }),
   setting({

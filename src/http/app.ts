@@ -15,6 +15,7 @@ import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-li
 import { DatabaseHealth } from './database-health.js';
 import { redactedPathOf } from './logging.js';
 import { closeGracefully } from './graceful-close.js';
+import type { StoppingState } from './shutdown-grace.js';
 import { refuseNulCharacters } from './nul-characters.js';
 import { nullListsAsEmpty } from './null-lists.js';
 import { requestIdOf, requestObservation } from './observability.js';
@@ -49,6 +50,8 @@ declare module 'fastify' {
 export interface AppOptions {
   logger?: Logger | undefined;
   https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /** Whether the instance is in its shutdown grace period (src/http/shutdown-grace.ts); never, unless given. */
+  shutdown?: StoppingState | undefined;
 }
 
 export const API_PREFIX = '/rbac-api/v1';
@@ -163,8 +166,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(rateLimit, { global: false });
   // One database check for both status routes: at most one query in flight.
   const health = new DatabaseHealth(() => ping(services.store.db));
-  await app.register(statusRoutes(services, health));
-  await app.register(statusServiceRoutes(services, health));
+  const shutdown = options.shutdown ?? { stopping: false };
+  await app.register(statusRoutes(services, health, shutdown));
+  await app.register(statusServiceRoutes(services, health, shutdown));
   await app.register(resetPageRoutes(services));
   await app.register(faviconRoutes());
   await app.register(landingPageRoutes());

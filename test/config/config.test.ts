@@ -414,6 +414,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'substring-character-limit': '256',
     'account-expiry-days': '0',
     'account-expiry-check-minutes': '10081',
+    'shutdown-grace-period': '11m',
   };
 
   test('every setting of the table refuses a bad value, naming its key and its environment variable', () => {
@@ -425,6 +426,14 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
       assert.throws(run, (error: Error) => error.message.endsWith(`(from environment variable ${variable})`), label);
     }
   });
+});
+
+test('shutdown-grace-period: 5 s by default, a duration up to 10m, 0 for none', () => {
+  assert.equal(loadConfig({ env: {} }).shutdownGracePeriodSeconds, 5);
+  assert.equal(loadConfig({ env: { RBAC_SHUTDOWN_GRACE_PERIOD: '30s' } }).shutdownGracePeriodSeconds, 30);
+  assert.equal(loadConfig({ env: { RBAC_SHUTDOWN_GRACE_PERIOD: '0' } }).shutdownGracePeriodSeconds, 0);
+  assert.equal(loadConfig({ flags: { 'shutdown-grace-period': '10m' }, env: {} }).shutdownGracePeriodSeconds, 600);
+  assertConfigError(() => loadConfig({ env: { RBAC_SHUTDOWN_GRACE_PERIOD: '-1s' } }), 'shutdown-grace-period', 'negative');
 });
 
 describe('formatDuration: seconds back in PE notation', () => {

@@ -1,4 +1,6 @@
 // Issue 8: graceful shutdown of the real `rbac serve` on SIGTERM and SIGINT.
+// Issue 28: before that close, SIGTERM's grace period (shutdown-grace-period),
+// in which the status routes answer 503 and everything else is served.
 // Requests in flight when the signal arrives get their normal answers (and
 // `Connection: close`, so keep-alive clients let go); new connections are
 // refused from the moment the signal is handled; the process exits 0.
@@ -76,7 +78,8 @@ const isLoginStart = (line: { msg: string; req?: { url: string } }) => line.msg 
 describe('graceful shutdown of rbac serve', () => {
   test('SIGTERM: requests in flight get their answers, new connections are refused, exit code 0', async () => {
     const service = await spawnService({
-      extraArgs: ['--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
+      // No grace period here: this test is about the close itself (the grace period has its own tests below).
+      extraArgs: ['--shutdown-grace-period', '0', '--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
       env: { UV_THREADPOOL_SIZE: '1' },
     });
     try {
@@ -155,6 +158,73 @@ describe('graceful shutdown of rbac serve', () => {
       assert.deepEqual(exited, { code: 0, signal: null });
       await idleClosed;
       await refusedWithin(service.port, 10_000);
+    } finally {
+      await service.cleanup();
+    }
+  });
+
+  test('SIGTERM: during shutdown-grace-period every status route answers 503 while other routes answer 200; a second SIGTERM ends it and the process exits 0', async () => {
+    // A grace period far longer than the test: only the second signal can end it.
+    const service = await spawnService({ extraArgs: ['--shutdown-grace-period', '10m'] });
+    try {
+      const login = await fetch(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: LOGIN_BODY });
+      assert.equal(login.status, 200);
+      const { token } = (await login.json()) as { token: string };
+      const STATUS_ROUTES = ['/status/v1/simple', '/status/v1/simple/rbac-service', '/status/v1/services', '/status/v1/services/rbac-service'];
+      for (const route of STATUS_ROUTES) assert.equal((await fetch(`${service.url}${route}`)).status, 200, `${route} before the signal`);
+
+      service.child.kill('SIGTERM');
+      await service.waitForLog((line) => line.msg.includes('grace period'));
+
+      for (const route of STATUS_ROUTES) {
+        const answer = await fetch(`${service.url}${route}`);
+        assert.equal(answer.status, 503, `${route} during the grace period`);
+        assert.equal(answer.headers.get('cache-control'), 'no-store');
+      }
+      const simple = (await (await fetch(`${service.url}/status/v1/simple`)).json()) as { kind: string; msg: string };
+      assert.equal(simple.kind, 'service-unavailable');
+      assert.match(simple.msg, /shutting down/);
+      const services = (await (await fetch(`${service.url}/status/v1/services`)).json()) as Record<string, { state: string; status: { db_up: boolean } }>;
+      assert.equal(services['rbac-service']?.state, 'stopping');
+      assert.equal(services['rbac-service']?.status.db_up, true, 'the database still answers');
+
+      // Everything else is served as before: a token check, a new login, a reset page asset.
+      const current = await fetch(`${service.url}/rbac-api/v1/users/current`, { headers: { 'x-authentication': token } });
+      assert.equal(current.status, 200);
+      assert.equal(((await current.json()) as { login: string }).login, 'admin');
+      const secondLogin = await fetch(`${service.url}/rbac-api/v1/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: LOGIN_BODY });
+      assert.equal(secondLogin.status, 200);
+      assert.equal(secondLogin.headers.get('connection'), 'keep-alive', 'connections are not closed during the grace period');
+      assert.deepEqual([service.child.exitCode, service.child.signalCode], [null, null], 'still running');
+
+      service.child.kill('SIGTERM');
+      let guard: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([
+        service.exited,
+        new Promise<never>((_, reject) => (guard = setTimeout(() => reject(new Error(`no exit after the second SIGTERM; stderr: ${service.stderr()}`)), 30_000))),
+      ]).finally(() => clearTimeout(guard));
+      assert.deepEqual(exited, { code: 0, signal: null });
+      const messages = service.log.map((line) => line.msg);
+      assert.ok(messages.indexOf('closing: no new connections, finishing requests in flight') > messages.findIndex((message) => message.includes('grace period')));
+      assert.doesNotMatch(service.stderr(), /error/i);
+    } finally {
+      await service.cleanup();
+    }
+  });
+
+  test('SIGTERM: when shutdown-grace-period has passed the service closes by itself and exits 0', async () => {
+    const service = await spawnService({ extraArgs: ['--shutdown-grace-period', '1s'] });
+    try {
+      service.child.kill('SIGTERM');
+      let guard: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([
+        service.exited,
+        new Promise<never>((_, reject) => (guard = setTimeout(() => reject(new Error(`no exit after the grace period; stderr: ${service.stderr()}`)), 30_000))),
+      ]).finally(() => clearTimeout(guard));
+      assert.deepEqual(exited, { code: 0, signal: null }, service.output());
+      const grace = service.log.find((line) => line.msg.includes('grace period'));
+      assert.equal(grace?.shutdownGracePeriod, 1);
+      assert.ok(service.log.some((line) => line.msg === 'closing: no new connections, finishing requests in flight'));
     } finally {
       await service.cleanup();
     }

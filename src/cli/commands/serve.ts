@@ -10,19 +10,26 @@ export function serveCommand(): Command {
         // Loaded here so the other commands start without the HTTP stack.
         const { startService } = await import('../../server.js');
         const service = await startService(configOf(command), { adminPassword: process.env.RBAC_ADMIN_PASSWORD, warnings: unknownVariableWarnings(process.env) });
-        warn(`rbac service running at ${service.url}${service.certPath ? ` (certificate: ${service.certPath})` : ''}`);
+        // SIGTERM (systemd, a rolling restart) stops after shutdown-grace-period, in
+        // which the status routes answer 503 so balancers take the instance out;
+        // SIGINT (Ctrl-C at a terminal) stops at once, and so does a second signal.
         let closing = false;
         const shutdown = (signal: string) => {
-          if (closing) return;
+          if (closing) {
+            service.endGracePeriod();
+            return;
+          }
           closing = true;
           service.app.log.info({ signal }, 'shutting down');
-          service.close().then(
+          (signal === 'SIGTERM' ? service.stop() : service.close()).then(
             () => process.exit(EXIT.ok),
             () => process.exit(EXIT.failure),
           );
         };
         process.on('SIGTERM', () => shutdown('SIGTERM'));
         process.on('SIGINT', () => shutdown('SIGINT'));
+        // Announced once the signals are handled: whoever waits for this line may stop the service at once.
+        warn(`rbac service running at ${service.url}${service.certPath ? ` (certificate: ${service.certPath})` : ''}`);
       }),
   );
 }

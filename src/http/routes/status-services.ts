@@ -2,7 +2,9 @@
 // GET /status/v1/services/rbac-service, in PE's shape, with a real database
 // check (src/http/database-health.ts) bounded by a short timeout. 200 when
 // running, 503 when the database does not answer; the next request checks
-// again, so the state recovers as soon as the database does. 400 for a bad
+// again, so the state recovers as soon as the database does. During the
+// shutdown grace period (src/http/shutdown-grace.ts) the state is `stopping`
+// and the answer 503, so balancers checking here take the instance out. 400 for a bad
 // `level`, 404 for a service name other than rbac-service.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -12,6 +14,7 @@ import { SERVICE_VERSION } from '../../version.js';
 import type { Services } from '../../services.js';
 import { ErrorBody, ServiceStatus, ServiceStatuses } from '../../shapes.js';
 import { DATABASE_CHECK_TIMEOUT_MS, type DatabaseHealth } from '../database-health.js';
+import type { StoppingState } from '../shutdown-grace.js';
 
 export const SERVICE_NAME = 'rbac-service';
 
@@ -31,7 +34,7 @@ function levelOf(raw: string | undefined): Level {
   throw new ServiceError('schema-violation', 'The level parameter must be critical, info or debug.');
 }
 
-export function statusServiceRoutes(services: Services, health: DatabaseHealth): FastifyPluginAsyncTypebox {
+export function statusServiceRoutes(services: Services, health: DatabaseHealth, shutdown: StoppingState): FastifyPluginAsyncTypebox {
   const { store } = services;
 
   const poolStats = () => {
@@ -46,13 +49,15 @@ export function statusServiceRoutes(services: Services, health: DatabaseHealth):
     if (check.response_time_ms !== undefined) database.response_time_ms = check.response_time_ms;
     if (check.error !== undefined) database.error = level === 'debug' && check.detail ? check.detail : check.error;
     const pool = level === 'debug' ? poolStats() : undefined;
+    // PE's state for a service on its way down: the database may well still answer.
+    const state = shutdown.stopping ? ('stopping' as const) : check.state;
     return {
       service_version: SERVICE_VERSION,
       service_status_version: 1,
       detail_level: level,
-      state: check.state,
+      state,
       status: { db_up: check.state === 'running', database, ...(pool ? { db_pool: pool } : {}) },
-      active_alerts: [] as { severity: string; message: string }[],
+      active_alerts: shutdown.stopping ? [{ severity: 'warning', message: 'The service is shutting down; send requests to another instance.' }] : [],
       service_name: SERVICE_NAME,
     };
   };
@@ -65,7 +70,7 @@ export function statusServiceRoutes(services: Services, health: DatabaseHealth):
           tags: ['status'],
           security: [],
           summary: "PE's status service: the state of every service here (only rbac-service), with a database check",
-          description: '200 when every service is running, 503 when one is not (the database does not answer).',
+          description: '200 when every service is running, 503 when one is not (the database does not answer, or the service is shutting down: state stopping).',
           querystring: Query,
           response: { 200: ServiceStatuses, 400: ErrorBody, 503: ServiceStatuses },
         },

@@ -4,6 +4,8 @@
 // reason. Balancers call it as often as they like, so the database check
 // behind it is shared and reused for up to SIMPLE_CHECK_MAX_AGE_MS
 // (src/http/database-health.ts). Another service name is 404, as PE answers.
+// During the shutdown grace period (src/http/shutdown-grace.ts) it is 503 too,
+// whatever the database says, so balancers take the instance out.
 
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
@@ -12,6 +14,7 @@ import { ServiceError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { ErrorBody, Running } from '../../shapes.js';
 import { DATABASE_CHECK_TIMEOUT_MS, SIMPLE_CHECK_MAX_AGE_MS, type DatabaseHealth } from '../database-health.js';
+import type { StoppingState } from '../shutdown-grace.js';
 import { SERVICE_NAME } from './status-services.js';
 
 const RESPONSES = {
@@ -19,8 +22,9 @@ const RESPONSES = {
   503: ErrorBody,
 };
 
-export function statusRoutes(_services: Services, health: DatabaseHealth): FastifyPluginAsyncTypebox {
+export function statusRoutes(_services: Services, health: DatabaseHealth, shutdown: StoppingState): FastifyPluginAsyncTypebox {
   const answer = async (reply: FastifyReply) => {
+    if (shutdown.stopping) throw new ServiceError('service-unavailable', 'The service is shutting down; send requests to another instance.');
     const check = await health.recent(SIMPLE_CHECK_MAX_AGE_MS, DATABASE_CHECK_TIMEOUT_MS);
     if (check.state !== 'running') throw new ServiceError('service-unavailable', `The service cannot serve requests: ${check.error ?? 'the database does not answer'}.`);
     return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send('running');
@@ -28,7 +32,7 @@ export function statusRoutes(_services: Services, health: DatabaseHealth): Fasti
   return async (app) => {
     app.get(
       '/status/v1/simple',
-      { schema: { tags: ['status'], security: [], summary: 'Readiness: running while the service can serve (its database answers), else 503', response: RESPONSES } },
+      { schema: { tags: ['status'], security: [], summary: 'Readiness: running while the service can serve (its database answers), else 503 (also while it shuts down)', response: RESPONSES } },
       async (_request, reply) => answer(reply),
     );
     app.get(
