@@ -16,6 +16,7 @@ import * as groups from '../store/groups.js';
 import * as users from '../store/users.js';
 import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import { assertRequesterActive } from '../users/authorization.js';
+import { STAGE_NAME } from './failure-reasons.js';
 import { type DirectoryAccess, type DirectoryStage, DirectoryUnavailable, opensslCipherName, parseCertificateChain, withDirectory } from './ldap.js';
 
 interface Context {
@@ -313,9 +314,9 @@ function testFailed(by: DirectoryRequester, error: DirectoryUnavailable, access:
   let reason = error.reason;
   if (access.bindPassword) reason = reason.replaceAll(access.bindPassword, '[REDACTED]');
   reason = reason.replace(/\p{Cc}/gu, ' ').slice(0, MAX_REASON_LENGTH);
-  const stageText = `The directory test failed at the ${error.stage} stage: ${error.message}.`;
+  const stageText = `The directory test failed at the ${STAGE_NAME[error.stage]} stage: ${error.message}.`;
   const failure = mayReadTestFailureReason(by)
-    ? new ServiceError('directory-test-failed', `${stageText} The reason given: ${reason}`, { stage: error.stage, reason })
+    ? new ServiceError('directory-test-failed', `${stageText} Reason: ${reason}.`, { stage: error.stage, reason })
     : new ServiceError('directory-test-failed', stageText, { stage: error.stage });
   const { hostname, port } = access.settings;
   return failure.withLog('directory test failed', { directory_id: directoryId, hostname, port, stage: error.stage, reason });

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { checkServerIdentity, getCiphers, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { AndFilter, Client, EqualityFilter, type Filter, InvalidCredentialsError, OrFilter, ResultCodeError } from 'ldapts';
 import { loginKey } from '../logins.js';
+import { readableReason } from './failure-reasons.js';
 import type { DirectorySettings } from '../shapes.js';
 
 /** Where talking to the directory failed: the answer names it, never the password. */
@@ -24,14 +25,16 @@ export class DirectoryUnavailable extends Error {
   constructor(
     readonly stage: DirectoryStage,
     override readonly cause: unknown,
+    /** Whether the connection was to be upgraded with StartTLS (what a failure at TLS then means). */
+    private readonly startTls = false,
   ) {
     super(STAGE_DESCRIPTION[stage]);
     this.name = 'DirectoryUnavailable';
   }
 
-  /** What the system, the TLS stack or the directory said. */
+  /** What the system, the TLS stack or the directory said, in words with what to check (src/directory/failure-reasons.ts). */
   get reason(): string {
-    return this.cause instanceof Error ? this.cause.message : String(this.cause);
+    return readableReason(this.stage, this.cause, this.startTls);
   }
 }
 
@@ -74,6 +77,13 @@ function isTlsError(error: unknown): boolean {
   if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO|DEPTH_ZERO/.test(code))) return true;
   // A server that refuses the handshake (no cipher suite or version in common) may just hang up: Node says so in these words.
   return error instanceof Error && error.message.includes('before secure TLS connection was established');
+}
+
+// The socket never reached the directory: whatever was asked of it next, this is the connect stage.
+const CONNECT_ERROR_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+function isConnectError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && CONNECT_ERROR_CODES.has(code)) || (error instanceof Error && error.message === 'Connection timeout');
 }
 
 /**
@@ -218,13 +228,27 @@ export class DirectorySession {
     }
     const session = new DirectorySession(client, access);
     try {
-      if (settings.start_tls) await client.startTLS(tlsOptionsFor(settings));
+      if (settings.start_tls) await session.startTls();
       await session.bindLookupAccount();
       return session;
     } catch (error) {
       await session.close();
       if (error instanceof DirectoryUnavailable) throw error;
       throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'connect', error);
+    }
+  }
+
+  /**
+   * The StartTLS upgrade (ldapts connects first). Once connected, any failure
+   * is a TLS problem: the directory refused StartTLS (a plain port that does
+   * not offer it), hung up (an LDAPS port spoken to in plain), or the
+   * handshake failed.
+   */
+  private async startTls(): Promise<void> {
+    try {
+      await this.client.startTLS(tlsOptionsFor(this.access.settings));
+    } catch (error) {
+      throw new DirectoryUnavailable(isConnectError(error) ? 'connect' : 'tls', error, true);
     }
   }
 

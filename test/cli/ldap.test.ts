@@ -52,7 +52,10 @@ describeEachDatabase('rbac ldap', (target) => {
       // A wrong lookup password: the test fails (exit 1) naming the stage.
       const wrong = await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: 'not-the-secret\n' });
       expectExit(wrong, 0, 'ldap set with a wrong password');
-      expectRefusal(await run('ldap', 'test'), 1, /lookup account/, 'test with a wrong lookup password');
+      // In words (issue 28): the stage and the directory's result, never ldapts's `Code: 0x31`.
+      const refused = await run('ldap', 'test');
+      expectRefusal(refused, 1, /failed at the bind stage: the directory refused the lookup account.*invalid credentials \(49\): check the lookup account's login and password/, 'test with a wrong lookup password');
+      assert.doesNotMatch(refused.stderr, /0x31|Code:/);
     });
   });
 
@@ -72,7 +75,7 @@ describeEachDatabase('rbac ldap', (target) => {
       // With the password given again the move is taken; the operator at the server then sees why the test fails.
       expectExit(await runCli(['ldap', 'set', file, '--bind-password-stdin', ...storeArgs(service.workspace)], { input: `${slapd.readerPassword}\n` }), 0, 'ldap set with the password');
       const failed = await run('ldap', 'test');
-      expectRefusal(failed, 1, /connect stage: could not connect to the directory.*ECONNREFUSED/, 'test at a closed port');
+      expectRefusal(failed, 1, /connect stage: could not connect to the directory.*connection refused: nothing listens at that host and port.*ECONNREFUSED/, 'test at a closed port');
       assert.doesNotMatch(failed.stderr, new RegExp(slapd.readerPassword));
 
       const events = await service.store.db.selectFrom('audit_events').select(['actor_login', 'source_address', 'details']).where('type', '=', 'directory-tested').orderBy('id').execute();
@@ -86,13 +89,18 @@ describeEachDatabase('rbac ldap', (target) => {
     });
   });
 
-  test('a settings file that is not JSON, or breaks a rule, is a usage error (exit 2) and sets nothing', async () => {
+  test('a settings file that is not JSON, breaks a rule or has an unknown key is a usage error (exit 2) naming the problem, and sets nothing', async () => {
     await withApiService(target.dialect, async (service, run) => {
       const file = path.join(service.workspace.dataDir, 'bad.json');
       writeFileSync(file, '{ not json');
       expectRefusal(await run('ldap', 'set', file), 2, /not a readable JSON file/, 'not JSON');
       writeFileSync(file, JSON.stringify({ display_name: 'x', hostname: 'h', port: 99999 }));
       expectRefusal(await run('ldap', 'set', file), 2, /port|required/, 'out of range');
+      // A misspelt key is named, with the key it is closest to (issue 28).
+      writeFileSync(file, JSON.stringify({ ...directorySettingsFor(slapd), prot: 389 }));
+      const misspelt = await run('ldap', 'set', file);
+      expectRefusal(misspelt, 2, /unknown key 'prot' \(did you mean 'port'\?\)/, 'an unknown key');
+      assert.doesNotMatch(misspelt.stderr, /schema is false/);
       assert.deepEqual((await service.request({ method: 'GET', url: '/rbac-api/v2/ldap', token: await service.adminToken() })).json(), []);
     });
   });

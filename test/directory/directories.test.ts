@@ -69,6 +69,33 @@ function closeServer(server: Server, sockets: Set<Socket>): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/**
+ * A plain LDAP server that offers no StartTLS: it answers the first request
+ * (the StartTLS extended request) with an ExtendedResponse carrying
+ * protocolError (2), as a directory without TLS set up does.
+ */
+async function ldapWithoutStartTls(): Promise<Listener> {
+  const sockets = new Set<Socket>();
+  const listener = { port: 0, connections: 0, received: () => '', close: () => closeServer(server, sockets) };
+  const der = (tag: number, body: Buffer) => Buffer.concat([Buffer.from([tag, body.length]), body]);
+  const server: Server = createServer((socket) => {
+    listener.connections++;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', (request) => {
+      // LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp … }: short lengths, so the id is at a fixed place.
+      const messageId = request.subarray(2, 2 + 2 + (request[3] ?? 1));
+      const result = Buffer.concat([der(0x0a, Buffer.from([2])), der(0x04, Buffer.alloc(0)), der(0x04, Buffer.from('unsupported extended operation'))]);
+      socket.write(der(0x30, Buffer.concat([messageId, der(0x78, result)])));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  listener.port = typeof address === 'object' && address ? address.port : 0;
+  return listener;
+}
+
 interface TestedEvent {
   actor_login: string | null;
   details: { directory_id: string | null; hostname: string; port: number; outcome: string; stage: string | null };
@@ -270,6 +297,74 @@ describeEachDatabase('directory connection tests and the stored bind password', 
       // GET /events lists them to a superuser.
       const listed = (await call('GET', v1('/events?limit=50'))).json() as { events: { type: string; actor: { login: string } | null }[] };
       assert.ok(listed.events.some((event) => event.type === 'directory-tested' && event.actor?.login === 'ds-editor'));
+    });
+  });
+
+  describe('a failed test says why in words (issue 28)', () => {
+    interface Failure {
+      msg: string;
+      details: { stage: string; reason?: string };
+    }
+    const failedTest = async (overrides: Record<string, unknown>, token = admin) =>
+      assertError(await call('POST', v1('/command/ldap/test'), settings(overrides), token), 400, 'directory-test-failed') as unknown as Failure;
+
+    test('a wrong lookup password: the bind stage and "invalid credentials (49)" with what to check, never `Code: 0x31`', async () => {
+      const failure = await failedTest({ password: 'not-the-reader-secret' });
+      assert.equal(failure.details.stage, 'lookup-bind');
+      assert.match(failure.msg, /failed at the bind stage: the directory refused the lookup account/);
+      assert.match(failure.details.reason ?? '', /^invalid credentials \(49\): check the lookup account's login and password/);
+      assert.match(failure.msg, /invalid credentials \(49\): check the lookup account's login and password/);
+      assert.doesNotMatch(failure.msg, /0x31|Code:/);
+    });
+
+    test('a base_dn the directory does not have: the search stage and "no such object (32)" naming base_dn', async () => {
+      const failure = await failedTest({ base_dn: 'dc=elsewhere,dc=test' });
+      assert.equal(failure.details.stage, 'search');
+      assert.match(failure.msg, /failed at the search stage/);
+      assert.match(failure.details.reason ?? '', /^no such object \(32\): check base_dn/);
+      assert.doesNotMatch(failure.msg, /0x20|Code:/);
+    });
+
+    test('TLS on a plain port is a TLS problem: ldaps:// against the plain LDAP port, start_tls against a port without StartTLS or against the LDAPS port', async () => {
+      const ldapsOnPlain = await failedTest({ ssl: true, port: slapd.port, cert_chain: slapd.caPem });
+      assert.equal(ldapsOnPlain.details.stage, 'tls');
+      assert.match(ldapsOnPlain.msg, /failed at the TLS stage/);
+      assert.match(ldapsOnPlain.details.reason ?? '', /plain LDAP port .*start_tls/);
+
+      const noStartTls = await ldapWithoutStartTls();
+      try {
+        const refused = await failedTest({ start_tls: true, port: noStartTls.port, cert_chain: slapd.caPem });
+        assert.equal(noStartTls.connections, 1, 'the StartTLS request reached the server');
+        assert.equal(refused.details.stage, 'tls');
+        assert.match(refused.details.reason ?? '', /^protocol error \(2\): the directory does not offer StartTLS on this port.*; the directory said: unsupported extended operation/);
+      } finally {
+        await noStartTls.close();
+      }
+
+      const startTlsOnLdaps = await failedTest({ start_tls: true, port: slapd.tlsPort, cert_chain: slapd.caPem });
+      assert.equal(startTlsOnLdaps.details.stage, 'tls');
+      assert.match(startTlsOnLdaps.details.reason ?? '', /LDAPS port.*set ssl instead of start_tls/);
+    });
+
+    test('a certificate from another CA: the TLS stage, naming cert_chain', async () => {
+      const failure = await failedTest({ ssl: true, port: slapd.tlsPort, cert_chain: slapd.otherCaPem });
+      assert.equal(failure.details.stage, 'tls');
+      assert.match(failure.details.reason ?? '', /^the directory's certificate was refused: check cert_chain/);
+    });
+
+    test('to a non-superuser the same failures say the stage in words only: no reason, no code, no system text', async () => {
+      const cases: [Record<string, unknown>, string, RegExp][] = [
+        [{ password: 'not-the-reader-secret' }, 'lookup-bind', /failed at the bind stage: the directory refused the lookup account \(its DN or password\)\.$/],
+        [{ base_dn: 'dc=elsewhere,dc=test' }, 'search', /failed at the search stage: the directory could not search base_dn/],
+        [{ ssl: true, port: slapd.port, cert_chain: slapd.caPem }, 'tls', /failed at the TLS stage: could not set up TLS with the directory/],
+        [{ start_tls: true, port: slapd.tlsPort, cert_chain: slapd.caPem }, 'tls', /failed at the TLS stage/],
+      ];
+      for (const [overrides, stage, words] of cases) {
+        const failure = await failedTest(overrides, editor);
+        assert.deepEqual(failure.details, { stage });
+        assert.match(failure.msg, words);
+        assert.doesNotMatch(failure.msg, /Reason|\(\d+\)|0x|ECONN|socket|invalid credentials|no such object|LDAPS port|plain LDAP port/i);
+      }
     });
   });
 

@@ -10,6 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { closest } from 'fastest-levenshtein';
 import { Value } from 'typebox/value';
 import { createDirectory, directoryAccess, listDirectories, replaceOnlyDirectory, testDirectory, updateDirectory } from '../../directory/directories.js';
 import { ServiceError } from '../../errors.js';
@@ -29,8 +30,17 @@ function readSettingsFile(path: string): NewDirectoryBody {
   } catch (error) {
     throw new CliError(`${path}: not a readable JSON file (${error instanceof Error ? error.message : String(error)})`, EXIT.usage);
   }
+  // An unknown key by its name and the nearest known one, not as the schema's `/prot schema is false`.
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const known = Object.keys(NewDirectoryBody.properties);
+    const unknown = Object.keys(parsed).filter((key) => !known.includes(key));
+    if (unknown.length > 0) {
+      const named = unknown.map((key) => `unknown key '${key}' (did you mean '${closest(key, known)}'?)`);
+      throw new CliError(`${path}: ${named.join(', ')}`, EXIT.usage);
+    }
+  }
   const [first] = Value.Errors(NewDirectoryBody, parsed);
-  if (first) throw new CliError(`${path}: ${first.instancePath || '(the object)'} ${first.message}`, EXIT.usage);
+  if (first) throw new CliError(`${path}: ${first.instancePath ? `'${first.instancePath.slice(1)}'` : '(the object)'} ${first.message}`, EXIT.usage);
   return parsed as NewDirectoryBody;
 }
 
