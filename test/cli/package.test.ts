@@ -1,4 +1,4 @@
-// The packaged install README gives for a server: `npm pack` makes a tarball
+// The packaged install docs/install.md gives for a server: `npm pack` makes a tarball
 // with dist/ in it, `npm install -g ./rbac-password-service-*.tgz` installs
 // the `rbac` command, and that command serves and knows its version — from a
 // temporary prefix, outside the checkout, with nothing of the checkout's
