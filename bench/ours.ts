@@ -60,6 +60,7 @@ export async function startService(dialect: Dialect, extraArgs: string[] = [], o
     'src/cli/main.ts', 'serve', ...(ca === undefined ? ['--insecure-http'] : ['--host', '127.0.0.1']), '--port', String(port), '--data-dir', dataDir,
     '--metrics-port', String(metricsPort),
     '--rate-limit-per-address', '0', '--rate-limit-per-account', '0',
+    '--shutdown-grace-period', '0',
     ...(databaseUrl ? ['--database-url', databaseUrl] : []),
     ...extraArgs,
   ];

@@ -93,7 +93,7 @@ describe('the packaged install: npm pack, npm install -g, rbac serve', { timeout
     // The installed files are the tarball's and the dependencies npm installed beside them, not the checkout's.
     const installedRoot = path.join(prefix, 'lib', 'node_modules', 'rbac-password-service');
     assert.ok(readdirSync(path.join(installedRoot, 'node_modules')).includes('better-sqlite3'));
-    const child = spawn('rbac', ['serve', '--insecure-http', '--port', String(port), '--metrics-port', '0', '--data-dir', dataDir], {
+    const child = spawn('rbac', ['serve', '--insecure-http', '--port', String(port), '--metrics-port', '0', '--shutdown-grace-period', '0', '--data-dir', dataDir], {
       cwd: workDir,
       env: installedEnv({ RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD }),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -232,6 +232,8 @@ export async function spawnService(options: SpawnOptions = {}): Promise<ServiceP
   const port = await freePort();
   const args = cliArgs(['serve', ...(options.https ? [] : ['--insecure-http']), '--port', String(port), '--metrics-port', '0', '--data-dir', dataDir]);
   if (options.databaseUrl) args.push('--database-url', options.databaseUrl);
+  // SIGTERM stops at once unless a test asks for a grace period (a later flag wins): no 5 s wait per stop.
+  args.push('--shutdown-grace-period', '0');
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: cleanEnv({ RBAC_ADMIN_PASSWORD: ADMIN_PASSWORD, ...options.env }), stdio: ['pipe', 'pipe', 'pipe'] });
 

@@ -78,8 +78,8 @@ const isLoginStart = (line: { msg: string; req?: { url: string } }) => line.msg 
 describe('graceful shutdown of rbac serve', () => {
   test('SIGTERM: requests in flight get their answers, new connections are refused, exit code 0', async () => {
     const service = await spawnService({
-      // No grace period here: this test is about the close itself (the grace period has its own tests below).
-      extraArgs: ['--shutdown-grace-period', '0', '--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
+      // No grace period (spawnService's default): this test is about the close itself; the grace period has its own tests below.
+      extraArgs: ['--log-level', 'debug', '--failed-attempts-lockout', '1000', '--rate-limit-per-account', '0', '--rate-limit-per-address', '0'],
       env: { UV_THREADPOOL_SIZE: '1' },
     });
     try {
