@@ -304,6 +304,17 @@ export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
     .execute();
 }
 
+/**
+ * A user carried over from another RBAC service (src/transfer/): its id kept,
+ * no password (PE never gives out hashes), revoked as it was there (an
+ * administrator's revocation: no lockout time).
+ */
+export async function insertImported(db: Executor, user: Omit<NewUserRecord, 'password_hash' | 'password_change_required'> & { is_revoked: boolean }): Promise<void> {
+  const { is_revoked: revoked, ...rest } = user;
+  await insert(db, { ...rest, password_hash: null });
+  if (revoked) await setRevoked(db, user.id, true, user.created_at);
+}
+
 export interface ProfileChanges {
   login?: string;
   login_key?: string;
