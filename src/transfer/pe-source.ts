@@ -49,7 +49,7 @@ interface Answer {
 /** One GET, its whole body read; a connection that fails or closes early is an error naming the route. */
 function get(source: PeSource, path: string): Promise<Answer> {
   const base = sourceBase(source.url);
-  const url = new URL(`${base.pathname}${path}`, base);
+  const url = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base.origin);
   const headers = { accept: 'application/json', 'x-authentication': source.token };
   return new Promise((resolve, reject) => {
     const failed = (error: Error) => reject(new ServiceError('service-unavailable', `Reading ${path} from ${base.origin} failed: ${error.message}. Nothing was imported.`));

@@ -1,0 +1,278 @@
+// Moving in (CONTRACT §16): a second instance of the service stands in for a
+// running PE, served over HTTPS with its self-signed certificate, holding
+// local, remote and revoked users, roles with PE's permission types, a
+// directory group, directory settings (with a bind password, which PE never
+// gives out) and a disclaimer. Imported into SQLite and PostgreSQL targets:
+// ids, logins and revoked state kept, built-in users left alone, reset
+// links for local users, one `imported` event per object naming its source;
+// a re-run changes nothing and issues no new link; a dry run only reports;
+// a taken role id, or a source going away mid-read, leaves the target as it
+// was.
+
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { listDirectories } from '../../src/directory/directories.js';
+import { currentDisclaimer } from '../../src/disclaimer/disclaimer.js';
+import { listGroups } from '../../src/groups/groups.js';
+import { buildApp } from '../../src/http/app.js';
+import { listRoles } from '../../src/roles/roles.js';
+import * as directoryStore from '../../src/store/directories.js';
+import { loadOrCreateCertificate } from '../../src/tls/certificate.js';
+import type { PortableDocument } from '../../src/transfer/document.js';
+import { importDocument, ImportRefused, type ImportOptions } from '../../src/transfer/import.js';
+import { readFromPe } from '../../src/transfer/pe-source.js';
+import { listUsers } from '../../src/users/users.js';
+import { describeEachDatabase } from '../kit/databases.js';
+import { ADMIN_PASSWORD, USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+
+const V1 = '/rbac-api/v1';
+const BIND_PASSWORD = 'the-bind-password-pe-never-gives-out';
+export const DIRECTORY = {
+  display_name: 'Corporate LDAP',
+  hostname: 'ldap.example.test',
+  port: 636,
+  ssl: true,
+  login: 'cn=reader,dc=example,dc=test',
+  password: BIND_PASSWORD,
+  base_dn: 'dc=example,dc=test',
+  user_rdn: 'ou=people',
+  user_lookup_attr: 'uid',
+  user_email_attr: 'mail',
+  user_display_name_attr: 'cn',
+  group_object_class: 'groupOfUniqueNames',
+  group_name_attr: 'cn',
+  group_member_attr: 'uniqueMember',
+  group_lookup_attr: 'cn',
+};
+const HELPDESK_PERMISSIONS = [{ object_type: 'users', action: 'reset_password', instance: '*' }];
+const DEPLOYER_PERMISSIONS = [
+  { object_type: 'environment', action: 'deploy_code', instance: 'production' },
+  { object_type: 'node_groups', action: 'view', instance: '*' },
+  { object_type: 'console_page', action: 'view', instance: '*' },
+];
+
+/** The stand-in for PE: an instance with PE's kinds of data, listening on HTTPS with its self-signed certificate. */
+export interface PeStandIn {
+  service: TestService;
+  https: FastifyInstance;
+  url: string;
+  ca: string;
+  certPath: string;
+  token: string;
+  ids: { alice: string; carol: string; dave: string; helpdesk: number; deployers: number; group: string; directory: string };
+  close(): Promise<void>;
+}
+
+export async function startPeStandIn(): Promise<PeStandIn> {
+  const service = await startTestService('sqlite');
+  const token = await service.adminToken();
+  const ok = async (method: 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
+    const response = await service.request({ method, url, token, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
+    assert.ok(response.statusCode < 300, `${method} ${url}: ${response.statusCode} ${response.body}`);
+    return response.statusCode === 204 ? undefined : (response.json() as Record<string, unknown>);
+  };
+  // Ids with gaps, as a long-lived PE has: a role made and deleted first, so the roles' ids are not the ones a fresh target would give.
+  const gap = (await ok('POST', `${V1}/roles`, { display_name: 'Made and deleted', permissions: [] })) as { id: number };
+  await ok('DELETE', `${V1}/roles/${gap.id}`);
+  const helpdesk = ((await ok('POST', `${V1}/roles`, { display_name: 'Helpdesk', description: 'Resets passwords', permissions: HELPDESK_PERMISSIONS })) as { id: number }).id;
+  const deployers = ((await ok('POST', `${V1}/roles`, { display_name: 'Deployers', description: 'Ships code', permissions: DEPLOYER_PERMISSIONS })) as { id: number }).id;
+  const alice = await service.createUser('alice', { email: 'alice@example.test', display_name: 'Alice Liddell', role_ids: [helpdesk] });
+  const carol = await service.createUser('carol', { email: 'carol@example.test', display_name: 'Carol', role_ids: [helpdesk, 3] });
+  await ok('POST', `${V1}/command/users/revoke`, { user_id: carol });
+  const dave = ((await ok('POST', `${V1}/users`, { login: 'dave', email: 'dave@example.test', display_name: 'Dave', is_remote: true, role_ids: [deployers], password: null })) as { id: string }).id;
+  const directory = ((await ok('POST', `${V1}/command/ldap/create`, DIRECTORY)) as { id: string }).id;
+  const group = ((await ok('POST', `${V1}/command/groups/create`, { login: 'operations', display_name: 'Operations', identity_provider_id: directory, role_ids: [deployers] })) as { id: string }).id;
+  await ok('POST', `${V1}/command/config/set-disclaimer`, { disclaimer: 'Authorized use only.' });
+
+  const tls = await loadOrCreateCertificate({ dataDir: service.workspace.dataDir });
+  const https = await buildApp({ store: service.store, config: service.config, hasher: service.hasher, keys: service.keys, metrics: undefined }, { https: { key: tls.key, cert: tls.cert } });
+  await https.listen({ port: 0, host: '127.0.0.1' });
+  const port = (https.server.address() as AddressInfo).port;
+  return {
+    service,
+    https,
+    url: `https://localhost:${port}`,
+    ca: tls.cert,
+    certPath: tls.certPath,
+    token,
+    ids: { alice, carol, dave, helpdesk, deployers, group, directory },
+    async close() {
+      await https.close();
+      await service.close();
+    },
+  };
+}
+
+/** What an import could change in the target, read as the API reads it. */
+export async function snapshot(service: TestService) {
+  const db = service.store.db;
+  const count = async (table: 'audit_events' | 'reset_tokens') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow()).n);
+  return {
+    users: await listUsers(db, null, {}),
+    roles: await listRoles(db),
+    groups: await listGroups(db),
+    directories: await listDirectories(db, null),
+    disclaimer: await currentDisclaimer(db),
+    events: await count('audit_events'),
+    resetTokens: await count('reset_tokens'),
+  };
+}
+
+const options = (extra: Partial<ImportOptions> = {}): ImportOptions => ({ deliversResetLinks: true, resetLink: (token) => `https://rbac.example.test/reset?token=${token}`, ...extra });
+
+describeEachDatabase('moving in from a running PE', (target) => {
+  let pe: PeStandIn;
+  let service: TestService;
+  before(async () => {
+    pe = await startPeStandIn();
+    service = await startTestService(target.dialect);
+  });
+  after(async () => {
+    await service?.close();
+    await pe?.close();
+  });
+  const deps = () => ({ db: service.store.db, keys: service.keys, config: service.config });
+  const read = () => readFromPe({ url: pe.url, token: pe.token, ca: pe.ca });
+
+  test('an import over HTTPS keeps role ids, user ids, logins, emails, names, roles and revoked state, directory settings without the bind password, groups and the disclaimer; admin is left alone', async () => {
+    const adminBefore = (await listUsers(service.store.db, null, {})).find((user) => user.login === 'admin');
+    const document = await read();
+    assert.ok(!JSON.stringify(document).includes(BIND_PASSWORD), 'the source never gives out the bind password');
+    const report = await importDocument(deps(), document, options());
+    assert.equal(report.applied, true);
+    assert.deepEqual(report.builtIn, ['admin']);
+
+    const { users, roles, groups, directories, disclaimer } = await snapshot(service);
+    const role = (id: number) => roles.find((candidate) => candidate.id === id);
+    assert.equal(role(pe.ids.helpdesk)?.display_name, 'Helpdesk', 'the role keeps its id');
+    assert.deepEqual(role(pe.ids.helpdesk)?.permissions, HELPDESK_PERMISSIONS);
+    assert.deepEqual(role(pe.ids.deployers)?.permissions, DEPLOYER_PERMISSIONS, "PE's permission types are kept as they are");
+    assert.equal(role(pe.ids.deployers)?.description, 'Ships code');
+
+    const user = (login: string) => users.find((candidate) => candidate.login === login);
+    assert.deepEqual(
+      { id: user('alice')?.id, email: user('alice')?.email, display_name: user('alice')?.display_name, role_ids: user('alice')?.role_ids, is_remote: user('alice')?.is_remote, is_revoked: user('alice')?.is_revoked },
+      { id: pe.ids.alice, email: 'alice@example.test', display_name: 'Alice Liddell', role_ids: [pe.ids.helpdesk], is_remote: false, is_revoked: false },
+    );
+    assert.deepEqual({ id: user('carol')?.id, is_revoked: user('carol')?.is_revoked, role_ids: user('carol')?.role_ids }, { id: pe.ids.carol, is_revoked: true, role_ids: [3, pe.ids.helpdesk] });
+    assert.deepEqual({ id: user('dave')?.id, is_remote: user('dave')?.is_remote, role_ids: user('dave')?.role_ids }, { id: pe.ids.dave, is_remote: true, role_ids: [pe.ids.deployers] });
+    assert.deepEqual(user('admin'), adminBefore, 'the built-in admin is matched by login and never overwritten');
+    await service.login('admin', ADMIN_PASSWORD);
+
+    assert.deepEqual(
+      groups.map((group) => ({ id: group.id, login: group.login, display_name: group.display_name, role_ids: group.role_ids, identity_provider_id: group.identity_provider_id })),
+      [{ id: pe.ids.group, login: 'operations', display_name: 'Operations', role_ids: [pe.ids.deployers], identity_provider_id: pe.ids.directory }],
+    );
+    assert.deepEqual(directories, await listDirectories(pe.service.store.db, null), 'the directory settings, id included');
+    assert.equal(await directoryStore.bindPasswordOf(service.store.db, pe.ids.directory), null, 'no bind password: the operator sets it');
+    assert.equal(disclaimer, 'Authorized use only.');
+
+    // Only alice gets a reset link: carol is revoked (a reset would reinstate her), dave is remote.
+    assert.deepEqual(report.resetLinks.map((link) => [link.login, link.email]), [['alice', 'alice@example.test']]);
+    const token = new URL(report.resetLinks[0]!.reset_url).searchParams.get('token');
+    const reset = await service.request({ method: 'POST', url: `${V1}/auth/reset`, payload: { token, password: USER_PASSWORD } });
+    assert.equal(reset.statusCode, 200, reset.body);
+    await service.login('alice', USER_PASSWORD);
+
+    // Every imported object is an `imported` event naming its source.
+    const imported = await service.store.db.selectFrom('audit_events').select(['subject_login', 'details']).where('type', '=', 'imported').execute();
+    const details = imported.map((row) => JSON.parse(row.details) as { object: string; source: string });
+    assert.ok(details.every((detail) => detail.source === document.source && document.source.startsWith('https://localhost:')));
+    assert.deepEqual(details.map((detail) => detail.object).sort(), ['directory', 'disclaimer', 'group', 'role', 'role', 'user', 'user', 'user']);
+    assert.deepEqual(imported.filter((row) => row.subject_login !== null).map((row) => row.subject_login).sort(), ['alice', 'carol', 'dave']);
+  });
+
+  test('a re-run changes nothing that is already equal and issues no new reset link; a dry run reports a change and writes nothing; the next run makes it', async () => {
+    const before = await snapshot(service);
+    const again = await importDocument(deps(), await read(), options());
+    assert.deepEqual(again.changes, []);
+    assert.deepEqual(again.resetLinks, [], 'alice set her password: no new link');
+    assert.deepEqual(await snapshot(service), before, 'nothing written, not even an event');
+
+    // The source changes: alice's email, and she leaves Helpdesk for Deployers.
+    const edit = await pe.service.request({ method: 'PUT', url: `${V1}/users/${pe.ids.alice}`, token: pe.token, payload: { email: 'alice@new.example.test', role_ids: [pe.ids.deployers] } });
+    assert.equal(edit.statusCode, 200, edit.body);
+    const dry = await importDocument(deps(), await read(), options({ dryRun: true }));
+    assert.deepEqual(dry.changes, ['update user "alice": email, role_ids']);
+    assert.equal(dry.applied, false);
+    assert.deepEqual(await snapshot(service), before, 'a dry run writes nothing');
+
+    const applied = await importDocument(deps(), await read(), options());
+    assert.deepEqual(applied.changes, ['update user "alice": email, role_ids']);
+    const alice = (await listUsers(service.store.db, null, {})).find((user) => user.login === 'alice');
+    assert.deepEqual({ email: alice?.email, role_ids: alice?.role_ids }, { email: 'alice@new.example.test', role_ids: [pe.ids.deployers] });
+    await service.login('alice', USER_PASSWORD);
+  });
+
+  test('a role id taken here by another role stops the import before anything is written, and names it', async () => {
+    const other = await startTestService(target.dialect);
+    try {
+      const token = await other.adminToken();
+      // Roles made here until one holds the id the source's Helpdesk has.
+      for (;;) {
+        const made = await other.request({ method: 'POST', url: `${V1}/roles`, token, payload: { display_name: `Local role ${Math.random()}`, permissions: [] } });
+        if ((made.json() as { id: number }).id >= pe.ids.helpdesk) break;
+      }
+      const before = await snapshot(other);
+      await assert.rejects(importDocument({ db: other.store.db, keys: other.keys, config: other.config }, await read(), options()), (error: unknown) => {
+        assert.ok(error instanceof ImportRefused);
+        assert.match(error.message, new RegExp(`role id ${pe.ids.helpdesk} is taken here by "Local role`));
+        return true;
+      });
+      assert.deepEqual(await snapshot(other), before, 'nothing written');
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a local user without a reset-links file to hand links to is refused, nothing written', async () => {
+    const other = await startTestService(target.dialect);
+    try {
+      const before = await snapshot(other);
+      await assert.rejects(importDocument({ db: other.store.db, keys: other.keys, config: other.config }, await read(), options({ deliversResetLinks: false })), /--reset-links/);
+      assert.deepEqual(await snapshot(other), before);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a source that goes away mid-read (answers users, then closes the connection) fails the import, and the target is unchanged', async () => {
+    const other = await startTestService(target.dialect);
+    const document = await read();
+    const vanishing: Server = createServer((request, response) => {
+      if (request.url === `${V1}/users`) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(document.users));
+        return;
+      }
+      // Half an answer, then the connection is gone.
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('[{"id": 7, "display_name": "Hel');
+      response.socket?.destroy();
+    });
+    await new Promise<void>((resolve) => vanishing.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = await snapshot(other);
+      const url = `http://127.0.0.1:${(vanishing.address() as AddressInfo).port}`;
+      await assert.rejects(
+        (async () => importDocument({ db: other.store.db, keys: other.keys, config: other.config }, await readFromPe({ url, token: pe.token }), options()))(),
+        /Reading \/rbac-api\/v1\/roles from .* failed.*Nothing was imported/,
+      );
+      assert.deepEqual(await snapshot(other), before);
+    } finally {
+      await new Promise((resolve) => vanishing.close(resolve));
+      await other.close();
+    }
+  });
+
+  test('a document naming a role that neither side has is refused with the user named, nothing written', async () => {
+    const before = await snapshot(service);
+    const document: PortableDocument = { ...(await read()), roles: [] };
+    const broken = { ...document, users: document.users.map((user) => (user.login === 'dave' ? { ...user, role_ids: [9999] } : user)) };
+    await assert.rejects(importDocument(deps(), broken, options()), /user "dave" holds roles 9999/);
+    assert.deepEqual(await snapshot(service), before);
+  });
+});
