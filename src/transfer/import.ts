@@ -242,10 +242,14 @@ async function planImport(trx: Executor, document: PortableDocument, options: Im
   const targetGroups = new Map((await groups.list(trx)).map((group) => [group.id, group]));
   const targetGroupRoles = await groups.roleIdsOf(trx, [...targetGroups.keys()]);
   const groupSteps: Step[] = [];
+  const groupKeysInDocument = new Map<string, string>();
   for (const group of document.groups) planGroup(group);
 
   function planGroup(group: PortableGroup) {
     const key = groupLoginKey(group.login);
+    const twin = groupKeysInDocument.get(key);
+    if (twin !== undefined) return void refusals.push(`groups "${twin}" and "${group.login}" of the source have the same login`);
+    groupKeysInDocument.set(key, group.login);
     const clash = [...targetGroups.values()].find((candidate) => candidate.login_key === key && candidate.id !== group.id);
     if (clash) return void refusals.push(`group "${group.login}" is imported here with another id (${clash.id}; the source's is ${group.id})`);
     const missingRoles = group.role_ids.filter((id) => !roleExists(id));
@@ -294,10 +298,13 @@ async function planImport(trx: Executor, document: PortableDocument, options: Im
     report.builtIn.push(user.login);
     return false;
   });
-  const heldById = new Map((await users.list(trx, incoming.map((user) => user.id))).map((user) => [user.id, user]));
-  const heldRoles = await users.roleIdsOf(trx, [...heldById.keys()]);
-  const heldGroups = await groups.groupIdsOf(trx, [...heldById.keys()]);
-  const heldByKey = new Map((await users.partiesByLoginKeys(trx, incoming.map((user) => loginKey(user.login)))).map((party) => [party.login_key, party.id]));
+  // Every user here, read once (an import of many users would otherwise exceed a statement's parameters).
+  const everyone = await users.list(trx);
+  const heldById = new Map(everyone.map((user) => [user.id, user]));
+  const heldByKey = new Map(everyone.map((user) => [user.login_key, user.id]));
+  const matched = incoming.filter((user) => heldById.has(user.id)).map((user) => user.id);
+  const heldRoles = await inChunks(matched, (ids) => users.roleIdsOf(trx, ids));
+  const heldGroups = await inChunks(matched, (ids) => groups.groupIdsOf(trx, ids));
   const keysInDocument = new Map<string, string>();
   const skeletonsInDocument = new Map<string, string>();
   const userSteps: Step[] = [];
@@ -451,6 +458,15 @@ function checkedPermissions(role: PortableRole, refusals: string[]): Permission[
     }
     throw error;
   }
+}
+
+const CHUNK = 1000;
+
+/** A lookup by ids made a thousand ids at a time, its maps merged. */
+async function inChunks<V>(ids: readonly string[], lookup: (ids: readonly string[]) => Promise<Map<string, V>>): Promise<Map<string, V>> {
+  const merged = new Map<string, V>();
+  for (let at = 0; at < ids.length; at += CHUNK) for (const [id, value] of await lookup(ids.slice(at, at + CHUNK))) merged.set(id, value);
+  return merged;
 }
 
 /** The settings that differ (the id aside). */

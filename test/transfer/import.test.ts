@@ -132,6 +132,22 @@ describeEachDatabase('moving in from a running PE', (target) => {
     }
   });
 
+  test('an import that fails after writing everything but the last step (here: making the reset link) leaves the target as it was: one transaction', async () => {
+    const other = await startTestService(target.dialect);
+    try {
+      const before = await snapshot(other);
+      const failing = options({
+        resetLink: () => {
+          throw new Error('the link cannot be made');
+        },
+      });
+      await assert.rejects(importDocument({ db: other.store.db, keys: other.keys, config: other.config }, await read(), failing), /the link cannot be made/);
+      assert.deepEqual(await snapshot(other), before, 'no user, role, group, directory, disclaimer, event or reset token remains');
+    } finally {
+      await other.close();
+    }
+  });
+
   test('a local user without a reset-links file to hand links to is refused, nothing written', async () => {
     const other = await startTestService(target.dialect);
     try {

@@ -6,7 +6,7 @@
 //   rbac import FILE [--dry-run] [--reset-links FILE] [--allow-unknown-types]
 //   rbac export [--out FILE]
 
-import { closeSync, fchmodSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, ftruncateSync, openSync, rmSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command } from 'commander';
 import { stringify as stringifyCsv } from 'csv-stringify/sync';
@@ -47,6 +47,34 @@ export function writePrivateFile(file: string, content: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The reset-links file, opened (mode 0600) before the import so that links
+ * are never issued to a file that cannot be written; its earlier content is
+ * replaced only once the import has committed, and a file made here for an
+ * import that failed is removed.
+ */
+function openResetLinks(file: string): { write(content: string): void; abandon(): void } {
+  const existed = existsSync(file);
+  let fd: number;
+  try {
+    fd = openSync(file, 'a', 0o600);
+    fchmodSync(fd, 0o600);
+  } catch (error) {
+    throw new CliError(`cannot write the reset links to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT.usage);
+  }
+  return {
+    write(content) {
+      ftruncateSync(fd);
+      writeSync(fd, content, 0);
+      closeSync(fd);
+    },
+    abandon() {
+      closeSync(fd);
+      if (!existed) rmSync(file, { force: true });
+    },
+  };
 }
 
 /** The reset links as CSV: login,email,reset_url, a header first. */
@@ -113,17 +141,24 @@ export function importCommand(): Command {
           ? parseDocument(readNamed(file, 'the document'), file)
           : await readFromPe({ url: options.fromPe as string, token: options.token as string, ca, progress });
       const baseUrl = config.publicUrl ?? serviceUrl(config, config.port);
-      const report = await withServices(config, ({ store, keys }) =>
-        importDocument({ db: store.db, keys, config }, document, {
-          dryRun: Boolean(options.dryRun),
-          allowUnknownTypes: Boolean(options.allowUnknownTypes),
-          deliversResetLinks: options.resetLinks !== undefined,
-          resetLink: (token) => resetPageUrl(baseUrl, token),
-          progress,
-        }),
-      );
+      const links = options.resetLinks !== undefined && !options.dryRun ? openResetLinks(options.resetLinks) : undefined;
+      let report: ImportReport;
+      try {
+        report = await withServices(config, ({ store, keys }) =>
+          importDocument({ db: store.db, keys, config }, document, {
+            dryRun: Boolean(options.dryRun),
+            allowUnknownTypes: Boolean(options.allowUnknownTypes),
+            deliversResetLinks: options.resetLinks !== undefined,
+            resetLink: (token) => resetPageUrl(baseUrl, token),
+            progress,
+          }),
+        );
+      } catch (error) {
+        links?.abandon();
+        throw error;
+      }
+      links?.write(resetLinksCsv(report.resetLinks));
       if (!options.dryRun) {
-        if (options.resetLinks !== undefined) writePrivateFile(options.resetLinks, resetLinksCsv(report.resetLinks));
         if (report.unknownTypes.length > 0 && typesFile) {
           addToPermissionTypesFile(typesFile, report.unknownTypes);
           warn(`rbac import: added ${report.unknownTypes.map((type) => type.object_type).join(', ')} to ${typesFile}; restart the service to read it`);
