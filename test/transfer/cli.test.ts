@@ -109,7 +109,7 @@ describeEachDatabase('rbac import and rbac export', (target) => {
     }
   });
 
-  test('a permission type this service does not know is refused by name, nothing written; with --allow-unknown-types the role is imported and the type added to the permission-types file', async () => {
+  test('a permission type this service does not know is refused by name, nothing written (an earlier reset-links file kept as it was); with --allow-unknown-types the role is imported and the type added to the permission-types file', async () => {
     const fresh = await workspace();
     const file = path.join(fresh.dataDir, 'document.json');
     const document: PortableDocument = {
@@ -123,9 +123,16 @@ describeEachDatabase('rbac import and rbac export', (target) => {
       disclaimer: null,
     };
     writeFileSync(file, JSON.stringify(document));
-    const refused = await runCli(['import', file, ...at(fresh)]);
+    // A links file from an earlier import keeps its links; one made for this import is removed again.
+    const earlierLinks = path.join(fresh.dataDir, 'earlier.csv');
+    writeFileSync(earlierLinks, 'login,email,reset_url\nzoe,zoe@example.test,https://rbac.example.test/auth/reset?token=t\n');
+    const refused = await runCli(['import', file, '--reset-links', earlierLinks, ...at(fresh)]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /permission type acme_widgets \(frob\) is not one this service knows/);
+    assert.match(readFileSync(earlierLinks, 'utf8'), /^zoe,/m, 'a refused import leaves an earlier links file as it was');
+    const newLinks = path.join(fresh.dataDir, 'new.csv');
+    assert.equal((await runCli(['import', file, '--reset-links', newLinks, ...at(fresh)])).code, 1);
+    assert.throws(() => statSync(newLinks), /ENOENT/, 'no links file left by a refused import');
 
     const types = path.join(fresh.dataDir, 'types.json');
     writeFileSync(types, '[]');
