@@ -126,9 +126,10 @@ export async function importDocument(deps: ImportDeps, document: PortableDocumen
       const issued: AuditEvent[] = [];
       for (const user of plan.resetLinksFor) {
         const { token, claims } = await signResetToken(key!, user.id, lifetimeSeconds, now);
-        await resetTokens.cancelLiveOf(trx, user.id, now);
+        // Only expired links can be left to supersede: a user holding a live one gets none.
+        const superseded = await resetTokens.cancelLiveOf(trx, user.id, now);
         await resetTokens.insert(trx, { jti: claims.jti, user_id: user.id, kid: claims.kid, issued_at: claims.iat * 1000, expires_at: claims.exp * 1000, issued_by: null });
-        issued.push({ type: 'reset-token-issued', subject: partyOf(user), sourceAddress: 'cli', details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), superseded: 0 } });
+        issued.push({ type: 'reset-token-issued', subject: partyOf(user), sourceAddress: 'cli', details: { jti: claims.jti, expires_at: new Date(claims.exp * 1000).toISOString(), superseded } });
         plan.report.resetLinks.push({ login: user.login, email: user.email, reset_url: options.resetLink(token) });
       }
       const recorded = [...plan.steps.flatMap((step) => (step.event ? [step.event] : [])), ...issued];
@@ -341,7 +342,8 @@ async function planImport(trx: Executor, document: PortableDocument, options: Im
             email: user.email,
             display_name: user.display_name,
             is_remote: user.is_remote,
-            is_superuser: user.is_superuser,
+            // A superuser here is a built-in user; an imported one holds Administrators if the source gave it.
+            is_superuser: false,
             is_revoked: user.is_revoked,
             created_at: at,
           });

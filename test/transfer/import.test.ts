@@ -111,6 +111,27 @@ describeEachDatabase('moving in from a running PE', (target) => {
     await service.login('alice', USER_PASSWORD);
   });
 
+  test('a user who has not used their link gets no new one while it works, and a new one (superseding it) once it has expired', async () => {
+    const other = await startTestService(target.dialect);
+    try {
+      const otherDeps = { db: other.store.db, keys: other.keys, config: other.config };
+      const first = await importDocument(otherDeps, await read(), options());
+      assert.deepEqual(first.resetLinks.map((link) => link.login), ['alice']);
+      const again = await importDocument(otherDeps, await read(), options());
+      assert.deepEqual(again.resetLinks, [], 'her link still works');
+      assert.deepEqual(again.changes, []);
+      // Her link expires (back-dated, not waited for).
+      await other.store.db.updateTable('reset_tokens').set({ expires_at: Date.now() - 1000 }).where('user_id', '=', pe.ids.alice).execute();
+      const later = await importDocument(otherDeps, await read(), options());
+      assert.deepEqual(later.resetLinks.map((link) => link.login), ['alice']);
+      assert.deepEqual(later.changes, ['issue a new reset link to "alice", who has set no password and holds no working link']);
+      const issued = await other.store.db.selectFrom('audit_events').select('details').where('type', '=', 'reset-token-issued').orderBy('id', 'desc').executeTakeFirstOrThrow();
+      assert.equal((JSON.parse(issued.details) as { superseded: number }).superseded, 1, 'the expired link is superseded');
+    } finally {
+      await other.close();
+    }
+  });
+
   test('a role id taken here by another role stops the import before anything is written, and names it', async () => {
     const other = await startTestService(target.dialect);
     try {
