@@ -14,6 +14,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { listDirectories } from '../../src/directory/directories.js';
+import { listRoles } from '../../src/roles/roles.js';
 import * as directoryStore from '../../src/store/directories.js';
 import type { PortableDocument } from '../../src/transfer/document.js';
 import { importDocument, ImportRefused, type ImportOptions } from '../../src/transfer/import.js';
@@ -87,6 +88,16 @@ describeEachDatabase('moving in from a running PE', (target) => {
     assert.ok(details.every((detail) => detail.source === document.source && document.source.startsWith('https://localhost:')));
     assert.deepEqual(details.map((detail) => detail.object).sort(), ['directory', 'disclaimer', 'group', 'role', 'role', 'user', 'user', 'user']);
     assert.deepEqual(imported.filter((row) => row.subject_login !== null).map((row) => row.subject_login).sort(), ['alice', 'carol', 'dave']);
+
+    // PE's activity service files each under its own object.
+    const activity = (await service.request({ method: 'GET', url: '/activity-api/v1/events?service_id=rbac', token: await service.adminToken() })).json() as {
+      commits: { object: { id: string | null; name: string | null }; events: { description: string; message: string }[] }[];
+    };
+    const importedRole = activity.commits.find((commit) => commit.events[0]?.description === 'imported' && commit.object.id === String(pe.ids.helpdesk));
+    assert.equal(importedRole?.object.name, 'Helpdesk');
+    assert.equal(importedRole?.events[0]?.message, `Imported role Helpdesk from ${document.source}.`);
+    const importedUser = activity.commits.find((commit) => commit.events[0]?.description === 'imported' && commit.object.id === pe.ids.alice);
+    assert.equal(importedUser?.events[0]?.message, `Imported user alice (${pe.ids.alice}) from ${document.source}.`);
   });
 
   test('a re-run changes nothing that is already equal and issues no new reset link; a dry run reports a change and writes nothing; the next run makes it', async () => {
@@ -205,6 +216,21 @@ describeEachDatabase('moving in from a running PE', (target) => {
       assert.deepEqual(await snapshot(other), before);
     } finally {
       await new Promise((resolve) => vanishing.close(resolve));
+      await other.close();
+    }
+  });
+
+  test('a long import says how far it has got, every 500 changes', async () => {
+    const other = await startTestService(target.dialect);
+    try {
+      const roles = Array.from({ length: 1001 }, (_, index) => ({ id: 1000 + index, display_name: `Bulk role ${index}`, description: '', permissions: [] }));
+      const document: PortableDocument = { format_version: 1, source: 'bulk.json', exported_at: new Date().toISOString(), users: [], roles, groups: [], directories: [], disclaimer: null };
+      const lines: string[] = [];
+      const report = await importDocument({ db: other.store.db, keys: other.keys, config: other.config }, document, options({ progress: (line) => lines.push(line) }));
+      assert.equal(report.changes.length, 1001);
+      assert.deepEqual(lines, ['imported 500 of 1001 changes', 'imported 1000 of 1001 changes', 'imported 1001 of 1001 changes']);
+      assert.equal((await listRoles(other.store.db)).length, 5 + 1001);
+    } finally {
       await other.close();
     }
   });
