@@ -11,10 +11,12 @@ import { listDirectories } from '../../src/directory/directories.js';
 import { currentDisclaimer } from '../../src/disclaimer/disclaimer.js';
 import { listGroups } from '../../src/groups/groups.js';
 import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/http/logging.js';
 import { listRoles } from '../../src/roles/roles.js';
 import { loadOrCreateCertificate } from '../../src/tls/certificate.js';
 import { listUsers } from '../../src/users/users.js';
 import { startTestService, type TestService } from './service.js';
+import { suiteLogStream } from './suite-log.js';
 
 const V1 = '/rbac-api/v1';
 export const BIND_PASSWORD = 'the-bind-password-pe-never-gives-out';
@@ -76,7 +78,11 @@ export async function startPeStandIn(): Promise<PeStandIn> {
   await ok('POST', `${V1}/command/config/set-disclaimer`, { disclaimer: 'Authorized use only.' });
 
   const tls = await loadOrCreateCertificate({ dataDir: service.workspace.dataDir });
-  const https = await buildApp({ store: service.store, config: service.config, hasher: service.hasher, keys: service.keys, metrics: undefined }, { https: { key: tls.key, cert: tls.cert } });
+  const https = await buildApp({ store: service.store, config: service.config, hasher: service.hasher, keys: service.keys, metrics: undefined }, {
+    // Its log goes with the suite's, searched for secrets at the end (the importer's token among them).
+    logger: createLogger('debug', suiteLogStream()),
+    https: { key: tls.key, cert: tls.cert },
+  });
   await https.listen({ port: 0, host: '127.0.0.1' });
   const port = (https.server.address() as AddressInfo).port;
   return {
