@@ -75,7 +75,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await resetPasswordWithToken({ db, keys, hasher, config }, request.body, request.ip);
+        await resetPasswordWithToken({ db, keys, hasher, config, now: services.now }, request.body, request.ip);
         return reply.code(200).header('cache-control', 'no-store').send(EMPTY);
       },
     );
@@ -95,7 +95,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
           response: { 200: Holder, 400: ErrorBody, 403: ErrorBody },
         },
       },
-      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys }, request.body.token)),
+      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys, config, now: services.now }, request.body.token)),
     );
 
     // Each attempt costs a hash and may write events: limited like the other secret checks,
@@ -113,7 +113,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await changeOwnPassword({ db, hasher, config }, actorOf(request), request.body, request.ip);
+        await changeOwnPassword({ db, hasher, config, now: services.now }, actorOf(request), request.body, request.ip);
         return reply.code(200).send(EMPTY);
       },
     );
@@ -137,7 +137,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request) =>
-        validatePasswordFor({ db, keys, hasher, config }, request.body.password, {
+        validatePasswordFor({ db, keys, hasher, config, now: services.now }, request.body.password, {
           loginToken: presentedToken(request),
           resetToken: request.body.reset_token ?? request.body['reset-token'],
         }),
