@@ -46,7 +46,7 @@ export function usersCommand(): Command {
           ...(user.is_remote ? [] : ([['password set', record.password_changed_at?.toISOString() ?? 'no password']] as [string, string][])),
           ...(expiresAt ? ([['password expires', expiresAt.toISOString()]] as [string, string][]) : []),
         ];
-        for (const [label, value] of lines) print(`${(label ? `${label}:` : '').padEnd(17)}${value}`);
+        for (const [label, value] of lines) print(`${(label ? `${label}:` : '').padEnd(18)}${value}`);
       }),
   );
 
