@@ -89,6 +89,6 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     const alsoInTransaction = steps.length === 0 ? undefined : async (trx: Executor) => {
       for (const step of steps) await step(trx);
     };
-    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, alsoInTransaction);
+    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, alsoInTransaction, expired);
   });
 }

@@ -97,6 +97,12 @@ describeEachDatabase('password age (password-maximum-age-days)', (target) => {
     const token = await kit.service.login('age-old', USER_PASSWORD);
     assertError(await kit.service.request({ method: 'GET', url: api('/roles'), token }), 403, 'password-change-required');
     assert.equal(await kit.changeRequired(old), true);
+    const events = await kit.service.store.db.selectFrom('audit_events').select(['subject_id', 'details']).where('type', '=', 'login-succeeded').where('subject_id', 'in', [old, boundary]).execute();
+    assert.deepEqual(
+      events.map((event) => [event.subject_id, (JSON.parse(event.details) as { password_expired?: boolean }).password_expired]).sort(),
+      [[boundary, undefined], [old, true]].sort(),
+      'the login-succeeded event says when the password had expired',
+    );
     const current = await kit.service.request({ method: 'GET', url: api('/users/current'), token });
     assert.equal(current.statusCode, 200, current.body);
     assert.equal((current.json() as { password_change_required: boolean }).password_change_required, true);
