@@ -90,7 +90,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
           tags: ['passwords'],
           summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
           security: [],
-          description: 'What the reset page shows once it has a token. A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.',
+          description:
+            "What the reset page shows once it has a token: the login, and the account's state (revoked by a lockout, an administrator or account expiry; when a lockout lifts; a password change required; the password expired under password-maximum-age-days). A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.",
           body: HolderBody,
           response: { 200: Holder, 400: ErrorBody, 403: ErrorBody },
         },
@@ -130,7 +131,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['passwords'],
           summary: 'Check a password against the policy before submitting it',
-          description: 'Authenticated by a login token, or by a usable reset token in the body.',
+          description:
+            'Authenticated by a login token, or by a usable reset token in the body. With password-maximum-age-days set, the answer also carries password_maximum_age_days and password_expires_at (when a password set now must be changed).',
           security: LOGIN_TOKEN_OR_NONE,
           body: ValidatePasswordBody,
           response: { 200: Validation, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
