@@ -20,7 +20,7 @@ export function partyOf(user: { id: string; login: string }): Party & { id: stri
  * whoever reads events (the metrics) gets typed details.
  */
 export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceAddress?: string | null } & (
-  | { type: 'login-succeeded'; details: { label: string | null; client: string | null } }
+  | { type: 'login-succeeded'; details: { label: string | null; client: string | null; password_expired?: true } }
   | { type: 'login-failed'; details: LoginFailedDetails }
   | { type: 'logout'; details?: undefined }
   | { type: 'login-token-issued'; details: { label: string | null; client: string | null; expires_at: string | null } }

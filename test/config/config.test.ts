@@ -414,6 +414,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'substring-character-limit': '256',
     'account-expiry-days': '0',
     'account-expiry-check-minutes': '10081',
+    'password-maximum-age-days': '0',
   };
 
   test('every setting of the table refuses a bad value, naming its key and its environment variable', () => {

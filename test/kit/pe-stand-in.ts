@@ -78,7 +78,7 @@ export async function startPeStandIn(): Promise<PeStandIn> {
   await ok('POST', `${V1}/command/config/set-disclaimer`, { disclaimer: 'Authorized use only.' });
 
   const tls = await loadOrCreateCertificate({ dataDir: service.workspace.dataDir });
-  const https = await buildApp({ store: service.store, config: service.config, hasher: service.hasher, keys: service.keys, metrics: undefined }, {
+  const https = await buildApp({ store: service.store, config: service.config, hasher: service.hasher, keys: service.keys, metrics: undefined, now: Date.now }, {
     // Its log goes with the suite's, searched for secrets at the end (the importer's token among them).
     logger: createLogger('debug', suiteLogStream()),
     https: { key: tls.key, cert: tls.cert },
