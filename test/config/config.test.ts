@@ -415,6 +415,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'account-expiry-days': '0',
     'account-expiry-check-minutes': '10081',
     'shutdown-grace-period': '11m',
+    'password-maximum-age-days': '0',
   };
 
   test('every setting of the table refuses a bad value, naming its key and its environment variable', () => {
