@@ -27,7 +27,7 @@ const RESULT_CODE_HINTS: Record<number, { words: string; check?: Partial<Record<
   48: { words: 'inappropriate authentication', check: { 'lookup-bind': "check the lookup account's login and password (an empty password is not allowed here)" } },
   49: { words: 'invalid credentials', check: { 'lookup-bind': "check the lookup account's login and password" } },
   50: { words: 'insufficient access rights', check: { search: 'the lookup account may not read base_dn: check its access in the directory' } },
-  51: { words: 'busy', check: {} },
+  51: { words: 'busy' },
   52: { words: 'unavailable', check: { tls: 'the directory does not offer StartTLS here (no TLS certificate configured?): use its LDAPS port with ssl, or turn start_tls off' } },
   53: { words: 'unwilling to perform', check: { 'lookup-bind': 'the directory refuses this bind (an anonymous or unauthenticated bind, or a disabled account)' } },
 };
@@ -55,8 +55,8 @@ const SYSTEM_ERRORS: Record<string, string> = {
 // Node's codes for a certificate the TLS check refused.
 const CERTIFICATE_CODES = /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO|CERT_|ERR_TLS_CERT)/;
 
-const TLS_ON_PLAIN_PORT =
-  'the directory hung up during the TLS handshake: this is probably a plain LDAP port (ssl needs the LDAPS port, usually 636; on a plain port use start_tls instead), or no TLS version or cipher suite is in common (ssl-protocols, cipher-suites)';
+const USE_THE_LDAPS_PORT = 'ssl needs the LDAPS port, usually 636; on a plain port use start_tls instead';
+const TLS_ON_PLAIN_PORT = `the directory hung up during the TLS handshake: this is probably a plain LDAP port (${USE_THE_LDAPS_PORT}), or no TLS version or cipher suite is in common (ssl-protocols, cipher-suites)`;
 const PLAIN_ON_TLS_PORT = 'the directory hung up at StartTLS: this is probably an LDAPS port, which expects TLS from the first byte: set ssl instead of start_tls, or use the plain LDAP port (usually 389)';
 
 /** The reason a stage failed, in words, ending with the system's or the directory's own text. */
@@ -75,7 +75,7 @@ export function readableReason(stage: DirectoryStage, cause: unknown, startTls: 
     if (typeof code === 'string' && CERTIFICATE_CODES.test(code)) {
       return `the directory's certificate was refused: check cert_chain (the CA that signed it) and that the certificate names hostname (${message})`;
     }
-    if (/wrong version number|packet length too long|unknown protocol/i.test(message)) return `the directory does not speak TLS on this port: ${TLS_ON_PLAIN_PORT.replace(/^[^:]+: /, '')} (${message})`;
+    if (/wrong version number|packet length too long|unknown protocol/i.test(message)) return `the directory does not speak TLS on this port: it is a plain LDAP port (${USE_THE_LDAPS_PORT}) (${message})`;
     if (/before secure TLS connection was established/.test(message)) return `${TLS_ON_PLAIN_PORT} (${message})`;
     if (startTls && /closed/i.test(message)) return `${PLAIN_ON_TLS_PORT} (${message})`;
   }
