@@ -30,6 +30,41 @@ interface ServiceStatus {
   service_name: string;
 }
 
+describeEachDatabase('the shutdown grace period (issue 28): every status route 503, everything else served', (target) => {
+  const shutdown = { stopping: false };
+  let service: TestService;
+  before(async () => {
+    service = await startTestService(target.dialect, {}, { shutdown });
+  });
+  after(() => service?.close());
+
+  test('while stopping, the four status routes answer 503 (simple: service-unavailable; the status service: state stopping with the database still up) and a token check and a login answer 200', async () => {
+    const routes = ['/status/v1/simple', '/status/v1/simple/rbac-service', '/status/v1/services', '/status/v1/services/rbac-service'];
+    for (const url of routes) assert.equal((await service.request({ method: 'GET', url })).statusCode, 200, `${url} before`);
+    shutdown.stopping = true;
+    try {
+      for (const url of routes) {
+        const response = await service.request({ method: 'GET', url });
+        assert.equal(response.statusCode, 503, `${url} while stopping`);
+        assert.equal(response.headers['cache-control'], 'no-store');
+      }
+      const simple = assertError(await service.request({ method: 'GET', url: '/status/v1/simple' }), 503, 'service-unavailable');
+      assert.match(simple.msg, /shutting down/);
+      const status = (await service.request({ method: 'GET', url: '/status/v1/services/rbac-service' })).json() as ServiceStatus;
+      assert.equal(status.state, 'stopping');
+      assert.equal(status.status.db_up, true);
+      assert.equal(status.status.database.state, 'running');
+      assert.equal(status.active_alerts.length, 1);
+
+      const token = await service.adminToken();
+      assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/users/current', token })).statusCode, 200);
+      assert.equal((await service.request({ method: 'GET', url: '/rbac-api/v1/roles', token })).statusCode, 200);
+    } finally {
+      shutdown.stopping = false;
+    }
+  });
+});
+
 describeEachDatabase('GET /status/v1/services', (target) => {
   let service: TestService;
   before(async () => {

@@ -5,6 +5,7 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { defaultConfig, type Config } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
+import type { StoppingState } from '../../src/http/shutdown-grace.js';
 import { openServices } from '../../src/services.js';
 import type { Store } from '../../src/store/database.js';
 import { createLogger } from '../../src/http/logging.js';
@@ -62,6 +63,8 @@ export interface TestServiceOptions {
   logStream?: DestinationStream;
   /** The clock password ages are judged by (a test moves it forward); the system clock otherwise. */
   now?: () => number;
+  /** Whether the service is in its shutdown grace period (a test flips it); never, by default. */
+  shutdown?: StoppingState;
 }
 
 export async function startTestService(dialect: DialectName, overrides: Partial<Config> = {}, options: TestServiceOptions = {}): Promise<TestService> {
@@ -94,7 +97,7 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
       ? createLogger(process.env.RBAC_TEST_LOG)
       : createLogger('debug', suiteLogStream());
   await keys.ensureKey();
-  const app = await buildApp(services, { logger });
+  const app = await buildApp(services, { logger, ...(options.shutdown ? { shutdown: options.shutdown } : {}) });
   await app.ready();
 
   let cachedAdminToken: string | undefined;
