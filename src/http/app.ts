@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import { closeIdleDirectoryConnections } from '../directory/connection-pool.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
 import { ping } from '../store/database.js';
@@ -163,6 +164,8 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const rateLimitCounter = await rateLimitCounterFor({ rateLimitStore: services.config.rateLimitStore, store: services.store, log: app.log });
   app.decorate('rateLimitCounter', rateLimitCounter);
   app.addHook('onClose', () => rateLimitCounter.close());
+  // Directory logins' idle connections (src/directory/connection-pool.ts) keep nothing open after the service.
+  app.addHook('onClose', () => closeIdleDirectoryConnections());
   // One database check for both status routes: at most one query in flight.
   const health = new DatabaseHealth(() => ping(services.store.db));
   await app.register(statusRoutes(services, health));

@@ -17,15 +17,18 @@
 // directory only, and a login that finds another entry is refused before any
 // password is tried (isBoundEntry).
 //
-// Every answer waits for a password hash's worth of work spent alongside the
+// Every failed answer spends a password hash's worth of work after the
 // directory's (the same decoy an unknown local login spends), so a login the
-// directory does not know answers no sooner than a wrong password.
+// directory does not know answers no sooner than a wrong password; a
+// successful login spends none. Connections to the directory are reused
+// (src/directory/connection-pool.ts).
 // A directory that cannot be asked answers 503 — for these logins only:
 // local users never reach this file.
 
 import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../audit/audit.js';
-import { DirectorySession, DirectoryUnavailable, type DirectoryAccess, type DirectoryUser } from '../directory/ldap.js';
+import { withPooledDirectory } from '../directory/connection-pool.js';
+import { DirectoryUnavailable, type DirectoryAccess, type DirectorySession, type DirectoryUser } from '../directory/ldap.js';
 import { ServiceError } from '../errors.js';
 import { groupLoginKey } from '../groups/groups.js';
 import { loginKey, loginSkeleton } from '../logins.js';
@@ -59,11 +62,11 @@ export async function loginWithDirectory(
   // A bound user is asked of its own directory only: another directory's entry with the same login is someone else.
   const binding = known?.is_remote ? known.directory : null;
   const asked = binding ? directories.filter((access) => access.settings.id === binding.directoryId) : directories;
-  const decoy = deps.hasher.verifyDummy(request.password);
   try {
     return await askDirectories(deps, checkDeps, asked, request, lifetime, sourceAddress);
-  } finally {
-    await decoy.catch(() => {});
+  } catch (error) {
+    await deps.hasher.verifyDummy(request.password).catch(() => {});
+    throw error;
   }
 }
 
@@ -123,22 +126,15 @@ async function askDirectories(
 ): Promise<string> {
   const unavailable: { access: DirectoryAccess; error: DirectoryUnavailable }[] = [];
   for (const access of directories) {
-    let session: DirectorySession;
     try {
-      session = await DirectorySession.open(access);
+      const token = await withPooledDirectory(access, async (session) => {
+        const found = await session.findUser(request.login);
+        return found ? logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress) : undefined;
+      });
+      if (token !== undefined) return token;
     } catch (error) {
       if (!(error instanceof DirectoryUnavailable)) throw error;
       unavailable.push({ access, error });
-      continue;
-    }
-    try {
-      const found = await session.findUser(request.login);
-      if (found) return await logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress);
-    } catch (error) {
-      if (!(error instanceof DirectoryUnavailable)) throw error;
-      unavailable.push({ access, error });
-    } finally {
-      await session.close();
     }
   }
 
