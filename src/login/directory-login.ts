@@ -62,12 +62,33 @@ export async function loginWithDirectory(
   // A bound user is asked of its own directory only: another directory's entry with the same login is someone else.
   const binding = known?.is_remote ? known.directory : null;
   const asked = binding ? directories.filter((access) => access.settings.id === binding.directoryId) : directories;
+  const decoy = failureDecoy(deps, request.password);
   try {
-    return await askDirectories(deps, checkDeps, asked, request, lifetime, sourceAddress);
+    return await askDirectories(deps, checkDeps, asked, request, lifetime, sourceAddress, decoy);
   } catch (error) {
-    await deps.hasher.verifyDummy(request.password).catch(() => {});
+    await decoy.spend();
     throw error;
   }
+}
+
+/**
+ * The decoy hash of a failed login: started as soon as the login is known to
+ * fail (a wrong password, no entry), so it runs alongside the failure's
+ * database writes as a local check's hash runs before them; spent at the
+ * latest when the failure is answered. Never on success.
+ */
+interface FailureDecoy {
+  start(): void;
+  spend(): Promise<void>;
+}
+
+function failureDecoy(deps: LoginDeps, password: string): FailureDecoy {
+  let running: Promise<void> | undefined;
+  const start = () => (running ??= deps.hasher.verifyDummy(password).catch(() => {}));
+  return {
+    start: () => void start(),
+    spend: () => start(),
+  };
 }
 
 /** The attribute a stable entry id came from (`entryUUID` of `entryUUID:…`). */
@@ -123,13 +144,14 @@ async function askDirectories(
   request: LoginRequest,
   lifetime: number | null,
   sourceAddress: string | null,
+  decoy: FailureDecoy,
 ): Promise<string> {
   const unavailable: { access: DirectoryAccess; error: DirectoryUnavailable }[] = [];
   for (const access of directories) {
     try {
       const token = await withPooledDirectory(access, async (session) => {
         const found = await session.findUser(request.login);
-        return found ? logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress) : undefined;
+        return found ? logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress, decoy) : undefined;
       });
       if (token !== undefined) return token;
     } catch (error) {
@@ -147,6 +169,7 @@ async function askDirectories(
     throw directoryUnavailable();
   }
   // No directory has the login: the same answer as an unknown local login (the login's lookup already wrote the decoy).
+  decoy.start();
   const known = await users.byLoginKey(deps.db, loginKey(request.login));
   await recordFailedCheck(checkDeps, { id: known?.id ?? null, login: known?.login ?? request.login }, { reason: 'directory-unknown-login', purpose: 'login' }, { actor: null, sourceAddress });
   throw badCredentials();
@@ -161,6 +184,7 @@ async function logInFound(
   request: LoginRequest,
   lifetime: number | null,
   sourceAddress: string | null,
+  decoy: FailureDecoy,
 ): Promise<string> {
   const user = await remoteUserFor(deps.db, found, sourceAddress);
   // The directory's login is a local user's here (the directory spells it so that it matches one): never the directory's to check.
@@ -171,7 +195,12 @@ async function logInFound(
   const directoryId = access.settings.id;
   if (!isBoundEntry(user.directory, directoryId, found)) return refuseOtherEntry(checkDeps, user, directoryId, found, sourceAddress);
   const context = { actor: null, sourceAddress, purpose: 'login' as const };
-  if (!(await checkPassword(checkDeps, user, () => session.checkPassword(found.dn, request.password), context, 'directory-wrong-password'))) {
+  const bindAsEntry = async () => {
+    const right = await session.checkPassword(found.dn, request.password);
+    if (!right) decoy.start();
+    return right;
+  };
+  if (!(await checkPassword(checkDeps, user, bindAsEntry, context, 'directory-wrong-password'))) {
     throw badCredentials();
   }
   try {
