@@ -1,5 +1,5 @@
-// Talking to an LDAP directory: one connection per login or test (see
-// docs/decisions.md, "Directory connections"), TLS that fails closed, and
+// Talking to an LDAP directory: a connection per test, logins reusing theirs
+// (src/directory/connection-pool.ts), TLS that fails closed, and
 // search filters built from filter objects, so a login is always a value
 // (RFC 4515 escaping) and never filter syntax.
 
