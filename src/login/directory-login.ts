@@ -168,9 +168,12 @@ async function askDirectories(
     });
     throw directoryUnavailable();
   }
-  // No directory has the login: the same answer as an unknown local login (the login's lookup already wrote the decoy).
-  decoy.start();
+  // No directory has the login: the same answer as a wrong directory password,
+  // after the same statements — the user's lookup, and the decoy write where
+  // that claims an attempt — with the decoy hash alongside the same record.
   const known = await users.byLoginKey(deps.db, loginKey(request.login));
+  await users.decoyWrite(deps.db);
+  decoy.start();
   await recordFailedCheck(checkDeps, { id: known?.id ?? null, login: known?.login ?? request.login }, { reason: 'directory-unknown-login', purpose: 'login' }, { actor: null, sourceAddress });
   throw badCredentials();
 }
