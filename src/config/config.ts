@@ -426,6 +426,13 @@ export const SETTINGS = [
     default: 60,
     schema: wholeNumber(1, 7 * 24 * 60),
   }),
+  setting({
+    key: 'password-maximum-age-days',
+    field: 'passwordMaximumAgeDays',
+    description: 'a local user whose password is older than this many days must change it at its next login; unset means passwords never age',
+    default: undefined,
+    schema: wholeNumber(1, 36_500),
+  }),
 ] as const;
 
 type Entry = (typeof SETTINGS)[number];

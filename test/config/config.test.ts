@@ -415,6 +415,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'substring-character-limit': '256',
     'account-expiry-days': '0',
     'account-expiry-check-minutes': '10081',
+    'password-maximum-age-days': '0',
   };
 
   test('rate-limit-store takes a redis:// or rediss:// URL; unset, the database counts', () => {

@@ -28,7 +28,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const token = await login({ db, hasher: services.hasher, config: services.config }, request.body, request.ip);
+        const token = await login({ db, hasher: services.hasher, config: services.config, now: services.now }, request.body, request.ip);
         return reply.header('cache-control', 'no-store').send({ token });
       },
     );

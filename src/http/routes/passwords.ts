@@ -74,7 +74,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await resetPasswordWithToken({ db, keys, hasher, config }, request.body, request.ip);
+        await resetPasswordWithToken({ db, keys, hasher, config, now: services.now }, request.body, request.ip);
         return reply.code(200).header('cache-control', 'no-store').send(EMPTY);
       },
     );
@@ -88,12 +88,13 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
           tags: ['passwords'],
           summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
           security: [],
-          description: 'What the reset page shows once it has a token. A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.',
+          description:
+            "What the reset page shows once it has a token: the login, and the account's state (revoked by a lockout, an administrator or account expiry; when a lockout lifts; a password change required; the password expired under password-maximum-age-days). A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.",
           body: HolderBody,
           response: { 200: Holder, 400: ErrorBody, 403: ErrorBody },
         },
       },
-      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys }, request.body.token)),
+      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys, config, now: services.now }, request.body.token)),
     );
 
     // Each attempt costs a hash and may write events: limited like the other secret checks,
@@ -112,7 +113,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await changeOwnPassword({ db, hasher, config }, actorOf(request), request.body, request.ip);
+        await changeOwnPassword({ db, hasher, config, now: services.now }, actorOf(request), request.body, request.ip);
         return reply.code(200).send(EMPTY);
       },
     );
@@ -128,14 +129,15 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['passwords'],
           summary: 'Check a password against the policy before submitting it',
-          description: 'Authenticated by a login token, or by a usable reset token in the body.',
+          description:
+            'Authenticated by a login token, or by a usable reset token in the body. With password-maximum-age-days set, the answer also carries password_maximum_age_days and password_expires_at (when a password set now must be changed).',
           security: LOGIN_TOKEN_OR_NONE,
           body: ValidatePasswordBody,
           response: { 200: Validation, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },
       },
       async (request) =>
-        validatePasswordFor({ db, keys, hasher, config }, request.body.password, {
+        validatePasswordFor({ db, keys, hasher, config, now: services.now }, request.body.password, {
           loginToken: presentedToken(request),
           resetToken: request.body.reset_token ?? request.body['reset-token'],
         }),
