@@ -136,6 +136,11 @@ function databaseUrl(url: string): string {
   return url;
 }
 
+function redisUrl(url: string): string {
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new Error('must be a redis:// or rediss:// URL (leave it unset to count in the database)');
+  return url;
+}
+
 /** An absolute http(s) URL, kept as written (a link target). */
 function linkUrl(url: string): string {
   let parsed: URL;
@@ -321,6 +326,15 @@ export const SETTINGS = [
     description: 'requests a minute for one account (login, reset token, or the authenticated user) to each of those endpoints (0 = no limit)',
     default: 30,
     schema: wholeNumber(0, 1_000_000),
+  }),
+  setting({
+    key: 'rate-limit-store',
+    field: 'rateLimitStore',
+    description:
+      'redis:// or rediss:// URL of a Redis that counts the rate limits for every instance; unset means the database counts them (PostgreSQL: shared by every instance) or, on SQLite, each instance in memory',
+    default: undefined,
+    schema: TEXT,
+    refine: redisUrl,
   }),
   setting({
     key: 'failed-attempts-lockout',

@@ -64,8 +64,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/reset',
       {
-        onRequest: resetLimits.byAddress,
-        preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
+        preValidation: resetLimits((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
           tags: ['passwords'],
           summary: 'Set a new password with a reset token (no authentication; does not log in)',
@@ -84,8 +83,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/reset/holder',
       {
-        onRequest: resetLimits.byAddress,
-        preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
+        preValidation: resetLimits((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
           tags: ['passwords'],
           summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
@@ -105,7 +103,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.put(
       '/users/current/password',
       {
-        onRequest: [changeLimits.byAddress, requireActor(db), changeLimits.byAccount((request) => request.actor?.id)],
+        onRequest: requireActor(db),
+        preValidation: changeLimits((request) => request.actor?.id),
         schema: {
           tags: ['passwords'],
           summary: "Change the calling user's own password",
@@ -123,8 +122,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/command/validate-password',
       {
-        onRequest: validateLimits.byAddress,
-        preHandler: validateLimits.byAccount((request) => {
+        preValidation: validateLimits((request) => {
           const body = request.body as { reset_token?: unknown; 'reset-token'?: unknown } | undefined;
           return tokenKey(body?.reset_token ?? body?.['reset-token'] ?? presentedToken(request));
         }),
