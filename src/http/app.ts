@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { CertificateAllowlist } from '../tls/allowlist.js';
 import { ping } from '../store/database.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
@@ -48,7 +49,10 @@ declare module 'fastify' {
 
 export interface AppOptions {
   logger?: Logger | undefined;
-  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /** The listener's key and certificate, and with client-ca the options that ask clients for a certificate (src/tls/client-certificates.ts). */
+  https?: { key: string | Buffer; cert: string | Buffer; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean } | undefined;
+  /** certificate-allowlist, opened at start: whose verified client certificates act as api_user. */
+  certificateAllowlist?: CertificateAllowlist | undefined;
 }
 
 export const API_PREFIX = '/rbac-api/v1';
@@ -119,6 +123,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // What every login token check needs besides the token (src/http/auth.ts).
   app.decorate('tokenInactivityTimeoutSeconds', config.tokenInactivityTimeoutSeconds);
+  app.decorate('certificateAllowlist', options.certificateAllowlist);
 
   app.addHook('preValidation', refuseNulCharacters);
   app.addHook('preValidation', nullListsAsEmpty);

@@ -22,7 +22,7 @@ export interface Replacement {
   /** Make the user the local superuser (the admin reset script). */
   asLocalSuperuser?: boolean;
   /** The login token that made the change keeps working. */
-  keepLoginToken?: string;
+  keepLoginToken?: string | undefined;
   /** Why the user's unused reset tokens are cancelled; absent when a reset token is being spent. */
   cancelResetTokens?: CancelReason;
   /** number-of-previous-passwords: how many of the user's passwords, the new one included, the history keeps. */
