@@ -50,7 +50,7 @@ async function client(ca: KeyAndCertificate, commonName: string, options: { dnsN
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', clientAuth: true, serverAuth: true },
-      ...(options.dnsNames ? [{ name: 'subjectAltName', altNames: options.dnsNames.map((value) => ({ type: 2 as const, value })) }] : []),
+      ...(options.dnsNames ? [{ name: 'subjectAltName' as const, altNames: options.dnsNames.map((value) => ({ type: 2 as const, value })) }] : []),
     ],
   });
   return { key: made.private, cert: made.cert };
