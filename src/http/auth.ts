@@ -10,7 +10,7 @@ import type { Party } from '../audit/audit.js';
 import type { Db } from '../store/transaction.js';
 import type { CertificateAllowlist } from '../tls/allowlist.js';
 import { verifiedCertnames } from '../tls/client-certificates.js';
-import { apiUserActor } from '../users/api-user.js';
+import { apiUserActor } from '../login/certificate-actor.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
