@@ -46,7 +46,7 @@ describeEachDatabase('api_user', (target) => {
       assert.equal(row.failed_attempts, 0, 'no attempt counted');
     });
 
-    test('api_user cannot be edited, revoked, reinstated or deleted: 403 admin-user-immutable, and it stays as it was', async () => {
+    test('api_user cannot be edited, revoked, reinstated or deleted, nor get a reset token: 403 admin-user-immutable, and it stays as it was', async () => {
       const current = await suite.fetchUser(API_USER_ID);
       const edits = [
         { ...current, display_name: 'Renamed' },
@@ -59,6 +59,7 @@ describeEachDatabase('api_user', (target) => {
         assertError(await service.request({ method: 'POST', url: api(`/command/users/${command}`), token: admin, payload: { user_id: API_USER_ID } }), 403, 'admin-user-immutable');
       }
       assertError(await service.request({ method: 'DELETE', url: api(`/users/${API_USER_ID}`), token: admin }), 403, 'admin-user-immutable');
+      assertError(await service.request({ method: 'POST', url: api(`/users/${API_USER_ID}/password/reset`), token: admin, headers: { accept: 'application/json' } }), 403, 'admin-user-immutable');
       assert.deepEqual(await suite.fetchUser(API_USER_ID), current, 'unchanged');
     });
   });
