@@ -10,7 +10,10 @@
 #     after a login through the balancer), and logging out revokes it on both;
 #   - the instances believe the balancer's X-Forwarded-* (trusted-proxies):
 #     reset links name the balancer's https:// address, and the audit trail
-#     has the client's address, never an X-Forwarded-For the client sent.
+#     has the client's address, never an X-Forwarded-For the client sent;
+#   - the rate limits hold for the pair (counted in the database): with
+#     rate-limit-per-account 5, the sixth wrong password for one login through
+#     the balancer is refused, though each instance answered only about half.
 #
 # Everything lives in a temporary directory and every process is stopped when
 # the script ends, however it ends. Nothing runs as a daemon.
@@ -82,7 +85,7 @@ start_instance() {
   RBAC_ADMIN_PASSWORD=$ADMIN_PASSWORD $RBAC_COMMAND serve \
     --database-url "$DATABASE_URL" --data-dir "$WORK/$name" \
     --insecure-http --host 127.0.0.1 --port "$port" --metrics-port 0 \
-    --trusted-proxies loopback >"$WORK/$name.log" 2>&1 &
+    --trusted-proxies loopback --rate-limit-per-account 5 >"$WORK/$name.log" 2>&1 &
   PIDS+=($!)
   wait_running "http://127.0.0.1:$port/status/v1/simple" || fail "instance $name did not start"
   ok "instance $name runs at http://127.0.0.1:$port"
@@ -186,4 +189,18 @@ ok "the audit trail has the client's address from the balancer's X-Forwarded-For
 [ "$(status_of "$A$API/users/current" "$TOKEN")" = 401 ] || fail "instance a still accepts the revoked token"
 [ "$(status_of "$B$API/users/current" "$TOKEN")" = 401 ] || fail "instance b still accepts the revoked token"
 ok "logging out through the balancer revokes the token on both instances"
+# The rate limits hold for the pair: five wrong passwords for one login through
+# the balancer (both instances answer), then 429 — not ten, as two instances
+# each counting alone would allow.
+CODES=()
+SERVED=()
+for _ in 1 2 3 4 5 6; do
+  answer=$(jq -n '{login: "rate-limit-check", password: "not the password"}' |
+    curl -s "${CA[@]}" -o /dev/null -w '%{http_code} %header{x-served-by}' -X POST "$LB$API/auth/token" -H 'Content-Type: application/json' -d @-)
+  CODES+=("${answer%% *}")
+  SERVED+=("${answer#* }")
+done
+[ "${CODES[*]}" = "401 401 401 401 401 429" ] || fail "the per-account limit of 5 through the balancer answered ${CODES[*]} (answered by: ${SERVED[*]})"
+printf '%s\n' "${SERVED[@]}" | grep -qx a && printf '%s\n' "${SERVED[@]}" | grep -qx b || fail "both instances should have answered (${SERVED[*]})"
+ok "the rate limits hold for the pair: the sixth attempt is 429 (answered by: ${SERVED[*]})"
 echo "two-instances: all checks passed"

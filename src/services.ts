@@ -21,6 +21,8 @@ export interface Services {
   keys: SigningKeyRing;
   /** This instance's metrics; undefined when not asked for, or metrics-port is 0. */
   metrics: ServiceMetrics | undefined;
+  /** The clock password ages are judged and restarted by: the system clock, or the tests' own. */
+  now: () => number;
 }
 
 export interface ServiceOptions {
@@ -32,6 +34,8 @@ export interface ServiceOptions {
   poolSize?: number;
   /** SQLite: checkpoint from a thread of its own (the server; a short command need not start one). */
   backgroundCheckpoints?: boolean;
+  /** The clock password ages are judged by (tests move it forward); the system clock otherwise. */
+  now?: () => number;
 }
 
 export interface OpenServices extends Services {
@@ -62,7 +66,7 @@ export async function openServices(config: Config, options: ServiceOptions = {})
     const chosen = options.hasher ?? 'eager';
     const plainHasher = chosen === 'eager' ? await createPasswordHasher() : chosen === 'lazy' ? lazyPasswordHasher() : chosen;
     const hasher = metrics ? measuredHasher(plainHasher, metrics.hashDuration) : plainHasher;
-    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, migrations, migrationNotices, close: () => store.close() };
+    return { store, config, hasher, keys: new SigningKeyRing(store.db), metrics, now: options.now ?? Date.now, migrations, migrationNotices, close: () => store.close() };
   } catch (error) {
     await store.close().catch(() => {});
     throw error;

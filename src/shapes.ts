@@ -440,8 +440,17 @@ export const RuleFailure = Type.Object({
 });
 
 /** PE's answer to validate-password and validate-login: `{valid: true}`, or `{valid: false, failures}`. */
+// Beyond PE (CONTRACT §15): with password-maximum-age-days set, validate-password
+// also states the age rule; without it the answer is exactly PE's.
+const passwordAgeNotice = {
+  password_maximum_age_days: Type.Optional(Type.Integer({ description: 'password-maximum-age-days, only when set' })),
+  password_expires_at: Type.Optional(Type.String({ description: 'when a password set now must be changed, only when password-maximum-age-days is set' })),
+};
 export const Validation = Type.Union(
-  [Type.Object({ valid: Type.Literal(true) }), Type.Object({ valid: Type.Literal(false), failures: Type.Array(RuleFailure, { minItems: 1 }) })],
+  [
+    Type.Object({ valid: Type.Literal(true), ...passwordAgeNotice }),
+    Type.Object({ valid: Type.Literal(false), failures: Type.Array(RuleFailure, { minItems: 1 }), ...passwordAgeNotice }),
+  ],
   {
     examples: [
       {
@@ -689,7 +698,23 @@ export const ResetBody = Type.Object(
   { additionalProperties: false, examples: [{ token: EXAMPLE_RESET_TOKEN, password: 'lantern harbor morning tide' }] },
 );
 export const HolderBody = Type.Object({ token: ResetTokenText }, { additionalProperties: false, examples: [{ token: EXAMPLE_RESET_TOKEN }] });
-export const Holder = Type.Object({ login: Type.String() }, { examples: [{ login: 'alice' }] });
+export const Holder = Type.Object(
+  {
+    login: Type.String(),
+    revoked_by: accountState.revoked_by,
+    lockout_lifts_at: accountState.lockout_lifts_at,
+    password_change_required: accountState.password_change_required,
+    password_expired: Type.Boolean({ description: 'the password is older than password-maximum-age-days: the next login must change it' }),
+    password_maximum_age_days: Type.Union([Type.Integer(), Type.Null()], { description: 'password-maximum-age-days; null when passwords do not age' }),
+  },
+  {
+    examples: [
+      { login: 'alice', revoked_by: 'lockout', lockout_lifts_at: '2026-03-01T12:30:00.000Z', password_change_required: false, password_expired: false, password_maximum_age_days: null },
+      { login: 'bob', revoked_by: null, lockout_lifts_at: null, password_change_required: true, password_expired: true, password_maximum_age_days: 90 },
+    ],
+  },
+);
+export type Holder = Static<typeof Holder>;
 export const ChangePasswordBody = Type.Object(
   { current_password: PasswordText, password: PasswordText },
   { additionalProperties: false, examples: [{ current_password: 'lantern harbor morning tide', password: 'quiet river stone garden' }] },

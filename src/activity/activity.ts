@@ -112,9 +112,9 @@ async function namesFor(db: Executor, events: readonly StoredEvent[]) {
 }
 
 // The events that record a role's or a group's name, or a directory's host, with its id.
-const ROLE_NAMING: AuditEventType[] = ['role-created', 'role-deleted'];
-const GROUP_NAMING: AuditEventType[] = ['group-created', 'group-deleted'];
-const DIRECTORY_NAMING: AuditEventType[] = ['directory-created', 'directory-updated'];
+const ROLE_NAMING: AuditEventType[] = ['role-created', 'role-deleted', 'imported'];
+const GROUP_NAMING: AuditEventType[] = ['group-created', 'group-deleted', 'imported'];
+const DIRECTORY_NAMING: AuditEventType[] = ['directory-created', 'directory-updated', 'imported'];
 
 type Names = Awaited<ReturnType<typeof namesFor>>;
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
@@ -164,7 +164,8 @@ function commitOf(event: StoredEvent, names: Names): Commit {
       event: { type: 'edit', what: 'unknown', description: event.type.replaceAll('-', '_'), message: `Security event ${event.type}.` },
     };
   }
-  const objects = entry.objects.map((kind) => ({ ...objectOf(kind, event, names), type: OBJECT_KINDS[kind].object_type }));
+  const kinds = entry.objectOf ? [(entry.objectOf as (details: unknown) => ObjectKind)(event.details)] : entry.objects;
+  const objects = kinds.map((kind) => ({ ...objectOf(kind, event, names), type: OBJECT_KINDS[kind].object_type }));
   const message = (entry.message as (facts: MessageFacts) => string)({
     actor: userText(event.actor, 'the service'),
     subject: userText(event.subject, 'a user'),

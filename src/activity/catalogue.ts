@@ -54,6 +54,8 @@ export interface MessageFacts<T extends AuditEventType = AuditEventType> {
 interface CatalogueEntry<T extends AuditEventType> {
   /** What the event is about; the first is v1's `object`, all are v2's `objects` (and filters by object match any). */
   objects: readonly [ObjectKind, ...ObjectKind[]];
+  /** For an event that may be about any of several kinds (`imported`): the one this event is about, shown as its object. */
+  objectOf?: (details: DetailsOf<T>) => ObjectKind;
   /** PE's `type`: the kind of change. */
   type: 'create' | 'edit' | 'delete' | 'authenticate' | 'revoke' | 'reinstate' | 'reject' | 'fail' | 'test';
   /** PE's `what`: the thing changed. */
@@ -279,7 +281,23 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
     },
   },
   'group-deleted': { objects: ['group'], type: 'delete', what: 'user_group', message: (e) => `Deleted directory group ${e.nameOf('group')}.` },
+  imported: {
+    objects: ['user', 'role', 'group', 'directory', 'disclaimer'],
+    objectOf: (details) => IMPORTED_KINDS[details.object ?? 'user'],
+    type: 'create',
+    what: 'import',
+    message: (e) => {
+      const kind = IMPORTED_KINDS[e.details.object ?? 'user'];
+      const named = kind === 'user' ? `user ${e.subject}` : kind === 'disclaimer' ? 'the disclaimer' : `${IMPORTED_NOUNS[kind]} ${e.nameOf(kind)}`;
+      const change = e.details.change === 'updated' ? `Updated ${named} (${list(e.details.fields)})` : `Imported ${named}`;
+      return `${change} from ${e.details.source ?? 'an unnamed source'}.`;
+    },
+  },
 };
+
+// The activity service's kind of object for each kind an import writes, and its name in a message.
+const IMPORTED_KINDS = { user: 'user', role: 'role', group: 'group', directory: 'directory', disclaimer: 'disclaimer' } as const satisfies Record<string, ObjectKind>;
+const IMPORTED_NOUNS: Partial<Record<ObjectKind, string>> = { role: 'role', group: 'directory group', directory: 'directory service' };
 
 /** PE's `description`: the event type in PE's snake_case (`reset_token_issued`). */
 export const descriptionOf = (type: AuditEventType) => type.replaceAll('-', '_');

@@ -20,7 +20,7 @@ export function partyOf(user: { id: string; login: string; certname?: string | u
  * whoever reads events (the metrics) gets typed details.
  */
 export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceAddress?: string | null } & (
-  | { type: 'login-succeeded'; details: { label: string | null; client: string | null } }
+  | { type: 'login-succeeded'; details: { label: string | null; client: string | null; password_expired?: true } }
   | { type: 'login-failed'; details: LoginFailedDetails }
   | { type: 'logout'; details?: undefined }
   | { type: 'login-token-issued'; details: { label: string | null; client: string | null; expires_at: string | null } }
@@ -55,7 +55,26 @@ export type AuditEvent = { actor?: Party | null; subject?: Party | null; sourceA
   | { type: 'group-created'; details: { group_id: string; login: string; role_ids: readonly number[] } }
   | { type: 'group-roles-changed'; details: { group_id: string; added: readonly number[]; removed: readonly number[] } }
   | { type: 'group-deleted'; details: { group_id: string; login: string; directory_id?: string } }
+  | { type: 'imported'; details: ImportedDetails }
 );
+
+/** What `rbac import` recorded for one object it created or changed (CONTRACT §16): which object, and where it came from. */
+export type ImportedDetails = {
+  object: ImportedObject;
+  change: 'created' | 'updated';
+  /** The PE service's URL, or the file, the object was read from. */
+  source: string;
+  /** The fields an update changed. */
+  fields?: readonly string[];
+  role_id?: number;
+  display_name?: string;
+  group_id?: string;
+  login?: string;
+  directory_id?: string;
+  hostname?: string;
+};
+/** The kinds of object an import writes. */
+export type ImportedObject = 'user' | 'role' | 'group' | 'directory' | 'disclaimer';
 
 export type AuditEventType = AuditEvent['type'];
 
@@ -127,6 +146,7 @@ const EVENT_TYPES = {
   'group-created': true,
   'group-roles-changed': true,
   'group-deleted': true,
+  imported: true,
 } as const satisfies Record<AuditEventType, true>;
 export const AUDIT_EVENT_TYPES = Object.keys(EVENT_TYPES) as AuditEventType[];
 

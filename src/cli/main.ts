@@ -18,6 +18,7 @@ import { rolesCommand } from './commands/roles.js';
 import { typesCommand } from './commands/types.js';
 import { serveCommand } from './commands/serve.js';
 import { tokensCommand } from './commands/tokens.js';
+import { exportCommand, importCommand } from './commands/transfer.js';
 import { usersCommand } from './commands/users.js';
 import { CliError, EXIT, warn } from './context.js';
 
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), typesCommand(), allowlistCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), migrateCommand(), configCommand()]) {
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), typesCommand(), allowlistCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), importCommand(), exportCommand(), migrateCommand(), configCommand()]) {
     program.addCommand(command);
   }
   // Subcommands throw instead of exiting, so main() decides the exit code.

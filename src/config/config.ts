@@ -136,6 +136,11 @@ function databaseUrl(url: string): string {
   return url;
 }
 
+function redisUrl(url: string): string {
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new Error('must be a redis:// or rediss:// URL (leave it unset to count in the database)');
+  return url;
+}
+
 /** An absolute http(s) URL, kept as written (a link target). */
 function linkUrl(url: string): string {
   let parsed: URL;
@@ -322,6 +327,15 @@ export const SETTINGS = [
     schema: wholeNumber(0, 1_000_000),
   }),
   setting({
+    key: 'rate-limit-store',
+    field: 'rateLimitStore',
+    description:
+      'redis:// or rediss:// URL of a Redis that counts the rate limits for every instance; unset means the database counts them (PostgreSQL: shared by every instance) or, on SQLite, each instance in memory',
+    default: undefined,
+    schema: TEXT,
+    refine: redisUrl,
+  }),
+  setting({
     key: 'failed-attempts-lockout',
     field: 'failedAttemptsLockout',
     description: 'failed logins allowed before the account is revoked',
@@ -427,6 +441,13 @@ export const SETTINGS = [
     description: 'how often idle accounts are looked for, when account-expiry-days is set',
     default: 60,
     schema: wholeNumber(1, 7 * 24 * 60),
+  }),
+  setting({
+    key: 'password-maximum-age-days',
+    field: 'passwordMaximumAgeDays',
+    description: 'a local user whose password is older than this many days must change it at its next login; unset means passwords never age',
+    default: undefined,
+    schema: wholeNumber(1, 36_500),
   }),
 ] as const;
 

@@ -130,6 +130,22 @@ const passwordRequired = (moved: readonly string[]) =>
     { field: 'password', changed: moved },
   );
 
+/**
+ * Writes a directory carried over from another RBAC service (src/transfer/):
+ * a new one without a bind password (PE never gives it out: the operator
+ * sets it afterwards), or new settings over a stored one, whose password is
+ * kept only while the settings do not send it somewhere else.
+ */
+export async function writeImportedDirectory(trx: Executor, settings: DirectorySettings, now: number): Promise<void> {
+  const stored = await directories.withBindPassword(trx, settings.id);
+  if (!stored) {
+    await directories.insert(trx, { id: settings.id, settings: serialized(settings), bind_password: null }, now);
+    return;
+  }
+  const moved = fieldsMovingStoredPassword(stored, settings);
+  await directories.update(trx, settings.id, serialized(settings), moved.length > 0 ? null : undefined, now);
+}
+
 /** Every directory's settings (directory_service:edit). */
 export async function listDirectories(db: Executor, by: DirectoryRequester): Promise<DirectorySettings[]> {
   await assertMayEditDirectories(db, by);

@@ -1,5 +1,5 @@
-// Talking to an LDAP directory: one connection per login or test (see
-// docs/decisions.md, "Directory connections"), TLS that fails closed, and
+// Talking to an LDAP directory: a connection per test, logins reusing theirs
+// (src/directory/connection-pool.ts), TLS that fails closed, and
 // search filters built from filter objects, so a login is always a value
 // (RFC 4515 escaping) and never filter syntax.
 
@@ -195,6 +195,9 @@ const under = (rdn: string | null, baseDn: string) => (rdn ? `${rdn},${baseDn}` 
 
 /** One conversation with a directory: connected, upgraded to TLS where asked, bound as the lookup account. */
 export class DirectorySession {
+  /** False once a user's password was tried on this connection: it is bound as that user, or as no one. */
+  private boundAsLookupAccount = true;
+
   private constructor(
     private readonly client: Client,
     private readonly access: DirectoryAccess,
@@ -234,10 +237,28 @@ export class DirectorySession {
     if (!settings.login) return;
     try {
       await this.client.bind(settings.login, bindPassword ?? '');
+      this.boundAsLookupAccount = true;
     } catch (error) {
       if (error instanceof ResultCodeError) throw new DirectoryUnavailable('lookup-bind', error);
       throw error;
     }
+  }
+
+  /**
+   * Whether another login may use this connection (src/directory/connection-pool.ts):
+   * still open — the client would otherwise reconnect by itself, unbound and
+   * without StartTLS — and bound as the lookup account, or able to bind as it
+   * again. A connection without a lookup account that bound as a user stays
+   * that user's: it is not reused.
+   */
+  get reusable(): boolean {
+    if (!this.access.settings.login) return this.boundAsLookupAccount && this.client.isConnected;
+    return this.client.isConnected && (this.boundAsLookupAccount ? this.client.isBound : true);
+  }
+
+  /** Binds as the lookup account again where a password check left the connection bound otherwise. */
+  async restoreLookupBinding(): Promise<void> {
+    if (!this.boundAsLookupAccount) await this.bindLookupAccount();
   }
 
   private async search(base: string, filter: Filter, attributes: string[], sizeLimit: number) {
@@ -292,6 +313,7 @@ export class DirectorySession {
    */
   async checkPassword(dn: string, password: string): Promise<boolean> {
     if (password.length === 0) return false;
+    this.boundAsLookupAccount = false;
     try {
       await this.client.bind(dn, password);
     } catch (error) {

@@ -4,9 +4,9 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
+import { closeIdleDirectoryConnections } from '../directory/connection-pool.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { CertificateAllowlist } from '../tls/allowlist.js';
@@ -20,6 +20,7 @@ import { refuseNulCharacters } from './nul-characters.js';
 import { nullListsAsEmpty } from './null-lists.js';
 import { requestIdOf, requestObservation } from './observability.js';
 import { registerOpenApi } from './openapi.js';
+import { rateLimitCounter as rateLimitCounterFor } from './rate-limit-counters.js';
 import { activityRoutes, ACTIVITY_PREFIX } from './routes/activity.js';
 import { authRoutes } from './routes/auth.js';
 import { directoryRoutes, directoryRoutesV2 } from './routes/directory.js';
@@ -164,8 +165,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
   await registerOpenApi(app); // before the routes: it collects them as they are added
 
-  // Limits are attached per route (src/http/rate-limits.ts), not globally.
-  await app.register(rateLimit, { global: false });
+  // Limits are attached per route (src/http/rate-limits.ts), counted where the settings and database say.
+  const rateLimitCounter = await rateLimitCounterFor({ rateLimitStore: services.config.rateLimitStore, store: services.store, log: app.log });
+  app.decorate('rateLimitCounter', rateLimitCounter);
+  app.addHook('onClose', () => rateLimitCounter.close());
+  // Directory logins' idle connections (src/directory/connection-pool.ts) keep nothing open after the service.
+  app.addHook('onClose', () => closeIdleDirectoryConnections());
   // One database check for both status routes: at most one query in flight.
   const health = new DatabaseHealth(() => ping(services.store.db));
   await app.register(statusRoutes(services, health));

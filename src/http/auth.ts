@@ -41,7 +41,7 @@ const WHILE_CHANGE_REQUIRED = new Set(['PUT /rbac-api/v1/users/current/password'
 /** The one guard of a forced password change: every other route refuses the user's token. */
 function assertReachableWhileChangeRequired(request: FastifyRequest, actor: Authenticated): void {
   if (!actor.user.password_change_required || WHILE_CHANGE_REQUIRED.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
-  throw new ServiceError('password-change-required', 'This account must change its password first: PUT /rbac-api/v1/users/current/password with the current and a new one.');
+  throw new ServiceError('password-change-required', 'This account must change its password first (an administrator asked for it, or it is older than password-maximum-age-days): PUT /rbac-api/v1/users/current/password with the current and a new one.');
 }
 
 /** The allowlisted certname of the request's verified client certificate, if it has one. */

@@ -1,16 +1,21 @@
 // Rate limits on the endpoints that check a secret (POST /auth/token,
 // POST /auth/reset, POST /command/validate-password, PUT
 // /users/current/password): per source address (an IPv6 /64 counting as one,
-// src/http/address-group.ts) and per account, answering 429 rate-limited with Retry-After. Counting is done
-// by @fastify/rate-limit's store, in memory per instance: the lockout, which
-// lives in the database, already bounds guesses per account across every
-// instance; these limits only slow floods down, so N instances allowing N
-// times the rate is acceptable (docs/decisions.md).
+// src/http/address-group.ts) and per account, answering 429 rate-limited with
+// Retry-After. Both are counted by one call to the instance's counter
+// (src/http/rate-limit-counters.ts): shared by every instance on PostgreSQL
+// or Redis, one round trip per limited request; in memory on SQLite.
+//
+// The check runs as a preValidation hook: the body is parsed (the account is
+// in it) but not yet validated, and an authenticated route (PUT
+// /users/current/password) has checked its token, so a token check is never
+// put behind a round trip for the count.
 
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ServiceError } from '../errors.js';
 import { addressGroup } from './address-group.js';
+import type { HitCounter } from './rate-limit-counters.js';
 
 export interface RateLimitSettings {
   rateLimitPerAddress: number;
@@ -19,32 +24,41 @@ export interface RateLimitSettings {
 
 type Hook = (request: FastifyRequest) => Promise<void>;
 
-const WINDOW = '1 minute';
-const noLimit: Hook = async () => {};
+const WINDOW_MS = 60_000;
 
-export interface SecretRateLimits {
-  /** onRequest: before the body is read. */
-  byAddress: Hook;
-  /** preHandler: `accountOf` names the account the request is about (from the parsed body), or undefined. */
-  byAccount(accountOf: (request: FastifyRequest) => string | undefined): Hook;
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Where this instance counts its rate limits (set up by buildApp). */
+    rateLimitCounter: HitCounter;
+  }
 }
 
-export function secretRateLimits(app: FastifyInstance, route: string, settings: RateLimitSettings): SecretRateLimits {
-  const limiter = (max: number, keyOf: (request: FastifyRequest) => string | undefined): Hook => {
-    if (max === 0) return noLimit;
-    const check = app.createRateLimit({ max, timeWindow: WINDOW, keyGenerator: (request) => `${route}|${keyOf(request) ?? ''}` });
-    return async (request) => {
-      if (keyOf(request) === undefined) return;
-      const result = await check(request);
-      if (!result.isAllowed && result.isExceeded) {
-        throw new ServiceError('rate-limited', 'Too many requests. Try again later.', undefined, Math.max(1, result.ttlInSeconds));
+/** A count's key: not secret, and no login or address in the clear where the count is kept (a shared store). */
+const countKey = (route: string, kind: 'address' | 'account', value: string) => createHash('sha256').update(`${route}|${kind}|${value}`).digest('base64url');
+
+/**
+ * The rate limits of one route (its counts are its own): a preValidation hook.
+ * `accountOf` names the account the request is about (from the parsed body,
+ * or the authenticated user), or undefined.
+ */
+export function secretRateLimits(app: FastifyInstance, route: string, settings: RateLimitSettings) {
+  return (accountOf: (request: FastifyRequest) => string | undefined): Hook =>
+    async (request) => {
+      const limits: { key: string; max: number }[] = [];
+      if (settings.rateLimitPerAddress > 0) limits.push({ key: countKey(route, 'address', addressGroup(request.ip)), max: settings.rateLimitPerAddress });
+      const account = settings.rateLimitPerAccount > 0 ? accountOf(request) : undefined;
+      if (account !== undefined) limits.push({ key: countKey(route, 'account', account), max: settings.rateLimitPerAccount });
+      if (limits.length === 0) return;
+      const counts = await app.rateLimitCounter.hit(
+        limits.map((limit) => limit.key),
+        WINDOW_MS,
+      );
+      const exceeded = counts.filter((count, index) => count.hits > (limits[index] as { max: number }).max);
+      if (exceeded.length > 0) {
+        const retryAfterSeconds = Math.max(1, ...exceeded.map((count) => Math.ceil(count.resetInMs / 1000)));
+        throw new ServiceError('rate-limited', 'Too many requests. Try again later.', undefined, retryAfterSeconds);
       }
     };
-  };
-  return {
-    byAddress: limiter(settings.rateLimitPerAddress, (request) => addressGroup(request.ip)),
-    byAccount: (accountOf) => limiter(settings.rateLimitPerAccount, accountOf),
-  };
 }
 
 /** A stable, non-secret key for a token: its hash, so no token sits in the limiter's memory. */

@@ -17,15 +17,18 @@
 // directory only, and a login that finds another entry is refused before any
 // password is tried (isBoundEntry).
 //
-// Every answer waits for a password hash's worth of work spent alongside the
+// Every failed answer spends a password hash's worth of work after the
 // directory's (the same decoy an unknown local login spends), so a login the
-// directory does not know answers no sooner than a wrong password.
+// directory does not know answers no sooner than a wrong password; a
+// successful login spends none. Connections to the directory are reused
+// (src/directory/connection-pool.ts).
 // A directory that cannot be asked answers 503 — for these logins only:
 // local users never reach this file.
 
 import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../audit/audit.js';
-import { DirectorySession, DirectoryUnavailable, type DirectoryAccess, type DirectoryUser } from '../directory/ldap.js';
+import { withPooledDirectory } from '../directory/connection-pool.js';
+import { DirectoryUnavailable, type DirectoryAccess, type DirectorySession, type DirectoryUser } from '../directory/ldap.js';
 import { ServiceError } from '../errors.js';
 import { groupLoginKey } from '../groups/groups.js';
 import { loginKey, loginSkeleton } from '../logins.js';
@@ -59,12 +62,33 @@ export async function loginWithDirectory(
   // A bound user is asked of its own directory only: another directory's entry with the same login is someone else.
   const binding = known?.is_remote ? known.directory : null;
   const asked = binding ? directories.filter((access) => access.settings.id === binding.directoryId) : directories;
-  const decoy = deps.hasher.verifyDummy(request.password);
+  const decoy = failureDecoy(deps, request.password);
   try {
-    return await askDirectories(deps, checkDeps, asked, request, lifetime, sourceAddress);
-  } finally {
-    await decoy.catch(() => {});
+    return await askDirectories(deps, checkDeps, asked, request, lifetime, sourceAddress, decoy);
+  } catch (error) {
+    await decoy.spend();
+    throw error;
   }
+}
+
+/**
+ * The decoy hash of a failed login: started as soon as the login is known to
+ * fail (a wrong password, no entry), so it runs alongside the failure's
+ * database writes as a local check's hash runs before them; spent at the
+ * latest when the failure is answered. Never on success.
+ */
+interface FailureDecoy {
+  start(): void;
+  spend(): Promise<void>;
+}
+
+function failureDecoy(deps: LoginDeps, password: string): FailureDecoy {
+  let running: Promise<void> | undefined;
+  const start = () => (running ??= deps.hasher.verifyDummy(password).catch(() => {}));
+  return {
+    start: () => void start(),
+    spend: () => start(),
+  };
 }
 
 /** The attribute a stable entry id came from (`entryUUID` of `entryUUID:…`). */
@@ -120,25 +144,19 @@ async function askDirectories(
   request: LoginRequest,
   lifetime: number | null,
   sourceAddress: string | null,
+  decoy: FailureDecoy,
 ): Promise<string> {
   const unavailable: { access: DirectoryAccess; error: DirectoryUnavailable }[] = [];
   for (const access of directories) {
-    let session: DirectorySession;
     try {
-      session = await DirectorySession.open(access);
+      const token = await withPooledDirectory(access, async (session) => {
+        const found = await session.findUser(request.login);
+        return found ? logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress, decoy) : undefined;
+      });
+      if (token !== undefined) return token;
     } catch (error) {
       if (!(error instanceof DirectoryUnavailable)) throw error;
       unavailable.push({ access, error });
-      continue;
-    }
-    try {
-      const found = await session.findUser(request.login);
-      if (found) return await logInFound(deps, checkDeps, session, access, found, request, lifetime, sourceAddress);
-    } catch (error) {
-      if (!(error instanceof DirectoryUnavailable)) throw error;
-      unavailable.push({ access, error });
-    } finally {
-      await session.close();
     }
   }
 
@@ -150,8 +168,12 @@ async function askDirectories(
     });
     throw directoryUnavailable();
   }
-  // No directory has the login: the same answer as an unknown local login (the login's lookup already wrote the decoy).
+  // No directory has the login: the same answer as a wrong directory password,
+  // after the same statements — the user's lookup, and the decoy write where
+  // that claims an attempt — with the decoy hash alongside the same record.
   const known = await users.byLoginKey(deps.db, loginKey(request.login));
+  await users.decoyWrite(deps.db);
+  decoy.start();
   await recordFailedCheck(checkDeps, { id: known?.id ?? null, login: known?.login ?? request.login }, { reason: 'directory-unknown-login', purpose: 'login' }, { actor: null, sourceAddress });
   throw badCredentials();
 }
@@ -165,6 +187,7 @@ async function logInFound(
   request: LoginRequest,
   lifetime: number | null,
   sourceAddress: string | null,
+  decoy: FailureDecoy,
 ): Promise<string> {
   const user = await remoteUserFor(deps.db, found, sourceAddress);
   // The directory's login is a local user's here (the directory spells it so that it matches one): never the directory's to check.
@@ -175,7 +198,12 @@ async function logInFound(
   const directoryId = access.settings.id;
   if (!isBoundEntry(user.directory, directoryId, found)) return refuseOtherEntry(checkDeps, user, directoryId, found, sourceAddress);
   const context = { actor: null, sourceAddress, purpose: 'login' as const };
-  if (!(await checkPassword(checkDeps, user, () => session.checkPassword(found.dn, request.password), context, 'directory-wrong-password'))) {
+  const bindAsEntry = async () => {
+    const right = await session.checkPassword(found.dn, request.password);
+    if (!right) decoy.start();
+    return right;
+  };
+  if (!(await checkPassword(checkDeps, user, bindAsEntry, context, 'directory-wrong-password'))) {
     throw badCredentials();
   }
   try {

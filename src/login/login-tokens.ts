@@ -167,12 +167,14 @@ export async function issueLoginToken(
   lifetime: number | null,
   sourceAddress: string | null,
   alsoInTransaction?: (trx: Executor) => Promise<void>,
+  /** The password was older than password-maximum-age-days: the login marked the user for a change, and its event says so. */
+  passwordExpired = false,
 ): Promise<string> {
   const token = newLoginToken();
   const now = Date.now();
   const record = loginTokenRecord(user.id, token, lifetime === null ? null : now + lifetime * 1000, request, now);
   const party = { id: user.id, login: user.login };
-  const event: AuditEvent = { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null } };
+  const event: AuditEvent = { type: 'login-succeeded', actor: party, subject: party, sourceAddress, details: { label: request.label ?? null, client: request.client ?? null, ...(passwordExpired ? { password_expired: true as const } : {}) } };
   if (!alsoInTransaction) {
     if (!(await loginTokens.insertRecordingLogin(db, record, event))) throw revokedError();
     return token;

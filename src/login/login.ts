@@ -11,12 +11,15 @@ import * as users from '../store/users.js';
 import { loginKey } from '../logins.js';
 import { assertNotApiUserLogin } from '../users/api-user.js';
 import { issueLoginToken, type TokenFacts } from './login-tokens.js';
+import { passwordHasExpired } from '../passwords/password-age.js';
 import { badCredentials, checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError } from './password-check.js';
 
 export interface LoginDeps {
   db: Db;
   hasher: PasswordHasher;
-  config: Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds' | 'tokenAuthLifetimeSeconds' | 'tokenMaximumLifetimeSeconds'>;
+  config: Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds' | 'tokenAuthLifetimeSeconds' | 'tokenMaximumLifetimeSeconds' | 'passwordMaximumAgeDays'>;
+  /** The clock password age is judged by (tests move it); the system clock otherwise. */
+  now?: () => number;
 }
 
 export interface LoginRequest extends TokenFacts {
@@ -78,8 +81,16 @@ export async function login(deps: LoginDeps, request: LoginRequest, sourceAddres
     // Upgrade a hash made with older parameters while the plain password is at hand.
     const upgradedHash = deps.hasher.needsRehash(storedHash) ? await deps.hasher.hash(request.password) : undefined;
 
-    // Only if no one changed the password meanwhile.
-    const upgrade = upgradedHash ? (trx: Executor) => users.upgradeHash(trx, user.id, storedHash, upgradedHash) : undefined;
-    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, upgrade);
+    // A password older than password-maximum-age-days: the token this login gets reaches only the change (as a forced change).
+    const expired = passwordHasExpired(user, deps.config, (deps.now ?? Date.now)());
+    // Both only if no one changed the password meanwhile; the mark first, while the stored hash is still the one checked.
+    const steps = [
+      ...(expired ? [(trx: Executor) => users.requirePasswordChange(trx, user.id, storedHash)] : []),
+      ...(upgradedHash ? [(trx: Executor) => users.upgradeHash(trx, user.id, storedHash, upgradedHash)] : []),
+    ];
+    const alsoInTransaction = steps.length === 0 ? undefined : async (trx: Executor) => {
+      for (const step of steps) await step(trx);
+    };
+    return issueLoginToken(deps.db, user, request, lifetime, sourceAddress, alsoInTransaction, expired);
   });
 }

@@ -8,6 +8,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { AUDIT_EVENT_TYPES, type AuditEvent } from '../audit/audit.js';
+import { directoryConnectionsOpened, idleDirectoryConnections } from '../directory/connection-pool.js';
 import { RequestMetrics } from './request-metrics.js';
 
 /** What the DB pool gauges read; pg.Pool has these. */
@@ -101,6 +102,25 @@ export class ServiceMetrics {
       gauge('rbac_db_pool_idle_connections', 'PostgreSQL connections open and idle in the pool', (stats) => stats.idleCount);
       gauge('rbac_db_pool_waiting_requests', 'Queries waiting for a PostgreSQL connection from the pool', (stats) => stats.waitingCount);
     }
+
+    // Directory logins' connections (src/directory/connection-pool.ts): how many were opened, how many wait idle for reuse.
+    new Counter({
+      name: 'rbac_directory_connections_opened_total',
+      help: 'Connections this process opened to directories for logins (reused ones are not counted again)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(directoryConnectionsOpened());
+      },
+    });
+    new Gauge({
+      name: 'rbac_directory_idle_connections',
+      help: 'Connections to directories open and idle, kept for the next directory login',
+      registers: [this.registry],
+      collect() {
+        this.set(idleDirectoryConnections());
+      },
+    });
   }
 
   /** One answered request. `route` is the pattern (`/rbac-api/v1/users/:sid`), or `unmatched`. */

@@ -21,6 +21,8 @@ export interface ResetDeps {
   keys: SigningKeyRing;
   hasher: PasswordHasher;
   config: PasswordRules & HistoryRules;
+  /** The clock the new password's age starts by; the system clock otherwise. */
+  now?: () => number;
 }
 
 export interface ResetRequest {
@@ -68,7 +70,7 @@ export async function resetPasswordWithToken(deps: ResetDeps, request: ResetRequ
       trx,
       subject,
       passwordHash,
-      { reinstate: true, previousPasswords: deps.config.numberOfPreviousPasswords, context: { actor: subject, sourceAddress } },
+      { reinstate: true, passwordChangedAt: (deps.now ?? Date.now)(), previousPasswords: deps.config.numberOfPreviousPasswords, context: { actor: subject, sourceAddress } },
       now,
     );
     await recordEvents(

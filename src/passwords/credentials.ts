@@ -25,6 +25,8 @@ export interface Replacement {
   keepLoginToken?: string | undefined;
   /** Why the user's unused reset tokens are cancelled; absent when a reset token is being spent. */
   cancelResetTokens?: CancelReason;
+  /** When the new password's age clock starts (the service's age clock); `now` otherwise. */
+  passwordChangedAt?: number;
   /** number-of-previous-passwords: how many of the user's passwords, the new one included, the history keeps. */
   previousPasswords: number;
   context: { actor: Party | null; sourceAddress: string | null };

@@ -20,6 +20,8 @@ export interface ChangeDeps {
   db: Db;
   hasher: PasswordHasher;
   config: PasswordRules & HistoryRules & Pick<Config, 'failedAttemptsLockout' | 'failedAttemptsLockoutDurationSeconds'>;
+  /** The clock the new password's age starts by; the system clock otherwise. */
+  now?: () => number;
 }
 
 export interface ChangeRequest {
@@ -71,6 +73,7 @@ export async function changeOwnPassword(deps: ChangeDeps, actor: Authenticated, 
           onlyIfActive: true,
           keepLoginToken: actor.tokenHash,
           cancelResetTokens: 'password-changed',
+          passwordChangedAt: (deps.now ?? Date.now)(),
           previousPasswords: deps.config.numberOfPreviousPasswords,
           context: { actor: party, sourceAddress },
         },

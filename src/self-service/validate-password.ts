@@ -3,6 +3,8 @@
 // reset token; the answer, in PE's shape, lists every rule the password
 // breaks for that user.
 
+import type { Config } from '../config/config.js';
+import { passwordAgeNotice } from '../passwords/password-age.js';
 import { authenticateLoginToken } from '../login/login-tokens.js';
 import { ServiceError } from '../errors.js';
 import { verifyUsableResetToken } from '../password-reset/reset-token.js';
@@ -22,7 +24,9 @@ export interface ValidateDeps {
   db: Db;
   keys: SigningKeyRing;
   hasher: PasswordHasher;
-  config: PasswordRules & HistoryRules & { tokenInactivityTimeoutSeconds?: number | undefined };
+  config: PasswordRules & HistoryRules & Pick<Config, 'passwordMaximumAgeDays'> & { tokenInactivityTimeoutSeconds?: number | undefined };
+  /** The clock password age is judged by; the system clock otherwise. */
+  now?: () => number;
 }
 
 export async function validatePasswordFor(
@@ -30,6 +34,12 @@ export async function validatePasswordFor(
   password: string,
   credentials: { loginToken?: string | undefined; resetToken?: string | undefined },
 ): Promise<Validation> {
+  const answer = await policyAnswer(deps, password, credentials);
+  return { ...answer, ...passwordAgeNotice(deps.config, (deps.now ?? Date.now)()) };
+}
+
+/** PE's answer: every rule the password breaks for the user the credentials name. */
+async function policyAnswer(deps: ValidateDeps, password: string, credentials: { loginToken?: string | undefined; resetToken?: string | undefined }): Promise<Validation> {
   // A reset token in the body is what the caller chose to send for this check,
   // so it wins over a (perhaps stale) login token the browser also sent.
   if (credentials.resetToken) {

@@ -57,6 +57,12 @@ export async function isUsableNow(db: Executor, token: TokenIdentity, now: numbe
   return (await db.selectFrom('reset_tokens').select('jti').where(isUsable(token, now)).executeTakeFirst()) !== undefined;
 }
 
+/** Whether the user has a token that is live and unexpired (a link sent earlier that still works, unless its key was retired). */
+export async function hasLiveToken(db: Executor, userId: string, now: number): Promise<boolean> {
+  const row = await db.selectFrom('reset_tokens').select('jti').where('user_id', '=', userId).where(isLive).where('expires_at', '>', now).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Spends the token if it is usable: of any number of concurrent calls, one gets true. */
 export async function spend(db: Executor, token: TokenIdentity, now: number): Promise<boolean> {
   return (await db.updateTable('reset_tokens').set({ spent_at: now }).where(isUsable(token, now)).returning('jti').executeTakeFirst()) !== undefined;

@@ -1,5 +1,7 @@
 // The roles table, and the permissions users hold through user_roles.
 
+import { sql } from 'kysely';
+import { isPostgres } from './dialect.js';
 import type { Executor } from './transaction.js';
 
 import type { Permission } from '../shapes.js';
@@ -51,6 +53,16 @@ export async function insert(db: Executor, role: Omit<RoleRecord, 'id'>): Promis
     .returning('id')
     .executeTakeFirstOrThrow();
   return id;
+}
+
+/**
+ * A role at the id it had in another RBAC service (src/transfer/). An
+ * explicit id does not move PostgreSQL's sequence, so it is moved past the
+ * highest id: the next role created gets a free one.
+ */
+export async function insertWithId(db: Executor, role: RoleRecord): Promise<void> {
+  await db.insertInto('roles').values({ id: role.id, display_name: role.display_name, description: role.description, permissions: JSON.stringify(role.permissions) }).execute();
+  if (isPostgres(db)) await sql`select setval(pg_get_serial_sequence('roles', 'id'), (select max(id) from roles))`.execute(db);
 }
 
 /** The ids of the role's members, sorted. */

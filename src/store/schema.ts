@@ -176,6 +176,14 @@ export interface UserGroupsTable {
   group_id: string;
 }
 
+/** The rate limits' counts on PostgreSQL (migration 017, unlogged): one fixed window per limited key. */
+export interface RateLimitsTable {
+  /** A hash of the limit's key (route, kind, address or account): no login is stored. */
+  key: string;
+  window_ends_at: EpochMs;
+  hits: number;
+}
+
 export interface Database {
   users: UsersTable;
   roles: RolesTable;
@@ -191,6 +199,7 @@ export interface Database {
   groups: GroupsTable;
   group_roles: GroupRolesTable;
   user_groups: UserGroupsTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

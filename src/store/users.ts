@@ -304,6 +304,17 @@ export async function insert(db: Executor, user: NewUserRecord): Promise<void> {
     .execute();
 }
 
+/**
+ * A user carried over from another RBAC service (src/transfer/): its id kept,
+ * no password (PE never gives out hashes), revoked as it was there (an
+ * administrator's revocation: no lockout time).
+ */
+export async function insertImported(db: Executor, user: Omit<NewUserRecord, 'password_hash' | 'password_change_required'> & { is_revoked: boolean }): Promise<void> {
+  const { is_revoked: revoked, ...rest } = user;
+  await insert(db, { ...rest, password_hash: null });
+  if (revoked) await setRevoked(db, user.id, true, user.created_at);
+}
+
 export interface ProfileChanges {
   login?: string;
   login_key?: string;
@@ -405,6 +416,8 @@ export interface SetPasswordOptions {
   onlyIfActive?: boolean;
   /** Make the user the local superuser it must be (the admin reset script). */
   asLocalSuperuser?: boolean;
+  /** When the new password's age clock starts; `now` otherwise. */
+  passwordChangedAt?: number;
 }
 
 /**
@@ -417,7 +430,7 @@ export async function setPassword(db: Executor, id: string, passwordHash: string
     .set({
       password_hash: passwordHash,
       // A new password starts the age clock again and ends any forced change.
-      password_changed_at: now,
+      password_changed_at: options.passwordChangedAt ?? now,
       password_change_required: 0,
       ...(options.reinstate ? reinstated(now) : freshAttempts),
       ...(options.asLocalSuperuser ? { is_remote: 0, is_superuser: 1 } : {}),
@@ -425,6 +438,11 @@ export async function setPassword(db: Executor, id: string, passwordHash: string
     .where('id', '=', id);
   if (options.onlyIfActive) query = query.where('is_revoked', '=', 0);
   return (await query.returning('id').executeTakeFirst()) !== undefined;
+}
+
+/** Marks the user for a forced change, only if its password is still `checkedHash` (a change meanwhile ends the need). */
+export async function requirePasswordChange(db: Executor, id: string, checkedHash: string): Promise<void> {
+  await db.updateTable('users').set({ password_change_required: 1 }).where('id', '=', id).where('password_hash', '=', checkedHash).execute();
 }
 
 /** A hash made with older parameters, replaced only if nobody changed the password meanwhile. */

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { AUDIT_EVENT_TYPES } from '../../src/audit/audit.js';
 import { expireIdleAccounts } from '../../src/users/account-expiry.js';
+import { importDocument } from '../../src/transfer/import.js';
 import { resetAdminPassword } from '../../src/users/admin-password.js';
 import { unbindFromDirectory } from '../../src/users/users.js';
 import { describeEachDatabase } from '../kit/databases.js';
@@ -130,6 +131,14 @@ describeEachDatabase('every security event in the activity service', (target) =>
     // Account expiry, as the scheduler runs it: everyone idle for a day, seen from two days on.
     const expired = await expireIdleAccounts({ db: service.store.db, config: { accountExpiryDays: 1 } }, new Date(Date.now() + 2 * 86_400_000));
     assert.ok(expired.length > 0);
+
+    // An import (rbac import): a role carried over from another service.
+    const imported = await importDocument(
+      { db: service.store.db, keys: service.keys, config: service.config },
+      { format_version: 1, source: 'https://pe.example.test:4433', exported_at: new Date().toISOString(), users: [], roles: [{ id: 900, display_name: 'Imported role', description: '', permissions: [] }], groups: [], directories: [], disclaimer: null },
+      { resetLink: (token) => token },
+    );
+    assert.equal(imported.applied, true);
 
     const v1 = (await ok('GET', '/activity-api/v1/events?service_id=rbac&order=asc')).json() as { commits: CommitV1[]; 'total-rows': number };
     const v2 = (await ok('GET', '/activity-api/v2/events?order=asc')).json() as { commits: CommitV2[] };

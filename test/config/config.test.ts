@@ -398,6 +398,7 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'metrics-allowed-hosts': 'metrics.example.com:9464',
     'rate-limit-per-address': '1000001',
     'rate-limit-per-account': 'many',
+    'rate-limit-store': 'http://127.0.0.1:6379',
     'failed-attempts-lockout': '0',
     'failed-attempts-lockout-duration': '0s',
     'password-reset-expiration': '1h',
@@ -416,7 +417,14 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'substring-character-limit': '256',
     'account-expiry-days': '0',
     'account-expiry-check-minutes': '10081',
+    'password-maximum-age-days': '0',
   };
+
+  test('rate-limit-store takes a redis:// or rediss:// URL; unset, the database counts', () => {
+    assert.equal(loadConfig({ env: { RBAC_RATE_LIMIT_STORE: 'redis://127.0.0.1:6379' } }).rateLimitStore, 'redis://127.0.0.1:6379');
+    assert.equal(loadConfig({ env: { RBAC_RATE_LIMIT_STORE: 'rediss://cache.example.com:6380/2' } }).rateLimitStore, 'rediss://cache.example.com:6380/2');
+    assert.equal(loadConfig({ env: {} }).rateLimitStore, undefined);
+  });
 
   test('every setting of the table refuses a bad value, naming its key and its environment variable', () => {
     for (const { key } of SETTINGS) {

@@ -187,7 +187,7 @@ describe('status when PostgreSQL goes away and comes back', { skip: POSTGRES.ski
   /** An app on a store for `url`; no migration or query happens before the first status check. */
   async function appFor(url: string): Promise<FastifyInstance> {
     const store = openStore({ dataDir: '/nonexistent', databaseUrl: url, poolSize: 2 });
-    const app = await buildApp({ store, config: defaultConfig({ databaseUrl: url }), hasher: await createPasswordHasher(), keys: new SigningKeyRing(store.db), metrics: undefined });
+    const app = await buildApp({ store, config: defaultConfig({ databaseUrl: url }), hasher: await createPasswordHasher(), keys: new SigningKeyRing(store.db), metrics: undefined, now: Date.now });
     opened.push({ app, store });
     return app;
   }

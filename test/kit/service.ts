@@ -60,6 +60,8 @@ export interface TestServiceOptions {
   workspace?: Workspace;
   /** Where the service's log goes (at debug level); by default nowhere. */
   logStream?: DestinationStream;
+  /** The clock password ages are judged by (a test moves it forward); the system clock otherwise. */
+  now?: () => number;
 }
 
 export async function startTestService(dialect: DialectName, overrides: Partial<Config> = {}, options: TestServiceOptions = {}): Promise<TestService> {
@@ -78,7 +80,7 @@ export async function startTestService(dialect: DialectName, overrides: Partial<
   sharedHasher ??= createPasswordHasher();
   const hasher = countingHasher(await sharedHasher);
   // The same composition root as the server and the CLI, with a hasher that counts.
-  const services = await openServices(config, { hasher });
+  const services = await openServices(config, { hasher, ...(options.now ? { now: options.now } : {}) });
   const { store, keys } = services;
   // The admin's password is checked against the default rules, as if the test's
   // rules had been set after the first start: tests of composition rules can

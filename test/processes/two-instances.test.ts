@@ -3,8 +3,9 @@
 // PostgreSQL database (a throwaway schema) behind HAProxy from the Debian
 // package, and checks a login through the balancer, that its requests reach
 // both instances, that a token issued by one instance works on the other,
-// that logging out revokes it on both, and that the instances believe only the
-// balancer's X-Forwarded-* (trusted-proxies). CI installs haproxy (.ci/run);
+// that logging out revokes it on both, that the instances believe only the
+// balancer's X-Forwarded-* (trusted-proxies), and that the rate limits hold
+// for the pair (counted in the database, not once per instance). CI installs haproxy (.ci/run);
 // elsewhere the test is skipped, saying so, when it is missing.
 
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ const skip =
 if (typeof skip === 'string' && missing.length > 0) process.stderr.write(`\n${skip}\n\n`);
 
 describe('scripts/two-instances.sh: two instances on one PostgreSQL behind HAProxy', { skip }, () => {
-  test('a login through the balancer, a token from one instance on the other, logout on both, forwarded addresses from the balancer only', { timeout: 180_000 }, async () => {
+  test('a login through the balancer, a token from one instance on the other, logout on both, forwarded addresses from the balancer only, rate limits held by the pair', { timeout: 180_000 }, async () => {
     await withWorkspace('postgres', async (workspace) => {
       const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
         const child = spawn('scripts/two-instances.sh', [workspace.databaseUrl as string], {
@@ -47,6 +48,7 @@ describe('scripts/two-instances.sh: two instances on one PostgreSQL behind HAPro
         'ok: reset links name the balancer: https://localhost:',
         "ok: the audit trail has the client's address from the balancer's X-Forwarded-For (127.0.0.1)",
         'ok: logging out through the balancer revokes the token on both instances',
+        'ok: the rate limits hold for the pair: the sixth attempt is 429 (answered by: ',
         'two-instances: all checks passed',
       ]) {
         assert.ok(result.output.includes(check), `the script reports "${check}":\n${result.output}`);

@@ -148,10 +148,10 @@ describeEachDatabase('account state', (target) => {
     assert.equal((await service.store.db.selectFrom('users').select('password_changed_at').where('id', '=', noPassword).executeTakeFirstOrThrow()).password_changed_at, null);
   });
 
-  test('rbac users show <login> prints the user as GET /users/:sid answers, with its lockout state', async () => {
+  test('rbac users show <login> --json prints the user as GET /users/:sid answers, with its lockout state', async () => {
     const id = await service.createUser('state-shown');
     await wrongLogin('state-shown');
-    const result = await runCli(['users', 'show', 'state-shown', '--failed-attempts-lockout-duration', '15m', ...storeArgs(service.workspace)]);
+    const result = await runCli(['users', 'show', 'state-shown', '--json', '--failed-attempts-lockout-duration', '15m', ...storeArgs(service.workspace)]);
     expectExit(result, 0, 'users show');
     assert.deepEqual(JSON.parse(result.stdout), await getUser(id));
     const missing = await runCli(['users', 'show', 'state-nobody', ...storeArgs(service.workspace)]);

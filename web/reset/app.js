@@ -46,9 +46,46 @@ function clearStatus() {
 // Whose password the token sets, shown once the service has found the token usable.
 let holderSequence = 0;
 let holderTimer;
-function showHolder(login) {
-  $('holder-login').textContent = login || '';
-  $('holder').hidden = !login;
+function showHolder(holder) {
+  $('holder-login').textContent = holder ? holder.login : '';
+  $('holder').hidden = !holder;
+  const stateList = $('account-state');
+  stateList.replaceChildren();
+  for (const words of holder ? accountStateInWords(holder) : []) {
+    const item = document.createElement('li');
+    item.textContent = words;
+    stateList.append(item);
+  }
+  stateList.hidden = stateList.childElementCount === 0;
+}
+
+/** A time from the service, in the reader's own zone and language. */
+function when(iso) {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'long', timeStyle: 'short' });
+}
+
+// The account's state (POST /auth/reset/holder), said to its owner: why the
+// account cannot be used now, and that the new password is the way back.
+function accountStateInWords(holder) {
+  const words = [];
+  if (holder.revoked_by === 'lockout') {
+    words.push(
+      holder.lockout_lifts_at
+        ? `This account is locked after too many failed logins, until ${when(holder.lockout_lifts_at)}. Setting a new password unlocks it now.`
+        : 'This account is locked after too many failed logins. Setting a new password unlocks it.',
+    );
+  } else if (holder.revoked_by === 'administrator') {
+    words.push('This account was revoked by an administrator. Setting a new password with this token reinstates it.');
+  } else if (holder.revoked_by === 'expiry') {
+    words.push('This account was revoked because it was not used for a long time. Setting a new password with this token reinstates it.');
+  }
+  if (holder.password_expired) {
+    const days = holder.password_maximum_age_days;
+    words.push(`Your password has expired: passwords must be changed every ${days} day${days === 1 ? '' : 's'}. Choose a new one below.`);
+  } else if (holder.password_change_required) {
+    words.push('You must change your password before you can use this account. Choose a new one below.');
+  }
+  return words;
 }
 
 async function checkHolder() {
@@ -59,7 +96,7 @@ async function checkHolder() {
   try {
     const { status: code, data } = await post('/auth/reset/holder', { token });
     if (sequence !== holderSequence) return; // the token changed meanwhile, or the form was sent
-    if (code === 200 && data && typeof data.login === 'string') showHolder(data.login);
+    if (code === 200 && data && typeof data.login === 'string') showHolder(data);
     else if (code === 403) tokenProblem();
   } catch {
     // A convenience; submitting reports network trouble.
@@ -115,12 +152,20 @@ function renderPolicy(failures) {
   }
 }
 
+// With password-maximum-age-days set, validate-password says when a password set now must be changed.
+function showExpiry(iso) {
+  const note = $('expires');
+  note.textContent = iso ? `If you set this password now, it must be changed by ${when(iso)}.` : '';
+  note.hidden = !iso;
+}
+
 let checkTimer;
 let checkSequence = 0;
 function scheduleCheck() {
   clearTimeout(checkTimer);
   if (!password.value || !tokenInput.value.trim()) {
     renderPolicy(null);
+    showExpiry(null);
     return;
   }
   checkTimer = setTimeout(checkPolicy, 300);
@@ -131,7 +176,10 @@ async function checkPolicy() {
   try {
     const { status: code, data } = await post('/command/validate-password', { password: password.value, reset_token: tokenInput.value.trim() });
     if (sequence !== checkSequence) return; // a newer check is on its way
-    if (code === 200 && data) renderPolicy(data.failures || []);
+    if (code === 200 && data) {
+      renderPolicy(data.failures || []);
+      showExpiry(data.password_expires_at);
+    }
     else if (code === 403) tokenProblem();
   } catch {
     // Live feedback is a convenience; submitting reports network trouble.

@@ -5,8 +5,12 @@ import { readDirectory } from '../../directory/directories.js';
 import { createUser, deleteUser, getUser, listUsers, setRevoked, unbindFromDirectory, type User } from '../../users/users.js';
 import { CliError, EXIT, configOf, listCommand, print, OPERATOR, userByLogin, withServices, withSettingOptions, withUser } from '../context.js';
 import { newPasswordFrom } from '../password-input.js';
+import { accountStateInWords } from '../../users/account-state.js';
+import { passwordExpiresAt, passwordHasExpired } from '../../passwords/password-age.js';
 
-const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'local', user.is_revoked ? 'revoked' : 'active', user.is_superuser ? 'superuser' : ''];
+// The listing's state: the words of `show`, but for password age (which `show` tells).
+const listedState = (user: User) => accountStateInWords({ ...user, lockout_lifts_at: user.lockout_lifts_at === null ? null : new Date(user.lockout_lifts_at) }).join('; ');
+const row = (user: User) => [user.login, user.id, user.is_remote ? 'remote' : 'local', listedState(user), user.is_superuser ? 'superuser' : ''];
 
 export function usersCommand(): Command {
   const users = new Command('users').description('list, create, revoke, reinstate, expire, unbind and delete users');
@@ -15,11 +19,34 @@ export function usersCommand(): Command {
 
   users.addCommand(
     withSettingOptions(new Command('show'))
-      .description('print one user as JSON, as GET /users/:sid answers: with its lockout state (failed_attempts, locked_at, lockout_lifts_at, revoked_by)')
+      .description('print one user and its state in words: locked (until when), revoked by an administrator or by account expiry, password change required, password expired')
       .argument('<login>')
-      .action(async (login: string, _options, command: Command) => {
+      .option('--json', 'print JSON, as GET /users/:sid answers: with its lockout state (failed_attempts, locked_at, lockout_lifts_at, revoked_by, password_change_required)')
+      .action(async (login: string, options: { json?: boolean }, command: Command) => {
         const config = configOf(command);
-        print(JSON.stringify(await withUser(config, login, (user, { store }) => getUser(store.db, user.id, config)), null, 2));
+        const { user, record } = await withUser(config, login, async (record, { store, now }) => ({ user: await getUser(store.db, record.id, config), record: { ...record, now: now() } }));
+        if (options.json) return print(JSON.stringify(user, null, 2));
+        const expiresAt = user.is_remote ? null : passwordExpiresAt(record.password_changed_at, config);
+        const state = accountStateInWords({
+          is_revoked: user.is_revoked,
+          revoked_by: user.revoked_by,
+          lockout_lifts_at: user.lockout_lifts_at === null ? null : new Date(user.lockout_lifts_at),
+          password_change_required: user.password_change_required,
+          password_expired: passwordHasExpired(record, config, record.now),
+          password_expires_at: expiresAt,
+        });
+        const lines: [string, string][] = [
+          ['login', user.login],
+          ['id', user.id],
+          ['kind', user.is_remote ? 'remote (its directory service checks its password)' : 'local'],
+          ['superuser', user.is_superuser ? 'yes' : 'no'],
+          ...state.map((words, index): [string, string] => [index === 0 ? 'state' : '', words]),
+          ['failed attempts', String(user.failed_attempts)],
+          ['last login', user.last_login ?? 'never'],
+          ...(user.is_remote ? [] : ([['password set', record.password_changed_at?.toISOString() ?? 'no password']] as [string, string][])),
+          ...(expiresAt ? ([['password expires', expiresAt.toISOString()]] as [string, string][]) : []),
+        ];
+        for (const [label, value] of lines) print(`${(label ? `${label}:` : '').padEnd(18)}${value}`);
       }),
   );
 

@@ -11,12 +11,11 @@ import { ErrorBody, LoginBody, TokenResponse } from '../../shapes.js';
 export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
   const { db } = services.store;
   return async (app) => {
-    const limits = secretRateLimits(app, 'auth-token', services.config);
+    const limited = secretRateLimits(app, 'auth-token', services.config);
     app.post(
       '/auth/token',
       {
-        onRequest: limits.byAddress,
-        preHandler: limits.byAccount((request) => {
+        preValidation: limited((request) => {
           const login = (request.body as { login?: unknown } | undefined)?.login;
           return typeof login === 'string' ? loginKey(login) : undefined;
         }),
@@ -29,7 +28,7 @@ export function authRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const token = await login({ db, hasher: services.hasher, config: services.config }, request.body, request.ip);
+        const token = await login({ db, hasher: services.hasher, config: services.config, now: services.now }, request.body, request.ip);
         return reply.header('cache-control', 'no-store').send({ token });
       },
     );

@@ -64,8 +64,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/reset',
       {
-        onRequest: resetLimits.byAddress,
-        preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
+        preValidation: resetLimits((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
           tags: ['passwords'],
           summary: 'Set a new password with a reset token (no authentication; does not log in)',
@@ -75,7 +74,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await resetPasswordWithToken({ db, keys, hasher, config }, request.body, request.ip);
+        await resetPasswordWithToken({ db, keys, hasher, config, now: services.now }, request.body, request.ip);
         return reply.code(200).header('cache-control', 'no-store').send(EMPTY);
       },
     );
@@ -84,18 +83,18 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/auth/reset/holder',
       {
-        onRequest: resetLimits.byAddress,
-        preHandler: resetLimits.byAccount((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
+        preValidation: resetLimits((request) => tokenKey((request.body as { token?: unknown } | undefined)?.token)),
         schema: {
           tags: ['passwords'],
           summary: "A usable reset token's holder: the login whose password it sets (no authentication; spends nothing)",
           security: [],
-          description: 'What the reset page shows once it has a token. A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.',
+          description:
+            "What the reset page shows once it has a token: the login, and the account's state (revoked by a lockout, an administrator or account expiry; when a lockout lifts; a password change required; the password expired under password-maximum-age-days). A token that is invalid, spent, superseded or expired is 403 invalid-token, as for POST /auth/reset.",
           body: HolderBody,
           response: { 200: Holder, 400: ErrorBody, 403: ErrorBody },
         },
       },
-      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys }, request.body.token)),
+      async (request, reply) => reply.header('cache-control', 'no-store').send(await resetTokenHolder({ db, keys, config, now: services.now }, request.body.token)),
     );
 
     // Each attempt costs a hash and may write events: limited like the other secret checks,
@@ -104,7 +103,8 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.put(
       '/users/current/password',
       {
-        onRequest: [changeLimits.byAddress, requireActor(db), changeLimits.byAccount((request) => request.actor?.id)],
+        onRequest: requireActor(db),
+        preValidation: changeLimits((request) => request.actor?.id),
         schema: {
           tags: ['passwords'],
           summary: "Change the calling user's own password",
@@ -113,7 +113,7 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        await changeOwnPassword({ db, hasher, config }, actorOf(request), request.body, request.ip);
+        await changeOwnPassword({ db, hasher, config, now: services.now }, actorOf(request), request.body, request.ip);
         return reply.code(200).send(EMPTY);
       },
     );
@@ -122,22 +122,22 @@ export function passwordRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/command/validate-password',
       {
-        onRequest: validateLimits.byAddress,
-        preHandler: validateLimits.byAccount((request) => {
+        preValidation: validateLimits((request) => {
           const body = request.body as { reset_token?: unknown; 'reset-token'?: unknown } | undefined;
           return tokenKey(body?.reset_token ?? body?.['reset-token'] ?? presentedToken(request));
         }),
         schema: {
           tags: ['passwords'],
           summary: 'Check a password against the policy before submitting it',
-          description: 'Authenticated by a login token, or by a usable reset token in the body.',
+          description:
+            'Authenticated by a login token, or by a usable reset token in the body. With password-maximum-age-days set, the answer also carries password_maximum_age_days and password_expires_at (when a password set now must be changed).',
           security: LOGIN_TOKEN_OR_NONE,
           body: ValidatePasswordBody,
           response: { 200: Validation, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
         },
       },
       async (request) =>
-        validatePasswordFor({ db, keys, hasher, config }, request.body.password, {
+        validatePasswordFor({ db, keys, hasher, config, now: services.now }, request.body.password, {
           loginToken: presentedToken(request),
           resetToken: request.body.reset_token ?? request.body['reset-token'],
         }),

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { currentDisclaimer } from '../../disclaimer/disclaimer.js';
 import { describeRules } from '../../passwords/policy.js';
+import { describeAgeRule } from '../../passwords/password-age.js';
 import type { Services } from '../../services.js';
 
 export const RESET_PAGE_PATH = '/auth/reset';
@@ -45,9 +46,16 @@ function continueLink(url: string | undefined): string {
   return url === undefined ? '' : `<p class="continue"><a id="continue" href="${escapeHtml(url)}">Continue to log in</a></p>`;
 }
 
+/** The age rule under the password field, when passwords age. */
+function ageRuleNote(config: Services['config']): string {
+  const rule = describeAgeRule(config);
+  return rule === '' ? '' : `<p id="age-rule" class="help">${escapeHtml(rule)}</p>`;
+}
+
 export function resetPageRoutes(services: Services): FastifyPluginAsyncTypebox {
   const html = readFileSync(new URL('index.html', ASSETS), 'utf8')
     .replace('{{POLICY}}', describeRules(services.config))
+    .replace('{{AGE_RULE}}', () => ageRuleNote(services.config))
     .replace('{{CONTINUE}}', () => continueLink(services.config.resetPageContinueUrl));
   const script = readFileSync(new URL('app.js', ASSETS), 'utf8');
   const style = readFileSync(new URL('style.css', ASSETS), 'utf8');
