@@ -439,7 +439,7 @@ describeEachDatabase('deleting a directory', (target) => {
 
     const deleted = await call('POST', v1('/command/ldap/delete'), { id: directoryId });
     assert.equal(deleted.statusCode, 204, deleted.body);
-    assert.deepEqual(await logins(), ['admin', 'api-remote', 'local-stays']);
+    assert.deepEqual(await logins(), ['admin', 'api-remote', 'api_user', 'local-stays']);
     assert.deepEqual(await groupLogins(), ['operators']);
     assertError(await call('GET', v1('/users/current'), undefined, aliceToken), 401, 'user-unauthenticated');
     assertError(await call('POST', v2('/auth/token/authenticate'), { token: aliceToken }, undefined), 400, 'invalid-token');
