@@ -30,12 +30,18 @@ export const DOCS_PATH = '/rbac-api/v1/docs';
 export const TOKEN_SECURITY = {
   'X-Authentication': { type: 'apiKey', in: 'header', name: 'X-Authentication', description: 'A login token from POST /rbac-api/v1/auth/token.' },
   token: { type: 'apiKey', in: 'query', name: 'token', description: 'The same login token as a query parameter, as PE accepts it.' },
+  clientCertificate: {
+    type: 'mutualTLS',
+    description: 'With client-ca and certificate-allowlist set: a client certificate that chains to client-ca and whose certname is on the allowlist acts as api_user (PE). A login token sent with it decides.',
+  },
 } as const;
 
 /** A login token, in the header or the query. */
 export const LOGIN_TOKEN: Record<string, string[]>[] = [{ 'X-Authentication': [] }, { token: [] }];
+/** What every authenticated route takes unless it says otherwise: a login token, or an allowlisted client certificate. */
+export const LOGIN_TOKEN_OR_CERTIFICATE: Record<string, string[]>[] = [...LOGIN_TOKEN, { clientCertificate: [] }];
 /** A login token, or none (the route then takes another proof, which its description names). */
-export const LOGIN_TOKEN_OR_NONE: Record<string, string[]>[] = [...LOGIN_TOKEN, {}];
+export const LOGIN_TOKEN_OR_NONE: Record<string, string[]>[] = [...LOGIN_TOKEN_OR_CERTIFICATE, {}];
 
 /** The groups of the API reference: every operation declares one of them in its `tags`. */
 export const TAGS = [
@@ -62,9 +68,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           'The Puppet Enterprise RBAC API v1 (users, login tokens, lockout, password endpoints) as this service implements it. ' +
           'Errors are JSON {"kind", "msg", "details"?}. Authenticate with the X-Authentication header or the token query parameter.',
       },
-      components: { securitySchemes: TOKEN_SECURITY },
-      // A login token in either place; an operation that needs none says `security: []`.
-      security: LOGIN_TOKEN,
+      // mutualTLS is OpenAPI 3.1's; @fastify/swagger's types know only 3.0's schemes.
+      components: { securitySchemes: TOKEN_SECURITY as unknown as Record<string, { type: 'apiKey'; in: string; name: string }> },
+      // A login token in either place, or a client certificate; an operation that needs none says `security: []`.
+      security: LOGIN_TOKEN_OR_CERTIFICATE,
       // The reference page groups the operations by these, in this order.
       tags: TAGS,
     },

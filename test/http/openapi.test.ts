@@ -39,6 +39,7 @@ interface OpenApi {
   paths: Record<string, Record<string, Operation>>;
   tags?: { name: string; description?: string }[];
   security?: Record<string, string[]>[];
+  components?: { securitySchemes?: Record<string, { type: string }> };
 }
 
 /** Every operation of the document, as [`METHOD /template`, operation]. */
@@ -161,7 +162,9 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
   });
 
   test('no padlock exactly on the routes that need no login token: security [] where a request without one is not refused with 401', async () => {
-    assert.deepEqual(document.security, [{ 'X-Authentication': [] }, { token: [] }], 'a login token, unless an operation says otherwise');
+    const certificate = { clientCertificate: [] };
+    assert.deepEqual(document.security, [{ 'X-Authentication': [] }, { token: [] }, certificate], 'a login token or a client certificate, unless an operation says otherwise');
+    assert.equal(document.components?.securitySchemes?.clientCertificate?.type, 'mutualTLS');
     const open: string[] = [];
     for (const [name, operation] of operations(document)) {
       const [method, template] = name.split(' ') as [string, string];
@@ -173,7 +176,10 @@ describeEachDatabase('OpenAPI document and reference page', (target) => {
         open.push(name);
         assert.ok(!refused, `${name} declares security: [] but refuses a request without a token`);
       } else if (name === 'POST /rbac-api/v1/command/validate-password') {
-        assert.deepEqual(operation.security, [{ 'X-Authentication': [] }, { token: [] }, {}], 'a login token or a reset token in the body');
+        assert.deepEqual(operation.security, [{ 'X-Authentication': [] }, { token: [] }, certificate, {}], 'a login token, a client certificate or a reset token in the body');
+      } else if (name === 'POST /rbac-api/v1/tokens') {
+        assert.deepEqual(operation.security, [{ 'X-Authentication': [] }, { token: [] }], 'a login token only: api_user gets no login tokens (PE)');
+        assert.ok(refused);
       } else {
         assert.ok(refused, `${name} needs a login token (no security: []), and a request without one gets 401: ${response.statusCode} ${response.body}`);
       }

@@ -25,6 +25,7 @@ import { introspectToken } from '../../tokens/introspection.js';
 import { REVOCATION_PARAMETERS, revokeTokenByPath, revokeTokens, type Revocation } from '../../tokens/revoke-tokens.js';
 import { issueToken, listTokens } from '../../tokens/tokens.js';
 import { actorOf, requireActor } from '../auth.js';
+import { LOGIN_TOKEN } from '../openapi.js';
 import { parseSid } from './users.js';
 
 /** preValidation: a request without a body is validated as `{}` (curl -X POST without -d; a DELETE with only query parameters). */
@@ -47,6 +48,7 @@ export function tokenRoutes(services: Services): FastifyPluginAsyncTypebox {
           summary: 'A new login token for the caller',
           description:
             'Lifetime as for POST /auth/token: token-auth-lifetime by default, never beyond token-maximum-lifetime. Needs a login token: a client certificate on the allowlist (api_user) is refused, as in PE.',
+          security: LOGIN_TOKEN,
           body: NewTokenBody,
           response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody },
         },
