@@ -13,7 +13,7 @@ import { importDocument } from '../../src/transfer/import.js';
 import { resetAdminPassword } from '../../src/users/admin-password.js';
 import { unbindFromDirectory } from '../../src/users/users.js';
 import { describeEachDatabase } from '../kit/databases.js';
-import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
+import { DIRECTORY_USERS, PE_DIRECTORY_ATTRIBUTES, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
 import { ADMIN_PASSWORD, USER_PASSWORD, startServiceWithAdmin, type TestService } from '../kit/service.js';
 
 interface ActivityEvent {
@@ -41,13 +41,7 @@ const UNREACHABLE_DIRECTORY = {
   ssl: false,
   start_tls: true,
   base_dn: 'dc=example,dc=test',
-  user_lookup_attr: 'uid',
-  user_email_attr: 'mail',
-  user_display_name_attr: 'cn',
-  group_object_class: 'groupOfUniqueNames',
-  group_name_attr: 'cn',
-  group_member_attr: 'uniqueMember',
-  group_lookup_attr: 'cn',
+  ...PE_DIRECTORY_ATTRIBUTES,
 };
 
 // A real directory for the events of directory users (bound at their first login).

@@ -11,7 +11,7 @@ import type { PeerCertificate } from 'node:tls';
 import { test } from 'node:test';
 import { parseCertificateChain, tlsOptionsFor } from '../../src/directory/ldap.js';
 import { settingsFrom } from '../../src/directory/directories.js';
-import { LDAP_FIXTURES } from '../kit/slapd.js';
+import { LDAP_FIXTURES, PE_DIRECTORY_ATTRIBUTES } from '../kit/slapd.js';
 
 const pem = (name: string) => readFileSync(path.join(LDAP_FIXTURES, name), 'utf8');
 const peer = (name: string) => new X509Certificate(pem(name)).toLegacyObject() as PeerCertificate;
@@ -24,13 +24,7 @@ const settings = (overrides: Record<string, unknown>) =>
       port: 636,
       ssl: true,
       base_dn: 'dc=example,dc=test',
-      user_lookup_attr: 'uid',
-      user_email_attr: 'mail',
-      user_display_name_attr: 'cn',
-      group_object_class: 'groupOfUniqueNames',
-      group_name_attr: 'cn',
-      group_member_attr: 'uniqueMember',
-      group_lookup_attr: 'cn',
+      ...PE_DIRECTORY_ATTRIBUTES,
       ...overrides,
     },
     '00000000-0000-4000-8000-000000000001',

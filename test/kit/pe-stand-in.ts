@@ -17,6 +17,7 @@ import { loadOrCreateCertificate } from '../../src/tls/certificate.js';
 import { listUsers } from '../../src/users/users.js';
 import { startTestService, type TestService } from './service.js';
 import { suiteLogStream } from './suite-log.js';
+import { PE_DIRECTORY_ATTRIBUTES } from './slapd.js';
 
 const V1 = '/rbac-api/v1';
 export const BIND_PASSWORD = 'the-bind-password-pe-never-gives-out';
@@ -29,13 +30,7 @@ export const DIRECTORY = {
   password: BIND_PASSWORD,
   base_dn: 'dc=example,dc=test',
   user_rdn: 'ou=people',
-  user_lookup_attr: 'uid',
-  user_email_attr: 'mail',
-  user_display_name_attr: 'cn',
-  group_object_class: 'groupOfUniqueNames',
-  group_name_attr: 'cn',
-  group_member_attr: 'uniqueMember',
-  group_lookup_attr: 'cn',
+  ...PE_DIRECTORY_ATTRIBUTES,
 };
 export const HELPDESK_PERMISSIONS = [{ object_type: 'users', action: 'reset_password', instance: '*' }];
 export const DEPLOYER_PERMISSIONS = [

@@ -99,6 +99,17 @@ export interface Slapd {
   asAdmin<T>(work: (client: Client) => Promise<T>): Promise<T>;
 }
 
+/** PE's attribute settings for a directory of people by uid and groupOfUniqueNames groups by cn: for settings of directories the tests never reach. */
+export const PE_DIRECTORY_ATTRIBUTES = {
+  user_lookup_attr: 'uid',
+  user_email_attr: 'mail',
+  user_display_name_attr: 'cn',
+  group_object_class: 'groupOfUniqueNames',
+  group_name_attr: 'cn',
+  group_member_attr: 'uniqueMember',
+  group_lookup_attr: 'cn',
+};
+
 /**
  * PE's directory settings for this server as the tests use it: plain LDAP
  * (StartTLS available), the reader as lookup account, users under ou=users

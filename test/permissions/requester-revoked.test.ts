@@ -19,6 +19,7 @@ import { SQLITE_FILE } from '../../src/store/database.js';
 import { describeEachDatabase, type DatabaseTarget } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
 import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { PE_DIRECTORY_ATTRIBUTES } from '../kit/slapd.js';
 
 const ADMINISTRATORS = 1;
 // Every table a write of a user can change; the users' revoked flags are left out (the revocation sets one).
@@ -29,13 +30,7 @@ const DIRECTORY = {
   port: 636,
   ssl: true,
   base_dn: 'dc=example,dc=com',
-  user_lookup_attr: 'uid',
-  user_email_attr: 'mail',
-  user_display_name_attr: 'cn',
-  group_object_class: 'groupOfUniqueNames',
-  group_name_attr: 'cn',
-  group_member_attr: 'uniqueMember',
-  group_lookup_attr: 'cn',
+  ...PE_DIRECTORY_ATTRIBUTES,
 };
 
 /** A revocation of one user, held open in a transaction of another connection until committed. */
