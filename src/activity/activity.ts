@@ -5,6 +5,7 @@
 // own activity.
 
 import type { AuditEventType } from '../audit/audit.js';
+import { mapInSlices } from '../event-loop.js';
 import type { Actor } from '../permissions/permissions.js';
 import * as eventStore from '../store/events.js';
 import type { EventCondition, StoredEvent } from '../store/events.js';
@@ -19,23 +20,23 @@ import { RBAC_SERVICE_ID, filterFromV1, filterFromV2, type ActivityFilter } from
 /** GET /activity-api/v1/events. */
 export async function activityV1(db: Executor, actor: Actor, query: ActivityQueryV1): Promise<ActivityPageV1> {
   const { commits, total, window } = await readActivity(db, actor, filterFromV1(query));
-  return { commits: commits.map(commitV1), offset: window.offset, limit: window.limit, 'total-rows': total };
+  return { commits: await mapInSlices(commits, commitV1), offset: window.offset, limit: window.limit, 'total-rows': total };
 }
 
 /** GET /activity-api/v2/events. */
 export async function activityV2(db: Executor, actor: Actor, query: ActivityQueryV2): Promise<ActivityPageV2> {
   const { commits, total, window } = await readActivity(db, actor, filterFromV2(query));
-  return { commits: commits.map(commitV2), pagination: { total, limit: window.limit, offset: window.offset } };
+  return { commits: await mapInSlices(commits, commitV2), pagination: { total, limit: window.limit, offset: window.offset } };
 }
 
 /** GET /activity-api/v1/events.csv: v1's page as CSV. */
 export async function activityV1Csv(db: Executor, actor: Actor, query: ActivityQueryV1): Promise<string> {
-  return activityCsv((await readActivity(db, actor, filterFromV1(query))).commits, { address: false });
+  return await activityCsv((await readActivity(db, actor, filterFromV1(query))).commits, { address: false });
 }
 
 /** GET /activity-api/v2/events.csv: v2's page as CSV, with the address. */
 export async function activityV2Csv(db: Executor, actor: Actor, query: ActivityQueryV2): Promise<string> {
-  return activityCsv((await readActivity(db, actor, filterFromV2(query))).commits, { address: true });
+  return await activityCsv((await readActivity(db, actor, filterFromV2(query))).commits, { address: true });
 }
 
 /** One event as both versions show it. */
@@ -52,7 +53,7 @@ async function readActivity(db: Executor, actor: Actor, filter: ActivityFilter) 
   if (filter.otherService) return { commits: [], total: 0, window };
   const { events, total } = await eventStore.query(db, { where: [...conditionsOf(filter), ...visibleTo(actor)], ...window });
   const names = await namesFor(db, events);
-  return { commits: events.map((event) => commitOf(event, names)), total, window };
+  return { commits: await mapInSlices(events, (event) => commitOf(event, names)), total, window };
 }
 
 /**

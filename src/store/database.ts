@@ -9,6 +9,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, Kysely, PostgresDialect, sql, SqliteAdapter, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import { Piscina } from 'piscina';
+import { yieldIfBusy } from '../event-loop.js';
 import type { CheckpointTask } from './checkpoint-worker.js';
 import { registerPool, registerSqlite } from './prepared.js';
 import type { Database } from './schema.js';
@@ -57,6 +58,26 @@ class ImmediateSqliteDriver extends SqliteDriver {
     super(config);
     this.waitForLock = raw.prepare(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.failIfLocked = raw.prepare('pragma busy_timeout = 0');
+  }
+
+  private yielding: DatabaseConnection | undefined;
+
+  /**
+   * The one connection, letting the event loop turn before a statement once
+   * the current turn has run long (src/event-loop.ts): better-sqlite3 runs
+   * each statement on the event loop, and a request of many statements would
+   * otherwise hold it from the first to the last (CONTRACT §7).
+   */
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    this.yielding ??= {
+      async executeQuery(query) {
+        await yieldIfBusy();
+        return connection.executeQuery(query);
+      },
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
+    return this.yielding;
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {

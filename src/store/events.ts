@@ -1,11 +1,12 @@
 // The audit_events table: security events, written with the change they
 // record (same executor), listed newest first.
 
-import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type Selectable, type SqlBool } from 'kysely';
 import type { ListedEvent } from '../shapes.js';
 import { isPostgres } from './dialect.js';
-import type { Database } from './schema.js';
-import { eventsWritten, type Executor } from './transaction.js';
+import type { AuditEventsTable, Database } from './schema.js';
+import { inSlices, yieldIfBusy } from '../event-loop.js';
+import { eventsWritten, ROWS_PER_STATEMENT, type Executor } from './transaction.js';
 
 export type { ListedEvent } from '../shapes.js';
 
@@ -48,13 +49,15 @@ export function rowOf(event: SecurityEvent, at: number) {
   };
 }
 
-/** Writes events in one statement, in order, all at `at`. */
+/** Writes events in order, all at `at` (ROWS_PER_STATEMENT a statement). */
 export async function record(db: Executor, events: readonly SecurityEvent[], at: number): Promise<void> {
   if (events.length === 0) return;
-  await db
-    .insertInto('audit_events')
-    .values(events.map((event) => rowOf(event, at)))
-    .execute();
+  for await (const slice of inSlices(events, ROWS_PER_STATEMENT)) {
+    await db
+      .insertInto('audit_events')
+      .values(slice.map((event) => rowOf(event, at)))
+      .execute();
+  }
   eventsWritten(db, events);
 }
 
@@ -156,34 +159,49 @@ function whereOf(db: Executor, query: EventQuery) {
   return (eb: ExpressionBuilder<Database, 'audit_events'>) => eb.and(query.where.map((group) => eb.or(group.map((condition) => conditionOf(db, eb, condition)))));
 }
 
-/** The events a query selects, in its order and window, and how many it selects in all. */
+/** Rows one read of the activity takes at most: a page of 1,000 events is read in several, the event loop free to turn between them (CONTRACT §7). */
+const EVENTS_PER_READ = 250;
+
+/**
+ * The events a query selects, in its order and window, and how many it
+ * selects in all. A large window is read EVENTS_PER_READ rows at a time,
+ * each read after the last row of the one before (at, then id, in the
+ * query's order): the same rows as one read, however many are recorded
+ * meanwhile (new events are the newest).
+ */
 export async function query(db: Executor, query: EventQuery): Promise<{ events: StoredEvent[]; total: number }> {
   const where = whereOf(db, query);
-  const rows = await db
-    .selectFrom('audit_events')
-    .selectAll()
-    .where(where)
-    .orderBy('at', query.order)
-    .orderBy('id', query.order)
-    .limit(query.limit)
-    .offset(query.offset)
-    .execute();
+  const before = query.order === 'desc' ? '<' : '>';
+  const events: StoredEvent[] = [];
+  let last: StoredEvent | undefined;
+  while (events.length < query.limit) {
+    const after = last;
+    const count = Math.min(EVENTS_PER_READ, query.limit - events.length);
+    let read = db.selectFrom('audit_events').selectAll().where(where);
+    read = after ? read.where((eb) => eb.or([eb('at', before, after.at), eb.and([eb('at', '=', after.at), eb('id', before, after.id)])])) : read.offset(query.offset);
+    const rows = await read.orderBy('at', query.order).orderBy('id', query.order).limit(count).execute();
+    for (const row of rows) events.push(storedEvent(row));
+    last = events.at(-1);
+    if (rows.length < count) break;
+    await yieldIfBusy();
+  }
   const { total } = await db
     .selectFrom('audit_events')
     .select((eb) => eb.fn.countAll<number | string>().as('total'))
     .where(where)
     .executeTakeFirstOrThrow();
+  return { total: Number(total), events };
+}
+
+function storedEvent(row: Selectable<AuditEventsTable>): StoredEvent {
   return {
-    total: Number(total),
-    events: rows.map((row) => ({
-      id: Number(row.id),
-      at: Number(row.at),
-      type: row.type,
-      actor: party(row.actor_id, row.actor_login, row.actor_certname),
-      subject: party(row.subject_id, row.subject_login),
-      source_address: row.source_address,
-      details: JSON.parse(row.details) as Record<string, unknown>,
-    })),
+    id: Number(row.id),
+    at: Number(row.at),
+    type: row.type,
+    actor: party(row.actor_id, row.actor_login, row.actor_certname),
+    subject: party(row.subject_id, row.subject_login),
+    source_address: row.source_address,
+    details: JSON.parse(row.details) as Record<string, unknown>,
   };
 }
 

@@ -4,7 +4,8 @@
 
 import { isPostgres } from './dialect.js';
 import type { GroupRow } from './schema.js';
-import type { Executor } from './transaction.js';
+import { inSlices } from '../event-loop.js';
+import { ROWS_PER_STATEMENT, type Executor } from './transaction.js';
 
 export type GroupRecord = GroupRow;
 
@@ -95,31 +96,33 @@ export async function roleIdsOf(db: Executor, groupIds: readonly string[]): Prom
 }
 
 export async function addRoles(db: Executor, groupId: string, roleIds: readonly number[]): Promise<void> {
-  if (roleIds.length === 0) return;
-  await db
-    .insertInto('group_roles')
-    .values(roleIds.map((role_id) => ({ group_id: groupId, role_id })))
-    .onConflict((conflict) => conflict.columns(['group_id', 'role_id']).doNothing())
-    .execute();
+  for await (const slice of inSlices(roleIds, ROWS_PER_STATEMENT)) {
+    await db
+      .insertInto('group_roles')
+      .values(slice.map((role_id) => ({ group_id: groupId, role_id })))
+      .onConflict((conflict) => conflict.columns(['group_id', 'role_id']).doNothing())
+      .execute();
+  }
 }
 
 /** Gives one role to each of these groups (those that have it already keep it). */
 export async function giveRole(db: Executor, roleId: number, groupIds: readonly string[]): Promise<void> {
-  if (groupIds.length === 0) return;
-  await db
-    .insertInto('group_roles')
-    .values(groupIds.map((group_id) => ({ group_id, role_id: roleId })))
-    .onConflict((conflict) => conflict.columns(['group_id', 'role_id']).doNothing())
-    .execute();
+  for await (const slice of inSlices(groupIds, ROWS_PER_STATEMENT)) {
+    await db
+      .insertInto('group_roles')
+      .values(slice.map((group_id) => ({ group_id, role_id: roleId })))
+      .onConflict((conflict) => conflict.columns(['group_id', 'role_id']).doNothing())
+      .execute();
+  }
 }
 
 /** Takes one role from each of these groups. */
 export async function takeRole(db: Executor, roleId: number, groupIds: readonly string[]): Promise<void> {
-  if (groupIds.length > 0) await db.deleteFrom('group_roles').where('role_id', '=', roleId).where('group_id', 'in', [...groupIds]).execute();
+  for await (const slice of inSlices(groupIds, ROWS_PER_STATEMENT)) await db.deleteFrom('group_roles').where('role_id', '=', roleId).where('group_id', 'in', slice).execute();
 }
 
 export async function removeRoles(db: Executor, groupId: string, roleIds: readonly number[]): Promise<void> {
-  if (roleIds.length > 0) await db.deleteFrom('group_roles').where('group_id', '=', groupId).where('role_id', 'in', [...roleIds]).execute();
+  for await (const slice of inSlices(roleIds, ROWS_PER_STATEMENT)) await db.deleteFrom('group_roles').where('group_id', '=', groupId).where('role_id', 'in', slice).execute();
 }
 
 /** The ids of the groups that give this role, sorted. */

@@ -2,7 +2,8 @@
 
 import { sql } from 'kysely';
 import { isPostgres } from './dialect.js';
-import type { Executor } from './transaction.js';
+import { inSlices } from '../event-loop.js';
+import { ROWS_PER_STATEMENT, type Executor } from './transaction.js';
 
 import type { Permission } from '../shapes.js';
 
@@ -71,7 +72,7 @@ export async function memberIds(db: Executor, roleId: number): Promise<string[]>
 }
 
 export async function addMembers(db: Executor, roleId: number, userIds: readonly string[]): Promise<void> {
-  if (userIds.length > 0) await db.insertInto('user_roles').values(userIds.map((user_id) => ({ user_id, role_id: roleId }))).execute();
+  for await (const slice of inSlices(userIds, ROWS_PER_STATEMENT)) await db.insertInto('user_roles').values(slice.map((user_id) => ({ user_id, role_id: roleId }))).execute();
 }
 
 /** The roles the user holds, given to them or inherited from their directory groups, with their permissions. */
@@ -142,7 +143,9 @@ export async function memberships(db: Executor, roleIds: readonly number[], user
 
 export async function insertMemberships(db: Executor, pairs: readonly { user_id: string; role_id: number }[]): Promise<void> {
   // A pair given concurrently by another request is already there: nothing to do.
-  if (pairs.length > 0) await db.insertInto('user_roles').values([...pairs]).onConflict((conflict) => conflict.columns(['user_id', 'role_id']).doNothing()).execute();
+  for await (const slice of inSlices(pairs, ROWS_PER_STATEMENT)) {
+    await db.insertInto('user_roles').values(slice).onConflict((conflict) => conflict.columns(['user_id', 'role_id']).doNothing()).execute();
+  }
 }
 
 /** The values of the items, listed under their keys. */
@@ -157,17 +160,22 @@ function groupedBy<T, K, V>(items: readonly T[], keyOf: (item: T) => K, valueOf:
 }
 
 /**
- * Deletes these memberships: one statement per role, or per user, whichever
+ * Deletes these memberships: statements per role, or per user, whichever
  * the pairs name fewer of. Every caller takes one role from many users or
- * many roles from one user, so that is one statement with one IN list (not
- * an OR per pair, which SQLite refuses past 1,000 nested terms).
+ * many roles from one user, so that is one IN list (not an OR per pair,
+ * which SQLite refuses past 1,000 nested terms), ROWS_PER_STATEMENT ids a
+ * statement.
  */
 export async function deleteMemberships(db: Executor, pairs: readonly { user_id: string; role_id: number }[]): Promise<void> {
   const byRole = groupedBy(pairs, (pair) => pair.role_id, (pair) => pair.user_id);
   const byUser = groupedBy(pairs, (pair) => pair.user_id, (pair) => pair.role_id);
   if (byRole.size <= byUser.size) {
-    for (const [roleId, userIds] of byRole) await db.deleteFrom('user_roles').where('role_id', '=', roleId).where('user_id', 'in', userIds).execute();
+    for (const [roleId, userIds] of byRole) {
+      for await (const slice of inSlices(userIds, ROWS_PER_STATEMENT)) await db.deleteFrom('user_roles').where('role_id', '=', roleId).where('user_id', 'in', slice).execute();
+    }
   } else {
-    for (const [userId, roleIds] of byUser) await db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', 'in', roleIds).execute();
+    for (const [userId, roleIds] of byUser) {
+      for await (const slice of inSlices(roleIds, ROWS_PER_STATEMENT)) await db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', 'in', slice).execute();
+    }
   }
 }

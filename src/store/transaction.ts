@@ -8,6 +8,14 @@ import { isTransientConflict } from './errors.js';
 import type { SecurityEvent } from './events.js';
 import type { Database } from './schema.js';
 
+/**
+ * Rows one statement writes at most: a write of many rows (a role's 1,000
+ * members, their 1,000 events) is several statements of this many, in the
+ * same transaction, the event loop free to turn between them (CONTRACT §7;
+ * src/event-loop.ts).
+ */
+export const ROWS_PER_STATEMENT = 100;
+
 /** The database, or a transaction on it: what every store operation runs on. */
 export type Executor = Kysely<Database> | Transaction<Database>;
 /** The database itself (transactions start here). */

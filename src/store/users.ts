@@ -5,7 +5,8 @@
 
 import { sql, type ExpressionBuilder, type Selectable } from 'kysely';
 import { isPostgres } from './dialect.js';
-import type { Executor } from './transaction.js';
+import { inSlices } from '../event-loop.js';
+import { ROWS_PER_STATEMENT, type Executor } from './transaction.js';
 import type { Database, RevokedBy, UsersTable } from './schema.js';
 
 export type { RevokedBy } from './schema.js';
@@ -659,9 +660,9 @@ export async function roleIdsOf(db: Executor, userIds: readonly string[]): Promi
 }
 
 export async function addRoles(db: Executor, userId: string, roleIds: readonly number[]): Promise<void> {
-  if (roleIds.length > 0) await db.insertInto('user_roles').values(roleIds.map((role_id) => ({ user_id: userId, role_id }))).execute();
+  for await (const slice of inSlices(roleIds, ROWS_PER_STATEMENT)) await db.insertInto('user_roles').values(slice.map((role_id) => ({ user_id: userId, role_id }))).execute();
 }
 
 export async function removeRoles(db: Executor, userId: string, roleIds: readonly number[]): Promise<void> {
-  if (roleIds.length > 0) await db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', 'in', [...roleIds]).execute();
+  for await (const slice of inSlices(roleIds, ROWS_PER_STATEMENT)) await db.deleteFrom('user_roles').where('user_id', '=', userId).where('role_id', 'in', slice).execute();
 }
