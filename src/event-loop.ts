@@ -37,12 +37,13 @@ export async function yieldIfBusy(): Promise<void> {
   if (!turnOpen) openTurn(performance.now());
 }
 
-/** `items` in slices of `size`, letting the loop turn between them when busy: for work over many rows. */
+/** `items` in slices of `size`, letting the loop turn before each and after the last when busy: for work over many rows. */
 export async function* inSlices<T>(items: readonly T[], size: number): AsyncGenerator<T[]> {
   for (let start = 0; start < items.length; start += size) {
-    if (start > 0) await yieldIfBusy();
+    await yieldIfBusy();
     yield items.slice(start, start + size);
   }
+  if (items.length > size) await yieldIfBusy();
 }
 
 /** `items` mapped through `map`, letting the loop turn between slices of 100 when busy. */

@@ -160,7 +160,7 @@ function whereOf(db: Executor, query: EventQuery) {
 }
 
 /** Rows one read of the activity takes at most: a page of 1,000 events is read in several, the event loop free to turn between them (CONTRACT §7). */
-const EVENTS_PER_READ = 250;
+const EVENTS_PER_READ = 100;
 
 /**
  * The events a query selects, in its order and window, and how many it
