@@ -1,7 +1,7 @@
 // docs/benchmarks.md, written by `npm run bench` from one run's numbers.
 
 import type { HistoryRun, HistorySettings } from './history.js';
-import type { TokenCheckResults, TokenCheckSettings } from './tokens.js';
+import { cpuMicrosPerAnswer, type MeasuredLoad, type TokenCheckResults, type TokenCheckSettings } from './tokens.js';
 import type { LoadResult } from './lib/load.js';
 import type { CpuUse } from './lib/cpu.js';
 import type { Dialect, FloodResult, FlowResult, OurResults, Settings } from './ours.js';
@@ -486,14 +486,15 @@ export function renderTokenChecks(results: Record<Dialect, TokenCheckResults>, s
       'Their limit is the **plain check** (bench/plain-check-server.ts): the same check with nothing around it, in a process of its own on the service\'s own database and tokens — Fastify with its defaults, SHA-256 of the token, one prepared statement (better-sqlite3, or a named `pg` statement on PostgreSQL) joining token, user and role ids, the user as JSON; no hooks, log, metrics or headers. ' +
       'It is measured on the same service\'s database just before the service\'s routes (the service idle meanwhile), and the bare route (a constant) just before that, so the machine\'s drift over minutes does not enter the ratios. ' +
       'GET /status/v1/simple is over the bare route; the service\'s GET and introspection over the plain check\'s GET and POST. ' +
+      'The CPU ratio divides the serving process\'s main-thread CPU per answer (read from /proc) the other way round (the baseline\'s over the route\'s): on a loaded machine it moves less than the rates do, since it does not count the time a process waits for a core. ' +
       'With `update_last_activity?` true every introspection also runs the conditional UPDATE of the token\'s last_active. HTTPS: the service with its self-signed certificate (2048-bit RSA, TLS 1.3), the bare route with the same kind; the ratio is over the bare route of the same scheme.',
     '',
-    '| route | DB | scheme | req/s | p50 ms | p99 ms | over | ratio | target | met? |',
-    '|---|---|---|---:|---:|---:|---|---:|---|---|',
+    '| route | DB | scheme | req/s | p50 ms | p99 ms | server main thread, µs CPU per answer | over | ratio | CPU ratio | target | met? |',
+    '|---|---|---|---:|---:|---:|---:|---|---:|---:|---|---|',
   ];
   for (const dialect of DIALECTS) {
     const result = results[dialect];
-    const rows: [string, string, LoadResult, LoadResult | undefined, string, number | undefined][] = [
+    const rows: [string, string, MeasuredLoad, MeasuredLoad | undefined, string, number | undefined][] = [
       ['bare Fastify route (a constant)', 'HTTP', result.bare, undefined, '—', undefined],
       ['plain check: GET /users/current', 'HTTP', result.plain.current, result.bare, 'bare route', undefined],
       ['plain check: POST …/v2/auth/token/authenticate', 'HTTP', result.plain.introspect, result.bare, 'bare route', undefined],
@@ -512,8 +513,11 @@ export function renderTokenChecks(results: Record<Dialect, TokenCheckResults>, s
     }
     for (const [name, scheme, run, over, overName, goal] of rows) {
       const r = over ? run.rps / over.rps : 1;
+      const cpu = cpuMicrosPerAnswer(run);
+      const overCpu = over ? cpuMicrosPerAnswer(over) : undefined;
+      const cpuRatio = cpu !== undefined && overCpu !== undefined ? ratio(overCpu / cpu) : '—';
       lines.push(
-        `| ${name} | ${DB_NAME[dialect]} | ${scheme} | ${rate(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} | ${overName} | ${over ? ratio(r) : '1.00'} | ${goal === undefined ? '—' : `≥ ${goal}`} | ${goal === undefined ? '—' : yes(r >= goal)} |`,
+        `| ${name} | ${DB_NAME[dialect]} | ${scheme} | ${rate(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} | ${cpu === undefined ? '—' : cpu.toFixed(1)} | ${overName} | ${over ? ratio(r) : '1.00'} | ${cpuRatio} | ${goal === undefined ? '—' : `≥ ${goal}`} | ${goal === undefined ? '—' : yes(r >= goal)} |`,
       );
     }
   }
@@ -532,16 +536,20 @@ export function renderProfiles(profiles: RouteProfile[]): string[] {
   ];
   for (const profile of profiles) {
     const { summary } = profile;
+    // The profile's milliseconds over the answers of the measured run.
+    const perRequest = (ms: number) => ((ms * 1000) / Math.max(1, profile.load.ok)).toFixed(1);
     lines.push(
       `### ${profile.route}, ${DB_NAME[profile.dialect]}: ${rate(profile.load.rps)} req/s while profiled, ${(summary.busyMs / 1000).toFixed(1)} s busy of ${(summary.totalMs / 1000).toFixed(1)} s`,
       '',
-      '| component | share of busy time |',
-      '|---|---:|',
-      ...summary.components.filter((component) => component.share >= 0.005).map((component) => `| ${component.name} | ${(component.share * 100).toFixed(1)}% |`),
+      `Busy time per request: ${perRequest(summary.busyMs)} µs (${profile.load.ok} answers).`,
       '',
-      '| function (self time) | where | component | share |',
-      '|---|---|---|---:|',
-      ...summary.functions.map((entry) => `| \`${entry.name}\` | ${entry.where || '—'} | ${entry.component} | ${(entry.share * 100).toFixed(1)}% |`),
+      '| component | share of busy time | µs per request |',
+      '|---|---:|---:|',
+      ...summary.components.filter((component) => component.share >= 0.005).map((component) => `| ${component.name} | ${(component.share * 100).toFixed(1)}% | ${perRequest(component.ms)} |`),
+      '',
+      '| function (self time) | where | component | share | µs per request |',
+      '|---|---|---|---:|---:|',
+      ...summary.functions.map((entry) => `| \`${entry.name}\` | ${entry.where || '—'} | ${entry.component} | ${(entry.share * 100).toFixed(1)}% | ${perRequest(entry.ms)} |`),
       '',
     );
   }

@@ -15,15 +15,24 @@ import { ADMIN_PASSWORD } from '../test/kit/passwords.js';
 import { bareRouteLoad } from './baselines.js';
 import { freePort, startChild } from '../test/kit/processes.js';
 import { type Connection, type LoadResult, expectClean, load, perConnection } from './lib/load.js';
+import { type CpuUse, cpuBetween, sampleCpu } from './lib/cpu.js';
 import { type Dialect, type Service, type Settings, createUser, login, PASSWORD_A, startService } from './ours.js';
 
+/** A load, and the CPU the serving process's main thread spent on it (bench/lib/cpu.ts). */
+export type MeasuredLoad = LoadResult & { cpu?: CpuUse };
+
+/** Main-thread CPU microseconds per answer of the serving process, when measured. */
+export function cpuMicrosPerAnswer(result: MeasuredLoad): number | undefined {
+  return result.cpu ? (result.cpu.eventLoop * 1e6) / Math.max(1, result.ok) : undefined;
+}
+
 export interface TokenCheckResults {
-  bare: LoadResult;
-  status: LoadResult;
+  bare: MeasuredLoad;
   /** The plain uncached check (bench/plain-check-server.ts) on the service's database: GET with the header, POST with a JSON body. */
-  plain: { current: LoadResult; introspect: LoadResult };
-  current: LoadResult;
-  introspect: LoadResult;
+  plain: { current: MeasuredLoad; introspect: MeasuredLoad };
+  status: MeasuredLoad;
+  current: MeasuredLoad;
+  introspect: MeasuredLoad;
   /** Not measured by the narrow run (`--only token-check`). */
   introspectUpdating?: LoadResult | undefined;
   https?: { bare: LoadResult; current: LoadResult; introspect: LoadResult } | undefined;
@@ -38,7 +47,7 @@ async function onService(
   https: boolean,
   settings: TokenCheckSettings,
   log: (line: string) => void,
-  runs: (run: (name: string, connection: (i: number, tokens: string[]) => Connection, url?: string) => Promise<LoadResult>, service: Service) => Promise<void>,
+  runs: (run: (name: string, connection: (i: number, tokens: string[]) => Connection, server?: { url: string; pid: number }) => Promise<MeasuredLoad>, service: Service) => Promise<void>,
 ): Promise<void> {
   const { fastConnections: fc, seconds, warmupSeconds } = settings;
   const service = await startService(dialect, ['--failed-attempts-lockout', '1000000'], { https });
@@ -50,11 +59,13 @@ async function onService(
       return name;
     });
     const tokens = await mapLimit(users, 4, (name) => login(service, name, PASSWORD_A));
-    await runs(async (name, connection, url = service.url) => {
+    await runs(async (name, connection, server = { url: service.url, pid: service.child.process.pid as number }) => {
       log(`  ${dialect}${https ? ' (HTTPS)' : ''}: ${name}`);
-      const options = { url, connections: fc, ...perConnection((i) => connection(i, tokens)) };
+      const options = { url: server.url, connections: fc, ...perConnection((i) => connection(i, tokens)) };
       await load({ ...options, duration: warmupSeconds });
-      return expectClean(name, await load({ ...options, duration: seconds }));
+      const before = sampleCpu(server.pid);
+      const result = expectClean(name, await load({ ...options, duration: seconds }));
+      return { ...result, cpu: cpuBetween(before, sampleCpu(server.pid)) };
     }, service);
   } finally {
     await service.stop();
@@ -72,12 +83,12 @@ const introspecting = (update: boolean) => (i: number, tokens: string[]): Connec
 const status = (): Connection => ({ next: () => ({ method: 'GET', path: '/status/v1/simple' }) });
 
 /** The plain check (bench/plain-check-server.ts) in its own process, on the service's database, while `measure` runs; the service idles meanwhile. */
-async function withPlainCheck<T>(service: Service, measure: (url: string) => Promise<T>): Promise<T> {
+async function withPlainCheck<T>(service: Service, measure: (server: { url: string; pid: number }) => Promise<T>): Promise<T> {
   const port = await freePort();
   const where = service.dialect === 'postgres' ? (service.databaseUrl as string) : service.dataDir;
   const child = await startChild(['bench/plain-check-server.ts', String(port), service.dialect, where], { port, readyPath: '/' });
   try {
-    return await measure(child.url);
+    return await measure({ url: child.url, pid: child.process.pid as number });
   } finally {
     await child.stop();
   }
