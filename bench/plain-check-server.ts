@@ -53,8 +53,9 @@ if (dialect === 'sqlite') {
 async function checked(token: unknown): Promise<Record<string, unknown> | undefined> {
   if (typeof token !== 'string') return undefined;
   const row = await find(createHash('sha256').update(token, 'utf8').digest('hex'));
-  if (!row || row.revoked_at !== null || (row.expires_at !== null && Number(row.expires_at) <= Date.now())) return undefined;
-  const { role_ids, expires_at: _expires, revoked_at: _revoked, ...user } = row;
+  if (!row) return undefined;
+  const { role_ids, expires_at, revoked_at, ...user } = row;
+  if (revoked_at !== null || (expires_at !== null && Number(expires_at) <= Date.now())) return undefined;
   return { ...user, role_ids: role_ids ? role_ids.split(',').map(Number) : [] };
 }
 
