@@ -13,12 +13,16 @@ export const ERROR_STATUS = {
   'invalid-id-filter': 400,
   'user-unauthenticated': 401,
   'user-revoked': 401,
+  // PE's: a password login as api_user, who authenticates only with an allowlisted certificate (CONTRACT §12).
+  'api-user-login': 401,
   'permission-denied': 403,
   // A login token of a user who must change its password, anywhere but the change itself (CONTRACT §15).
   'password-change-required': 403,
   // 403 for a reset token; POST /rbac-api/v2/auth/token/authenticate answers it with 400, as PE does (ServiceError.withStatus).
   'invalid-token': 403,
   'default-roles-immutable': 403,
+  // PE's: api_user cannot be edited, revoked or deleted.
+  'admin-user-immutable': 403,
   'token-revoked': 403,
   'token-expired': 403,
   // A login token unused for longer than token-inactivity-timeout.

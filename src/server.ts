@@ -13,6 +13,8 @@ import { startMetricsListener } from './metrics/server.js';
 import { openServices } from './services.js';
 import type { Store } from './store/database.js';
 import { loadOrCreateCertificate } from './tls/certificate.js';
+import { CertificateAllowlist } from './tls/allowlist.js';
+import { clientCertificateOptions, readClientCa } from './tls/client-certificates.js';
 import { scheduleAccountExpiry } from './users/account-expiry.js';
 import { ensureBootstrapAdmin } from './users/bootstrap.js';
 
@@ -91,6 +93,9 @@ export async function startService(config: Config, options: StartOptions = {}): 
   const announce = options.announce ?? ((message: string) => process.stderr.write(`${message}\n`));
   // The certificate first: a bad tls-cert or tls-key stops the start before a database or an admin is created.
   const tls = config.insecureHttp ? undefined : await loadOrCreateCertificate({ dataDir: config.dataDir, certFile: config.tlsCert, keyFile: config.tlsKey });
+  // So are a bad client-ca or certificate-allowlist (loadConfig sets both or neither, and never with plain HTTP).
+  const clientCertificates = config.clientCa === undefined ? {} : clientCertificateOptions(readClientCa(config.clientCa));
+  const certificateAllowlist = config.certificateAllowlist === undefined ? undefined : CertificateAllowlist.open(config.certificateAllowlist);
   const services = await openServices(config, { hasher: 'eager', metrics: true, backgroundCheckpoints: true });
   const { store, hasher, keys, metrics } = services;
   try {
@@ -122,7 +127,8 @@ export async function startService(config: Config, options: StartOptions = {}): 
     if (tls?.created) logger.info({ cert: tls.certPath }, 'created a self-signed TLS certificate');
 
     const grace = new ShutdownGrace();
-    const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert } : undefined, shutdown: grace });
+    const app = await buildApp(services, { logger, https: tls ? { key: tls.key, cert: tls.cert, ...clientCertificates } : undefined, certificateAllowlist, shutdown: grace });
+    if (certificateAllowlist) logger.info({ clientCa: config.clientCa, certificateAllowlist: certificateAllowlist.file }, 'client certificates on the allowlist act as api_user');
     await app.listen({ port: config.port, host: listenHost(config) });
     const address = app.server.address();
     const url = serviceUrl(config, typeof address === 'object' && address ? address.port : config.port);

@@ -468,7 +468,15 @@ export type Validation = Static<typeof Validation>;
 
 export const ValidateLoginBody = Type.Object({ login: Type.String({ maxLength: 255 }) }, { additionalProperties: false, examples: [{ login: 'alice' }] });
 
-const EventParty = Type.Union([Type.Object({ id: Type.Union([Type.String(), Type.Null()]), login: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]);
+const EventParty = Type.Union([
+  Type.Object({
+    id: Type.Union([Type.String(), Type.Null()]),
+    login: Type.Union([Type.String(), Type.Null()]),
+    /** An actor that authenticated with an allowlisted client certificate (api_user): the certificate's certname. */
+    certname: Type.Optional(Type.String()),
+  }),
+  Type.Null(),
+]);
 
 /** A security event as GET /events lists it. */
 export const ListedEvent = Type.Object({

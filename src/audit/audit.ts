@@ -10,8 +10,8 @@ import type { Executor } from '../store/transaction.js';
 export type { ListedEvent, Party } from '../store/events.js';
 
 /** A user as an event names it (actor or subject). */
-export function partyOf(user: { id: string; login: string }): Party & { id: string; login: string } {
-  return { id: user.id, login: user.login };
+export function partyOf(user: { id: string; login: string; certname?: string | undefined }): Party & { id: string; login: string } {
+  return { id: user.id, login: user.login, ...(user.certname ? { certname: user.certname } : {}) };
 }
 
 /**

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/config.js';
 import { ServiceError } from '../errors.js';
 import { SERVICE_VERSION } from '../version.js';
 import type { RuleFailure } from '../rule-failures.js';
+import { allowlistCommand } from './commands/allowlist.js';
 import { resetAdminPasswordCommand } from './commands/admin-password.js';
 import { keysCommand } from './commands/keys.js';
 import { ldapCommand } from './commands/ldap.js';
@@ -30,7 +31,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), typesCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), importCommand(), exportCommand(), migrateCommand(), configCommand()]) {
+  for (const command of [serveCommand(), resetAdminPasswordCommand(), usersCommand(), rolesCommand(), typesCommand(), allowlistCommand(), ldapCommand(), tokensCommand(), resetTokenCommand(), keysCommand(), importCommand(), exportCommand(), migrateCommand(), configCommand()]) {
     program.addCommand(command);
   }
   // Subcommands throw instead of exiting, so main() decides the exit code.

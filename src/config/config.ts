@@ -230,6 +230,22 @@ export const SETTINGS = [
   setting({ key: 'tls-cert', field: 'tlsCert', description: 'PEM certificate file; unset means <data-dir>/tls/cert.pem, created on first start', default: undefined, schema: TEXT }),
   setting({ key: 'tls-key', field: 'tlsKey', description: 'PEM private key file for tls-cert', default: undefined, schema: TEXT }),
   setting({
+    key: 'client-ca',
+    field: 'clientCa',
+    description:
+      'PEM file of the CA certificates client certificates must chain to (for Puppet nodes, the Puppet CA); with certificate-allowlist, the HTTPS listener asks for (but does not require) a client certificate',
+    default: undefined,
+    schema: TEXT,
+  }),
+  setting({
+    key: 'certificate-allowlist',
+    field: 'certificateAllowlist',
+    description:
+      "PE's rbac-certificate-allowlist: a file of certnames, one a line (# comments), whose verified client certificates act as api_user; re-read when it changes",
+    default: undefined,
+    schema: TEXT,
+  }),
+  setting({
     key: 'public-url',
     field: 'publicUrl',
     description: 'base URL users reach the service at, for reset links; default from the request, or https://localhost:<port>',
@@ -513,6 +529,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   if (result.tlsKey !== undefined && result.tlsCert === undefined) {
     problems.push(new ConfigError('tls-cert', 'must be set when tls-key is set'));
+  }
+  if (result.clientCa !== undefined && result.certificateAllowlist === undefined) {
+    problems.push(new ConfigError('certificate-allowlist', 'must be set when client-ca is set'));
+  }
+  if (result.certificateAllowlist !== undefined && result.clientCa === undefined) {
+    problems.push(new ConfigError('client-ca', 'must be set when certificate-allowlist is set'));
+  }
+  if (result.clientCa !== undefined && result.insecureHttp) {
+    problems.push(new ConfigError('client-ca', 'client certificates need HTTPS: unset insecure-http, or unset client-ca and certificate-allowlist'));
   }
   if (result.tokenMaximumLifetimeSeconds !== 0 && result.tokenAuthLifetimeSeconds > result.tokenMaximumLifetimeSeconds) {
     problems.push(new ConfigError('token-auth-lifetime', 'must not be longer than token-maximum-lifetime'));

@@ -263,8 +263,11 @@ export class DirectorySession {
       await this.client.bind(settings.login, bindPassword ?? '');
       this.boundAsLookupAccount = true;
     } catch (error) {
+      // Any failure is the directory's, wherever the bind runs (a new
+      // connection, after a password check, a pooled connection taken again):
+      // never an error the login would answer with a 500.
       if (error instanceof ResultCodeError) throw new DirectoryUnavailable('lookup-bind', error);
-      throw error;
+      throw new DirectoryUnavailable(isTlsError(error) ? 'tls' : 'connect', error);
     }
   }
 

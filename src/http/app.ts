@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { closeIdleDirectoryConnections } from '../directory/connection-pool.js';
 import { ServiceError } from '../errors.js';
 import type { Services } from '../services.js';
+import type { CertificateAllowlist } from '../tls/allowlist.js';
 import { ping } from '../store/database.js';
 import { clientErrorHandler, frameworkErrorHandler, sendError, serviceHeaders, toServiceError } from './errors.js';
 import { limitConnectionsPerAddress, trustedProxyMatcher } from './connection-limits.js';
@@ -50,7 +51,10 @@ declare module 'fastify' {
 
 export interface AppOptions {
   logger?: Logger | undefined;
-  https?: { key: string | Buffer; cert: string | Buffer } | undefined;
+  /** The listener's key and certificate, and with client-ca the options that ask clients for a certificate (src/tls/client-certificates.ts). */
+  https?: { key: string | Buffer; cert: string | Buffer; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean } | undefined;
+  /** certificate-allowlist, opened at start: whose verified client certificates act as api_user. */
+  certificateAllowlist?: CertificateAllowlist | undefined;
   /** Whether the instance is in its shutdown grace period (src/http/shutdown-grace.ts); never, unless given. */
   shutdown?: StoppingState | undefined;
 }
@@ -125,6 +129,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
 
   // What every login token check needs besides the token (src/http/auth.ts).
   app.decorate('tokenInactivityTimeoutSeconds', config.tokenInactivityTimeoutSeconds);
+  app.decorate('certificateAllowlist', options.certificateAllowlist);
 
   // One hook for both body rules (each hook Fastify runs costs about as much as a small route).
   app.addHook('preValidation', (request, reply, done) => refuseNulCharacters(request, reply, (error) => (error ? done(error) : nullListsAsEmpty(request, reply, done))));

@@ -1,11 +1,16 @@
 // Authentication of API requests: a login token in the X-Authentication
-// header, or in the `token` query parameter (as PE allows).
+// header, or in the `token` query parameter (as PE allows), or a client
+// certificate on the certificate allowlist, which acts as api_user
+// (CONTRACT §12). authenticate() is the one place that decides which.
 
 import type { FastifyRequest } from 'fastify';
 import { authenticateLoginToken, type Authenticated } from '../login/login-tokens.js';
 import { ServiceError } from '../errors.js';
 import type { Party } from '../audit/audit.js';
 import type { Db } from '../store/transaction.js';
+import type { CertificateAllowlist } from '../tls/allowlist.js';
+import { verifiedCertnames } from '../tls/client-certificates.js';
+import { apiUserActor } from '../login/certificate-actor.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,6 +19,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** token-inactivity-timeout, in seconds (buildApp sets it from the configuration). */
     tokenInactivityTimeoutSeconds: number | undefined;
+    /** certificate-allowlist, when client certificates are asked for (buildApp sets it). */
+    certificateAllowlist: CertificateAllowlist | undefined;
   }
 }
 
@@ -37,10 +44,42 @@ function assertReachableWhileChangeRequired(request: FastifyRequest, actor: Auth
   throw new ServiceError('password-change-required', 'This account must change its password first (an administrator asked for it, or it is older than password-maximum-age-days): PUT /rbac-api/v1/users/current/password with the current and a new one.');
 }
 
+/** The allowlisted certname of the request's verified client certificate, if it has one. */
+async function allowlistedCertname(request: FastifyRequest): Promise<string | undefined> {
+  const allowlist = request.server.certificateAllowlist;
+  if (!allowlist) return undefined;
+  const candidates = verifiedCertnames(request.raw.socket);
+  return candidates.length === 0 ? undefined : allowlist.allowed(candidates);
+}
+
+export interface ActorRules {
+  /** false where a certificate does not authenticate (POST /tokens: api_user gets no login tokens, as in PE). */
+  certificates: boolean;
+}
+
+/**
+ * Who the request acts as. A login token, when one is sent, decides — a
+ * service holding an allowlisted certificate (PE's console) may forward its
+ * user's token, and then acts as that user. Without a token, a verified client
+ * certificate on the allowlist acts as api_user. Anything else is no
+ * credentials: 401.
+ */
+async function authenticate(db: Db, request: FastifyRequest, rules: ActorRules): Promise<Authenticated> {
+  const token = presentedToken(request);
+  const now = Date.now();
+  if (token !== undefined) return authenticateLoginToken(db, token, now, request.server.tokenInactivityTimeoutSeconds);
+  const certname = await allowlistedCertname(request);
+  if (certname !== undefined && !rules.certificates) {
+    throw new ServiceError('user-unauthenticated', `A client certificate cannot be exchanged for a login token (${request.method} ${request.routeOptions.url ?? ''}): send a login token in the X-Authentication header.`);
+  }
+  const actor = certname === undefined ? undefined : await apiUserActor(db, certname);
+  return actor ?? authenticateLoginToken(db, undefined, now);
+}
+
 /** An onRequest hook: runs before the body is parsed, so unauthenticated callers learn nothing about schemas. */
-export function requireActor(db: Db) {
+export function requireActor(db: Db, rules: ActorRules = { certificates: true }) {
   const hook = async (request: FastifyRequest): Promise<void> => {
-    const actor = await authenticateLoginToken(db, presentedToken(request), Date.now(), request.server.tokenInactivityTimeoutSeconds);
+    const actor = await authenticate(db, request, rules);
     assertReachableWhileChangeRequired(request, actor);
     request.actor = actor;
   };
@@ -59,5 +98,6 @@ export function actorOf(request: FastifyRequest): Authenticated {
 }
 
 export function contextOf(request: FastifyRequest): { actor: Party | null; sourceAddress: string } {
-  return { actor: request.actor ? { id: request.actor.id, login: request.actor.login } : null, sourceAddress: request.ip };
+  const actor = request.actor;
+  return { actor: actor ? { id: actor.id, login: actor.login, ...(actor.certname ? { certname: actor.certname } : {}) } : null, sourceAddress: request.ip };
 }

@@ -66,7 +66,10 @@ export type AuthenticatedUser = Pick<
 >;
 
 export interface Authenticated extends Actor {
-  tokenHash: string;
+  /** The login token's hash; undefined when a client certificate authenticated the request (api_user, CONTRACT §12). */
+  tokenHash: string | undefined;
+  /** The allowlisted certname that authenticated the request as api_user; undefined for a login token. */
+  certname?: string | undefined;
   /** The user row read with the token: GET /users/current answers from it without reading it again. */
   user: AuthenticatedUser;
   /** The user's role ids (ascending), read in the same statement. */
@@ -146,7 +149,8 @@ export async function logOut(db: Db, actor: Authenticated, sourceAddress: string
   await inTransaction(db, async (trx) => {
     await assertRequesterActive(trx, actor);
     const party = { id: actor.id, login: actor.login };
-    if (await loginTokens.revoke(trx, actor.tokenHash, now)) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
+    // A certificate is no token: there is nothing to revoke.
+    if (actor.tokenHash !== undefined && (await loginTokens.revoke(trx, actor.tokenHash, now))) await recordEvent(trx, { type: 'logout', actor: party, subject: party, sourceAddress }, now);
   });
 }
 

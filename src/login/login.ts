@@ -9,6 +9,7 @@ import { directoryAccessList } from '../directory/directories.js';
 import { loginWithDirectory } from './directory-login.js';
 import * as users from '../store/users.js';
 import { loginKey } from '../logins.js';
+import { assertNotApiUserLogin } from '../users/api-user.js';
 import { issueLoginToken, type TokenFacts } from './login-tokens.js';
 import { passwordHasExpired } from '../passwords/password-age.js';
 import { badCredentials, checkNoPassword, checkUserPassword, recordFailedCheck, releasingOnError } from './password-check.js';
@@ -46,6 +47,7 @@ export function tokenLifetimeSeconds(requested: string | number | undefined, con
 }
 
 export async function login(deps: LoginDeps, request: LoginRequest, sourceAddress: string | null): Promise<string> {
+  assertNotApiUserLogin(request.login);
   const lifetime = tokenLifetimeSeconds(request.lifetime, deps.config);
   // The lookup claims the attempt (or writes the decoy) in the same statement on PostgreSQL.
   const { user, claimed } = await users.byLoginKeyClaiming(deps.db, loginKey(request.login), deps.config.failedAttemptsLockout);

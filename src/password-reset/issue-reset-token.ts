@@ -8,6 +8,7 @@ import { ServiceError, notFound } from '../errors.js';
 import * as resetTokens from '../store/reset-tokens.js';
 import type { Db } from '../store/transaction.js';
 import { revokedRequester } from '../permissions/permissions.js';
+import { assertNotApiUser } from '../users/api-user.js';
 import { assertMayIssueResetToken, type Requester } from '../users/authorization.js';
 import { signResetToken } from './reset-token.js';
 import type { SigningKeyRing } from './signing-keys.js';
@@ -35,6 +36,8 @@ const SIGNING_ATTEMPTS = 3;
 /** `by` is who asks, its permission checked here; null for the operator at the server (`rbac reset-token`). */
 export async function issueResetToken(deps: IssueDeps, by: Requester, userId: string, context: IssueContext): Promise<string> {
   await assertMayIssueResetToken(deps.db, by, userId);
+  // api_user has no password to set (it authenticates with a certificate), and stays as it is.
+  assertNotApiUser(userId);
   const lifetimeSeconds = deps.config.passwordResetExpirationHours * 3600;
   for (let attempt = 1; ; attempt++) {
     // After a refusal for the key: another instance rotated or retired it; read the one that signs now.

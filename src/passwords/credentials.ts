@@ -22,7 +22,7 @@ export interface Replacement {
   /** Make the user the local superuser (the admin reset script). */
   asLocalSuperuser?: boolean;
   /** The login token that made the change keeps working. */
-  keepLoginToken?: string;
+  keepLoginToken?: string | undefined;
   /** Why the user's unused reset tokens are cancelled; absent when a reset token is being spent. */
   cancelResetTokens?: CancelReason;
   /** When the new password's age clock starts (the service's age clock); `now` otherwise. */

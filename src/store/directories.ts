@@ -35,8 +35,15 @@ export async function withBindPassword(db: Executor, id: string): Promise<(Direc
   return (db.isTransaction && isPostgres(db) ? query.forUpdate() : query).executeTakeFirst();
 }
 
+/**
+ * Adds a directory after every other one: logins ask directories in the order
+ * they were added (list), so two added in the same millisecond must not tie
+ * and fall back to the order of their random ids.
+ */
 export async function insert(db: Executor, row: DirectoryRow & { bind_password: string | null }, now: number): Promise<void> {
-  await db.insertInto('directories').values({ ...row, created_at: now, updated_at: now }).execute();
+  const latest = await db.selectFrom('directories').select((eb) => eb.fn.max('created_at').as('created_at')).executeTakeFirst();
+  const createdAt = Math.max(now, Number(latest?.created_at ?? 0) + 1);
+  await db.insertInto('directories').values({ ...row, created_at: createdAt, updated_at: now }).execute();
 }
 
 /** Replaces the settings; the bind password only when one is given (undefined keeps it, null clears it). */

@@ -12,6 +12,8 @@ export type { ListedEvent } from '../shapes.js';
 export interface Party {
   id: string | null;
   login: string | null;
+  /** For an actor: the allowlisted certname its client certificate carried (api_user, CONTRACT §12). */
+  certname?: string | undefined;
 }
 
 export type EventDetails = Record<string, string | number | boolean | null | readonly (string | number)[]>;
@@ -28,7 +30,8 @@ export interface SecurityEvent {
 
 const MAX_TEXT = 255;
 const clip = (value: string | null | undefined) => (value == null ? null : value.slice(0, MAX_TEXT));
-const party = (id: string | null, login: string | null): Party | null => (id === null && login === null ? null : { id, login });
+const party = (id: string | null, login: string | null, certname: string | null = null): Party | null =>
+  id === null && login === null ? null : { id, login, ...(certname === null ? {} : { certname }) };
 
 /** An event as its audit_events row stores it (for statements that write one among other changes). */
 export function rowOf(event: SecurityEvent, at: number) {
@@ -37,6 +40,7 @@ export function rowOf(event: SecurityEvent, at: number) {
     type: event.type,
     actor_id: event.actor?.id ?? null,
     actor_login: clip(event.actor?.login),
+    actor_certname: clip(event.actor?.certname),
     subject_id: event.subject?.id ?? null,
     subject_login: clip(event.subject?.login),
     source_address: clip(event.sourceAddress),
@@ -64,7 +68,7 @@ export async function page(db: Executor, window: { limit: number; offset: number
       id: row.id,
       time: new Date(row.at).toISOString(),
       type: row.type,
-      actor: party(row.actor_id, row.actor_login),
+      actor: party(row.actor_id, row.actor_login, row.actor_certname),
       subject: party(row.subject_id, row.subject_login),
       source_address: row.source_address,
       details: JSON.parse(row.details) as Record<string, unknown>,
@@ -175,7 +179,7 @@ export async function query(db: Executor, query: EventQuery): Promise<{ events: 
       id: Number(row.id),
       at: Number(row.at),
       type: row.type,
-      actor: party(row.actor_id, row.actor_login),
+      actor: party(row.actor_id, row.actor_login, row.actor_certname),
       subject: party(row.subject_id, row.subject_login),
       source_address: row.source_address,
       details: JSON.parse(row.details) as Record<string, unknown>,

@@ -60,8 +60,8 @@ export async function insertRecordingLogin(db: Db, token: NewLoginToken, event: 
       from recorded
       returning user_id
     )
-    insert into audit_events (at, type, actor_id, actor_login, subject_id, subject_login, source_address, details)
-    select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, ${row.subject_id}, ${row.subject_login}, ${row.source_address}, ${row.details}
+    insert into audit_events (at, type, actor_id, actor_login, actor_certname, subject_id, subject_login, source_address, details)
+    select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, ${row.actor_certname}, ${row.subject_id}, ${row.subject_login}, ${row.source_address}, ${row.details}
     from inserted
     returning 1 as written`.execute(db);
   if (result.rows.length === 0) return false;

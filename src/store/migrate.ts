@@ -21,6 +21,7 @@ import * as reinstatedAt from './migrations/011_reinstated_at.js';
 import * as directories from './migrations/012_directories.js';
 import * as directoryBinding from './migrations/013_directory_binding.js';
 import * as loginSkeletonsV2 from './migrations/014_login_skeletons_v2.js';
+import * as apiUser from './migrations/015_api_user.js';
 import * as defaultRoles from './migrations/016_default_roles.js';
 import * as rateLimits from './migrations/017_rate_limits.js';
 import * as activityIndexes from './migrations/018_activity_indexes.js';
@@ -44,6 +45,7 @@ const migrations = (notice: MigrationNotice): Record<string, Migration> => ({
   '012_directories': directories,
   '013_directory_binding': directoryBinding,
   '014_login_skeletons_v2': { up: (db) => loginSkeletonsV2.up(db, notice), down: loginSkeletonsV2.down },
+  '015_api_user': { up: (db) => apiUser.up(db, notice), down: apiUser.down },
   '016_default_roles': { up: (db) => defaultRoles.up(db, notice), down: defaultRoles.down },
   '017_rate_limits': rateLimits,
   '018_activity_indexes': activityIndexes,

@@ -143,8 +143,8 @@ export async function issueSuperseding(db: Db, token: NewResetToken, event: Omit
     ), counted as (
       select count(*) as n from superseded
     ), recorded as (
-      insert into audit_events (at, type, actor_id, actor_login, subject_id, subject_login, source_address, details)
-      select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, allowed.id, left(allowed.login, 255), ${row.source_address}, ${head} || counted.n::text || '}'
+      insert into audit_events (at, type, actor_id, actor_login, actor_certname, subject_id, subject_login, source_address, details)
+      select ${row.at}, ${row.type}, ${row.actor_id}, ${row.actor_login}, ${row.actor_certname}, allowed.id, left(allowed.login, 255), ${row.source_address}, ${head} || counted.n::text || '}'
       from allowed, counted, inserted
       returning 1
     )

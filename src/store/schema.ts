@@ -86,6 +86,8 @@ export interface AuditEventsTable {
   type: string;
   actor_id: string | null;
   actor_login: string | null;
+  /** The allowlisted certname when the actor is api_user acting through a client certificate (migration 015). */
+  actor_certname: string | null;
   subject_id: string | null;
   subject_login: string | null;
   source_address: string | null;

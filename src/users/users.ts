@@ -17,6 +17,7 @@ import { inTransaction, type Db, type Executor } from '../store/transaction.js';
 import * as users from '../store/users.js';
 import type { PublicUserRecord, UnboundUser, UserPageQuery, UserRecord } from '../store/users.js';
 import { assertMayAssignRoles, assertMayCreateUsers, assertMayDeleteUser, assertMayEditUser, assertMayReadUser, assertRequesterActive, lockUserCheckingRequester, type EditedAspects, type Requester } from './authorization.js';
+import { assertNotApiUser } from './api-user.js';
 import { assertLoginAcceptable, loginKey, loginLookAlikeFailure, loginSkeleton, loginTakenFailure, type LoginRules } from '../logins.js';
 
 export { loginKey, loginSkeleton } from '../logins.js';
@@ -316,6 +317,7 @@ export async function updateUser(deps: Pick<UserDeps, 'db' | 'config'>, by: Requ
     const aspects = current ? changedAspects(current, changes) : { edits: false, roles: false, revocation: false, revokes: false };
     await assertMayEditUser(trx, by, id, current !== undefined, aspects);
     if (!row || !current) throw notFound('The user');
+    assertNotApiUser(id);
 
     const login = changes.login?.trim();
     const renames = login !== undefined && login !== row.login;
@@ -378,6 +380,7 @@ async function replaceRoles(trx: Executor, by: Requester, user: { id: string; lo
  * clears the failed-attempt count so the user gets a full set of attempts.
  */
 export async function setRevoked(trx: Executor, user: Pick<UserRecord, 'id' | 'login'>, revoked: boolean, context: Context): Promise<void> {
+  assertNotApiUser(user.id);
   const now = Date.now();
   await users.setRevoked(trx, user.id, revoked, now);
   if (revoked) {
@@ -405,6 +408,7 @@ export async function setUserRevoked(db: Db, by: Requester, id: string, revoked:
     const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayEditUser(trx, by, id, row !== undefined, { edits: false, roles: false, revocation: true, revokes: revoked });
     if (!row) throw notFound('The user');
+    assertNotApiUser(id);
     if (row.is_revoked !== revoked) await setRevoked(trx, row, revoked, context);
   });
 }
@@ -442,6 +446,7 @@ export async function deleteUser(db: Db, by: Requester, id: string, context: Con
     const row = await lockUserCheckingRequester(trx, by, id);
     await assertMayDeleteUser(trx, by, id);
     if (!row) throw notFound('The user');
+    assertNotApiUser(id);
     if (isBootstrapAdmin(row)) {
       throw new ServiceError('permission-denied', 'The bootstrap admin cannot be deleted: it is the way back in.');
     }

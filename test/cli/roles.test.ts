@@ -58,7 +58,7 @@ describeEachDatabase('rbac roles', (target) => {
       expectExit(table as CliResult, 0, 'roles list');
       const rows = (table as CliResult).stdout.trim().split('\n').map((line) => line.split(/\s{2,}/));
       assert.deepEqual(rows[0], ['ID', 'NAME', 'MEMBERS', 'PERMISSIONS']);
-      assert.deepEqual(rows[1]?.slice(0, 3), ['1', 'Administrators', '1'], 'Administrators and its one member, admin');
+      assert.deepEqual(rows[1]?.slice(0, 3), ['1', 'Administrators', '2'], "Administrators and its two members, admin and PE's api_user");
       assert.match(rows[1]?.[3] ?? '', /^users:create:\*,users:edit:\*,.*tokens:override_lifetime:\*,.*node_groups:view:\*,.*tasks:run_with_constraints:\*$/);
       assert.deepEqual(rows.slice(2, 6).map((row) => row.slice(0, 2)), [['2', 'Operators'], ['3', 'Viewers'], ['4', 'Code Deployers'], ['5', 'Project Deployers']], "PE's default roles");
       assert.deepEqual(rows[6], ['6', 'Helpdesk', '1', `users:reset_password:*,users:edit:${aliceId}`]);

@@ -393,6 +393,8 @@ describe('parseValue: TypeBox converts and checks every setting value', () => {
     'log-level': 'loud',
     'metrics-port': '65536',
     'metrics-host': ' ',
+    'client-ca': ' ',
+    'certificate-allowlist': ' ',
     'metrics-allowed-hosts': 'metrics.example.com:9464',
     'rate-limit-per-address': '1000001',
     'rate-limit-per-account': 'many',

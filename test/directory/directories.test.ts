@@ -423,3 +423,25 @@ describeEachDatabase('directory connection tests and the stored bind password', 
     });
   });
 });
+
+// Logins ask directories in the order they were added (src/store/directories.ts):
+// two added in the same millisecond keep that order, whatever their random ids.
+describeEachDatabase('the order of directories', (target) => {
+  let service: TestService;
+  before(async () => {
+    service = await startTestService(target.dialect);
+  });
+  after(() => service?.close());
+
+  test('directories added in the same millisecond are listed in the order they were added, not by id', async () => {
+    const ids = ['ffffffff-0000-4000-8000-000000000003', '88888888-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001'];
+    const sameMillisecond = Date.now();
+    await inTransaction(service.store.db, async (trx) => {
+      for (const id of ids) await directories.insert(trx, { id, settings: '{}', bind_password: null }, sameMillisecond);
+    });
+    assert.deepEqual(
+      (await directories.list(service.store.db)).map((row) => row.id),
+      ids,
+    );
+  });
+});

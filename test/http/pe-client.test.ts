@@ -323,7 +323,7 @@ describeEachDatabase("the vendor's Ruby client (pe_client.rb)", (target) => {
 
       const listed = (await admin.v1.users.get()) as User[];
       assert.ok(Array.isArray(listed));
-      assert.deepEqual(listed.map((user) => user.login).sort(), ['admin', 'kalo']);
+      assert.deepEqual(listed.map((user) => user.login).sort(), ['admin', 'api_user', 'kalo'], "PE's api_user is listed as PE lists it");
       const one = assertUser(await admin.v1.users.get(created.id));
       const edited = assertUser(await admin.v1.users.edit(created.id, { ...one, display_name: 'Kalo H.' }));
       assert.equal(edited.display_name, 'Kalo H.');

@@ -20,6 +20,8 @@ export interface CallOptions {
   json?: unknown;
   /** HTTPS trusting only this CA certificate (checked against the name localhost); plain HTTP when absent. */
   ca?: string | undefined;
+  /** Over HTTPS: the client certificate and key to present when the service asks for one. */
+  clientCertificate?: { cert: string; key: string } | undefined;
   /** Default 15 s. */
   timeoutMs?: number;
   /** The Accept header; default application/json. */
@@ -49,7 +51,7 @@ export function callPort(target: number | string, options: CallOptions): Promise
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     };
-    const request = options.ca === undefined ? http.request(common, onResponse) : https.request({ ...common, ca: options.ca }, onResponse);
+    const request = options.ca === undefined ? http.request(common, onResponse) : https.request({ ...common, ca: options.ca, ...(options.clientCertificate ? { cert: options.clientCertificate.cert, key: options.clientCertificate.key } : {}) }, onResponse);
     request.on('error', reject);
     request.setTimeout(timeoutMs, () => request.destroy(new Error(`request to ${options.path} timed out`)));
     request.end(payload);

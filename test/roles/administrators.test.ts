@@ -4,6 +4,7 @@
 // already had id 1 to a new id, with its members and permissions.
 
 import assert from 'node:assert/strict';
+import { API_USER_ID } from '../../src/users/api-user.js';
 import { randomUUID } from 'node:crypto';
 import { before, test } from 'node:test';
 import { migrateTo } from '../../src/store/migrate.js';
@@ -139,6 +140,8 @@ describeEachDatabase('migration 009: a role that already had id 1', (target) => 
           memberships.map((row) => [row.user_id, row.role_id]).sort(),
           [
             [adminId, 1],
+            // PE's api_user joins Administrators too (migration 015).
+            [API_USER_ID, 1],
             [member, helpdesk.id],
           ].sort(),
         );

@@ -81,6 +81,6 @@ describeEachDatabase('bootstrap admin', (target) => {
       assert.deepEqual(failedRules({ kind: error.kind, msg: error.message, details: error.details }), ['numbers-required']);
       return true;
     });
-    assert.deepEqual(await store.db.selectFrom('users').select('login').execute(), []);
+    assert.deepEqual(await store.db.selectFrom('users').select('login').execute(), [{ login: 'api_user' }], "no admin: only PE's api_user, which the migrations make");
   });
 });

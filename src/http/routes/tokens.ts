@@ -39,12 +39,14 @@ export function tokenRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/tokens',
       {
-        onRequest: authenticated,
+        // api_user has no login tokens (PE): a client certificate alone is no credential here.
+        onRequest: requireActor(db, { certificates: false }),
         preValidation: noBodyIsEmptyObject,
         schema: {
           tags: ['tokens'],
           summary: 'A new login token for the caller',
-          description: 'Lifetime as for POST /auth/token: token-auth-lifetime by default, never beyond token-maximum-lifetime.',
+          description:
+            'Lifetime as for POST /auth/token: token-auth-lifetime by default, never beyond token-maximum-lifetime. Needs a login token: a client certificate on the allowlist (api_user) is refused, as in PE.',
           body: NewTokenBody,
           response: { 200: TokenResponse, 400: ErrorBody, 401: ErrorBody },
         },
