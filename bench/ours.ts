@@ -33,6 +33,10 @@ export interface Service {
   ca: string | undefined;
   dialect: Dialect;
   child: Child;
+  /** The service's data directory (its SQLite file, rbac.sqlite, on SQLite). */
+  dataDir: string;
+  /** Its PostgreSQL database, on PostgreSQL. */
+  databaseUrl: string | undefined;
   /** argon2id operations the service has run so far, by operation (hash, verify, verify-dummy). */
   hashCounts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -81,6 +85,8 @@ export async function startService(dialect: Dialect, extraArgs: string[] = [], o
     ca,
     dialect,
     child,
+    dataDir,
+    databaseUrl,
     async hashCounts() {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const counts: Record<string, number> = { hash: 0, verify: 0, 'verify-dummy': 0 };

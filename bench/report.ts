@@ -1,7 +1,7 @@
 // docs/benchmarks.md, written by `npm run bench` from one run's numbers.
 
 import type { HistoryRun, HistorySettings } from './history.js';
-import type { TokenCheckResults, TokenCheckSettings } from './tokens.js';
+import { cpuMicrosPerAnswer, type MeasuredLoad, type TokenCheckResults, type TokenCheckSettings } from './tokens.js';
 import type { LoadResult } from './lib/load.js';
 import type { CpuUse } from './lib/cpu.js';
 import type { Dialect, FloodResult, FlowResult, OurResults, Settings } from './ours.js';
@@ -473,36 +473,51 @@ export const TOKEN_CHECK_TARGET: Record<Dialect, number> = { sqlite: 0.5, postgr
 /** GET /status/v1/simple over the bare route: the per-request cost without the database. */
 export const STATUS_TARGET = 0.8;
 
-/** The section on checking a login token: the authenticated GET beside introspection, over HTTP and HTTPS (also printed alone by `npm run bench -- --only tokens`). */
+/** Issue #29: the service's authenticated GET and introspection over the plain uncached check of the same shape (bench/plain-check-server.ts), on either database. */
+export const PLAIN_CHECK_TARGET = 0.8;
+
+/** The section on checking a login token: the authenticated GET and introspection beside the plain check and the bare route, over HTTP (and HTTPS, unless narrow) (also printed alone by `npm run bench -- --only tokens` or `--only token-check`). */
 export function renderTokenChecks(results: Record<Dialect, TokenCheckResults>, settings: TokenCheckSettings): string[] {
   const lines = [
-    '## Checking a login token: an authenticated GET and introspection, over HTTP and HTTPS',
+    '## Checking a login token: an authenticated GET and introspection, beside the plain check',
     '',
-    `GET /users/current and POST /rbac-api/v2/auth/token/authenticate (PE's token introspection, the route every service behind this one calls on every request) beside a bare Fastify route measured just before them, on one service per database and scheme with the rate limits off, ${settings.fastConnections} keep-alive connections, each with a token of its own; ` +
+    `GET /users/current and POST /rbac-api/v2/auth/token/authenticate (PE's token introspection, the route every service behind this one calls on every request), on one service per database and scheme with the rate limits off, ${settings.fastConnections} keep-alive connections, each with a token of its own; ` +
       `${settings.warmupSeconds} s warm-up, then ${settings.seconds} s each. Both routes run the same token check: one prepared statement (the token by its hash, its user's flags and role ids). ` +
-      'With `update_last_activity?` true every introspection also runs the conditional UPDATE of the token\'s last_active. HTTPS: the service with its self-signed certificate (2048-bit RSA, TLS 1.3), the bare route with the same kind; the TLS handshake happens once per connection (keep-alive), so what HTTPS adds per request is the record encryption. ' +
-      'The ratio is over the bare route of the same scheme.',
+      'Their limit is the **plain check** (bench/plain-check-server.ts): the same check with nothing around it, in a process of its own on the service\'s own database and tokens — Fastify with its defaults, SHA-256 of the token, one prepared statement (better-sqlite3, or a named `pg` statement on PostgreSQL) joining token, user and role ids, the user as JSON; no hooks, log, metrics or headers. ' +
+      'It is measured on the same service\'s database just before the service\'s routes (the service idle meanwhile), and the bare route (a constant) just before that, so the machine\'s drift over minutes does not enter the ratios. ' +
+      'GET /status/v1/simple is over the bare route; the service\'s GET and introspection over the plain check\'s GET and POST. ' +
+      'The CPU ratio divides the serving process\'s main-thread CPU per answer (read from /proc) the other way round (the baseline\'s over the route\'s): on a loaded machine it moves less than the rates do, since it does not count the time a process waits for a core. ' +
+      'With `update_last_activity?` true every introspection also runs the conditional UPDATE of the token\'s last_active. HTTPS: the service with its self-signed certificate (2048-bit RSA, TLS 1.3), the bare route with the same kind; the ratio is over the bare route of the same scheme.',
     '',
-    '| route | DB | scheme | req/s | p50 ms | p99 ms | / bare route | target | met? |',
-    '|---|---|---|---:|---:|---:|---:|---|---|',
+    '| route | DB | scheme | req/s | p50 ms | p99 ms | server main thread, µs CPU per answer | over | ratio | CPU ratio | target | met? |',
+    '|---|---|---|---:|---:|---:|---:|---|---:|---:|---|---|',
   ];
   for (const dialect of DIALECTS) {
     const result = results[dialect];
-    const target = TOKEN_CHECK_TARGET[dialect];
-    const rows: [string, string, LoadResult, LoadResult, number | undefined][] = [
-      ['bare Fastify route', 'HTTP', result.bare, result.bare, undefined],
-      ['GET /status/v1/simple', 'HTTP', result.status, result.bare, STATUS_TARGET],
-      ['GET /users/current (login token)', 'HTTP', result.current, result.bare, target],
-      ['POST …/v2/auth/token/authenticate', 'HTTP', result.introspect, result.bare, target],
-      ['POST …/v2/auth/token/authenticate, `update_last_activity?` true', 'HTTP', result.introspectUpdating, result.bare, undefined],
-      ['bare Fastify route', 'HTTPS', result.https.bare, result.https.bare, undefined],
-      ['GET /users/current (login token)', 'HTTPS', result.https.current, result.https.bare, undefined],
-      ['POST …/v2/auth/token/authenticate', 'HTTPS', result.https.introspect, result.https.bare, undefined],
+    const rows: [string, string, MeasuredLoad, MeasuredLoad | undefined, string, number | undefined][] = [
+      ['bare Fastify route (a constant)', 'HTTP', result.bare, undefined, '—', undefined],
+      ['plain check: GET /users/current', 'HTTP', result.plain.current, result.bare, 'bare route', undefined],
+      ['plain check: POST …/v2/auth/token/authenticate', 'HTTP', result.plain.introspect, result.bare, 'bare route', undefined],
+      ['GET /status/v1/simple', 'HTTP', result.status, result.bare, 'bare route', STATUS_TARGET],
+      ['GET /users/current (login token)', 'HTTP', result.current, result.plain.current, 'plain check', PLAIN_CHECK_TARGET],
+      ['POST …/v2/auth/token/authenticate', 'HTTP', result.introspect, result.plain.introspect, 'plain check', PLAIN_CHECK_TARGET],
+      ['GET /users/current (login token)', 'HTTP', result.current, result.bare, 'bare route', TOKEN_CHECK_TARGET[dialect]],
     ];
-    for (const [name, scheme, run, bare, goal] of rows) {
-      const r = run.rps / bare.rps;
+    if (result.introspectUpdating) rows.push(['POST …/v2/auth/token/authenticate, `update_last_activity?` true', 'HTTP', result.introspectUpdating, result.plain.introspect, 'plain check', undefined]);
+    if (result.https) {
+      rows.push(
+        ['bare Fastify route', 'HTTPS', result.https.bare, undefined, '—', undefined],
+        ['GET /users/current (login token)', 'HTTPS', result.https.current, result.https.bare, 'bare route', undefined],
+        ['POST …/v2/auth/token/authenticate', 'HTTPS', result.https.introspect, result.https.bare, 'bare route', undefined],
+      );
+    }
+    for (const [name, scheme, run, over, overName, goal] of rows) {
+      const r = over ? run.rps / over.rps : 1;
+      const cpu = cpuMicrosPerAnswer(run);
+      const overCpu = over ? cpuMicrosPerAnswer(over) : undefined;
+      const cpuRatio = cpu !== undefined && overCpu !== undefined ? ratio(overCpu / cpu) : '—';
       lines.push(
-        `| ${name} | ${DB_NAME[dialect]} | ${scheme} | ${rate(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} | ${run === bare ? '1.00' : ratio(r)} | ${goal === undefined ? '—' : `≥ ${goal}`} | ${goal === undefined ? '—' : yes(r >= goal)} |`,
+        `| ${name} | ${DB_NAME[dialect]} | ${scheme} | ${rate(run.rps)} | ${ms(run.p50)} | ${ms(run.p99)} | ${cpu === undefined ? '—' : cpu.toFixed(1)} | ${overName} | ${over ? ratio(r) : '1.00'} | ${cpuRatio} | ${goal === undefined ? '—' : `≥ ${goal}`} | ${goal === undefined ? '—' : yes(r >= goal)} |`,
       );
     }
   }
@@ -521,16 +536,20 @@ export function renderProfiles(profiles: RouteProfile[]): string[] {
   ];
   for (const profile of profiles) {
     const { summary } = profile;
+    // The profile's milliseconds over the answers of the measured run.
+    const perRequest = (ms: number) => ((ms * 1000) / Math.max(1, profile.load.ok)).toFixed(1);
     lines.push(
       `### ${profile.route}, ${DB_NAME[profile.dialect]}: ${rate(profile.load.rps)} req/s while profiled, ${(summary.busyMs / 1000).toFixed(1)} s busy of ${(summary.totalMs / 1000).toFixed(1)} s`,
       '',
-      '| component | share of busy time |',
-      '|---|---:|',
-      ...summary.components.filter((component) => component.share >= 0.005).map((component) => `| ${component.name} | ${(component.share * 100).toFixed(1)}% |`),
+      `Busy time per request: ${perRequest(summary.busyMs)} µs (${profile.load.ok} answers).`,
       '',
-      '| function (self time) | where | component | share |',
-      '|---|---|---|---:|',
-      ...summary.functions.map((entry) => `| \`${entry.name}\` | ${entry.where || '—'} | ${entry.component} | ${(entry.share * 100).toFixed(1)}% |`),
+      '| component | share of busy time | µs per request |',
+      '|---|---:|---:|',
+      ...summary.components.filter((component) => component.share >= 0.005).map((component) => `| ${component.name} | ${(component.share * 100).toFixed(1)}% | ${perRequest(component.ms)} |`),
+      '',
+      '| function (self time) | where | component | share | µs per request |',
+      '|---|---|---|---:|---:|',
+      ...summary.functions.map((entry) => `| \`${entry.name}\` | ${entry.where || '—'} | ${entry.component} | ${(entry.share * 100).toFixed(1)}% | ${perRequest(entry.ms)} |`),
       '',
     );
   }

@@ -8,6 +8,7 @@
 //   npm run bench -- --out FILE     write the report elsewhere ('-' for stdout only)
 //   npm run bench -- --only history what the password history costs, alone (about 3 minutes; its section to stdout, or --out FILE)
 //   npm run bench -- --only tokens  the token check: an authenticated GET and introspection beside the bare route, over HTTP and HTTPS, alone (about 4 minutes; likewise)
+//   npm run bench -- --only token-check  the token check's targets alone: the bare route, the plain check, the status route, GET /users/current and introspection, over HTTP (about 3 minutes)
 //   npm run bench -- --only profile CPU profiles of the token check's routes on SQLite, alone (about 1 minute; likewise)
 //   npm run bench -- --only directory  directory users' logins beside local ones, alone (about 2 minutes; likewise)
 //   npm run bench -- --only lists   one request carrying a list of 100 and of 1,000 entries: its time and the event loop's longest hold (about 2 minutes; likewise)
@@ -33,9 +34,8 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyIndex = args.indexOf('--only');
 const only = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
-if (only !== undefined && only !== 'history' && only !== 'tokens' && only !== 'profile' && only !== 'directory' && only !== 'lists') {
-  throw new Error(`--only takes "history", "tokens", "profile", "directory" or "lists", not ${only}`);
-}
+const ONLY = ['history', 'tokens', 'token-check', 'profile', 'directory', 'lists'] as const;
+if (only !== undefined && !(ONLY as readonly string[]).includes(only)) throw new Error(`--only takes ${ONLY.map((name) => `"${name}"`).join(', ')}, not ${only}`);
 const outIndex = args.indexOf('--out');
 const out = outIndex >= 0 ? (args[outIndex + 1] ?? '-') : only ? '-' : path.join(REPO_ROOT, 'docs', 'benchmarks.md');
 
@@ -70,6 +70,11 @@ const ALONE = {
     what: 'checking login tokens alone',
     section: async () => renderTokenChecks({ sqlite: await runTokenChecks('sqlite', settings, log), postgres: await runTokenChecks('postgres', settings, log) }, settings),
   },
+  'token-check': {
+    what: "the token check beside the plain check and the bare route, over HTTP",
+    section: async () =>
+      renderTokenChecks({ sqlite: await runTokenChecks('sqlite', settings, log, true), postgres: await runTokenChecks('postgres', settings, log, true) }, settings),
+  },
   directory: {
     what: "directory users' logins alone",
     section: async () => renderDirectoryLogins({ sqlite: await runDirectoryLogins('sqlite', settings, log), postgres: await runDirectoryLogins('postgres', settings, log) }, settings),
@@ -91,7 +96,7 @@ async function profiles() {
 }
 
 if (only !== undefined) {
-  const alone = ALONE[only];
+  const alone = ALONE[only as (typeof ONLY)[number]];
   log(`${availableParallelism()} cores, Node ${process.version}, load average ${loadBefore.map((value) => value.toFixed(2)).join(' ')}: ${alone.what}`);
   write(`${[...sharedLoadNote(loadBefore), ...(await alone.section())].join('\n')}\n`);
   log(`done in ${elapsed()}`);

@@ -13,16 +13,29 @@ import { randomBytes } from 'node:crypto';
 import { mapLimit } from '../test/kit/concurrency.js';
 import { ADMIN_PASSWORD } from '../test/kit/passwords.js';
 import { bareRouteLoad } from './baselines.js';
+import { freePort, startChild } from '../test/kit/processes.js';
 import { type Connection, type LoadResult, expectClean, load, perConnection } from './lib/load.js';
-import { type Dialect, type Settings, createUser, login, PASSWORD_A, startService } from './ours.js';
+import { type CpuUse, cpuBetween, sampleCpu } from './lib/cpu.js';
+import { type Dialect, type Service, type Settings, createUser, login, PASSWORD_A, startService } from './ours.js';
+
+/** A load, and the CPU the serving process's main thread spent on it (bench/lib/cpu.ts). */
+export type MeasuredLoad = LoadResult & { cpu?: CpuUse };
+
+/** Main-thread CPU microseconds per answer of the serving process, when measured. */
+export function cpuMicrosPerAnswer(result: MeasuredLoad): number | undefined {
+  return result.cpu ? (result.cpu.eventLoop * 1e6) / Math.max(1, result.ok) : undefined;
+}
 
 export interface TokenCheckResults {
-  bare: LoadResult;
-  status: LoadResult;
-  current: LoadResult;
-  introspect: LoadResult;
-  introspectUpdating: LoadResult;
-  https: { bare: LoadResult; current: LoadResult; introspect: LoadResult };
+  bare: MeasuredLoad;
+  /** The plain uncached check (bench/plain-check-server.ts) on the service's database: GET with the header, POST with a JSON body. */
+  plain: { current: MeasuredLoad; introspect: MeasuredLoad };
+  status: MeasuredLoad;
+  current: MeasuredLoad;
+  introspect: MeasuredLoad;
+  /** Not measured by the narrow run (`--only token-check`). */
+  introspectUpdating?: LoadResult | undefined;
+  https?: { bare: LoadResult; current: LoadResult; introspect: LoadResult } | undefined;
 }
 
 export type TokenCheckSettings = Pick<Settings, 'fastConnections' | 'seconds' | 'warmupSeconds'>;
@@ -34,7 +47,7 @@ async function onService(
   https: boolean,
   settings: TokenCheckSettings,
   log: (line: string) => void,
-  runs: (run: (name: string, connection: (i: number, tokens: string[]) => Connection) => Promise<LoadResult>) => Promise<void>,
+  runs: (run: (name: string, connection: (i: number, tokens: string[]) => Connection, server?: { url: string; pid: number }) => Promise<MeasuredLoad>, service: Service) => Promise<void>,
 ): Promise<void> {
   const { fastConnections: fc, seconds, warmupSeconds } = settings;
   const service = await startService(dialect, ['--failed-attempts-lockout', '1000000'], { https });
@@ -46,12 +59,14 @@ async function onService(
       return name;
     });
     const tokens = await mapLimit(users, 4, (name) => login(service, name, PASSWORD_A));
-    await runs(async (name, connection) => {
+    await runs(async (name, connection, server = { url: service.url, pid: service.child.process.pid as number }) => {
       log(`  ${dialect}${https ? ' (HTTPS)' : ''}: ${name}`);
-      const options = { url: service.url, connections: fc, ...perConnection((i) => connection(i, tokens)) };
+      const options = { url: server.url, connections: fc, ...perConnection((i) => connection(i, tokens)) };
       await load({ ...options, duration: warmupSeconds });
-      return expectClean(name, await load({ ...options, duration: seconds }));
-    });
+      const before = sampleCpu(server.pid);
+      const result = expectClean(name, await load({ ...options, duration: seconds }));
+      return { ...result, cpu: cpuBetween(before, sampleCpu(server.pid)) };
+    }, service);
   } finally {
     await service.stop();
   }
@@ -67,16 +82,40 @@ const introspecting = (update: boolean) => (i: number, tokens: string[]): Connec
 };
 const status = (): Connection => ({ next: () => ({ method: 'GET', path: '/status/v1/simple' }) });
 
-export async function runTokenChecks(dialect: Dialect, settings: TokenCheckSettings, log: (line: string) => void): Promise<TokenCheckResults> {
+/** The plain check (bench/plain-check-server.ts) in its own process, on the service's database, while `measure` runs; the service idles meanwhile. */
+async function withPlainCheck<T>(service: Service, measure: (server: { url: string; pid: number }) => Promise<T>): Promise<T> {
+  const port = await freePort();
+  const where = service.dialect === 'postgres' ? (service.databaseUrl as string) : service.dataDir;
+  const child = await startChild(['bench/plain-check-server.ts', String(port), service.dialect, where], { port, readyPath: '/' });
+  try {
+    return await measure({ url: child.url, pid: child.process.pid as number });
+  } finally {
+    await child.stop();
+  }
+}
+
+/**
+ * The token check beside its limits, over HTTP: the bare route, then on one
+ * service the plain check's GET and POST (its own process, the service's
+ * database and tokens), the status route, the service's GET and
+ * introspection. `narrow` (`--only token-check`) stops there; otherwise
+ * introspection with `update_last_activity?` and the HTTPS runs follow.
+ */
+export async function runTokenChecks(dialect: Dialect, settings: TokenCheckSettings, log: (line: string) => void, narrow = false): Promise<TokenCheckResults> {
   log(`  ${dialect}: bare Fastify route`);
   const bare = await bareRouteLoad(settings.fastConnections, settings.seconds);
   const results = { bare } as unknown as TokenCheckResults;
-  await onService(dialect, false, settings, log, async (run) => {
+  await onService(dialect, false, settings, log, async (run, service) => {
+    results.plain = await withPlainCheck(service, async (url) => ({
+      current: await run('plain check: GET /users/current', current, url),
+      introspect: await run('plain check: POST /rbac-api/v2/auth/token/authenticate', introspecting(false), url),
+    }));
     results.status = await run('GET /status/v1/simple', status);
     results.current = await run('GET /users/current', current);
     results.introspect = await run('POST /rbac-api/v2/auth/token/authenticate', introspecting(false));
-    results.introspectUpdating = await run('POST /rbac-api/v2/auth/token/authenticate (update_last_activity? true)', introspecting(true));
+    if (!narrow) results.introspectUpdating = await run('POST /rbac-api/v2/auth/token/authenticate (update_last_activity? true)', introspecting(true));
   });
+  if (narrow) return results;
   log(`  ${dialect}: bare Fastify route over HTTPS`);
   const httpsBare = await bareRouteLoad(settings.fastConnections, settings.seconds, true);
   await onService(dialect, true, settings, log, async (run) => {

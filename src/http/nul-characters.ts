@@ -10,11 +10,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from '../errors.js';
 
+// Keys and values alike, walked in place: no array is made per request.
 function carriesNul(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.includes('\u0000');
   if (value === null || typeof value !== 'object' || depth > 32) return false;
-  const entries = Array.isArray(value) ? value : Object.entries(value).flat();
-  return entries.some((entry) => carriesNul(entry, depth + 1));
+  if (Array.isArray(value)) {
+    for (const entry of value) if (carriesNul(entry, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key.includes('\u0000') || carriesNul((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }
 
 const nulIn = (part: string) => new ServiceError('schema-violation', `The request ${part} contains a NUL character (U+0000), which no field accepts.`);

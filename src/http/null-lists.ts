@@ -29,8 +29,10 @@ function listFieldsOf(schema: ObjectSchema): string[] {
 /** A preValidation hook (callback-style): a list field sent as null becomes []. */
 export function nullListsAsEmpty(request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
   const body = request.body;
+  // request.routeOptions is built anew on each read: only when there is a body to look at.
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return done();
   const schema = request.routeOptions.schema?.body as ObjectSchema | undefined;
-  if (schema && body !== null && typeof body === 'object' && !Array.isArray(body)) {
+  if (schema) {
     const fields = body as Record<string, unknown>;
     for (const name of listFieldsOf(schema)) if (fields[name] === null) fields[name] = [];
   }
