@@ -11,7 +11,7 @@
 //   npm run bench -- --only token-check  the token check's targets alone: the bare route, the plain check, the status route, GET /users/current and introspection, over HTTP (about 3 minutes)
 //   npm run bench -- --only profile CPU profiles of the token check's routes on SQLite, alone (about 1 minute; likewise)
 //   npm run bench -- --only directory  directory users' logins beside local ones, alone (about 2 minutes; likewise)
-//   npm run bench -- --only lists   one request carrying a list of 100 and of 1,000 entries: its time and the event loop's longest hold (about 2 minutes; likewise)
+//   npm run bench -- --only lists   one request carrying a list of 100 and of 1,000 entries, and a 1,000-event activity page: its time and the longest time the event loop was held, in wall time and in CPU (about 30 s; likewise)
 //
 // Needs PostgreSQL at postgres://postgres@127.0.0.1:5432/postgres
 // (RBAC_BENCH_POSTGRES_URL overrides); it creates and drops its own databases.
