@@ -79,9 +79,9 @@ export function renderDirectoryLogins(results: Record<Dialect, DirectoryLoginRes
   const lines = [
     '## Directory logins',
     '',
-    `POST /auth/token for directory users (LDAPS to a slapd on this machine: one connection per login — connect, TLS, lookup bind, search, the user's bind, the group searches with nesting) beside local users, ${settings.hashConnections} connections, ` +
-      `${settings.warmupSeconds} s warm-up, then ${settings.seconds} s each. A directory login also spends a decoy hash alongside the directory's work (so its timing matches a wrong password's). ` +
-      '"one connection" is the median of GET /ds/test (connect, TLS, lookup bind, one read) measured alone: the most a connection pool could take off a login.',
+    `POST /auth/token for directory users (LDAPS to a slapd on this machine, on pooled connections already bound as the lookup account: search, the user's bind, the lookup bind again, the group searches with nesting) beside local users, ${settings.hashConnections} connections, ` +
+      `${settings.warmupSeconds} s warm-up, then ${settings.seconds} s each. A successful directory login spends no hash here (the directory checks the password); only a failed one spends a decoy hash, so that its timing matches a local wrong password's. ` +
+      '"one connection" is the median of GET /ds/test (a new connection: connect, TLS, lookup bind, one read) measured alone: what the pool saves a login.',
     '',
     '| DB | local logins/s | directory logins/s | directory / local | p99 ms (local, directory) | one connection, ms |',
     '|---|---:|---:|---:|---:|---:|',
