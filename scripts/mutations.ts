@@ -150,7 +150,7 @@ function main(names: string[]): number {
       let caught: FailedTest[] = [];
       if (problem === undefined) {
         // The tests run the CLI and child services from dist/: build the mutant there too.
-        // tsc itself, not through npx: on an empty npx cache npx would install the checkout and run its prepare script.
+        // The compiler from node_modules, run by node: a package runner on an empty cache would install the checkout and run its prepare script.
         const build = run(process.execPath, [path.join(scratch, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], scratch);
         if (build.status !== 0) problem = `the mutant does not compile: ${build.output.split('\n')[0]}`;
         else caught = runTests(scratch, mutation.tests);
