@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
 import { DIRECTORY_USERS, directorySettingsFor, startSlapd, type Slapd } from '../kit/slapd.js';
-import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, startTestService, type TestService, startServiceWithAdmin } from '../kit/service.js';
 
 const v1 = (path: string) => `/rbac-api/v1${path}`;
 const v2 = (path: string) => `/rbac-api/v2${path}`;
@@ -406,8 +406,7 @@ describeEachDatabase('deleting a directory', (target) => {
   let service: TestService;
   let admin: string;
   before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
+    ({ service, admin } = await startServiceWithAdmin(target.dialect));
   });
   after(() => service?.close());
 

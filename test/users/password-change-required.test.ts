@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { describeEachDatabase } from '../kit/databases.js';
 import { assertError } from '../kit/errors.js';
-import { USER_PASSWORD, startTestService, type TestService } from '../kit/service.js';
+import { USER_PASSWORD, type TestService, startServiceWithAdmin } from '../kit/service.js';
 import { api } from './support.js';
 import { runCli } from '../kit/processes.js';
 import { storeArgs } from '../cli/support.js';
@@ -21,8 +21,7 @@ describeEachDatabase('password change required', (target) => {
   let service: TestService;
   let admin: string;
   before(async () => {
-    service = await startTestService(target.dialect);
-    admin = await service.adminToken();
+    ({ service, admin } = await startServiceWithAdmin(target.dialect));
   });
   after(() => service?.close());
 
