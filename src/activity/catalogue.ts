@@ -283,11 +283,11 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
   'group-deleted': { objects: ['group'], type: 'delete', what: 'user_group', message: (e) => `Deleted directory group ${e.nameOf('group')}.` },
   imported: {
     objects: ['user', 'role', 'group', 'directory', 'disclaimer'],
-    objectOf: (details) => IMPORTED_KINDS[details.object ?? 'user'],
+    objectOf: (details) => importedKind(details.object),
     type: 'create',
     what: 'import',
     message: (e) => {
-      const kind = IMPORTED_KINDS[e.details.object ?? 'user'];
+      const kind = importedKind(e.details.object);
       const named = kind === 'user' ? `user ${e.subject}` : kind === 'disclaimer' ? 'the disclaimer' : `${IMPORTED_NOUNS[kind]} ${e.nameOf(kind)}`;
       const change = e.details.change === 'updated' ? `Updated ${named} (${list(e.details.fields)})` : `Imported ${named}`;
       return `${change} from ${e.details.source ?? 'an unnamed source'}.`;
@@ -297,6 +297,8 @@ export const ACTIVITY_CATALOGUE: { [T in AuditEventType]: CatalogueEntry<T> } = 
 
 // The activity service's kind of object for each kind an import writes, and its name in a message.
 const IMPORTED_KINDS = { user: 'user', role: 'role', group: 'group', directory: 'directory', disclaimer: 'disclaimer' } as const satisfies Record<string, ObjectKind>;
+/** The kind of object an `imported` event is about; a user for a row that names none or one this version does not know. */
+const importedKind = (object: unknown): ObjectKind => (typeof object === 'string' && Object.hasOwn(IMPORTED_KINDS, object) ? IMPORTED_KINDS[object as keyof typeof IMPORTED_KINDS] : 'user');
 const IMPORTED_NOUNS: Partial<Record<ObjectKind, string>> = { role: 'role', group: 'directory group', directory: 'directory service' };
 
 /** PE's `description`: the event type in PE's snake_case (`reset_token_issued`). */

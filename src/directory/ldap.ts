@@ -259,6 +259,7 @@ export class DirectorySession {
     const { settings, bindPassword } = this.access;
     // No lookup account: searches run anonymously.
     if (!settings.login) return;
+    this.refuseReconnect();
     try {
       await this.client.bind(settings.login, bindPassword ?? '');
       this.boundAsLookupAccount = true;
@@ -288,7 +289,26 @@ export class DirectorySession {
     if (!this.boundAsLookupAccount) await this.bindLookupAccount();
   }
 
+  /** Whether this session's connection has been open (ldapts connects at the first operation). */
+  private hasConnected = false;
+
+  /**
+   * A connection the directory closed is never used again: ldapts would open
+   * a new one by itself at the next operation, unbound and without StartTLS,
+   * and send a user's password over it in the clear. Checked synchronously
+   * right before each operation on an established session, so no close can
+   * land between the check and the write.
+   */
+  private refuseReconnect(): void {
+    if (this.client.isConnected) this.hasConnected = true;
+    const upgraded = (this.client as unknown as { startTLSUpgraded?: boolean }).startTLSUpgraded === true;
+    if ((this.hasConnected && !this.client.isConnected) || (this.hasConnected && this.access.settings.start_tls && !upgraded)) {
+      throw new DirectoryUnavailable('connect', new Error('the directory closed the connection'));
+    }
+  }
+
   private async search(base: string, filter: Filter, attributes: string[], sizeLimit: number) {
+    this.refuseReconnect();
     try {
       return (await this.client.search(base, { scope: 'sub', filter, attributes, sizeLimit, explicitBufferAttributes: BINARY_ATTRIBUTES })).searchEntries;
     } catch (error) {
@@ -340,6 +360,7 @@ export class DirectorySession {
    */
   async checkPassword(dn: string, password: string): Promise<boolean> {
     if (password.length === 0) return false;
+    this.refuseReconnect();
     this.boundAsLookupAccount = false;
     try {
       await this.client.bind(dn, password);

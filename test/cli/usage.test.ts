@@ -132,15 +132,17 @@ describe('rbac: help, usage errors and settings', () => {
     assert.match(bad.stderr, /"failed-attempts-lockout":/);
   });
 
-  test('config check prints every effective setting with the database-url password masked', async () => {
+  test('config check prints every effective setting with the database-url and rate-limit-store passwords masked', async () => {
     const url = 'postgres://rbac:s3cr3t-pw@db.example.com:5432/rbac';
     const result = await runCli(['config', 'check', '--database-url', url, '--failed-attempts-lockout', '7', '--data-dir', '/srv/rbac'], {
-      env: { RBAC_TOKEN_AUTH_LIFETIME: '2h' },
+      env: { RBAC_TOKEN_AUTH_LIFETIME: '2h', RBAC_RATE_LIMIT_STORE: 'redis://:r3dis-pw@cache.example.com:6379/0' },
     });
     expectExit(result, 0, 'config check');
     const lines = result.stdout.trim().split('\n');
     assert.ok(lines.every((line) => /^[a-z-]+ = /.test(line)), `key = value lines: ${result.stdout}`);
     assert.ok(lines.includes('database-url = postgres://rbac:*****@db.example.com:5432/rbac'), result.stdout);
+    assert.ok(lines.includes('rate-limit-store = redis://:*****@cache.example.com:6379/0'), result.stdout);
+    assert.doesNotMatch(result.stdout + result.stderr, /s3cr3t-pw|r3dis-pw/);
     assert.ok(lines.includes('failed-attempts-lockout = 7'));
     assert.ok(lines.includes('token-auth-lifetime = 2h'), 'RBAC_* variables count, and durations are shown in their units');
     assert.ok(lines.includes('request-timeout = 30s') && lines.includes('token-maximum-lifetime = 10y'), result.stdout);

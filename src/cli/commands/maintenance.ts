@@ -20,12 +20,15 @@ export function migrateCommand(): Command {
     });
 }
 
+/** Settings whose URL may carry a password. */
+const URLS_WITH_PASSWORDS = new Set(['database-url', 'rate-limit-store']);
+
 /** The effective value of each setting, with secrets masked. */
 export function describeConfig(config: Config): string[] {
   return SETTINGS.map((setting) => {
     const value = config[setting.field];
     const shown =
-      setting.key === 'database-url' && typeof value === 'string' ? redactUrl(value) : value === undefined ? '(unset)' : showSetting(setting, value);
+      URLS_WITH_PASSWORDS.has(setting.key) && typeof value === 'string' ? redactUrl(value) : value === undefined ? '(unset)' : showSetting(setting, value);
     return `${setting.key} = ${shown}`;
   });
 }
